@@ -1,0 +1,94 @@
+"""Command line: `python -m solver COMMAND --help`. Thin: parse, load the config, call one function."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config
+from .tasks import ChallengeFileError
+
+DEFAULT_OUT = Path("submission") / "submission.json"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import run, summary_lines
+    overrides = list(args.set or [])
+    if args.budget is not None:
+        overrides.append(f"budget.total_seconds={args.budget}")
+    cfg = load_config(args.config, overrides)
+    result = run(args.challenges, cfg, args.out, solutions=args.solutions, workdir=args.workdir,
+                 progress=not args.no_progress)
+    print("\n".join(summary_lines(result)))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .metrics import score_submission
+    from .submission import validate_submission
+    from .tasks import load_challenges, load_solutions
+    try:
+        submission = json.loads(Path(args.submission).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ChallengeFileError(f"cannot read submission {args.submission}: {exc}") from None
+    problems = []
+    if args.challenges:
+        problems = validate_submission(submission, load_challenges(args.challenges))
+    elif not isinstance(submission, dict):
+        problems = ["submission must be a JSON object {task_id: [attempts per test input]}"]
+    report = score_submission(submission if isinstance(submission, dict) else {}, load_solutions(args.solutions))
+    if args.json:
+        print(json.dumps({**report.to_json(), "valid": not problems, "problems": problems}))
+    else:
+        for p in problems[:20]:
+            print(f"invalid: {p}")
+        if len(problems) > 20:
+            print(f"invalid: ... and {len(problems) - 20} more problems")
+        print(f"score {report.score:.4f} ({report.n_correct}/{report.n_outputs} test outputs, "
+              f"{report.tasks_solved}/{len(report.per_task)} tasks fully solved)")
+        if report.missing:
+            print(f"missing tasks: {len(report.missing)}")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m solver", description="ARC Prize solver kit.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="solve a challenges file and write submission.json",
+                       description="Run the pipeline over a Kaggle challenges file. The submission is valid "
+                                   "from the first second and rewritten after every task.")
+    p.add_argument("--challenges", required=True, help="Kaggle *_challenges.json")
+    p.add_argument("--solutions", help="Kaggle *_solutions.json: print score and coverage at the end")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"submission path (default {DEFAULT_OUT})")
+    p.add_argument("--config", default=DEFAULT_PRESET,
+                   help=f"preset name ({', '.join(available_presets())}) or a .toml file (default {DEFAULT_PRESET})")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
+    p.add_argument("--budget", type=float, help="total wall-clock seconds for the whole run")
+    p.add_argument("--workdir", help="journal and work files (default: OUT's folder/work)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("score", help="validate and score a submission",
+                       description="Score a submission against a solutions file (Kaggle metric: a test "
+                                   "output counts if attempt_1 or attempt_2 equals it).")
+    p.add_argument("submission")
+    p.add_argument("solutions")
+    p.add_argument("--challenges", help="also validate the submission against this challenges file")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ChallengeFileError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

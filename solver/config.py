@@ -1,0 +1,151 @@
+"""The one configuration object, its sections, and presets loaded from configs/*.toml.
+
+A preset file only lists what differs from the defaults below; `--set section.key=value` on the command line
+overrides any field. Defaults are the CPU dry-run configuration (no model needed).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_PRESET = "cpu"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class BudgetConfig:
+    total_seconds: float | None = None  # wall clock for the whole run; None = no limit
+    safety_seconds: float = 10.0        # kept back from the total for the final writes
+    max_task_fraction: float = 4.0      # a task may take at most this many equal shares of what remains
+
+
+@dataclass
+class BaselineConfig:
+    enabled: bool = True
+
+
+@dataclass
+class DslConfig:
+    enabled: bool = True
+    seconds_per_task: float = 10.0  # CPU seconds a task's program search may use
+
+
+@dataclass
+class SelectConfig:
+    vote: str = "hierarchical"  # hierarchical | flat | weighted
+    # Which stage's candidates go first when stages disagree; a program fitting every train pair is strong
+    # evidence (BARC), so the DSL leads by default.
+    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "ttt", "baseline"])
+
+
+@dataclass
+class Config:
+    name: str = DEFAULT_PRESET
+    seed: int = 0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    dsl: DslConfig = field(default_factory=DslConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _coerce(value: Any, current: Any, where: str) -> Any:
+    """Check a preset/override value against the type of the field's current value."""
+    if current is None or value is None:
+        return value
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(current, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return type(current)(value) if isinstance(current, float) else value
+    elif isinstance(current, type(value)):
+        return value
+    raise ConfigError(f"{where}: expected {type(current).__name__}, got {value!r}")
+
+
+def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise ConfigError(f"unknown config key '{path}' (known: {', '.join(sorted(names))})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{path}' is a section; give it as a table of keys")
+            _apply(current, value, path)
+        else:
+            setattr(obj, key, _coerce(value, current, path))
+
+
+def preset_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return CONFIG_DIR / f"{name_or_path}.toml"
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """'dsl.seconds_per_task=5' -> {'dsl': {'seconds_per_task': 5}}; the value is read as TOML, and a bare
+    word that is not TOML is taken as a string."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    nested: dict[str, Any] = {}
+    node = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def load_config(name_or_path: str | None = None, overrides: list[str] | dict | None = None) -> Config:
+    """Defaults, then the preset file, then the overrides (strings 'a.b=v' or one nested dict)."""
+    cfg = Config()
+    path = preset_path(name_or_path or DEFAULT_PRESET)
+    if not path.exists():
+        raise ConfigError(f"no config preset '{name_or_path}' (looked for {path}; "
+                          f"presets: {', '.join(available_presets())})")
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _apply(cfg, values, "")
+    if isinstance(overrides, dict):
+        _apply(cfg, overrides, "")
+    else:
+        for text in overrides or []:
+            _apply(cfg, parse_override(text), "")
+    return cfg
+
+
+def config_from_dict(values: dict[str, Any]) -> Config:
+    """Rebuild a config from `Config.to_dict()` (worker processes, journals)."""
+    cfg = Config()
+    _apply(cfg, values, "")
+    return cfg
