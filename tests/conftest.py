@@ -1,0 +1,38 @@
+"""Shared test fixtures: the bundled sample of ARC tasks, the shared ARC data when present, grid helpers."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_ARC = Path(__file__).resolve().parent.parent.parent / "shared" / "arc"
+
+
+@pytest.fixture
+def sample_challenges_path() -> Path:
+    return FIXTURES / "arc1_sample_challenges.json"
+
+
+@pytest.fixture
+def sample_solutions_path() -> Path:
+    return FIXTURES / "arc1_sample_solutions.json"
+
+
+@pytest.fixture
+def shared_arc() -> Path:
+    """../shared/arc beside the checkout; tests that need it are skipped where it is absent."""
+    if not (SHARED_ARC / "arc-agi-1_training_challenges.json").exists():
+        pytest.skip("../shared/arc is not present")
+    return SHARED_ARC
+
+
+def grid(rows) -> np.ndarray:
+    return np.array(rows, dtype=np.uint8)
+
+
+def write_json(path: Path, obj) -> Path:
+    path.write_text(json.dumps(obj))
+    return path
