@@ -13,7 +13,7 @@ import numpy as np
 
 from .tasks import Example, Grid, Task, N_COLORS
 
-D8_NAMES = ("id", "rot90", "rot180", "rot270", "transpose", "flip_lr", "anti_transpose", "flip_ud")
+D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_lr", "anti_transpose", "flip_ud")
 
 
 def _d8(grid: Grid, k: int) -> Grid:

@@ -42,11 +42,28 @@ class DslConfig:
 
 
 @dataclass
+class ModelConfig:
+    path: str = ""  # a local Hugging Face model directory; empty turns the neural stages off
+
+
+@dataclass
+class TTTConfig:
+    enabled: bool = True
+    steps: int = 0  # optimiser steps per task; the budget may lower it per task
+
+
+@dataclass
+class SampleConfig:
+    views: int = 8          # augmented views sampled per test input; the budget may lower it per task
+    method: str = "greedy"  # greedy | dfs
+
+
+@dataclass
 class SelectConfig:
     vote: str = "hierarchical"  # hierarchical | flat | weighted
     # Which stage's candidates go first when stages disagree; a program fitting every train pair is strong
     # evidence (BARC), so the DSL leads by default.
-    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "ttt", "baseline"])
+    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "neural", "baseline"])
 
 
 @dataclass
@@ -56,6 +73,9 @@ class Config:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     dsl: DslConfig = field(default_factory=DslConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    ttt: TTTConfig = field(default_factory=TTTConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
 
     def to_dict(self) -> dict[str, Any]:

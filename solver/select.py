@@ -16,7 +16,7 @@ from .vote import hierarchical_vote, tally
 
 
 def family(stage: str) -> str:
-    """'ttt-greedy' and 'ttt-dfs' are both of family 'ttt'."""
+    """'neural-greedy' and 'neural-dfs' are both of family 'neural'."""
     return stage.split("-", 1)[0]
 
 
