@@ -106,9 +106,11 @@ class InvalidTask:
 class Candidate:
     """One predicted output for one test input, with where it came from.
 
-    stage: the producer ('baseline', 'dsl', 'ttt-greedy', 'ttt-dfs', ...); view: the augmentation it was
-    predicted under (already inverted back to the task's frame); score: a log-likelihood or vote weight;
-    program: the DSL program text when a program made it.
+    stage: the producer ('baseline', 'dsl', 'neural-greedy', 'neural-dfs', ...); its family (the part
+    before '-') decides its priority in selection. view: the group of the augmentation it was predicted
+    under, for the hierarchical vote (model predictions use the D8 element's name, as in the MIT paper;
+    'identity' for the untransformed task); the grid is already mapped back to the task's frame.
+    score: a log-likelihood or vote weight (higher is better); program: the DSL program text, if any.
     """
     test_index: int
     grid: Grid
