@@ -1,0 +1,621 @@
+"""Grid primitives: small pure functions on uint8 grids, in the spirit of arc-dsl.
+
+Every function takes grids (2-D uint8 arrays) and plain parameters and returns a new grid, or None where
+the operation does not apply to that grid (nothing to crop, a factor that does not divide the shape). None
+is how the search learns that a program is undefined on an input; no function here raises on a valid grid.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numba
+import numpy as np
+
+from ..tasks import Grid, MAX_SIDE
+
+# ------------------------------------------------------------------------------------------------- basics
+
+
+def valid(g: Grid | None) -> bool:
+    return g is not None and g.ndim == 2 and 1 <= g.shape[0] <= MAX_SIDE and 1 <= g.shape[1] <= MAX_SIDE
+
+
+def background(g: Grid) -> int:
+    """Black when it covers at least half as many cells as the most common colour (black is ARC's usual
+    background, and a busy picture can outnumber it), else the most common colour."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    top = int(np.argmax(counts))
+    return 0 if counts[0] * 2 >= counts[top] else top
+
+
+def palette(g: Grid) -> frozenset[int]:
+    return frozenset(np.flatnonzero(np.bincount(g.ravel(), minlength=10)).tolist())
+
+
+def same(a: Grid | None, b: Grid | None) -> bool:
+    return a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------------- D8 group
+
+D8_NAMES = ("identity", "rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "antitranspose")
+
+
+def d8(g: Grid, name: str) -> Grid:
+    """One of the eight rotations/reflections; rot90 turns counter-clockwise (numpy's convention)."""
+    if name == "identity":
+        out = g
+    elif name == "rot90":
+        out = np.rot90(g, 1)
+    elif name == "rot180":
+        out = np.rot90(g, 2)
+    elif name == "rot270":
+        out = np.rot90(g, 3)
+    elif name == "flip_lr":
+        out = g[:, ::-1]
+    elif name == "flip_ud":
+        out = g[::-1, :]
+    elif name == "transpose":
+        out = g.T
+    elif name == "antitranspose":
+        out = np.rot90(g, 2).T
+    else:
+        raise ValueError(f"unknown D8 element {name!r}")
+    return np.ascontiguousarray(out)
+
+
+# ------------------------------------------------------------------------------------------------ cropping
+
+
+def bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the True cells, bottom/right exclusive; None when there are none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def crop_to_content(g: Grid, bg: int) -> Grid | None:
+    box = bbox(g != bg)
+    if box is None:
+        return None
+    r0, c0, r1, c1 = box
+    return g[r0:r1, c0:c1].copy()
+
+
+def trim_border(g: Grid) -> Grid | None:
+    """Drop the outermost ring of cells (a frame around the content)."""
+    if g.shape[0] < 3 or g.shape[1] < 3:
+        return None
+    return g[1:-1, 1:-1].copy()
+
+
+# ----------------------------------------------------------------------------------------- tiling, scaling
+
+
+def tile(g: Grid, ny: int, nx: int) -> Grid | None:
+    if g.shape[0] * ny > MAX_SIDE or g.shape[1] * nx > MAX_SIDE:
+        return None
+    return np.tile(g, (ny, nx))
+
+
+def upscale(g: Grid, ky: int, kx: int) -> Grid | None:
+    if g.shape[0] * ky > MAX_SIDE or g.shape[1] * kx > MAX_SIDE:
+        return None
+    return np.repeat(np.repeat(g, ky, axis=0), kx, axis=1)
+
+
+def downscale(g: Grid, ky: int, kx: int) -> Grid | None:
+    """Each ky x kx block becomes one cell; only when every block is one colour (an exact inverse of upscale)."""
+    h, w = g.shape
+    if h % ky or w % kx or (ky == 1 and kx == 1):
+        return None
+    blocks = g.reshape(h // ky, ky, w // kx, kx)
+    first = blocks[:, :1, :, :1]
+    if not (blocks == first).all():
+        return None
+    return np.ascontiguousarray(first[:, 0, :, 0])
+
+
+def kronecker(g: Grid, bg: int) -> Grid | None:
+    """Each foreground cell becomes a copy of the whole grid, each background cell a blank block (fractal)."""
+    h, w = g.shape
+    if h * h > MAX_SIDE or w * w > MAX_SIDE:
+        return None
+    mask = (g != bg).astype(np.uint8)
+    out = np.kron(mask, g)
+    out[np.kron(mask, np.ones_like(g)) == 0] = bg
+    return out.astype(np.uint8)
+
+
+def compress_repeats(g: Grid) -> Grid:
+    """Collapse runs of identical adjacent rows and columns to one (undoes stretching)."""
+    keep_r = np.ones(g.shape[0], bool)
+    keep_r[1:] = (g[1:] != g[:-1]).any(axis=1)
+    g = g[keep_r]
+    keep_c = np.ones(g.shape[1], bool)
+    keep_c[1:] = (g[:, 1:] != g[:, :-1]).any(axis=0)
+    return np.ascontiguousarray(g[:, keep_c])
+
+
+# --------------------------------------------------------------------------------- mirrors, concatenation
+
+
+def concat(a: Grid, b: Grid, axis: int) -> Grid | None:
+    """Side by side (axis 1) or stacked (axis 0); None when the shapes do not line up or grow too big."""
+    if a.shape[1 - axis] != b.shape[1 - axis] or a.shape[axis] + b.shape[axis] > MAX_SIDE:
+        return None
+    return np.concatenate([a, b], axis=axis)
+
+
+def mirror(g: Grid, kind: str) -> Grid | None:
+    """The grid joined with its own reflection: 'right', 'left', 'down', 'up', or 'quad' (2x2 kaleidoscope)."""
+    if kind == "right":
+        return concat(g, g[:, ::-1], 1)
+    if kind == "left":
+        return concat(g[:, ::-1], g, 1)
+    if kind == "down":
+        return concat(g, g[::-1], 0)
+    if kind == "up":
+        return concat(g[::-1], g, 0)
+    if kind == "quad":
+        top = concat(g, g[:, ::-1], 1)
+        return None if top is None else concat(top, top[::-1], 0)
+    raise ValueError(f"unknown mirror {kind!r}")
+
+
+SYMMETRIES = ("lr", "ud", "rot180", "transpose", "rot90", "lr_ud")
+
+
+def _reflections(g: Grid, kind: str) -> list[Grid]:
+    if kind == "lr":
+        return [g[:, ::-1]]
+    if kind == "ud":
+        return [g[::-1]]
+    if kind == "rot180":
+        return [np.rot90(g, 2)]
+    if kind == "lr_ud":
+        return [g[:, ::-1], g[::-1], np.rot90(g, 2)]
+    if g.shape[0] != g.shape[1]:
+        return []
+    if kind == "transpose":
+        return [g.T]
+    if kind == "rot90":
+        return [np.rot90(g, 1), np.rot90(g, 2), np.rot90(g, 3)]
+    raise ValueError(f"unknown symmetry {kind!r}")
+
+
+def symmetrize(g: Grid, kind: str, unknown: int) -> Grid | None:
+    """Fill cells of colour `unknown` from their mirror images under a symmetry of the whole grid.
+
+    Known cells are never changed. None when a mirror pair of known cells disagrees (the grid does not have
+    this symmetry) or nothing would change.
+    """
+    images = _reflections(g, kind)
+    if not images:
+        return None
+    out = g.copy()
+    for im in images:
+        known = (out != unknown) & (im != unknown)
+        if (out[known] != im[known]).any():
+            return None
+        fill = (out == unknown) & (im != unknown)
+        out[fill] = im[fill]
+    return None if np.array_equal(out, g) else out
+
+
+def symmetrize_offset(g: Grid, kind: str, unknown: int) -> Grid | None:
+    """Like `symmetrize` for a pattern whose mirror axis is not the grid's centre: try every axis position
+    (for lr/ud) and keep the one where the most known cells confirm each other with no contradiction."""
+    axis = 1 if kind == "lr" else 0
+    n = g.shape[axis]
+    best, best_support = None, 0
+    # The mirror of column j about axis position a/2 is column a - j (a from 1 to 2n-3 covers every split).
+    for a in range(1, 2 * n - 2):
+        out = g.copy()
+        src = a - np.arange(n)
+        ok = (src >= 0) & (src < n)
+        idx = np.flatnonzero(ok)
+        if idx.size < n // 2 + 1:  # the mirrored part must cover most of the grid to be worth believing
+            continue
+        mirrored = np.take(g, src[idx], axis=axis)
+        own = np.take(g, idx, axis=axis)
+        known = (own != unknown) & (mirrored != unknown)
+        if (own[known] != mirrored[known]).any():
+            continue
+        support = int(known.sum())
+        fill = (own == unknown) & (mirrored != unknown)
+        if not fill.any() or support <= best_support:
+            continue
+        filled = own.copy()
+        filled[fill] = mirrored[fill]
+        if axis == 1:
+            out[:, idx] = filled
+        else:
+            out[idx, :] = filled
+        best, best_support = out, support
+    return best
+
+
+# ----------------------------------------------------------------------------------------------- colours
+
+
+def keep_colour(g: Grid, colour: int, bg: int) -> Grid | None:
+    mask = g == colour
+    if not mask.any() or mask.all():
+        return None
+    return np.where(mask, g, np.uint8(bg)).astype(np.uint8)
+
+
+def remove_colour(g: Grid, colour: int, bg: int) -> Grid | None:
+    mask = g == colour
+    if not mask.any() or colour == bg:
+        return None
+    return np.where(mask, np.uint8(bg), g).astype(np.uint8)
+
+
+def replace_colour(g: Grid, a: int, b: int) -> Grid | None:
+    mask = g == a
+    if not mask.any():
+        return None
+    out = g.copy()
+    out[mask] = b
+    return out
+
+
+def apply_colour_map(g: Grid, mapping: dict[int, int]) -> Grid:
+    """Colours missing from the mapping stay as they are."""
+    lut = np.arange(10, dtype=np.uint8)
+    for a, b in mapping.items():
+        lut[a] = b
+    return lut[g]
+
+
+def binarise(g: Grid, bg: int) -> Grid:
+    """1 for foreground, 0 for background: a mask a final colour map can paint."""
+    return (g != bg).astype(np.uint8)
+
+
+def majority_colour_grid(g: Grid, bg: int) -> Grid | None:
+    """A 1x1 grid of the most common foreground colour."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[bg] = 0
+    if counts.max() == 0:
+        return None
+    return np.array([[int(np.argmax(counts))]], dtype=np.uint8)
+
+
+def minority_colour_grid(g: Grid, bg: int) -> Grid | None:
+    """A 1x1 grid of the least common colour present (other than the background)."""
+    counts = np.bincount(g.ravel(), minlength=10).astype(np.int64)
+    counts[bg] = 0
+    counts[counts == 0] = 1 << 40
+    if counts.min() == 1 << 40:
+        return None
+    return np.array([[int(np.argmin(counts))]], dtype=np.uint8)
+
+
+# ------------------------------------------------------------------------------------- movement, gravity
+
+
+def gravity(g: Grid, direction: str, bg: int) -> Grid | None:
+    """Every foreground cell falls towards `direction` ('down', 'up', 'left', 'right') within its line,
+    keeping the order of cells; None when nothing moves."""
+    k = {"down": 0, "left": 1, "up": 2, "right": 3}[direction]
+    a = np.rot90(g, k)  # now falling is 'down'
+    out = np.full_like(a, bg)
+    h = a.shape[0]
+    for j in range(a.shape[1]):
+        col = a[:, j]
+        fg = col[col != bg]
+        if fg.size:
+            out[h - fg.size:, j] = fg
+    out = np.ascontiguousarray(np.rot90(out, -k))
+    return None if np.array_equal(out, g) else out
+
+
+def shift(g: Grid, dy: int, dx: int, bg: int) -> Grid:
+    """Move the whole picture by (dy, dx); what leaves the grid is lost, what enters is background."""
+    h, w = g.shape
+    out = np.full_like(g, bg)
+    ys, yd = (slice(0, max(0, h - dy)), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, max(0, w - dx)), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[yd, xd] = g[ys, xs]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ regions, lines
+
+
+def outside_mask(passable: np.ndarray, diagonal: bool = False) -> np.ndarray:
+    """Cells of `passable` reachable from the grid border through passable cells."""
+    h, w = passable.shape
+    reach = np.zeros((h + 2, w + 2), bool)
+    ok = np.ones((h + 2, w + 2), bool)
+    ok[1:-1, 1:-1] = passable
+    reach[0, :] = reach[-1, :] = reach[:, 0] = reach[:, -1] = True
+    while True:  # flood by dilation; at most h*w rounds, in practice a handful
+        grown = reach.copy()
+        grown[1:, :] |= reach[:-1, :]
+        grown[:-1, :] |= reach[1:, :]
+        grown[:, 1:] |= reach[:, :-1]
+        grown[:, :-1] |= reach[:, 1:]
+        if diagonal:
+            grown[1:, 1:] |= reach[:-1, :-1]
+            grown[1:, :-1] |= reach[:-1, 1:]
+            grown[:-1, 1:] |= reach[1:, :-1]
+            grown[:-1, :-1] |= reach[1:, 1:]
+        grown &= ok
+        if np.array_equal(grown, reach):
+            return reach[1:-1, 1:-1]
+        reach = grown
+
+
+def fill_enclosed(g: Grid, colour: int, bg: int) -> Grid | None:
+    """Paint background cells that cannot reach the border (through background, 4-connected)."""
+    inside = (g == bg) & ~outside_mask(g == bg)
+    if not inside.any():
+        return None
+    out = g.copy()
+    out[inside] = colour
+    return out
+
+
+RAY_DIRECTIONS = {
+    "right": [(0, 1)], "left": [(0, -1)], "down": [(1, 0)], "up": [(-1, 0)],
+    "horizontal": [(0, 1), (0, -1)], "vertical": [(1, 0), (-1, 0)],
+    "cross": [(0, 1), (0, -1), (1, 0), (-1, 0)],
+    "diagonal": [(1, 1), (1, -1), (-1, 1), (-1, -1)],
+    "star": [(0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1)],
+}
+
+
+def rays(g: Grid, directions: str, bg: int, colour: int | None = None, through: bool = False) -> Grid | None:
+    """From every foreground cell, extend a line of its colour (or `colour`) in each direction over
+    background cells, stopping at the first foreground cell (or crossing it when `through`)."""
+    h, w = g.shape
+    fg = g != bg
+    if not fg.any() or fg.sum() > h * w // 2:  # rays from a mostly-full grid are meaningless and slow
+        return None
+    out = g.copy()
+    ys, xs = np.nonzero(fg)
+    for y, x in zip(ys.tolist(), xs.tolist()):
+        c = g[y, x] if colour is None else colour
+        for dy, dx in RAY_DIRECTIONS[directions]:
+            yy, xx = y + dy, x + dx
+            while 0 <= yy < h and 0 <= xx < w:
+                if fg[yy, xx]:
+                    if not through:
+                        break
+                else:
+                    out[yy, xx] = c
+                yy += dy
+                xx += dx
+    return None if np.array_equal(out, g) else out
+
+
+def connect_pairs(g: Grid, bg: int, diagonal: bool = False) -> Grid | None:
+    """Join every two cells of the same colour that share a row or column (or a diagonal) with a line of
+    that colour over the background cells between them."""
+    out = g.copy()
+    h, w = g.shape
+    changed = False
+    for c in palette(g) - {bg}:
+        ys, xs = np.nonzero(g == c)
+        if ys.size < 2 or ys.size > 60:
+            continue
+        for i in range(ys.size):
+            for j in range(i + 1, ys.size):
+                y0, x0, y1, x1 = int(ys[i]), int(xs[i]), int(ys[j]), int(xs[j])
+                dy, dx = y1 - y0, x1 - x0
+                if dy and dx and not (diagonal and abs(dy) == abs(dx)):
+                    continue
+                if not dy and not dx:
+                    continue
+                n = max(abs(dy), abs(dx))
+                sy, sx = np.sign(dy), np.sign(dx)
+                line_y = y0 + sy * np.arange(1, n)
+                line_x = x0 + sx * np.arange(1, n)
+                seg = out[line_y, line_x]
+                free = g[line_y, line_x] == bg
+                if free.any():
+                    seg[free] = c
+                    out[line_y, line_x] = seg
+                    changed = True
+    return out if changed else None
+
+
+def draw_border(g: Grid, colour: int) -> Grid:
+    out = g.copy()
+    out[0, :] = out[-1, :] = colour
+    out[:, 0] = out[:, -1] = colour
+    return out
+
+
+# -------------------------------------------------------------------------------------- splitting grids
+
+
+def separator_lines(g: Grid) -> tuple[list[int], list[int], int] | None:
+    """Rows and columns that are one colour across the whole grid, forming a lattice of one colour that
+    splits the grid into at least two parts: (rows, cols, colour), or None."""
+    h, w = g.shape
+    full_rows = [i for i in range(h) if (g[i] == g[i, 0]).all()]
+    full_cols = [j for j in range(w) if (g[:, j] == g[0, j]).all()]
+    for colour in sorted({int(g[i, 0]) for i in full_rows} | {int(g[0, j]) for j in full_cols}):
+        rows = [i for i in full_rows if g[i, 0] == colour]
+        cols = [j for j in full_cols if g[0, j] == colour]
+        if len(rows) == h or len(cols) == w:
+            continue
+        # A separator colour may not also be the colour of whole parts: require it to split something.
+        if rows or cols:
+            parts = _parts_between(h, rows), _parts_between(w, cols)
+            if len(parts[0]) * len(parts[1]) >= 2:
+                return rows, cols, colour
+    return None
+
+
+def _parts_between(n: int, cuts: list[int]) -> list[tuple[int, int]]:
+    parts, start = [], 0
+    for c in cuts + [n]:
+        if c > start:
+            parts.append((start, c))
+        start = c + 1
+    return parts
+
+
+def split_by_separators(g: Grid) -> list[Grid] | None:
+    """The parts between separator lines, row by row; None without separators."""
+    found = separator_lines(g)
+    if found is None:
+        return None
+    rows, cols, _ = found
+    return [g[r0:r1, c0:c1].copy() for r0, r1 in _parts_between(g.shape[0], rows)
+            for c0, c1 in _parts_between(g.shape[1], cols)]
+
+
+def cells_to_pixels(g: Grid) -> Grid | None:
+    """One pixel per part of a grid cut by separator lines: the part's most common foreground colour, or
+    the background for an empty part."""
+    found = separator_lines(g)
+    if found is None:
+        return None
+    rows, cols, sep = found
+    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
+    bg = background(g)
+    out = np.full((len(row_parts), len(col_parts)), bg, np.uint8)
+    for i, (r0, r1) in enumerate(row_parts):
+        for j, (c0, c1) in enumerate(col_parts):
+            counts = np.bincount(g[r0:r1, c0:c1].ravel(), minlength=10)
+            counts[bg] = 0
+            counts[sep] = 0
+            if counts.any():
+                out[i, j] = int(np.argmax(counts))
+    return out
+
+
+def split_equal(g: Grid, ny: int, nx: int) -> list[Grid] | None:
+    """ny x nx equal parts, allowing a one-cell gap between parts (a separator line of any colour)."""
+    h, w = g.shape
+    for gap in (0, 1):
+        if (h - gap * (ny - 1)) % ny == 0 and (w - gap * (nx - 1)) % nx == 0:
+            ph, pw = (h - gap * (ny - 1)) // ny, (w - gap * (nx - 1)) // nx
+            if ph < 1 or pw < 1:
+                continue
+            return [g[i * (ph + gap):i * (ph + gap) + ph, j * (pw + gap):j * (pw + gap) + pw].copy()
+                    for i in range(ny) for j in range(nx)]
+    return None
+
+
+def combine_masks(parts: Sequence[Grid], how: str, bg: int) -> Grid | None:
+    """Logical combination of the parts' foreground masks as a 0/1 grid: and, or, xor, nor, nand,
+    'one' (exactly one part set); parts must share a shape."""
+    if len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
+        return None
+    masks = np.stack([p != bg for p in parts])
+    count = masks.sum(axis=0)
+    if how == "and":
+        out = count == len(parts)
+    elif how == "or":
+        out = count > 0
+    elif how == "xor":
+        out = count % 2 == 1
+    elif how == "one":
+        out = count == 1
+    elif how == "nor":
+        out = count == 0
+    elif how == "nand":
+        out = count < len(parts)
+    else:
+        raise ValueError(f"unknown combination {how!r}")
+    return out.astype(np.uint8)
+
+
+def overlay(parts: Sequence[Grid], bg: int, reverse: bool = False) -> Grid | None:
+    """Stack the parts; the first part's foreground wins (the last's when `reverse`)."""
+    if len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
+        return None
+    order = list(parts) if reverse else list(parts)[::-1]
+    out = np.full_like(parts[0], bg)
+    for p in order:
+        m = p != bg
+        out[m] = p[m]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ periodicity
+
+
+@numba.njit(cache=True)
+def _first_period(g, unknown, periods, kind):
+    """The first (py, px) in `periods` that every known cell agrees with, and its motif. kind 0: cell (i, j)
+    repeats at (i + py, j) and (i, j + px); kind 1/2: the colour depends on (i % py, (j -/+ i) % px), a
+    pattern of diagonal stripes."""
+    h, w = g.shape
+    motif = np.empty(h * w, np.int16)
+    for n in range(periods.shape[0]):
+        py, px = periods[n, 0], periods[n, 1]
+        motif[:py * px] = -1
+        ok = True
+        for i in range(h):
+            for j in range(w):
+                v = g[i, j]
+                if v == unknown:
+                    continue
+                jj = j if kind == 0 else ((j - i) % px if kind == 1 else (j + i) % px)
+                k = (i % py) * px + jj % px
+                if motif[k] < 0:
+                    motif[k] = v
+                elif motif[k] != v:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if ok:
+            for k in range(py * px):
+                if motif[k] < 0:
+                    ok = False
+                    break
+        if ok:
+            return n, motif[:py * px].copy()
+    return -1, motif[:0].copy()
+
+
+def _periods(h: int, w: int) -> np.ndarray:
+    """Candidate periods smallest first, each small enough that the motif repeats about twice."""
+    pairs = sorted((py * px, py, px) for py in range(1, h + 1) for px in range(1, w + 1)
+                   if (py, px) != (h, w) and py * px * 2 <= h * w + max(h, w))
+    return np.array([(py, px) for _, py, px in pairs] or [(h, w)], dtype=np.int64)
+
+
+def periodic_fill(g: Grid, unknown: int, kind: int = 0) -> Grid | None:
+    """Fill cells of colour `unknown` from the smallest period that every known cell agrees with (see
+    `_first_period` for the kinds); None when there is nothing to fill or no period is smaller than the
+    grid."""
+    h, w = g.shape
+    known = g != unknown
+    if known.all() or not known.any():
+        return None
+    n, motif = _first_period(g, np.uint8(unknown), _periods(h, w), kind)
+    if n < 0:
+        return None
+    py, px = _periods(h, w)[n]
+    ii, jj = np.indices((h, w))
+    if kind == 1:
+        jj = jj - ii
+    elif kind == 2:
+        jj = jj + ii
+    full = motif.reshape(py, px)[ii % py, jj % px].astype(np.uint8)
+    out = g.copy()
+    out[~known] = full[~known]
+    return out
+
+
+def extend_periodic(g: Grid, h: int, w: int) -> Grid | None:
+    """Grow the grid to h x w by continuing its smallest row and column periods (a pattern that goes on)."""
+    if h < g.shape[0] or w < g.shape[1] or (h, w) == g.shape:
+        return None
+    py = next(p for p in range(1, g.shape[0] + 1) if p == g.shape[0] or (g[p:] == g[:-p]).all())
+    px = next(p for p in range(1, g.shape[1] + 1) if p == g.shape[1] or (g[:, p:] == g[:, :-p]).all())
+    ii, jj = np.indices((h, w))
+    return g[ii % py, jj % px]

@@ -1,0 +1,325 @@
+"""Parameters inferred from the train pairs: colour maps, resize factors, local rules, output shapes.
+
+A learner looks at what a program produces on the train inputs (`xs`) next to the train outputs (`ys`) and
+returns a `Fitted` step that maps the remaining gap, or None when no parameter value makes every pair
+match. The step is then applied, unchanged, to the test inputs; a step that cannot be applied to a test
+input (a colour or neighbourhood never seen in training) returns None there rather than guessing.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import grids as G
+from .grids import Grid
+from .objects import objects
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A learned final step: its text for the program, its simplicity cost, and the function itself."""
+    name: str
+    cost: float
+    apply: Callable[[Grid], Grid | None]
+
+
+# -------------------------------------------------------------------------------------------- colour maps
+
+
+def learn_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> dict[int, int] | None:
+    """The one cell-wise colour mapping that turns every x into its y (shapes must match), or None."""
+    mapping = np.full(10, -1, np.int16)
+    for x, y in zip(xs, ys):
+        if x.shape != y.shape:
+            return None
+        pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
+        src, dst = pairs // 10, pairs % 10
+        if np.unique(src).size != src.size:
+            return None  # one colour goes to two colours
+        seen = mapping[src]
+        if ((seen >= 0) & (seen != dst)).any():
+            return None
+        mapping[src] = dst
+    return {int(a): int(b) for a, b in enumerate(mapping) if b >= 0 and a != b}
+
+
+def fit_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    mapping = learn_colour_map(xs, ys)
+    if mapping is None:
+        return None
+    if not mapping:
+        return Fitted("", 0.0, lambda g: g)
+    text = ",".join(f"{a}>{b}" for a, b in sorted(mapping.items()))
+    return Fitted(f"recolour[{text}]", 0.5 + 0.1 * len(mapping), lambda g: G.apply_colour_map(g, mapping))
+
+
+def fit_lookup(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """Output = the train output whose node grid equals this one (a classification: 'this shape means that
+    colour'). Only when some node grid repeats across train pairs with the same output: with all distinct
+    keys the table would explain anything and predict nothing."""
+    table: dict[bytes, Grid] = {}
+    repeated = False
+    for x, y in zip(xs, ys):
+        k = x.tobytes() + bytes(x.shape)
+        if k in table:
+            if not G.same(table[k], y):
+                return None
+            repeated = True
+        table[k] = y
+    if not repeated:
+        return None
+    return Fitted("lookup", 2.5, lambda g: table.get(g.tobytes() + bytes(g.shape)))
+
+
+# ------------------------------------------------------------------------------------------------ resizing
+
+
+def _ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str, int] | None:
+    """('up', k) when every y is k times its x along the axis, ('down', k) when 1/k, ('same', 1)."""
+    ups = {y.shape[axis] / x.shape[axis] for x, y in zip(xs, ys)}
+    if len(ups) != 1:
+        return None
+    r = ups.pop()
+    if r == 1:
+        return "same", 1
+    if r > 1 and r == int(r):
+        return "up", int(r)
+    inv = 1 / r
+    if abs(inv - round(inv)) < 1e-9:
+        return "down", int(round(inv))
+    return None
+
+
+def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
+    """Shape-changing steps whose factors are read off the train shapes (node shape -> output shape)."""
+    steps: list[Fitted] = []
+    grow = [(n, f) for n, f in output_shape_rules(xs, ys) if not n.startswith("T")]
+    if grow and all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in zip(xs, ys)):
+        name, shape = grow[0]
+        steps.append(Fitted(f"extend_periodic{name}", 1.5, lambda g: G.extend_periodic(g, *shape(g))))
+    ry, rx = _ratio(xs, ys, 0), _ratio(xs, ys, 1)
+    if ry is None or rx is None:
+        return steps
+    (dy, ky), (dx, kx) = ry, rx
+    if {dy, dx} <= {"up", "same"} and (ky, kx) != (1, 1):
+        steps.append(Fitted(f"upscale[{ky},{kx}]", 1.0, lambda g: G.upscale(g, ky, kx)))
+        steps.append(Fitted(f"tile[{ky},{kx}]", 1.0, lambda g: G.tile(g, ky, kx)))
+        if (ky, kx) == (2, 1):
+            steps += [Fitted(f"mirror[{k}]", 1.0, lambda g, k=k: G.mirror(g, k)) for k in ("down", "up")]
+        if (ky, kx) == (1, 2):
+            steps += [Fitted(f"mirror[{k}]", 1.0, lambda g, k=k: G.mirror(g, k)) for k in ("right", "left")]
+        if (ky, kx) == (2, 2):
+            steps.append(Fitted("mirror[quad]", 1.0, lambda g: G.mirror(g, "quad")))
+            steps.append(Fitted("rot_quad", 1.0, _rot_quad))
+        if ky == kx and all(x.shape[0] == ky and x.shape[1] == kx for x in xs):
+            steps.append(Fitted("kronecker", 1.0, lambda g: G.kronecker(g, G.background(g))))
+            steps.append(Fitted("kronecker_inverse", 1.2, lambda g: _kronecker_inverse(g)))
+    if {dy, dx} <= {"down", "same"} and (ky, kx) != (1, 1):
+        steps.append(Fitted(f"downscale[{ky},{kx}]", 1.0, lambda g: G.downscale(g, ky, kx)))
+    return steps
+
+
+def _rot_quad(g: Grid) -> Grid | None:
+    """The grid and its three rotations as a 2x2 pinwheel (square grids only)."""
+    if g.shape[0] != g.shape[1]:
+        return None
+    top = G.concat(g, np.rot90(g, -1), 1)
+    bottom = G.concat(np.rot90(g, 1), np.rot90(g, 2), 1)
+    return None if top is None or bottom is None else G.concat(top, bottom, 0)
+
+
+def _kronecker_inverse(g: Grid) -> Grid | None:
+    """Each background cell becomes a copy of the grid, each foreground cell a blank block."""
+    h, w = g.shape
+    if h * h > G.MAX_SIDE or w * w > G.MAX_SIDE:
+        return None
+    bg = G.background(g)
+    empty = (g == bg).astype(np.uint8)
+    out = np.kron(empty, g)
+    out[np.kron(empty, np.ones_like(g)) == 0] = bg
+    return out.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------- local rules
+#
+# out[i, j] = table[features of cell (i, j)], learned from every train cell. A feature set fits when no two
+# train cells with equal features want different colours; it applies to a test input only when every test
+# cell's features were seen in training. Feature sets go from plain to rich, so the first that fits is the
+# simplest explanation.
+
+OUTSIDE = 10  # the 'colour' of cells beyond the border
+
+
+def _neighbours(g: Grid, offsets: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    p = np.pad(g, 2, constant_values=OUTSIDE).astype(np.int64)
+    h, w = g.shape
+    return [p[2 + dy:2 + dy + h, 2 + dx:2 + dx + w] for dy, dx in offsets]
+
+
+N4 = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+N8 = N4 + [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+
+
+def _obj_feature(g: Grid, mode: str, what: str) -> np.ndarray:
+    bg = G.background(g)
+    out = np.zeros(g.shape, np.int64)
+    obs = objects(g, mode, bg)
+    if not obs:
+        return out
+    sizes = sorted({o.size for o in obs})
+    for o in obs:
+        if what == "size":
+            v = min(o.size, 60)
+        elif what == "size_rank":  # 1 = smallest size present, counted from the top: largest is 63
+            v = 1 + sizes.index(o.size) if o.size != sizes[-1] else 63
+        elif what == "border":
+            v = 1 + o.touches_border
+        elif what == "shape":
+            v = 1 + zlib.crc32(o.shape_key) % 61  # crc32, not hash(): stable across processes
+        elif what == "n_colours":
+            v = o.n_colours
+        elif what == "holes":
+            inside = ~o.mask & ~G.outside_mask(~o.mask)
+            v = 1 + min(int(inside.sum()), 60)
+        else:
+            raise ValueError(what)
+        region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+        region[o.mask] = v
+    return out
+
+
+def _line_colours(g: Grid, axis: int) -> np.ndarray:
+    """Per cell, a bitmask of the foreground colours in its row (axis=1) or column (axis=0)."""
+    bg = G.background(g)
+    bits = np.zeros(g.shape, np.int64)
+    for c in range(10):
+        if c == bg:
+            continue
+        has = (g == c).any(axis=axis, keepdims=True)
+        bits |= np.where(has, 1 << c, 0)
+    return np.broadcast_to(bits, g.shape) if bits.shape != g.shape else bits
+
+
+def _count_fg(g: Grid, offsets) -> np.ndarray:
+    bg = G.background(g)
+    return sum((n != bg) & (n != OUTSIDE) for n in _neighbours(g, offsets)).astype(np.int64)
+
+
+# name -> (cost, features(g) -> list of int arrays of g's shape, each < 1024)
+FEATURE_SETS: dict[str, tuple[float, Callable[[Grid], list[np.ndarray]]]] = {
+    "nbr4": (2.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N4)),
+    "count8": (2.0, lambda g: [g.astype(np.int64), _count_fg(g, N8)]),
+    "count4": (2.0, lambda g: [g.astype(np.int64), _count_fg(g, N4)]),
+    "obj_size": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c4", "size")]),
+    "obj_size8": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "size")]),
+    "obj_rank": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "size_rank")]),
+    "obj_shape": (2.5, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "shape")]),
+    "obj_border": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "border")]),
+    "obj_colours": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "m8", "n_colours")]),
+    "obj_holes": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c4", "holes")]),
+    "row_col": (2.5, lambda g: [g.astype(np.int64), _line_colours(g, 1), _line_colours(g, 0)]),
+    "nbr8": (3.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N8)),
+}
+
+
+def _keys(g: Grid, features: Callable[[Grid], list[np.ndarray]]) -> np.ndarray:
+    key = np.zeros(g.shape, np.int64)
+    for f in features(g):
+        key = key * 1031 + f  # 1031 > every feature value, so distinct tuples give distinct keys
+    return key.ravel()
+
+
+def fit_table(xs: Sequence[Grid], ys: Sequence[Grid], features) -> tuple[np.ndarray, np.ndarray] | None:
+    keys = np.concatenate([_keys(x, features) for x in xs])
+    vals = np.concatenate([y.ravel() for y in ys]).astype(np.int64)
+    order = np.lexsort((vals, keys))
+    k, v = keys[order], vals[order]
+    first = np.r_[True, k[1:] != k[:-1]]
+    # Within a key the values are sorted, so a key is consistent iff its first and last values agree.
+    last = np.r_[k[1:] != k[:-1], True]
+    if (v[first] != v[last]).any():
+        return None
+    return k[first], v[first]
+
+
+def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
+    """Every feature set whose table explains all train pairs (same-shape pairs only)."""
+    if any(x.shape != y.shape for x, y in zip(xs, ys)):
+        return []
+    fitted = []
+    for name, (cost, features) in FEATURE_SETS.items():
+        table = fit_table(xs, ys, features)
+        if table is None:
+            continue
+        keys, vals = table
+
+        def apply(g: Grid, keys=keys, vals=vals, features=features) -> Grid | None:
+            k = _keys(g, features)
+            idx = np.searchsorted(keys, k)
+            idx[idx >= keys.size] = 0
+            if (keys[idx] != k).any():
+                return None  # a neighbourhood never seen in training
+            return vals[idx].astype(np.uint8).reshape(g.shape)
+
+        fitted.append(Fitted(f"local_rule[{name}]", cost, apply))
+    return fitted
+
+
+def leave_one_out_ok(xs: Sequence[Grid], ys: Sequence[Grid], features) -> bool:
+    """Whether a table learned without each train pair predicts that pair: evidence that the rule is a rule
+    and not a memorised list of cells."""
+    if len(xs) < 2:
+        return False
+    for i in range(len(xs)):
+        rest_x = [x for j, x in enumerate(xs) if j != i]
+        rest_y = [y for j, y in enumerate(ys) if j != i]
+        table = fit_table(rest_x, rest_y, features)
+        if table is None:
+            return False
+        keys, vals = table
+        k = _keys(xs[i], features)
+        idx = np.searchsorted(keys, k)
+        idx[idx >= keys.size] = 0
+        if (keys[idx] != k).any() or not np.array_equal(vals[idx], ys[i].ravel()):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------- output shapes
+
+
+def _axis_rules(xs: Sequence[int], ys: Sequence[int]) -> list[tuple[str, Callable[[int], int]]]:
+    """Rules giving every y from its x along one axis, simplest first."""
+    rules: list[tuple[str, Callable[[int], int]]] = []
+    if all(x == y for x, y in zip(xs, ys)):
+        rules.append(("same", lambda n: n))
+    if len(set(ys)) == 1:
+        c = ys[0]
+        rules.append((f"{c}", lambda n: c))
+    ratios = {y / x for x, y in zip(xs, ys)}
+    if len(ratios) == 1 and (r := ratios.pop()) != 1:
+        rules.append((f"*{r:g}", lambda n: int(round(n * r))))
+    offsets = {y - x for x, y in zip(xs, ys)}
+    if len(offsets) == 1 and (d := offsets.pop()) != 0:
+        rules.append((f"{d:+d}", lambda n: n + d))
+    return rules
+
+
+def output_shape_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[tuple[str, Callable[[Grid], tuple[int, int]]]]:
+    """Rules that give every y's shape from its x's shape, simplest first: per axis the same size, a fixed
+    size, a fixed ratio or a fixed offset; also with the axes swapped. An empty list means the shape depends
+    on the content (a crop, a count), which only a program can explain."""
+    rules = []
+    for swap in (False, True):
+        hs = [x.shape[1] if swap else x.shape[0] for x in xs]
+        ws = [x.shape[0] if swap else x.shape[1] for x in xs]
+        for rn, rh in _axis_rules(hs, [y.shape[0] for y in ys]):
+            for cn, rw in _axis_rules(ws, [y.shape[1] for y in ys]):
+                def shape(g: Grid, rh=rh, rw=rw, swap=swap) -> tuple[int, int]:
+                    h, w = (g.shape[1], g.shape[0]) if swap else g.shape
+                    return rh(h), rw(w)
+                rules.append((("T" if swap else "") + f"({rn},{cn})", shape))
+    return rules

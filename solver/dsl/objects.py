@@ -1,0 +1,375 @@
+"""Connected-component objects: labelling (numba), per-object properties, and selection by a property.
+
+An object is a connected set of non-background cells: 4- or 8-connected, of one colour or of any colours.
+`objects(g, mode)` returns them with their properties computed once; selectors pick the one object that is
+uniquely extreme (largest, topmost, the only one of its colour, ...) and return None when no object is,
+because a tie means the rule does not say which object to take.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+from .grids import Grid, background, bbox
+
+# (diagonal, multicolour): the four ways of cutting a grid into objects.
+MODES = {"c4": (False, False), "c8": (True, False), "m4": (False, True), "m8": (True, True)}
+
+
+@numba.njit(cache=True)
+def _label(g, bg, diagonal, multicolour):
+    """Component label per cell (-1 for background), and the number of components."""
+    h, w = g.shape
+    lab = np.full((h, w), -1, np.int32)
+    stack = np.empty(h * w, np.int32)
+    n = 0
+    for i in range(h):
+        for j in range(w):
+            if lab[i, j] >= 0 or g[i, j] == bg:
+                continue
+            colour = g[i, j]
+            lab[i, j] = n
+            top = 0
+            stack[top] = i * w + j
+            top += 1
+            while top > 0:
+                top -= 1
+                y = stack[top] // w
+                x = stack[top] % w
+                for dy in range(-1, 2):
+                    for dx in range(-1, 2):
+                        if dy == 0 and dx == 0:
+                            continue
+                        if not diagonal and dy != 0 and dx != 0:
+                            continue
+                        yy = y + dy
+                        xx = x + dx
+                        if yy < 0 or yy >= h or xx < 0 or xx >= w or lab[yy, xx] >= 0:
+                            continue
+                        v = g[yy, xx]
+                        if v == bg or (not multicolour and v != colour):
+                            continue
+                        lab[yy, xx] = n
+                        stack[top] = yy * w + xx
+                        top += 1
+            n += 1
+    return lab, n
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One object: its cells as a mask over its bounding box, and the properties selectors compare."""
+    top: int
+    left: int
+    mask: np.ndarray    # bool, bbox-sized
+    cells: np.ndarray   # uint8, bbox-sized: the object's colours, background elsewhere in the box
+    size: int
+    colour: int         # most common colour of the object
+    n_colours: int
+    touches_border: bool
+
+    @property
+    def height(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.mask.shape[1]
+
+    @property
+    def shape_key(self) -> bytes:
+        return self.mask.tobytes() + bytes(self.mask.shape)
+
+
+def label(g: Grid, mode: str, bg: int) -> tuple[np.ndarray, int]:
+    diagonal, multicolour = MODES[mode]
+    return _label(g, np.int64(bg), diagonal, multicolour)
+
+
+@lru_cache(maxsize=4096)
+def _objects_cached(data: bytes, h: int, w: int, mode: str, bg: int) -> tuple[Obj, ...]:
+    # Keyed by the grid's bytes: the search asks for the objects of the same grid many times over.
+    g = np.frombuffer(data, np.uint8).reshape(h, w)
+    lab, n = label(g, mode, bg)
+    if n == 0:
+        return ()
+    flat = lab.ravel()
+    fg = flat >= 0
+    ids = flat[fg]
+    pos = np.flatnonzero(fg)
+    ys, xs = pos // w, pos % w
+    out = []
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(n + 1))
+    for k in range(n):
+        sel = order[bounds[k]:bounds[k + 1]]
+        y, x = ys[sel], xs[sel]
+        r0, c0, r1, c1 = int(y.min()), int(x.min()), int(y.max()) + 1, int(x.max()) + 1
+        mask = np.zeros((r1 - r0, c1 - c0), bool)
+        mask[y - r0, x - c0] = True
+        cells = np.full(mask.shape, bg, np.uint8)
+        vals = g[y, x]
+        cells[y - r0, x - c0] = vals
+        counts = np.bincount(vals, minlength=10)
+        out.append(Obj(r0, c0, mask, cells, int(sel.size), int(np.argmax(counts)), int((counts > 0).sum()),
+                       r0 == 0 or c0 == 0 or r1 == h or c1 == w))
+    return tuple(out)
+
+
+def objects(g: Grid, mode: str, bg: int | None = None) -> tuple[Obj, ...]:
+    """All objects of `g`, in reading order of their first cell; bg defaults to the most common colour."""
+    if bg is None:
+        bg = background(g)
+    return _objects_cached(g.tobytes(), g.shape[0], g.shape[1], mode, bg)
+
+
+# ------------------------------------------------------------------------------------------- selection
+
+def _unique_extreme(values: list, pick_max: bool) -> int | None:
+    best = max(values) if pick_max else min(values)
+    hits = [i for i, v in enumerate(values) if v == best]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _unique_value(values: list) -> int | None:
+    """The index of the one object whose value no other object shares."""
+    counts: dict = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    hits = [i for i, v in enumerate(values) if counts[v] == 1]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _most_common_value(values: list) -> list[int]:
+    counts: dict = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    best = max(counts.values())
+    return [i for i, v in enumerate(values) if counts[v] == best]
+
+
+# name -> function(objects) -> index or None. Each is a generic property; none refers to a task.
+SELECTORS = {
+    "largest": lambda obs: _unique_extreme([o.size for o in obs], True),
+    "smallest": lambda obs: _unique_extreme([o.size for o in obs], False),
+    "largest_box": lambda obs: _unique_extreme([o.height * o.width for o in obs], True),
+    "smallest_box": lambda obs: _unique_extreme([o.height * o.width for o in obs], False),
+    "most_colours": lambda obs: _unique_extreme([o.n_colours for o in obs], True),
+    "densest": lambda obs: _unique_extreme([o.size / (o.height * o.width) for o in obs], True),
+    "sparsest": lambda obs: _unique_extreme([o.size / (o.height * o.width) for o in obs], False),
+    "topmost": lambda obs: _unique_extreme([o.top for o in obs], False),
+    "bottommost": lambda obs: _unique_extreme([o.top + o.height for o in obs], True),
+    "leftmost": lambda obs: _unique_extreme([o.left for o in obs], False),
+    "rightmost": lambda obs: _unique_extreme([o.left + o.width for o in obs], True),
+    "unique_colour": lambda obs: _unique_value([o.colour for o in obs]),
+    "unique_shape": lambda obs: _unique_value([o.shape_key for o in obs]),
+    "unique_pattern": lambda obs: _unique_value([o.cells.tobytes() + bytes(o.mask.shape) for o in obs]),
+    "unique_size": lambda obs: _unique_value([o.size for o in obs]),
+    "inner": lambda obs: _unique_value([o.touches_border for o in obs]),
+    "symmetric": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()) for o in obs]),
+    "asymmetric": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()
+                                                  and (o.cells == o.cells[::-1]).all()) for o in obs]),
+}
+
+
+def select(obs: tuple[Obj, ...], selector: str) -> Obj | None:
+    if not obs:
+        return None
+    if len(obs) == 1:
+        return obs[0]
+    i = SELECTORS[selector](obs)
+    return None if i is None else obs[i]
+
+
+def crop_object(g: Grid, mode: str, selector: str, alone: bool) -> Grid | None:
+    """The selected object's bounding box: with everything inside the box, or the object alone on the
+    background (`alone`)."""
+    bg = background(g)
+    obj = select(objects(g, mode, bg), selector)
+    if obj is None:
+        return None
+    if alone:
+        return obj.cells.copy()
+    return g[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width].copy()
+
+
+def keep_object(g: Grid, mode: str, selector: str) -> Grid | None:
+    """The grid with only the selected object left on the background."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    obj = select(obs, selector)
+    if obj is None or len(obs) < 2:
+        return None
+    out = np.full_like(g, bg)
+    region = out[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width]
+    region[obj.mask] = obj.cells[obj.mask]
+    return out
+
+
+def remove_object(g: Grid, mode: str, selector: str) -> Grid | None:
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    obj = select(obs, selector)
+    if obj is None or len(obs) < 2:
+        return None
+    out = g.copy()
+    region = out[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width]
+    region[obj.mask] = bg
+    return out
+
+
+def remove_small(g: Grid, mode: str, max_size: int) -> Grid | None:
+    """Erase objects of at most `max_size` cells (noise)."""
+    bg = background(g)
+    out = g.copy()
+    hit = False
+    for o in objects(g, mode, bg):
+        if o.size <= max_size:
+            region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+            region[o.mask] = bg
+            hit = True
+    return out if hit else None
+
+
+def fill_object_boxes(g: Grid, mode: str, colour: int) -> Grid | None:
+    """Paint the background cells inside each object's bounding box (holes and concavities)."""
+    bg = background(g)
+    out = g.copy()
+    for o in objects(g, mode, bg):
+        region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+        region[region == bg] = colour
+    return None if np.array_equal(out, g) else out
+
+
+def outline_objects(g: Grid, mode: str, colour: int, diagonal: bool) -> Grid | None:
+    """Paint the background cells next to an object (a halo), 4- or 8-neighbourhood."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any():
+        return None
+    p = np.pad(fg, 1)
+    near = p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
+    if diagonal:
+        near |= p[:-2, :-2] | p[:-2, 2:] | p[2:, :-2] | p[2:, 2:]
+    halo = near & ~fg
+    if not halo.any():
+        return None
+    out = g.copy()
+    out[halo] = colour
+    return out
+
+
+def interior(g: Grid, colour: int) -> Grid | None:
+    """Paint foreground cells whose four neighbours are all foreground (the inside of solid shapes)."""
+    bg = background(g)
+    fg = g != bg
+    p = np.pad(fg, 1)
+    inner = fg & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    if not inner.any():
+        return None
+    out = g.copy()
+    out[inner] = colour
+    return out
+
+
+def largest_rectangle_fill(g: Grid, colour: int) -> Grid | None:
+    """Paint every all-background square block of side >= 2 that touches no wider empty area: a common way
+    ARC marks 'the empty holes'. Implemented as: background cells whose 2x2 block is entirely background."""
+    bg = background(g)
+    e = g == bg
+    block = e[:-1, :-1] & e[1:, :-1] & e[:-1, 1:] & e[1:, 1:]
+    if not block.any():
+        return None
+    cover = np.zeros_like(e)
+    cover[:-1, :-1] |= block
+    cover[1:, :-1] |= block
+    cover[:-1, 1:] |= block
+    cover[1:, 1:] |= block
+    out = g.copy()
+    out[cover] = colour
+    return out
+
+
+def object_count(g: Grid, mode: str) -> int:
+    return len(objects(g, mode))
+
+
+def _shifted_cells(o: Obj, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.nonzero(o.mask)
+    return ys + o.top + dy, xs + o.left + dx
+
+
+def move_until_touch(g: Grid, mode: str, mover: str) -> Grid | None:
+    """Slide the selected object straight towards the other objects until it touches them (4-adjacent);
+    the others stay. The direction is the side the others lie on, which must be unambiguous."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    obj = select(obs, mover)
+    if obj is None or len(obs) < 2:
+        return None
+    h, w = g.shape
+    rest = np.zeros(g.shape, bool)
+    for o in obs:
+        if o is not obj:
+            rest[o.top:o.top + o.height, o.left:o.left + o.width] |= o.mask
+    box = bbox(rest)
+    r0, c0, r1, c1 = box
+    steps = []
+    if r0 >= obj.top + obj.height:
+        steps.append((1, 0))
+    if r1 <= obj.top:
+        steps.append((-1, 0))
+    if c0 >= obj.left + obj.width:
+        steps.append((0, 1))
+    if c1 <= obj.left:
+        steps.append((0, -1))
+    if len(steps) != 1:
+        return None
+    dy, dx = steps[0]
+    padded = np.pad(rest, 1)
+    near = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    k = 0
+    while True:
+        ys, xs = _shifted_cells(obj, k * dy, k * dx)
+        if ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w or rest[ys, xs].any():
+            return None  # slid past the others without touching them
+        if near[ys, xs].any():
+            break
+        k += 1
+    if k == 0:
+        return None
+    out = g.copy()
+    ys, xs = _shifted_cells(obj, 0, 0)
+    out[ys, xs] = bg
+    ys2, xs2 = _shifted_cells(obj, k * dy, k * dx)
+    out[ys2, xs2] = obj.cells[obj.mask]
+    return out
+
+
+def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
+    """Every object falls as a rigid body towards `direction` until it meets the border or a fallen object,
+    nearest the wall first."""
+    dy, dx = {"down": (1, 0), "up": (-1, 0), "right": (0, 1), "left": (0, -1)}[direction]
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    if not obs:
+        return None
+    h, w = g.shape
+    key = {"down": lambda o: -(o.top + o.height), "up": lambda o: o.top,
+           "right": lambda o: -(o.left + o.width), "left": lambda o: o.left}[direction]
+    out = np.full_like(g, bg)
+    taken = np.zeros(g.shape, bool)
+    for o in sorted(obs, key=key):
+        k = 0
+        while True:
+            ys, xs = _shifted_cells(o, (k + 1) * dy, (k + 1) * dx)
+            if ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w or taken[ys, xs].any():
+                break
+            k += 1
+        ys, xs = _shifted_cells(o, k * dy, k * dx)
+        out[ys, xs] = o.cells[o.mask]
+        taken[ys, xs] = True
+    return None if np.array_equal(out, g) else out

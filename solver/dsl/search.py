@@ -1,0 +1,301 @@
+"""The program search: compositions of ops, cheapest first, with learned final steps and edit composition.
+
+A node is the result of one program on every input of the task (train inputs, then test inputs). Nodes are
+expanded in order of total cost (uniform-cost search, i.e. iterative deepening by cost); a node whose grids
+equal an earlier node's on every input is the same state and is dropped (numba hashes from solver/vote.py).
+Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
+map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
+
+Same-shape tasks also get edit composition, after icecuber's greedy composition of pieces: a node that
+changes some cells of the input and gets every changed cell right on every train pair is a correct partial
+edit; a few such edits that together cover every cell the outputs change make a program of their own.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..budget import Deadline
+from ..config import DslConfig
+from ..tasks import Task
+from ..vote import hash_grids, pack
+from . import learn
+from .grids import Grid, valid
+from .learn import Fitted
+from .ops import Op, build_ops, task_facts
+
+
+class Clock:
+    """The task's CPU-second budget (time.process_time) and the caller's wall-clock deadline, together."""
+
+    def __init__(self, cpu_seconds: float, deadline: Deadline):
+        self.start = time.process_time()
+        self.cpu_end = self.start + cpu_seconds
+        self.deadline = deadline
+
+    def out(self, fraction: float = 1.0) -> bool:
+        """Whether `fraction` of the CPU budget is used, or the deadline has passed."""
+        now = time.process_time()
+        return now >= self.start + fraction * (self.cpu_end - self.start) or self.deadline.expired()
+
+    def used(self) -> float:
+        return time.process_time() - self.start
+
+
+@dataclass
+class Node:
+    grids: tuple[Grid, ...]  # one per train input, then one per test input
+    program: str             # readable text, with `x` for the task input
+    cost: float
+    depth: int
+
+
+@dataclass
+class Program:
+    """A program that reproduces every train pair, with what it predicts for the test inputs."""
+    text: str
+    cost: float
+    outputs: tuple[Grid, ...]  # one per test input
+
+
+@dataclass
+class SearchResult:
+    programs: list[Program]                  # fitting programs, one per distinct test prediction, best first
+    agreement: list[int]                     # how many fitting programs gave each prediction
+    partial: Program | None                  # the best non-fitting program, when nothing fits
+    partial_accuracy: float = 0.0            # its share of train output cells right
+    nodes: int = 0                           # distinct states visited
+    state_bytes: int = 0                     # bytes held by stored states at the end
+    cpu_seconds: float = 0.0
+    stopped_by: str = "exhausted"            # exhausted | budget | memory | enough
+    stats: dict = field(default_factory=dict)
+
+
+def _state_key(grids: Sequence[Grid]) -> bytes:
+    return hash_grids(pack(grids)).tobytes()
+
+
+def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
+    out = []
+    for g in grids:
+        try:
+            r = fn(g)
+        except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
+            return None
+        if r is None or not valid(r):
+            return None
+        out.append(r if r.dtype == np.uint8 else r.astype(np.uint8))
+    return tuple(out)
+
+
+class Search:
+    def __init__(self, task: Task, cfg: DslConfig, clock: Clock):
+        self.task = task
+        self.cfg = cfg
+        self.clock = clock
+        self.n_train = len(task.train)
+        self.targets = [ex.output for ex in task.train]
+        self.inputs = tuple(ex.input for ex in task.train) + tuple(ex.input for ex in task.test)
+        self.facts = task_facts(task)
+        self.ops: list[Op] = build_ops(self.facts)
+        self.target_shapes = [y.shape for y in self.targets]
+        self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
+        self.partial: tuple[float, Program] | None = None
+        self.edits: list[tuple[Node, list[np.ndarray]]] = []  # correct partial edits, with changed-cell masks
+        self.seen: set[bytes] = set()
+        self.state_bytes = 0
+        self.nodes = 0
+        self.stopped_by = "exhausted"
+
+    # ------------------------------------------------------------------------------------------- results
+
+    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...]) -> None:
+        key = _state_key(outputs)
+        self.found.setdefault(key, []).append(Program(text, cost, outputs))
+
+    def _finish(self, node: Node, *steps: Fitted) -> None:
+        """Apply learned final steps to the node's test grids and keep the program if they apply."""
+        outs = node.grids[self.n_train:]
+        text, cost = node.program, node.cost
+        for step in steps:
+            outs = _apply_all(step.apply, outs)
+            if outs is None:
+                return
+            if step.name:
+                text = f"{step.name}({text})"
+            cost += step.cost
+        self._keep(text, cost, outs)
+
+    def _check(self, node: Node) -> None:
+        """Every final step that makes the node reproduce the train outputs."""
+        xs = node.grids[:self.n_train]
+        shapes_match = all(x.shape == s for x, s in zip(xs, self.target_shapes))
+        if shapes_match:
+            step = learn.fit_colour_map(xs, self.targets)
+            if step is not None:
+                self._finish(node, step)
+                return
+            step = learn.fit_lookup(xs, self.targets)
+            if step is not None:
+                self._finish(node, step)
+            self._note_partial(node, xs)
+            if self.facts.same_shape and node.depth > 0:
+                self._note_edit(node, xs)
+            if node.depth <= self.cfg.local_rule_depth:
+                for step in learn.fit_local_rules(xs, self.targets):
+                    self._finish(node, step)
+            return
+        step = learn.fit_lookup(xs, self.targets)
+        if step is not None:
+            self._finish(node, step)
+        for step in learn.resize_steps(xs, self.targets):
+            resized = _apply_all(step.apply, xs)
+            if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
+                continue
+            cmap = learn.fit_colour_map(resized, self.targets)
+            if cmap is not None:
+                self._finish(node, step, cmap)
+
+    def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
+        right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
+        total = sum(y.size for y in self.targets)
+        acc = right / total
+        if self.partial is None or acc > self.partial[0]:
+            self.partial = (acc, Program(node.program, node.cost, node.grids[self.n_train:]))
+
+    def _note_edit(self, node: Node, xs: Sequence[Grid]) -> None:
+        """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
+        if len(self.edits) >= self.cfg.max_edits:
+            return
+        changed = []
+        useful = False
+        for x, inp, y in zip(xs, self.inputs, self.targets):
+            if x.shape != inp.shape:
+                return
+            diff = x != inp
+            if (x[diff] != y[diff]).any():
+                return
+            changed.append(diff)
+            useful = useful or bool(diff.any())
+        if useful and all(g.shape == i.shape for g, i in zip(node.grids[self.n_train:], self.inputs[self.n_train:])):
+            self.edits.append((node, changed))
+
+    # -------------------------------------------------------------------------------------------- search
+
+    def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
+        """Apply every op to the node; False when the budget ran out part way."""
+        for op in self.ops:
+            if self.clock.out(self.cfg.search_fraction):
+                self.stopped_by = "budget"
+                return False
+            grids = _apply_all(op.fn, node.grids)
+            if grids is None:
+                continue
+            key = _state_key(grids)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            self.nodes += 1
+            child = Node(grids, f"{op.name}({node.program})", node.cost + op.cost, node.depth + 1)
+            self._check(child)
+            if child.depth < self.cfg.max_depth:
+                size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
+                if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
+                    self.stopped_by = "memory"
+                    continue
+                self.state_bytes += size
+                counter[0] += 1
+                heapq.heappush(frontier, (child.cost, counter[0], child))
+        return True
+
+    def run(self) -> SearchResult:
+        root = Node(self.inputs, "x", 0.0, 0)
+        self.seen.add(_state_key(root.grids))
+        self._check(root)
+        frontier: list = [(0.0, 0, root)]
+        counter = [0]
+        try:
+            self._loop(frontier, counter)
+        except MemoryError:  # the worker's address-space cap: keep what was found so far
+            self.stopped_by = "memory"
+            frontier.clear()
+        if not self.found and self.edits:
+            self._compose_edits()
+        return self._result()
+
+    def _loop(self, frontier: list, counter: list[int]) -> None:
+        while frontier:
+            cost, _, node = heapq.heappop(frontier)
+            best = self._best_cost()
+            if best is not None and cost > best + self.cfg.cost_slack:
+                self.stopped_by = "enough"
+                break
+            if self.nodes >= self.cfg.max_nodes:
+                self.stopped_by = "nodes"
+                break
+            if not self._expand(node, frontier, counter):
+                break
+
+    def _best_cost(self) -> float | None:
+        if not self.found:
+            return None
+        return min(p.cost for progs in self.found.values() for p in progs)
+
+    # ---------------------------------------------------------------------------------- edit composition
+
+    def _compose_edits(self) -> None:
+        """Greedy cover of the cells the train outputs change by correct partial edits (fewest edits)."""
+        need = [x != y for x, y in zip(self.inputs[:self.n_train], self.targets)]
+        left = [n.copy() for n in need]
+        chosen: list[tuple[Node, list[np.ndarray]]] = []
+        pool = sorted(self.edits, key=lambda e: e[0].cost)
+        while any(m.any() for m in left) and len(chosen) < self.cfg.max_compose:
+            if self.clock.out():
+                return
+            best, best_gain = None, 0
+            for node, changed in pool:
+                gain = sum(int((c & l).sum()) for c, l in zip(changed, left))
+                if gain > best_gain:  # strict: among equal gains the cheaper edit (earlier in pool) wins
+                    best, best_gain = (node, changed), gain
+            if best is None:
+                return
+            chosen.append(best)
+            left = [l & ~c for l, c in zip(left, best[1])]
+        if any(m.any() for m in left):
+            return
+        # The first chosen edit wins a cell two edits both change: it covered the most of what was needed.
+        outs = []
+        for t in range(self.n_train, len(self.inputs)):
+            out = self.inputs[t].copy()
+            written = np.zeros(out.shape, bool)
+            for node, _ in chosen:
+                g = node.grids[t]
+                m = (g != self.inputs[t]) & ~written
+                out[m] = g[m]
+                written |= m
+            outs.append(out)
+        text = "compose(" + ", ".join(n.program for n, _ in chosen) + ")"
+        cost = sum(n.cost for n, _ in chosen) + self.cfg.compose_cost
+        self._keep(text, cost, tuple(outs))
+
+    # ----------------------------------------------------------------------------------------- ranking
+
+    def _result(self) -> SearchResult:
+        groups = []
+        for progs in self.found.values():
+            best = min(progs, key=lambda p: (p.cost, p.text))
+            # Agreement between programs is evidence too: each doubling of the count is worth half a step.
+            rank_cost = best.cost - 0.5 * np.log2(len(progs))
+            groups.append((rank_cost, best.text, best, len(progs)))
+        groups.sort(key=lambda t: (t[0], t[1]))
+        partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
+        return SearchResult([Program(g[2].text, g[0], g[2].outputs) for g in groups], [g[3] for g in groups],
+                            partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by)
+
+
+def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:
+    return Search(task, cfg, clock).run()
