@@ -108,7 +108,8 @@ def test_gravity_and_shift():
     g = grid([[1, 0], [0, 0], [2, 3]])
     assert np.array_equal(G.gravity(g, "down", 0), grid([[0, 0], [1, 0], [2, 3]]))
     assert np.array_equal(G.gravity(g, "right", 0), grid([[0, 1], [0, 0], [2, 3]]))
-    assert G.gravity(grid([[0], [1]]), "down", 0) is None  # nothing moves
+    settled = grid([[0], [1]])
+    assert np.array_equal(G.gravity(settled, "down", 0), settled)  # nothing to do: unchanged, not None
     assert np.array_equal(G.shift(grid([[1, 2], [3, 4]]), 1, 0, 0), grid([[0, 0], [1, 2]]))
 
 
@@ -118,7 +119,8 @@ def test_fill_enclosed_only_paints_cells_cut_off_from_the_border():
               [1, 1, 1, 0]])
     out = G.fill_enclosed(g, 4, 0)
     assert out[1, 1] == 4 and (out[:, 3] == 0).all()
-    assert G.fill_enclosed(grid([[1, 0], [0, 0]]), 4, 0) is None
+    open_grid = grid([[1, 0], [0, 0]])
+    assert np.array_equal(G.fill_enclosed(open_grid, 4, 0), open_grid)
 
 
 def test_rays_stop_at_foreground_and_connect_joins_pairs():
@@ -130,7 +132,8 @@ def test_rays_stop_at_foreground_and_connect_joins_pairs():
     assert G.rays(g, "right", 0, through=True)[1].tolist() == [0, 2, 2, 3]
     pair = grid([[4, 0, 0, 4], [0, 0, 0, 0]])
     assert G.connect_pairs(pair, 0)[0].tolist() == [4, 4, 4, 4]
-    assert G.connect_pairs(grid([[4, 0], [0, 5]]), 0) is None
+    assert G.connect_pairs(grid([[4, 0], [0, 4]]), 0, "hv").tolist() == [[4, 0], [0, 4]]
+    assert G.connect_pairs(grid([[4, 0, 0], [0, 0, 0], [0, 0, 4]]), 0, "d")[1, 1] == 4
 
 
 def test_split_by_separators_and_combine():
@@ -219,7 +222,8 @@ def test_colour_map_is_learned_only_when_consistent():
     assert learn.learn_colour_map(xs, ys) == {1: 5, 2: 6, 3: 7}
     assert learn.learn_colour_map([grid([[1, 1]])], [grid([[5, 6]])]) is None  # 1 -> 5 and 1 -> 6
     step = learn.fit_colour_map(xs, ys)
-    assert step.apply(grid([[3, 4]])).tolist() == [[7, 4]]  # an unseen colour stays
+    assert step.apply(grid([[3, 1]])).tolist() == [[7, 5]]
+    assert step.apply(grid([[3, 4]])) is None  # colour 4 never seen: the map has nothing to say about it
 
 
 def test_local_rule_learns_neighbourhood_and_refuses_unseen_keys():
@@ -230,7 +234,7 @@ def test_local_rule_learns_neighbourhood_and_refuses_unseen_keys():
         out = g.copy()
         out[:, 1:][(g[:, 1:] == 0) & (g[:, :-1] == 1)] = 2
         return out
-    xs = [rng.integers(0, 2, size=(1, 9)).astype(np.uint8) for _ in range(5)]
+    xs = [rng.integers(0, 2, size=(1, 9)).astype(np.uint8) for _ in range(12)]
     rules = {f.name: f for f in learn.fit_local_rules(xs, [rule(x) for x in xs])}
     assert "local_rule[nbr4]" in rules
     test = rng.integers(0, 2, size=(1, 9)).astype(np.uint8)

@@ -1,8 +1,10 @@
 """Grid primitives: small pure functions on uint8 grids, in the spirit of arc-dsl.
 
-Every function takes grids (2-D uint8 arrays) and plain parameters and returns a new grid, or None where
-the operation does not apply to that grid (nothing to crop, a factor that does not divide the shape). None
-is how the search learns that a program is undefined on an input; no function here raises on a valid grid.
+Every function takes grids (2-D uint8 arrays) and plain parameters and returns a grid, or None where the
+operation does not apply to that grid (nothing to crop, a factor that does not divide the shape). None is
+how the search learns that a program is undefined on an input. An operation with nothing to do on a grid
+(no enclosed cell to fill) returns the grid unchanged, not None: in another example of the same task it
+may well have work. The input is never modified; no function here raises on a valid grid.
 """
 from __future__ import annotations
 
@@ -118,12 +120,13 @@ def downscale(g: Grid, ky: int, kx: int) -> Grid | None:
     return np.ascontiguousarray(first[:, 0, :, 0])
 
 
-def kronecker(g: Grid, bg: int) -> Grid | None:
-    """Each foreground cell becomes a copy of the whole grid, each background cell a blank block (fractal)."""
+def kronecker(g: Grid, bg: int, inverse: bool = False) -> Grid | None:
+    """Each foreground cell becomes a copy of the whole grid, each background cell a blank block (a
+    fractal); with `inverse`, the copies go where the background is."""
     h, w = g.shape
     if h * h > MAX_SIDE or w * w > MAX_SIDE:
         return None
-    mask = (g != bg).astype(np.uint8)
+    mask = ((g == bg) if inverse else (g != bg)).astype(np.uint8)
     out = np.kron(mask, g)
     out[np.kron(mask, np.ones_like(g)) == 0] = bg
     return out.astype(np.uint8)
@@ -190,7 +193,7 @@ def symmetrize(g: Grid, kind: str, unknown: int) -> Grid | None:
     """Fill cells of colour `unknown` from their mirror images under a symmetry of the whole grid.
 
     Known cells are never changed. None when a mirror pair of known cells disagrees (the grid does not have
-    this symmetry) or nothing would change.
+    this symmetry).
     """
     images = _reflections(g, kind)
     if not images:
@@ -202,12 +205,14 @@ def symmetrize(g: Grid, kind: str, unknown: int) -> Grid | None:
             return None
         fill = (out == unknown) & (im != unknown)
         out[fill] = im[fill]
-    return None if np.array_equal(out, g) else out
+    return out
 
 
 def symmetrize_offset(g: Grid, kind: str, unknown: int) -> Grid | None:
     """Like `symmetrize` for a pattern whose mirror axis is not the grid's centre: try every axis position
     (for lr/ud) and keep the one where the most known cells confirm each other with no contradiction."""
+    if not (g == unknown).any():
+        return g
     axis = 1 if kind == "lr" else 0
     n = g.shape[axis]
     best, best_support = None, 0
@@ -251,7 +256,7 @@ def keep_colour(g: Grid, colour: int, bg: int) -> Grid | None:
 def remove_colour(g: Grid, colour: int, bg: int) -> Grid | None:
     mask = g == colour
     if not mask.any() or colour == bg:
-        return None
+        return g
     return np.where(mask, np.uint8(bg), g).astype(np.uint8)
 
 
@@ -278,9 +283,10 @@ def binarise(g: Grid, bg: int) -> Grid:
 
 
 def majority_colour_grid(g: Grid, bg: int) -> Grid | None:
-    """A 1x1 grid of the most common foreground colour."""
+    """A 1x1 grid of the most common foreground colour (of any colour when bg is -1)."""
     counts = np.bincount(g.ravel(), minlength=10)
-    counts[bg] = 0
+    if bg >= 0:
+        counts[bg] = 0
     if counts.max() == 0:
         return None
     return np.array([[int(np.argmax(counts))]], dtype=np.uint8)
@@ -301,7 +307,7 @@ def minority_colour_grid(g: Grid, bg: int) -> Grid | None:
 
 def gravity(g: Grid, direction: str, bg: int) -> Grid | None:
     """Every foreground cell falls towards `direction` ('down', 'up', 'left', 'right') within its line,
-    keeping the order of cells; None when nothing moves."""
+    keeping the order of cells."""
     k = {"down": 0, "left": 1, "up": 2, "right": 3}[direction]
     a = np.rot90(g, k)  # now falling is 'down'
     out = np.full_like(a, bg)
@@ -312,7 +318,7 @@ def gravity(g: Grid, direction: str, bg: int) -> Grid | None:
         if fg.size:
             out[h - fg.size:, j] = fg
     out = np.ascontiguousarray(np.rot90(out, -k))
-    return None if np.array_equal(out, g) else out
+    return out
 
 
 def shift(g: Grid, dy: int, dx: int, bg: int) -> Grid:
@@ -355,8 +361,6 @@ def outside_mask(passable: np.ndarray, diagonal: bool = False) -> np.ndarray:
 def fill_enclosed(g: Grid, colour: int, bg: int) -> Grid | None:
     """Paint background cells that cannot reach the border (through background, 4-connected)."""
     inside = (g == bg) & ~outside_mask(g == bg)
-    if not inside.any():
-        return None
     out = g.copy()
     out[inside] = colour
     return out
@@ -392,14 +396,13 @@ def rays(g: Grid, directions: str, bg: int, colour: int | None = None, through: 
                     out[yy, xx] = c
                 yy += dy
                 xx += dx
-    return None if np.array_equal(out, g) else out
+    return out
 
 
-def connect_pairs(g: Grid, bg: int, diagonal: bool = False) -> Grid | None:
-    """Join every two cells of the same colour that share a row or column (or a diagonal) with a line of
-    that colour over the background cells between them."""
+def connect_pairs(g: Grid, bg: int, axes: str = "hv", colour: int | None = None) -> Grid | None:
+    """Join every two cells of the same colour that share a row ('h' in axes), a column ('v') or a
+    diagonal ('d') with a line over the background cells between them, in their colour or `colour`."""
     out = g.copy()
-    h, w = g.shape
     changed = False
     for c in palette(g) - {bg}:
         ys, xs = np.nonzero(g == c)
@@ -409,21 +412,17 @@ def connect_pairs(g: Grid, bg: int, diagonal: bool = False) -> Grid | None:
             for j in range(i + 1, ys.size):
                 y0, x0, y1, x1 = int(ys[i]), int(xs[i]), int(ys[j]), int(xs[j])
                 dy, dx = y1 - y0, x1 - x0
-                if dy and dx and not (diagonal and abs(dy) == abs(dx)):
-                    continue
-                if not dy and not dx:
-                    continue
+                kind = "h" if dy == 0 else "v" if dx == 0 else "d" if abs(dy) == abs(dx) else ""
                 n = max(abs(dy), abs(dx))
-                sy, sx = np.sign(dy), np.sign(dx)
-                line_y = y0 + sy * np.arange(1, n)
-                line_x = x0 + sx * np.arange(1, n)
-                seg = out[line_y, line_x]
+                if not kind or kind not in axes or n < 2:
+                    continue
+                line_y = y0 + np.sign(dy) * np.arange(1, n)
+                line_x = x0 + np.sign(dx) * np.arange(1, n)
                 free = g[line_y, line_x] == bg
                 if free.any():
-                    seg[free] = c
-                    out[line_y, line_x] = seg
+                    out[line_y[free], line_x[free]] = c if colour is None else colour
                     changed = True
-    return out if changed else None
+    return out
 
 
 def draw_border(g: Grid, colour: int) -> Grid:
@@ -590,11 +589,13 @@ def _periods(h: int, w: int) -> np.ndarray:
 
 def periodic_fill(g: Grid, unknown: int, kind: int = 0) -> Grid | None:
     """Fill cells of colour `unknown` from the smallest period that every known cell agrees with (see
-    `_first_period` for the kinds); None when there is nothing to fill or no period is smaller than the
+    `_first_period` for the kinds); None when no cell is known or no period is smaller than the
     grid."""
     h, w = g.shape
     known = g != unknown
-    if known.all() or not known.any():
+    if known.all():
+        return g
+    if not known.any():
         return None
     n, motif = _first_period(g, np.uint8(unknown), _periods(h, w), kind)
     if n < 0:

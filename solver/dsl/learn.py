@@ -47,13 +47,20 @@ def learn_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> dict[int, int] |
 
 
 def fit_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """The colour map as a final step. It refuses a test grid with a colour the train grids never had:
+    a map learned per colour says nothing about a new one, and guessing 'unchanged' is how a map that fits
+    by coincidence (each pair using its own colours) produces confident wrong answers."""
     mapping = learn_colour_map(xs, ys)
     if mapping is None:
         return None
     if not mapping:
         return Fitted("", 0.0, lambda g: g)
+    known = frozenset().union(*(G.palette(x) for x in xs))
     text = ",".join(f"{a}>{b}" for a, b in sorted(mapping.items()))
-    return Fitted(f"recolour[{text}]", 0.5 + 0.1 * len(mapping), lambda g: G.apply_colour_map(g, mapping))
+
+    def apply(g: Grid) -> Grid | None:
+        return G.apply_colour_map(g, mapping) if G.palette(g) <= known else None
+    return Fitted(f"recolour[{text}]", 0.5 + 0.1 * len(mapping), apply)
 
 
 def fit_lookup(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
@@ -114,9 +121,12 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
         if (ky, kx) == (2, 2):
             steps.append(Fitted("mirror[quad]", 1.0, lambda g: G.mirror(g, "quad")))
             steps.append(Fitted("rot_quad", 1.0, _rot_quad))
-        if ky == kx and all(x.shape[0] == ky and x.shape[1] == kx for x in xs):
-            steps.append(Fitted("kronecker", 1.0, lambda g: G.kronecker(g, G.background(g))))
-            steps.append(Fitted("kronecker_inverse", 1.2, lambda g: _kronecker_inverse(g)))
+        if all(x.shape[0] == ky and x.shape[1] == kx for x in xs):
+            # Which colour is 'empty' decides the fractal; black and the most common colour are both usual.
+            for inverse in (False, True):
+                name = "kronecker_inverse" if inverse else "kronecker"
+                steps.append(Fitted(f"{name}[0]", 1.0, lambda g, i=inverse: G.kronecker(g, 0, i)))
+                steps.append(Fitted(f"{name}[bg]", 1.1, lambda g, i=inverse: G.kronecker(g, G.background(g), i)))
     if {dy, dx} <= {"down", "same"} and (ky, kx) != (1, 1):
         steps.append(Fitted(f"downscale[{ky},{kx}]", 1.0, lambda g: G.downscale(g, ky, kx)))
     return steps
@@ -129,18 +139,6 @@ def _rot_quad(g: Grid) -> Grid | None:
     top = G.concat(g, np.rot90(g, -1), 1)
     bottom = G.concat(np.rot90(g, 1), np.rot90(g, 2), 1)
     return None if top is None or bottom is None else G.concat(top, bottom, 0)
-
-
-def _kronecker_inverse(g: Grid) -> Grid | None:
-    """Each background cell becomes a copy of the grid, each foreground cell a blank block."""
-    h, w = g.shape
-    if h * h > G.MAX_SIDE or w * w > G.MAX_SIDE:
-        return None
-    bg = G.background(g)
-    empty = (g == bg).astype(np.uint8)
-    out = np.kron(empty, g)
-    out[np.kron(empty, np.ones_like(g)) == 0] = bg
-    return out.astype(np.uint8)
 
 
 # --------------------------------------------------------------------------------------------- local rules
@@ -210,7 +208,10 @@ def _count_fg(g: Grid, offsets) -> np.ndarray:
 
 # name -> (cost, features(g) -> list of int arrays of g's shape, each < 1024)
 FEATURE_SETS: dict[str, tuple[float, Callable[[Grid], list[np.ndarray]]]] = {
+    "nbr_h": (1.8, lambda g: [g.astype(np.int64)] + _neighbours(g, [(0, -1), (0, 1)])),
+    "nbr_v": (1.8, lambda g: [g.astype(np.int64)] + _neighbours(g, [(-1, 0), (1, 0)])),
     "nbr4": (2.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N4)),
+    "nbr_diag": (2.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N8[4:])),
     "count8": (2.0, lambda g: [g.astype(np.int64), _count_fg(g, N8)]),
     "count4": (2.0, lambda g: [g.astype(np.int64), _count_fg(g, N4)]),
     "obj_size": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c4", "size")]),
@@ -223,6 +224,9 @@ FEATURE_SETS: dict[str, tuple[float, Callable[[Grid], list[np.ndarray]]]] = {
     "row_col": (2.5, lambda g: [g.astype(np.int64), _line_colours(g, 1), _line_colours(g, 0)]),
     "nbr8": (3.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N8)),
 }
+
+
+LOO_PENALTY = 1.5
 
 
 def _keys(g: Grid, features: Callable[[Grid], list[np.ndarray]]) -> np.ndarray:
@@ -246,7 +250,8 @@ def fit_table(xs: Sequence[Grid], ys: Sequence[Grid], features) -> tuple[np.ndar
 
 
 def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
-    """Every feature set whose table explains all train pairs (same-shape pairs only)."""
+    """Every feature set whose table explains all train pairs (same-shape pairs only). A table that cannot
+    predict each train pair from the others costs more: it may be a list of memorised cells."""
     if any(x.shape != y.shape for x, y in zip(xs, ys)):
         return []
     fitted = []
@@ -254,6 +259,8 @@ def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
         table = fit_table(xs, ys, features)
         if table is None:
             continue
+        if not leave_one_out_ok(xs, ys, features):
+            cost += LOO_PENALTY
         keys, vals = table
 
         def apply(g: Grid, keys=keys, vals=vals, features=features) -> Grid | None:

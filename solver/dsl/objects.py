@@ -231,7 +231,7 @@ def remove_small(g: Grid, mode: str, max_size: int) -> Grid | None:
             region = out[o.top:o.top + o.height, o.left:o.left + o.width]
             region[o.mask] = bg
             hit = True
-    return out if hit else None
+    return out
 
 
 def fill_object_boxes(g: Grid, mode: str, colour: int) -> Grid | None:
@@ -241,7 +241,7 @@ def fill_object_boxes(g: Grid, mode: str, colour: int) -> Grid | None:
     for o in objects(g, mode, bg):
         region = out[o.top:o.top + o.height, o.left:o.left + o.width]
         region[region == bg] = colour
-    return None if np.array_equal(out, g) else out
+    return out
 
 
 def outline_objects(g: Grid, mode: str, colour: int, diagonal: bool) -> Grid | None:
@@ -255,8 +255,6 @@ def outline_objects(g: Grid, mode: str, colour: int, diagonal: bool) -> Grid | N
     if diagonal:
         near |= p[:-2, :-2] | p[:-2, 2:] | p[2:, :-2] | p[2:, 2:]
     halo = near & ~fg
-    if not halo.any():
-        return None
     out = g.copy()
     out[halo] = colour
     return out
@@ -268,8 +266,6 @@ def interior(g: Grid, colour: int) -> Grid | None:
     fg = g != bg
     p = np.pad(fg, 1)
     inner = fg & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
-    if not inner.any():
-        return None
     out = g.copy()
     out[inner] = colour
     return out
@@ -281,8 +277,6 @@ def largest_rectangle_fill(g: Grid, colour: int) -> Grid | None:
     bg = background(g)
     e = g == bg
     block = e[:-1, :-1] & e[1:, :-1] & e[:-1, 1:] & e[1:, 1:]
-    if not block.any():
-        return None
     cover = np.zeros_like(e)
     cover[:-1, :-1] |= block
     cover[1:, :-1] |= block
@@ -372,4 +366,4 @@ def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
         ys, xs = _shifted_cells(o, k * dy, k * dx)
         out[ys, xs] = o.cells[o.mask]
         taken[ys, xs] = True
-    return None if np.array_equal(out, g) else out
+    return out

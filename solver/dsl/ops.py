@@ -92,6 +92,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("binarise", 1.5, lambda g: G.binarise(g, G.background(g)))
     add("majority_colour", 2.0, lambda g: G.majority_colour_grid(g, G.background(g)))
     add("minority_colour", 2.0, lambda g: G.minority_colour_grid(g, G.background(g)))
+    add("most_common_colour", 2.0, lambda g: G.majority_colour_grid(g, -1))
 
     # Completion of hidden cells.
     for c in sorted(facts.mask_colours | {0}):
@@ -99,7 +100,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
             add(f"symmetrize[{kind},{c}]", 1.5, lambda g, k=kind, c=c: G.symmetrize(g, k, c))
         for kind in ("lr", "ud"):
             add(f"symmetrize_offset[{kind},{c}]", 2.0, lambda g, k=kind, c=c: G.symmetrize_offset(g, k, c))
-        add(f"periodic_fill[{c}]", 1.5, lambda g, c=c: G.periodic_fill(g, c))
+        for kind in (0, 1, 2):
+            add(f"periodic_fill[{c},{kind}]", 1.5, lambda g, c=c, k=kind: G.periodic_fill(g, c, k))
 
     # Movement.
     for d in ("down", "up", "left", "right"):
@@ -115,8 +117,10 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add(f"fill_enclosed[{c}]", 1.5, lambda g, c=c: G.fill_enclosed(g, c, G.background(g)))
     for d in G.RAY_DIRECTIONS:
         add(f"rays[{d}]", 1.5, lambda g, d=d: G.rays(g, d, G.background(g)))
-    add("connect", 1.5, lambda g: G.connect_pairs(g, G.background(g)))
-    add("connect_diagonal", 1.8, lambda g: G.connect_pairs(g, G.background(g), diagonal=True))
+    for axes in ("hv", "h", "v", "d"):
+        add(f"connect[{axes}]", 1.5, lambda g, a=axes: G.connect_pairs(g, G.background(g), a))
+    for c in sorted(facts.new_colours):
+        add(f"connect[hv,{c}]", 1.8, lambda g, c=c: G.connect_pairs(g, G.background(g), "hv", c))
     for c in sorted(facts.new_colours) or paint:
         add(f"outline[{c}]", 2.0, lambda g, c=c: O.outline_objects(g, "c8", c, True))
         add(f"outline4[{c}]", 2.0, lambda g, c=c: O.outline_objects(g, "c8", c, False))

@@ -23,6 +23,7 @@ from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grids, pack
+from . import grids as G
 from . import learn
 from .grids import Grid, valid
 from .learn import Fitted
@@ -52,6 +53,14 @@ class Node:
     program: str             # readable text, with `x` for the task input
     cost: float
     depth: int
+
+
+@dataclass
+class Edit:
+    """A node that changes some cells of the input and gets every changed cell right on every train pair."""
+    node: Node
+    additive: bool                   # only the cells it paints foreground count (see Search._edit_mask)
+    train_masks: list[np.ndarray]    # the cells it changes, per train pair
 
 
 @dataclass
@@ -105,7 +114,7 @@ class Search:
         self.target_shapes = [y.shape for y in self.targets]
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.partial: tuple[float, Program] | None = None
-        self.edits: list[tuple[Node, list[np.ndarray]]] = []  # correct partial edits, with changed-cell masks
+        self.edits: list[Edit] = []  # correct partial edits
         self.seen: set[bytes] = set()
         self.state_bytes = 0
         self.nodes = 0
@@ -159,6 +168,9 @@ class Search:
             cmap = learn.fit_colour_map(resized, self.targets)
             if cmap is not None:
                 self._finish(node, step, cmap)
+            elif node.depth <= self.cfg.local_rule_depth:
+                for rule in learn.fit_local_rules(resized, self.targets):
+                    self._finish(node, step, rule)
 
     def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
         right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
@@ -167,22 +179,25 @@ class Search:
         if self.partial is None or acc > self.partial[0]:
             self.partial = (acc, Program(node.program, node.cost, node.grids[self.n_train:]))
 
+    def _edit_mask(self, g: Grid, inp: Grid, additive: bool) -> np.ndarray:
+        """The cells an edit changes: every changed cell, or (additive) only those it paints a foreground
+        colour on, so that a node which also erased things can still contribute what it drew."""
+        diff = g != inp
+        return diff & (g != G.background(inp)) if additive else diff
+
     def _note_edit(self, node: Node, xs: Sequence[Grid]) -> None:
         """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
         if len(self.edits) >= self.cfg.max_edits:
             return
-        changed = []
-        useful = False
-        for x, inp, y in zip(xs, self.inputs, self.targets):
-            if x.shape != inp.shape:
-                return
-            diff = x != inp
-            if (x[diff] != y[diff]).any():
-                return
-            changed.append(diff)
-            useful = useful or bool(diff.any())
-        if useful and all(g.shape == i.shape for g, i in zip(node.grids[self.n_train:], self.inputs[self.n_train:])):
-            self.edits.append((node, changed))
+        if any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
+            return
+        for additive in (False, True):
+            masks = [self._edit_mask(x, inp, additive) for x, inp in zip(xs, self.inputs)]
+            if any((x[m] != y[m]).any() for x, y, m in zip(xs, self.targets, masks)):
+                continue
+            if any(m.any() for m in masks):
+                self.edits.append(Edit(node, additive, masks))
+            return
 
     # -------------------------------------------------------------------------------------------- search
 
@@ -249,37 +264,37 @@ class Search:
 
     def _compose_edits(self) -> None:
         """Greedy cover of the cells the train outputs change by correct partial edits (fewest edits)."""
-        need = [x != y for x, y in zip(self.inputs[:self.n_train], self.targets)]
-        left = [n.copy() for n in need]
-        chosen: list[tuple[Node, list[np.ndarray]]] = []
-        pool = sorted(self.edits, key=lambda e: e[0].cost)
+        left = [x != y for x, y in zip(self.inputs[:self.n_train], self.targets)]
+        chosen: list[Edit] = []
+        pool = sorted(self.edits, key=lambda e: e.node.cost)
         while any(m.any() for m in left) and len(chosen) < self.cfg.max_compose:
             if self.clock.out():
                 return
             best, best_gain = None, 0
-            for node, changed in pool:
-                gain = sum(int((c & l).sum()) for c, l in zip(changed, left))
+            for edit in pool:
+                gain = sum(int((c & l).sum()) for c, l in zip(edit.train_masks, left))
                 if gain > best_gain:  # strict: among equal gains the cheaper edit (earlier in pool) wins
-                    best, best_gain = (node, changed), gain
+                    best, best_gain = edit, gain
             if best is None:
                 return
             chosen.append(best)
-            left = [l & ~c for l, c in zip(left, best[1])]
+            left = [l & ~c for l, c in zip(left, best.train_masks)]
         if any(m.any() for m in left):
             return
         # The first chosen edit wins a cell two edits both change: it covered the most of what was needed.
         outs = []
         for t in range(self.n_train, len(self.inputs)):
-            out = self.inputs[t].copy()
+            inp = self.inputs[t]
+            out = inp.copy()
             written = np.zeros(out.shape, bool)
-            for node, _ in chosen:
-                g = node.grids[t]
-                m = (g != self.inputs[t]) & ~written
+            for edit in chosen:
+                g = edit.node.grids[t]
+                m = self._edit_mask(g, inp, edit.additive) & ~written
                 out[m] = g[m]
                 written |= m
             outs.append(out)
-        text = "compose(" + ", ".join(n.program for n, _ in chosen) + ")"
-        cost = sum(n.cost for n, _ in chosen) + self.cfg.compose_cost
+        text = "compose(" + ", ".join(("+" if e.additive else "") + e.node.program for e in chosen) + ")"
+        cost = sum(e.node.cost for e in chosen) + self.cfg.compose_cost
         self._keep(text, cost, tuple(outs))
 
     # ----------------------------------------------------------------------------------------- ranking
@@ -288,8 +303,9 @@ class Search:
         groups = []
         for progs in self.found.values():
             best = min(progs, key=lambda p: (p.cost, p.text))
-            # Agreement between programs is evidence too: each doubling of the count is worth half a step.
-            rank_cost = best.cost - 0.5 * np.log2(len(progs))
+            # Agreement between programs is weak evidence (programs that differ by a no-op agree for free),
+            # so it only breaks near-ties: each doubling of the count is worth a fifth of a step, at most one.
+            rank_cost = best.cost - min(1.0, 0.2 * np.log2(len(progs)))
             groups.append((rank_cost, best.text, best, len(progs)))
         groups.sort(key=lambda t: (t[0], t[1]))
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
