@@ -86,6 +86,21 @@ def crop_to_content(g: Grid, bg: int) -> Grid | None:
     return g[r0:r1, c0:c1].copy()
 
 
+def pad(g: Grid, kind: str) -> Grid | None:
+    """One more cell on every side: background ('bg'), or a copy of the edge row/column with background
+    corners ('edge')."""
+    h, w = g.shape
+    if h + 2 > MAX_SIDE or w + 2 > MAX_SIDE:
+        return None
+    bg = background(g)
+    out = np.full((h + 2, w + 2), bg, np.uint8)
+    out[1:-1, 1:-1] = g
+    if kind == "edge":
+        out[0, 1:-1], out[-1, 1:-1] = g[0], g[-1]
+        out[1:-1, 0], out[1:-1, -1] = g[:, 0], g[:, -1]
+    return out
+
+
 def trim_border(g: Grid) -> Grid | None:
     """Drop the outermost ring of cells (a frame around the content)."""
     if g.shape[0] < 3 or g.shape[1] < 3:
@@ -302,6 +317,26 @@ def minority_colour_grid(g: Grid, bg: int) -> Grid | None:
     return np.array([[int(np.argmin(counts))]], dtype=np.uint8)
 
 
+def uniform_colour(g: Grid, bg: int) -> Grid | None:
+    """Every foreground cell painted the most common foreground colour (a shape 'in one colour')."""
+    c = majority_colour_grid(g, bg)
+    if c is None:
+        return None
+    out = g.copy()
+    out[g != bg] = c[0, 0]
+    return out
+
+
+def line_majority(g: Grid, axis: int) -> Grid:
+    """The most common colour of each column (axis 0: a 1 x W row) or of each row (axis 1: an H x 1
+    column); ties go to the smaller colour."""
+    lines = g.T if axis == 0 else g
+    counts = np.zeros((lines.shape[0], 10), np.int64)
+    np.add.at(counts, (np.repeat(np.arange(lines.shape[0]), lines.shape[1]), lines.ravel()), 1)
+    best = counts.argmax(axis=1).astype(np.uint8)
+    return best[None, :] if axis == 0 else best[:, None]
+
+
 # ------------------------------------------------------------------------------------- movement, gravity
 
 
@@ -375,54 +410,84 @@ RAY_DIRECTIONS = {
 }
 
 
+@numba.njit(cache=True)
+def _rays(g, bg, dirs, colour, through):
+    h, w = g.shape
+    out = g.copy()
+    for y in range(h):
+        for x in range(w):
+            if g[y, x] == bg:
+                continue
+            c = g[y, x] if colour < 0 else colour
+            for d in range(dirs.shape[0]):
+                dy, dx = dirs[d, 0], dirs[d, 1]
+                yy, xx = y + dy, x + dx
+                while 0 <= yy < h and 0 <= xx < w:
+                    if g[yy, xx] != bg:
+                        if not through:
+                            break
+                    else:
+                        out[yy, xx] = c
+                    yy += dy
+                    xx += dx
+    return out
+
+
 def rays(g: Grid, directions: str, bg: int, colour: int | None = None, through: bool = False) -> Grid | None:
     """From every foreground cell, extend a line of its colour (or `colour`) in each direction over
     background cells, stopping at the first foreground cell (or crossing it when `through`)."""
-    h, w = g.shape
     fg = g != bg
-    if not fg.any() or fg.sum() > h * w // 2:  # rays from a mostly-full grid are meaningless and slow
+    if fg.sum() * 2 > g.size:  # rays from a mostly-full grid are meaningless
         return None
+    dirs = np.array(RAY_DIRECTIONS[directions], dtype=np.int64)
+    return _rays(g, np.uint8(bg), dirs, -1 if colour is None else colour, through)
+
+
+@numba.njit(cache=True)
+def _connect(g, bg, lines, colour):
+    """On each line (y0, x0, dy, dx), paint the background cells between the first and the last cell of
+    each colour."""
+    h, w = g.shape
     out = g.copy()
-    ys, xs = np.nonzero(fg)
-    for y, x in zip(ys.tolist(), xs.tolist()):
-        c = g[y, x] if colour is None else colour
-        for dy, dx in RAY_DIRECTIONS[directions]:
-            yy, xx = y + dy, x + dx
-            while 0 <= yy < h and 0 <= xx < w:
-                if fg[yy, xx]:
-                    if not through:
-                        break
-                else:
-                    out[yy, xx] = c
-                yy += dy
-                xx += dx
+    for li in range(lines.shape[0]):
+        y0, x0, dy, dx = lines[li, 0], lines[li, 1], lines[li, 2], lines[li, 3]
+        for c in range(10):
+            if c == bg:
+                continue
+            first, last, n = -1, -1, 0
+            y, x = y0, x0
+            while 0 <= y < h and 0 <= x < w:
+                if g[y, x] == c:
+                    if first < 0:
+                        first = n
+                    last = n
+                y += dy
+                x += dx
+                n += 1
+            for k in range(first + 1, last):
+                yy, xx = y0 + k * dy, x0 + k * dx
+                if g[yy, xx] == bg:
+                    out[yy, xx] = c if colour < 0 else colour
     return out
+
+
+def _lines(h: int, w: int, axes: str) -> np.ndarray:
+    """Every row ('h'), column ('v') or diagonal ('d', both ways) as (start y, start x, dy, dx)."""
+    lines = []
+    if "h" in axes:
+        lines += [(y, 0, 0, 1) for y in range(h)]
+    if "v" in axes:
+        lines += [(0, x, 1, 0) for x in range(w)]
+    if "d" in axes:
+        lines += [(0, x, 1, 1) for x in range(w)] + [(y, 0, 1, 1) for y in range(1, h)]
+        lines += [(0, x, 1, -1) for x in range(w)] + [(y, w - 1, 1, -1) for y in range(1, h)]
+    return np.array(lines, dtype=np.int64).reshape(-1, 4)
 
 
 def connect_pairs(g: Grid, bg: int, axes: str = "hv", colour: int | None = None) -> Grid | None:
-    """Join every two cells of the same colour that share a row ('h' in axes), a column ('v') or a
-    diagonal ('d') with a line over the background cells between them, in their colour or `colour`."""
-    out = g.copy()
-    changed = False
-    for c in palette(g) - {bg}:
-        ys, xs = np.nonzero(g == c)
-        if ys.size < 2 or ys.size > 60:
-            continue
-        for i in range(ys.size):
-            for j in range(i + 1, ys.size):
-                y0, x0, y1, x1 = int(ys[i]), int(xs[i]), int(ys[j]), int(xs[j])
-                dy, dx = y1 - y0, x1 - x0
-                kind = "h" if dy == 0 else "v" if dx == 0 else "d" if abs(dy) == abs(dx) else ""
-                n = max(abs(dy), abs(dx))
-                if not kind or kind not in axes or n < 2:
-                    continue
-                line_y = y0 + np.sign(dy) * np.arange(1, n)
-                line_x = x0 + np.sign(dx) * np.arange(1, n)
-                free = g[line_y, line_x] == bg
-                if free.any():
-                    out[line_y[free], line_x[free]] = c if colour is None else colour
-                    changed = True
-    return out
+    """Join cells of the same colour that share a row ('h' in axes), a column ('v') or a diagonal ('d')
+    with a line over the background cells between them, in their colour or `colour`."""
+    return _connect(g, np.uint8(bg), _lines(g.shape[0], g.shape[1], axes), -1 if colour is None else colour)
 
 
 def draw_border(g: Grid, colour: int) -> Grid:
@@ -490,6 +555,24 @@ def cells_to_pixels(g: Grid) -> Grid | None:
             counts[sep] = 0
             if counts.any():
                 out[i, j] = int(np.argmax(counts))
+    return out
+
+
+def fill_cells(g: Grid) -> Grid | None:
+    """Paint each part of a grid cut by separator lines in its most common foreground colour."""
+    found = separator_lines(g)
+    if found is None:
+        return None
+    rows, cols, sep = found
+    bg = background(g)
+    out = g.copy()
+    for r0, r1 in _parts_between(g.shape[0], rows):
+        for c0, c1 in _parts_between(g.shape[1], cols):
+            counts = np.bincount(g[r0:r1, c0:c1].ravel(), minlength=10)
+            counts[bg] = 0
+            counts[sep] = 0
+            if counts.any():
+                out[r0:r1, c0:c1] = int(np.argmax(counts))
     return out
 
 

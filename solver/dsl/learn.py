@@ -29,9 +29,11 @@ class Fitted:
 # -------------------------------------------------------------------------------------------- colour maps
 
 
-def learn_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> dict[int, int] | None:
-    """The one cell-wise colour mapping that turns every x into its y (shapes must match), or None."""
+def _colour_map_support(xs: Sequence[Grid], ys: Sequence[Grid]) -> tuple[dict[int, int], dict[int, int]] | None:
+    """The one cell-wise colour mapping that turns every x into its y (shapes must match), with the number
+    of train pairs that show each changed colour; None when there is no such mapping."""
     mapping = np.full(10, -1, np.int16)
+    support = np.zeros(10, np.int64)
     for x, y in zip(xs, ys):
         if x.shape != y.shape:
             return None
@@ -43,24 +45,36 @@ def learn_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> dict[int, int] |
         if ((seen >= 0) & (seen != dst)).any():
             return None
         mapping[src] = dst
-    return {int(a): int(b) for a, b in enumerate(mapping) if b >= 0 and a != b}
+        support[src] += 1
+    changed = {int(a): int(b) for a, b in enumerate(mapping) if b >= 0 and a != b}
+    return changed, {a: int(support[a]) for a in changed}
+
+
+def learn_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> dict[int, int] | None:
+    """The one cell-wise colour mapping that turns every x into its y (shapes must match), or None."""
+    found = _colour_map_support(xs, ys)
+    return None if found is None else found[0]
 
 
 def fit_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     """The colour map as a final step. It refuses a test grid with a colour the train grids never had:
     a map learned per colour says nothing about a new one, and guessing 'unchanged' is how a map that fits
     by coincidence (each pair using its own colours) produces confident wrong answers."""
-    mapping = learn_colour_map(xs, ys)
-    if mapping is None:
+    found = _colour_map_support(xs, ys)
+    if found is None:
         return None
+    mapping, support = found
     if not mapping:
         return Fitted("", 0.0, lambda g: g)
     known = frozenset().union(*(G.palette(x) for x in xs))
     text = ",".join(f"{a}>{b}" for a, b in sorted(mapping.items()))
+    # A change seen in one train pair only is weak evidence when there are several pairs: it is what a map
+    # that fits by coincidence (each pair with colours of its own) looks like.
+    lonely = sum(1 for n in support.values() if n == 1) if len(xs) > 1 else 0
 
     def apply(g: Grid) -> Grid | None:
         return G.apply_colour_map(g, mapping) if G.palette(g) <= known else None
-    return Fitted(f"recolour[{text}]", 0.5 + 0.1 * len(mapping), apply)
+    return Fitted(f"recolour[{text}]", 0.5 + 0.1 * len(mapping) + 0.3 * lonely, apply)
 
 
 def fit_lookup(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
@@ -152,9 +166,10 @@ OUTSIDE = 10  # the 'colour' of cells beyond the border
 
 
 def _neighbours(g: Grid, offsets: Sequence[tuple[int, int]]) -> list[np.ndarray]:
-    p = np.pad(g, 2, constant_values=OUTSIDE).astype(np.int64)
     h, w = g.shape
-    return [p[2 + dy:2 + dy + h, 2 + dx:2 + dx + w] for dy, dx in offsets]
+    p = np.full((h + 2, w + 2), OUTSIDE, np.int64)
+    p[1:-1, 1:-1] = g
+    return [p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy, dx in offsets]
 
 
 N4 = [(-1, 0), (1, 0), (0, -1), (0, 1)]
@@ -162,6 +177,7 @@ N8 = N4 + [(-1, -1), (-1, 1), (1, -1), (1, 1)]
 
 
 def _obj_feature(g: Grid, mode: str, what: str) -> np.ndarray:
+    """Per cell, a property of the object it belongs to (0 for background cells)."""
     bg = G.background(g)
     out = np.zeros(g.shape, np.int64)
     obs = objects(g, mode, bg)
@@ -206,41 +222,76 @@ def _count_fg(g: Grid, offsets) -> np.ndarray:
     return sum((n != bg) & (n != OUTSIDE) for n in _neighbours(g, offsets)).astype(np.int64)
 
 
-# name -> (cost, features(g) -> list of int arrays of g's shape, each < 1024)
-FEATURE_SETS: dict[str, tuple[float, Callable[[Grid], list[np.ndarray]]]] = {
-    "nbr_h": (1.8, lambda g: [g.astype(np.int64)] + _neighbours(g, [(0, -1), (0, 1)])),
-    "nbr_v": (1.8, lambda g: [g.astype(np.int64)] + _neighbours(g, [(-1, 0), (1, 0)])),
-    "nbr4": (2.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N4)),
-    "nbr_diag": (2.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N8[4:])),
-    "count8": (2.0, lambda g: [g.astype(np.int64), _count_fg(g, N8)]),
-    "count4": (2.0, lambda g: [g.astype(np.int64), _count_fg(g, N4)]),
-    "obj_size": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c4", "size")]),
-    "obj_size8": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "size")]),
-    "obj_rank": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "size_rank")]),
-    "obj_shape": (2.5, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "shape")]),
-    "obj_border": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c8", "border")]),
-    "obj_colours": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "m8", "n_colours")]),
-    "obj_holes": (2.0, lambda g: [g.astype(np.int64), _obj_feature(g, "c4", "holes")]),
-    "row_col": (2.5, lambda g: [g.astype(np.int64), _line_colours(g, 1), _line_colours(g, 0)]),
-    "nbr8": (3.0, lambda g: [g.astype(np.int64)] + _neighbours(g, N8)),
+def _neighbour(dy: int, dx: int) -> Callable[[Grid], np.ndarray]:
+    return lambda g: _neighbours(g, [(dy, dx)])[0]
+
+
+# One cell feature each: name -> function(g) -> int array of g's shape, every value below 1031.
+FEATURES: dict[str, Callable[[Grid], np.ndarray]] = {
+    "colour": lambda g: g.astype(np.int64),
+    **{f"n{dy}{dx}": _neighbour(dy, dx) for dy, dx in N8},
+    "count8": lambda g: _count_fg(g, N8),
+    "count4": lambda g: _count_fg(g, N4),
+    "size4": lambda g: _obj_feature(g, "c4", "size"),
+    "size8": lambda g: _obj_feature(g, "c8", "size"),
+    "rank8": lambda g: _obj_feature(g, "c8", "size_rank"),
+    "shape8": lambda g: _obj_feature(g, "c8", "shape"),
+    "border8": lambda g: _obj_feature(g, "c8", "border"),
+    "colours8": lambda g: _obj_feature(g, "m8", "n_colours"),
+    "holes4": lambda g: _obj_feature(g, "c4", "holes"),
+    "row": lambda g: _line_colours(g, 1),
+    "col": lambda g: _line_colours(g, 0),
 }
 
+_H = [f"n{dy}{dx}" for dy, dx in [(0, -1), (0, 1)]]
+_V = [f"n{dy}{dx}" for dy, dx in [(-1, 0), (1, 0)]]
+_D = [f"n{dy}{dx}" for dy, dx in N8[4:]]
 
-LOO_PENALTY = 1.5
+# name -> (cost, the features whose tuple is the key), plainest first.
+FEATURE_SETS: dict[str, tuple[float, list[str]]] = {
+    "nbr_h": (1.8, ["colour"] + _H),
+    "nbr_v": (1.8, ["colour"] + _V),
+    "nbr4": (2.0, ["colour"] + _V + _H),
+    "nbr_diag": (2.0, ["colour"] + _D),
+    "count8": (2.0, ["colour", "count8"]),
+    "count4": (2.0, ["colour", "count4"]),
+    "obj_size": (2.0, ["colour", "size4"]),
+    "obj_size8": (2.0, ["colour", "size8"]),
+    "obj_rank": (2.0, ["colour", "rank8"]),
+    "obj_shape": (2.5, ["colour", "shape8"]),
+    "obj_border": (2.0, ["colour", "border8"]),
+    "obj_colours": (2.0, ["colour", "colours8"]),
+    "obj_holes": (2.0, ["colour", "holes4"]),
+    "row_col": (2.5, ["colour", "row", "col"]),
+    "nbr8": (3.0, ["colour"] + _V + _H + _D),
+}
+
+LOO_PENALTY = 1.5  # extra cost of a table that cannot predict each train pair from the others
 
 
-def _keys(g: Grid, features: Callable[[Grid], list[np.ndarray]]) -> np.ndarray:
-    key = np.zeros(g.shape, np.int64)
-    for f in features(g):
-        key = key * 1031 + f  # 1031 > every feature value, so distinct tuples give distinct keys
-    return key.ravel()
+class _FeatureCache:
+    """Features of one grid, each computed at most once however many feature sets use it."""
+
+    def __init__(self, g: Grid):
+        self.g = g
+        self.done: dict[str, np.ndarray] = {}
+
+    def keys(self, names: Sequence[str]) -> np.ndarray:
+        key = np.zeros(self.g.shape, np.int64)
+        for name in names:
+            f = self.done.get(name)
+            if f is None:
+                f = self.done[name] = FEATURES[name](self.g)
+            key = key * 1031 + f  # 1031 > every feature value, so distinct tuples give distinct keys
+        return key.ravel()
 
 
-def fit_table(xs: Sequence[Grid], ys: Sequence[Grid], features) -> tuple[np.ndarray, np.ndarray] | None:
-    keys = np.concatenate([_keys(x, features) for x in xs])
-    vals = np.concatenate([y.ravel() for y in ys]).astype(np.int64)
-    order = np.lexsort((vals, keys))
-    k, v = keys[order], vals[order]
+def _table(keys: Sequence[np.ndarray], ys: Sequence[Grid]) -> tuple[np.ndarray, np.ndarray] | None:
+    """key -> colour from every train cell, or None when one key wants two colours."""
+    k_all = np.concatenate(keys)
+    v_all = np.concatenate([y.ravel() for y in ys]).astype(np.int64)
+    order = np.lexsort((v_all, k_all))
+    k, v = k_all[order], v_all[order]
     first = np.r_[True, k[1:] != k[:-1]]
     # Within a key the values are sorted, so a key is consistent iff its first and last values agree.
     last = np.r_[k[1:] != k[:-1], True]
@@ -249,50 +300,54 @@ def fit_table(xs: Sequence[Grid], ys: Sequence[Grid], features) -> tuple[np.ndar
     return k[first], v[first]
 
 
-def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
-    """Every feature set whose table explains all train pairs (same-shape pairs only). A table that cannot
-    predict each train pair from the others costs more: it may be a list of memorised cells."""
+def _lookup(table: tuple[np.ndarray, np.ndarray], k: np.ndarray) -> np.ndarray | None:
+    keys, vals = table
+    idx = np.searchsorted(keys, k)
+    idx[idx >= keys.size] = 0
+    if (keys[idx] != k).any():
+        return None  # a neighbourhood never seen in training
+    return vals[idx]
+
+
+def _leave_one_out_ok(keys: Sequence[np.ndarray], ys: Sequence[Grid]) -> bool:
+    """Whether a table learned without each train pair predicts that pair: evidence that the rule is a rule
+    and not a memorised list of cells."""
+    if len(keys) < 2:
+        return False
+    for i in range(len(keys)):
+        table = _table([k for j, k in enumerate(keys) if j != i], [y for j, y in enumerate(ys) if j != i])
+        pred = None if table is None else _lookup(table, keys[i])
+        if pred is None or not np.array_equal(pred, ys[i].ravel()):
+            return False
+    return True
+
+
+CHEAP_FEATURE_SETS = ("nbr_h", "nbr_v", "nbr4", "nbr_diag", "count8", "count4", "nbr8")  # no object labelling
+
+
+def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid], cheap_only: bool = False) -> list[Fitted]:
+    """Every feature set whose table explains all train pairs (same-shape pairs only); `cheap_only` skips
+    the sets that label objects, for nodes deeper in the search where there are many more candidates."""
     if any(x.shape != y.shape for x, y in zip(xs, ys)):
         return []
+    caches = [_FeatureCache(x) for x in xs]
     fitted = []
-    for name, (cost, features) in FEATURE_SETS.items():
-        table = fit_table(xs, ys, features)
+    for name, (cost, names) in FEATURE_SETS.items():
+        if cheap_only and name not in CHEAP_FEATURE_SETS:
+            continue
+        keys = [c.keys(names) for c in caches]
+        table = _table(keys, ys)
         if table is None:
             continue
-        if not leave_one_out_ok(xs, ys, features):
+        if not _leave_one_out_ok(keys, ys):
             cost += LOO_PENALTY
-        keys, vals = table
 
-        def apply(g: Grid, keys=keys, vals=vals, features=features) -> Grid | None:
-            k = _keys(g, features)
-            idx = np.searchsorted(keys, k)
-            idx[idx >= keys.size] = 0
-            if (keys[idx] != k).any():
-                return None  # a neighbourhood never seen in training
-            return vals[idx].astype(np.uint8).reshape(g.shape)
+        def apply(g: Grid, table=table, names=names) -> Grid | None:
+            pred = _lookup(table, _FeatureCache(g).keys(names))
+            return None if pred is None else pred.astype(np.uint8).reshape(g.shape)
 
         fitted.append(Fitted(f"local_rule[{name}]", cost, apply))
     return fitted
-
-
-def leave_one_out_ok(xs: Sequence[Grid], ys: Sequence[Grid], features) -> bool:
-    """Whether a table learned without each train pair predicts that pair: evidence that the rule is a rule
-    and not a memorised list of cells."""
-    if len(xs) < 2:
-        return False
-    for i in range(len(xs)):
-        rest_x = [x for j, x in enumerate(xs) if j != i]
-        rest_y = [y for j, y in enumerate(ys) if j != i]
-        table = fit_table(rest_x, rest_y, features)
-        if table is None:
-            return False
-        keys, vals = table
-        k = _keys(xs[i], features)
-        idx = np.searchsorted(keys, k)
-        idx[idx >= keys.size] = 0
-        if (keys[idx] != k).any() or not np.array_equal(vals[idx], ys[i].ravel()):
-            return False
-    return True
 
 
 # ---------------------------------------------------------------------------------------- output shapes

@@ -89,6 +89,27 @@ def label(g: Grid, mode: str, bg: int) -> tuple[np.ndarray, int]:
     return _label(g, np.int64(bg), diagonal, multicolour)
 
 
+@numba.njit(cache=True)
+def _stats(g, lab, n):
+    """Per component: bounding box (top, left, bottom, right; exclusive ends) and cell count per colour."""
+    box = np.empty((n, 4), np.int64)
+    box[:, 0] = box[:, 1] = 1 << 30
+    box[:, 2] = box[:, 3] = -1
+    counts = np.zeros((n, 10), np.int64)
+    h, w = g.shape
+    for i in range(h):
+        for j in range(w):
+            k = lab[i, j]
+            if k < 0:
+                continue
+            box[k, 0] = min(box[k, 0], i)
+            box[k, 1] = min(box[k, 1], j)
+            box[k, 2] = max(box[k, 2], i + 1)
+            box[k, 3] = max(box[k, 3], j + 1)
+            counts[k, g[i, j]] += 1
+    return box, counts
+
+
 @lru_cache(maxsize=4096)
 def _objects_cached(data: bytes, h: int, w: int, mode: str, bg: int) -> tuple[Obj, ...]:
     # Keyed by the grid's bytes: the search asks for the objects of the same grid many times over.
@@ -96,25 +117,14 @@ def _objects_cached(data: bytes, h: int, w: int, mode: str, bg: int) -> tuple[Ob
     lab, n = label(g, mode, bg)
     if n == 0:
         return ()
-    flat = lab.ravel()
-    fg = flat >= 0
-    ids = flat[fg]
-    pos = np.flatnonzero(fg)
-    ys, xs = pos // w, pos % w
+    box, counts = _stats(g, lab, n)
     out = []
-    order = np.argsort(ids, kind="stable")
-    bounds = np.searchsorted(ids[order], np.arange(n + 1))
     for k in range(n):
-        sel = order[bounds[k]:bounds[k + 1]]
-        y, x = ys[sel], xs[sel]
-        r0, c0, r1, c1 = int(y.min()), int(x.min()), int(y.max()) + 1, int(x.max()) + 1
-        mask = np.zeros((r1 - r0, c1 - c0), bool)
-        mask[y - r0, x - c0] = True
-        cells = np.full(mask.shape, bg, np.uint8)
-        vals = g[y, x]
-        cells[y - r0, x - c0] = vals
-        counts = np.bincount(vals, minlength=10)
-        out.append(Obj(r0, c0, mask, cells, int(sel.size), int(np.argmax(counts)), int((counts > 0).sum()),
+        r0, c0, r1, c1 = (int(v) for v in box[k])
+        mask = lab[r0:r1, c0:c1] == k
+        cells = np.where(mask, g[r0:r1, c0:c1], np.uint8(bg)).astype(np.uint8)
+        cnt = counts[k]
+        out.append(Obj(r0, c0, mask, cells, int(cnt.sum()), int(np.argmax(cnt)), int((cnt > 0).sum()),
                        r0 == 0 or c0 == 0 or r1 == h or c1 == w))
     return tuple(out)
 
@@ -366,4 +376,40 @@ def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
         ys, xs = _shifted_cells(o, k * dy, k * dx)
         out[ys, xs] = o.cells[o.mask]
         taken[ys, xs] = True
+    return out
+
+
+def attract_all(g: Grid, mode: str) -> Grid | None:
+    """Every object except the largest slides straight towards the largest until it touches it; an object
+    level with the largest on neither axis stays."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    anchor = select(obs, "largest")
+    if anchor is None or len(obs) < 2:
+        return None
+    h, w = g.shape
+    solid = np.zeros(g.shape, bool)
+    solid[anchor.top:anchor.top + anchor.height, anchor.left:anchor.left + anchor.width] |= anchor.mask
+    out = np.full_like(g, bg)
+    out[solid] = g[solid]
+    padded = np.pad(solid, 1)
+    near = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    a0, a1, b0, b1 = anchor.top, anchor.top + anchor.height, anchor.left, anchor.left + anchor.width
+    for o in obs:
+        if o is anchor:
+            continue
+        dy = 1 if o.top + o.height <= a0 else -1 if o.top >= a1 else 0
+        dx = 1 if o.left + o.width <= b0 else -1 if o.left >= b1 else 0
+        k = 0
+        if (dy == 0) != (dx == 0):  # straight towards the anchor, along one axis only
+            while True:
+                ys, xs = _shifted_cells(o, k * dy, k * dx)
+                if near[ys, xs].any():
+                    break
+                ys2, xs2 = _shifted_cells(o, (k + 1) * dy, (k + 1) * dx)
+                if ys2.min() < 0 or xs2.min() < 0 or ys2.max() >= h or xs2.max() >= w or solid[ys2, xs2].any():
+                    break
+                k += 1
+        ys, xs = _shifted_cells(o, k * dy, k * dx)
+        out[ys, xs] = o.cells[o.mask]
     return out

@@ -64,6 +64,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("crop_content", 1.0, lambda g: G.crop_to_content(g, G.background(g)))
     add("crop_nonzero", 1.2, lambda g: G.crop_to_content(g, 0))
     add("trim_border", 1.5, G.trim_border)
+    for kind in ("bg", "edge"):
+        add(f"pad[{kind}]", 1.5, lambda g, k=kind: G.pad(g, k))
     add("compress_repeats", 1.5, G.compress_repeats)
     for kind in ("right", "left", "down", "up", "quad"):
         add(f"mirror[{kind}]", 1.2, lambda g, k=kind: G.mirror(g, k))
@@ -93,6 +95,9 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("majority_colour", 2.0, lambda g: G.majority_colour_grid(g, G.background(g)))
     add("minority_colour", 2.0, lambda g: G.minority_colour_grid(g, G.background(g)))
     add("most_common_colour", 2.0, lambda g: G.majority_colour_grid(g, -1))
+    add("uniform_colour", 1.8, lambda g: G.uniform_colour(g, G.background(g)))
+    add("column_majority", 1.8, lambda g: G.line_majority(g, 0))
+    add("row_majority", 1.8, lambda g: G.line_majority(g, 1))
 
     # Completion of hidden cells.
     for c in sorted(facts.mask_colours | {0}):
@@ -110,6 +115,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     for mode in ("c8", "m8"):
         for sel in ("largest", "smallest", "unique_colour", "unique_shape"):
             add(f"move_to_touch[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.move_until_touch(g, m, s))
+        add(f"attract[{mode}]", 1.8, lambda g, m=mode: O.attract_all(g, m))
 
     # Drawing.
     paint = sorted(facts.out_colours)
@@ -133,6 +139,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     for ny, nx in ((1, 2), (2, 1), (1, 3), (3, 1), (2, 2)):
         splitters.append((f"{ny}x{nx}", lambda g, a=ny, b=nx: G.split_equal(g, a, b)))
     add("cells_to_pixels", 1.5, G.cells_to_pixels)
+    add("fill_cells", 1.8, G.fill_cells)
     for sname, split in splitters:
         for how in ("and", "or", "xor", "nor", "one"):
             add(f"combine[{sname},{how}]", 1.8, lambda g, s=split, h=how: _combine(g, s, h))

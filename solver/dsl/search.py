@@ -2,7 +2,9 @@
 
 A node is the result of one program on every input of the task (train inputs, then test inputs). Nodes are
 expanded in order of total cost (uniform-cost search, i.e. iterative deepening by cost); a node whose grids
-equal an earlier node's on every input is the same state and is dropped (numba hashes from solver/vote.py).
+equal an earlier node's on every train input is the same state and is dropped (numba hashes from
+solver/vote.py). Hashing the train inputs only is deliberate: a step that changes nothing on the train
+inputs but something on a test input (say, removing a colour only the test has) has no evidence behind it.
 Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
 map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
 
@@ -155,7 +157,7 @@ class Search:
             if self.facts.same_shape and node.depth > 0:
                 self._note_edit(node, xs)
             if node.depth <= self.cfg.local_rule_depth:
-                for step in learn.fit_local_rules(xs, self.targets):
+                for step in learn.fit_local_rules(xs, self.targets, cheap_only=node.depth > 0):
                     self._finish(node, step)
             return
         step = learn.fit_lookup(xs, self.targets)
@@ -168,7 +170,7 @@ class Search:
             cmap = learn.fit_colour_map(resized, self.targets)
             if cmap is not None:
                 self._finish(node, step, cmap)
-            elif node.depth <= self.cfg.local_rule_depth:
+            elif node.depth == 0:
                 for rule in learn.fit_local_rules(resized, self.targets):
                     self._finish(node, step, rule)
 
@@ -210,7 +212,7 @@ class Search:
             grids = _apply_all(op.fn, node.grids)
             if grids is None:
                 continue
-            key = _state_key(grids)
+            key = _state_key(grids[:self.n_train])
             if key in self.seen:
                 continue
             self.seen.add(key)
@@ -229,7 +231,7 @@ class Search:
 
     def run(self) -> SearchResult:
         root = Node(self.inputs, "x", 0.0, 0)
-        self.seen.add(_state_key(root.grids))
+        self.seen.add(_state_key(root.grids[:self.n_train]))
         self._check(root)
         frontier: list = [(0.0, 0, root)]
         counter = [0]
