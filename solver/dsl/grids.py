@@ -486,8 +486,20 @@ def _lines(h: int, w: int, axes: str) -> np.ndarray:
 
 def connect_pairs(g: Grid, bg: int, axes: str = "hv", colour: int | None = None) -> Grid | None:
     """Join cells of the same colour that share a row ('h' in axes), a column ('v') or a diagonal ('d')
-    with a line over the background cells between them, in their colour or `colour`."""
-    return _connect(g, np.uint8(bg), _lines(g.shape[0], g.shape[1], axes), -1 if colour is None else colour)
+    with a line over the background cells between them, in their colour or `colour`. Only sparse colours
+    are joined: a colour with more than two cells per grid line is scenery (walls, separators), not ends
+    of lines."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    bg_like = np.flatnonzero(counts > 2 * max(g.shape))
+    base = g
+    if bg_like.size:  # hide the scenery colours by painting them background, then restore them
+        base = g.copy()
+        base[np.isin(g, bg_like) & (g != bg)] = bg
+    out = _connect(base, np.uint8(bg), _lines(g.shape[0], g.shape[1], axes), -1 if colour is None else colour)
+    if bg_like.size:
+        keep = np.isin(g, bg_like) & (g != bg)
+        out[keep] = g[keep]
+    return out
 
 
 def draw_border(g: Grid, colour: int) -> Grid:
@@ -555,6 +567,23 @@ def cells_to_pixels(g: Grid) -> Grid | None:
             counts[sep] = 0
             if counts.any():
                 out[i, j] = int(np.argmax(counts))
+    return out
+
+
+def cells_to_counts(g: Grid) -> Grid | None:
+    """One pixel per part of a grid cut by separator lines, whose 'colour' is the number of foreground
+    cells in the part (at most 9): a final colour map then says which counts matter."""
+    found = separator_lines(g)
+    if found is None:
+        return None
+    rows, cols, sep = found
+    bg = background(g)
+    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
+    out = np.zeros((len(row_parts), len(col_parts)), np.uint8)
+    for i, (r0, r1) in enumerate(row_parts):
+        for j, (c0, c1) in enumerate(col_parts):
+            part = g[r0:r1, c0:c1]
+            out[i, j] = min(9, int(((part != bg) & (part != sep)).sum()))
     return out
 
 

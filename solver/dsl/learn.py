@@ -15,7 +15,7 @@ import numpy as np
 
 from . import grids as G
 from .grids import Grid
-from .objects import objects
+from .objects import label, objects
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,23 @@ def _obj_feature(g: Grid, mode: str, what: str) -> np.ndarray:
     return out
 
 
+def _region_rank(g: Grid) -> np.ndarray:
+    """Per cell, the size rank of its 4-connected one-colour region among the regions of the same colour,
+    background included (1 = smallest, 63 = largest): 'the biggest empty area', 'the small holes'."""
+    lab, n = label(g, "c4", -1)
+    sizes = np.bincount(lab.ravel(), minlength=n)
+    colour_of = np.zeros(n, np.int64)
+    colour_of[lab.ravel()] = g.ravel()
+    rank = np.zeros(n, np.int64)
+    for c in np.unique(colour_of):
+        members = np.flatnonzero(colour_of == c)
+        distinct = np.unique(sizes[members])
+        r = np.searchsorted(distinct, sizes[members]) + 1
+        r[sizes[members] == distinct[-1]] = 63
+        rank[members] = r
+    return rank[lab]
+
+
 def _line_colours(g: Grid, axis: int) -> np.ndarray:
     """Per cell, a bitmask of the foreground colours in its row (axis=1) or column (axis=0)."""
     bg = G.background(g)
@@ -239,6 +256,7 @@ FEATURES: dict[str, Callable[[Grid], np.ndarray]] = {
     "border8": lambda g: _obj_feature(g, "c8", "border"),
     "colours8": lambda g: _obj_feature(g, "m8", "n_colours"),
     "holes4": lambda g: _obj_feature(g, "c4", "holes"),
+    "region": _region_rank,
     "row": lambda g: _line_colours(g, 1),
     "col": lambda g: _line_colours(g, 0),
 }
@@ -262,6 +280,7 @@ FEATURE_SETS: dict[str, tuple[float, list[str]]] = {
     "obj_border": (2.0, ["colour", "border8"]),
     "obj_colours": (2.0, ["colour", "colours8"]),
     "obj_holes": (2.0, ["colour", "holes4"]),
+    "region_rank": (2.0, ["colour", "region"]),
     "row_col": (2.5, ["colour", "row", "col"]),
     "nbr8": (3.0, ["colour"] + _V + _H + _D),
 }
@@ -325,15 +344,15 @@ def _leave_one_out_ok(keys: Sequence[np.ndarray], ys: Sequence[Grid]) -> bool:
 CHEAP_FEATURE_SETS = ("nbr_h", "nbr_v", "nbr4", "nbr_diag", "count8", "count4", "nbr8")  # no object labelling
 
 
-def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid], cheap_only: bool = False) -> list[Fitted]:
-    """Every feature set whose table explains all train pairs (same-shape pairs only); `cheap_only` skips
-    the sets that label objects, for nodes deeper in the search where there are many more candidates."""
+def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid], which: str = "all") -> list[Fitted]:
+    """Every feature set whose table explains all train pairs (same-shape pairs only). `which` is 'all',
+    'cheap' (no object labelling: for the many nodes deep in a search) or 'rich' (only the others)."""
     if any(x.shape != y.shape for x, y in zip(xs, ys)):
         return []
     caches = [_FeatureCache(x) for x in xs]
     fitted = []
     for name, (cost, names) in FEATURE_SETS.items():
-        if cheap_only and name not in CHEAP_FEATURE_SETS:
+        if which != "all" and (name in CHEAP_FEATURE_SETS) != (which == "cheap"):
             continue
         keys = [c.keys(names) for c in caches]
         table = _table(keys, ys)
@@ -385,3 +404,13 @@ def output_shape_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[tuple[str
                     return rh(h), rw(w)
                 rules.append((("T" if swap else "") + f"({rn},{cn})", shape))
     return rules
+
+
+def predict_output_shapes(xs: Sequence[Grid], ys: Sequence[Grid], tests: Sequence[Grid]) -> list[tuple[int, int]] | None:
+    """The test outputs' shapes when the train pairs leave no doubt: every output has its input's shape, or
+    every output has one and the same shape. None otherwise (the shape depends on the content)."""
+    rules = dict(output_shape_rules(xs, ys))
+    for name in ("(same,same)", f"({ys[0].shape[0]},{ys[0].shape[1]})"):
+        if name in rules:
+            return [rules[name](t) for t in tests]
+    return None

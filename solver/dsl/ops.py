@@ -140,6 +140,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         splitters.append((f"{ny}x{nx}", lambda g, a=ny, b=nx: G.split_equal(g, a, b)))
     add("cells_to_pixels", 1.5, G.cells_to_pixels)
     add("fill_cells", 1.8, G.fill_cells)
+    add("cells_to_counts", 1.8, G.cells_to_counts)
     for sname, split in splitters:
         for how in ("and", "or", "xor", "nor", "one"):
             add(f"combine[{sname},{how}]", 1.8, lambda g, s=split, h=how: _combine(g, s, h))

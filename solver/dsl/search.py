@@ -1,10 +1,12 @@
 """The program search: compositions of ops, cheapest first, with learned final steps and edit composition.
 
 A node is the result of one program on every input of the task (train inputs, then test inputs). Nodes are
-expanded in order of total cost (uniform-cost search, i.e. iterative deepening by cost); a node whose grids
-equal an earlier node's on every train input is the same state and is dropped (numba hashes from
-solver/vote.py). Hashing the train inputs only is deliberate: a step that changes nothing on the train
-inputs but something on a test input (say, removing a colour only the test has) has no evidence behind it.
+expanded in order of total cost (uniform-cost search, i.e. iterative deepening by cost). States are merged
+by hashing their grids (numba hashes from solver/vote.py): a node equal to an earlier one on every input is
+dropped, and so is a node equal to its parent on every train input (a step that changes only a test input,
+say removing a colour only the test has, has no evidence behind it). States equal on the train inputs but
+different on a test input are alternatives the train pairs cannot tell apart; a few of them are kept
+(cfg.test_variants), since the second attempt is for exactly that doubt.
 Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
 map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
 
@@ -55,6 +57,7 @@ class Node:
     program: str             # readable text, with `x` for the task input
     cost: float
     depth: int
+    train_key: bytes         # hash of the grids on the train inputs
 
 
 @dataclass
@@ -114,10 +117,14 @@ class Search:
         self.facts = task_facts(task)
         self.ops: list[Op] = build_ops(self.facts)
         self.target_shapes = [y.shape for y in self.targets]
+        self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
+                                                       self.inputs[self.n_train:])
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.partial: tuple[float, Program] | None = None
         self.edits: list[Edit] = []  # correct partial edits
-        self.seen: set[bytes] = set()
+        self.deferred: list[Node] = []  # nodes still owed the costly local rules
+        self.seen: set[bytes] = set()            # hashes of states on every input
+        self.variants: dict[bytes, int] = {}     # train-input hash -> states seen with it
         self.state_bytes = 0
         self.nodes = 0
         self.stopped_by = "exhausted"
@@ -125,6 +132,8 @@ class Search:
     # ------------------------------------------------------------------------------------------- results
 
     def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...]) -> None:
+        if self.test_shapes is not None and any(o.shape != s for o, s in zip(outputs, self.test_shapes)):
+            cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
         key = _state_key(outputs)
         self.found.setdefault(key, []).append(Program(text, cost, outputs))
 
@@ -157,8 +166,12 @@ class Search:
             if self.facts.same_shape and node.depth > 0:
                 self._note_edit(node, xs)
             if node.depth <= self.cfg.local_rule_depth:
-                for step in learn.fit_local_rules(xs, self.targets, cheap_only=node.depth > 0):
+                # Below the root only the cheap feature sets run now; the ones that label objects wait
+                # until the search is done, for whatever budget is left.
+                for step in learn.fit_local_rules(xs, self.targets, "cheap" if node.depth else "all"):
                     self._finish(node, step)
+                if node.depth:
+                    self.deferred.append(node)
             return
         step = learn.fit_lookup(xs, self.targets)
         if step is not None:
@@ -203,6 +216,18 @@ class Search:
 
     # -------------------------------------------------------------------------------------------- search
 
+    def _new_state(self, grids: tuple[Grid, ...], parent: Node | None) -> bytes | None:
+        """The train-input hash of `grids` if it is a state worth keeping (and now remembered), else None."""
+        train_key = _state_key(grids[:self.n_train])
+        if parent is not None and train_key == parent.train_key:
+            return None  # changes nothing on the train inputs: no evidence for the step
+        key = _state_key(grids)
+        if key in self.seen or self.variants.get(train_key, 0) >= self.cfg.test_variants:
+            return None
+        self.seen.add(key)
+        self.variants[train_key] = self.variants.get(train_key, 0) + 1
+        return train_key
+
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
         for op in self.ops:
@@ -212,12 +237,11 @@ class Search:
             grids = _apply_all(op.fn, node.grids)
             if grids is None:
                 continue
-            key = _state_key(grids[:self.n_train])
-            if key in self.seen:
+            train_key = self._new_state(grids, node)
+            if train_key is None:
                 continue
-            self.seen.add(key)
             self.nodes += 1
-            child = Node(grids, f"{op.name}({node.program})", node.cost + op.cost, node.depth + 1)
+            child = Node(grids, f"{op.name}({node.program})", node.cost + op.cost, node.depth + 1, train_key)
             self._check(child)
             if child.depth < self.cfg.max_depth:
                 size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
@@ -230,8 +254,7 @@ class Search:
         return True
 
     def run(self) -> SearchResult:
-        root = Node(self.inputs, "x", 0.0, 0)
-        self.seen.add(_state_key(root.grids[:self.n_train]))
+        root = Node(self.inputs, "x", 0.0, 0, self._new_state(self.inputs, None))
         self._check(root)
         frontier: list = [(0.0, 0, root)]
         counter = [0]
@@ -240,6 +263,11 @@ class Search:
         except MemoryError:  # the worker's address-space cap: keep what was found so far
             self.stopped_by = "memory"
             frontier.clear()
+        for node in sorted(self.deferred, key=lambda n: n.cost):
+            if self.clock.out(self.cfg.rules_fraction):
+                break
+            for step in learn.fit_local_rules(node.grids[:self.n_train], self.targets, "rich"):
+                self._finish(node, step)
         if not self.found and self.edits:
             self._compose_edits()
         return self._result()
