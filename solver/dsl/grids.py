@@ -22,12 +22,23 @@ def valid(g: Grid | None) -> bool:
     return g is not None and g.ndim == 2 and 1 <= g.shape[0] <= MAX_SIDE and 1 <= g.shape[1] <= MAX_SIDE
 
 
+@numba.njit(cache=True)
+def _background(g):
+    counts = np.zeros(10, np.int64)
+    for v in g.ravel():
+        counts[v] += 1
+    top = 0
+    for c in range(10):
+        if counts[c] > counts[top]:
+            top = c
+    return 0 if counts[0] * 2 >= counts[top] else top
+
+
 def background(g: Grid) -> int:
     """Black when it covers at least half as many cells as the most common colour (black is ARC's usual
-    background, and a busy picture can outnumber it), else the most common colour."""
-    counts = np.bincount(g.ravel(), minlength=10)
-    top = int(np.argmax(counts))
-    return 0 if counts[0] * 2 >= counts[top] else top
+    background, and a busy picture can outnumber it), else the most common colour. (numba: nearly every
+    op asks, so this is one of the hottest functions of the search.)"""
+    return _background(g)
 
 
 def palette(g: Grid) -> frozenset[int]:
@@ -320,6 +331,16 @@ def minority_colour_grid(g: Grid, bg: int) -> Grid | None:
 def uniform_colour(g: Grid, bg: int) -> Grid | None:
     """Every foreground cell painted the most common foreground colour (a shape 'in one colour')."""
     c = majority_colour_grid(g, bg)
+    if c is None:
+        return None
+    out = g.copy()
+    out[g != bg] = c[0, 0]
+    return out
+
+
+def uniform_minority(g: Grid, bg: int) -> Grid | None:
+    """Every foreground cell painted the least common foreground colour (the marker's colour)."""
+    c = minority_colour_grid(g, bg)
     if c is None:
         return None
     out = g.copy()
@@ -721,6 +742,38 @@ def periodic_fill(g: Grid, unknown: int, kind: int = 0) -> Grid | None:
     full = motif.reshape(py, px)[ii % py, jj % px].astype(np.uint8)
     out = g.copy()
     out[~known] = full[~known]
+    return out
+
+
+def motif(g: Grid) -> Grid | None:
+    """The smallest block whose repetition is the whole grid (the tile of a tiling), if it is smaller."""
+    h, w = g.shape
+    py = next(p for p in range(1, h + 1) if (g[p:] == g[:-p]).all() or p == h)
+    px = next(p for p in range(1, w + 1) if (g[:, p:] == g[:, :-p]).all() or p == w)
+    if (py, px) == (h, w):
+        return None
+    return g[:py, :px].copy()
+
+
+def denoise(g: Grid, noise: int) -> Grid | None:
+    """Replace every cell of colour `noise` by the most common other colour among its 8 neighbours
+    (repeatedly, so clumps of noise fill in from their edges)."""
+    out = g.copy()
+    h, w = g.shape
+    for _ in range(h * w):
+        ys, xs = np.nonzero(out == noise)
+        if ys.size == 0:
+            return out
+        p = np.pad(out, 1, constant_values=noise)
+        changed = False
+        for y, x in zip(ys.tolist(), xs.tolist()):
+            around = p[y:y + 3, x:x + 3].ravel()
+            counts = np.bincount(around[around != noise], minlength=10)
+            if counts.any():
+                out[y, x] = int(np.argmax(counts))
+                changed = True
+        if not changed:
+            return None
     return out
 
 

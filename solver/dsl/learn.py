@@ -69,8 +69,11 @@ def fit_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     known = frozenset().union(*(G.palette(x) for x in xs))
     text = ",".join(f"{a}>{b}" for a, b in sorted(mapping.items()))
     # A change seen in one train pair only is weak evidence when there are several pairs: it is what a map
-    # that fits by coincidence (each pair with colours of its own) looks like.
+    # that fits by coincidence (each pair with colours of its own) looks like. When every change is like
+    # that, the 'map' is a list of the answers, not a rule.
     lonely = sum(1 for n in support.values() if n == 1) if len(xs) > 1 else 0
+    if len(mapping) >= 2 and lonely == len(mapping):
+        return None
 
     def apply(g: Grid) -> Grid | None:
         return G.apply_colour_map(g, mapping) if G.palette(g) <= known else None

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from .grids import Grid, background, bbox
+from .grids import Grid, background, bbox, outside_mask
 
 # (diagonal, multicolour): the four ways of cutting a grid into objects.
 MODES = {"c4": (False, False), "c8": (True, False), "m4": (False, True), "m8": (True, True)}
@@ -161,6 +161,15 @@ def _most_common_value(values: list) -> list[int]:
     return [i for i, v in enumerate(values) if counts[v] == best]
 
 
+def _has_hole(o: "Obj") -> bool:
+    """Whether the object encloses a cell that is not its own."""
+    inside = ~o.mask
+    inside[0, :] = inside[-1, :] = inside[:, 0] = inside[:, -1] = False
+    if not inside.any():
+        return False
+    return bool((~o.mask & ~outside_mask(~o.mask)).any())
+
+
 # name -> function(objects) -> index or None. Each is a generic property; none refers to a task.
 SELECTORS = {
     "largest": lambda obs: _unique_extreme([o.size for o in obs], True),
@@ -179,9 +188,11 @@ SELECTORS = {
     "unique_pattern": lambda obs: _unique_value([o.cells.tobytes() + bytes(o.mask.shape) for o in obs]),
     "unique_size": lambda obs: _unique_value([o.size for o in obs]),
     "inner": lambda obs: _unique_value([o.touches_border for o in obs]),
-    "symmetric": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()) for o in obs]),
-    "asymmetric": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()
-                                                  and (o.cells == o.cells[::-1]).all()) for o in obs]),
+    "holed": lambda obs: _unique_value([_has_hole(o) for o in obs]),
+    # The one object that is (or is not) mirror-symmetric left-right, or both ways, unlike the others.
+    "symmetric_lr": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()) for o in obs]),
+    "symmetric_both": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()
+                                                      and (o.cells == o.cells[::-1]).all()) for o in obs]),
 }
 
 

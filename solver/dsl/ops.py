@@ -96,10 +96,15 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("minority_colour", 2.0, lambda g: G.minority_colour_grid(g, G.background(g)))
     add("most_common_colour", 2.0, lambda g: G.majority_colour_grid(g, -1))
     add("uniform_colour", 1.8, lambda g: G.uniform_colour(g, G.background(g)))
+    add("uniform_minority", 1.8, lambda g: G.uniform_minority(g, G.background(g)))
+    add("motif", 1.5, G.motif)
     add("column_majority", 1.8, lambda g: G.line_majority(g, 0))
     add("row_majority", 1.8, lambda g: G.line_majority(g, 1))
 
     # Completion of hidden cells.
+    for c in sorted(facts.mask_colours):
+        add(f"denoise[{c}]", 1.5, lambda g, c=c: G.denoise(g, c))
+    add("denoise_minority", 1.8, lambda g: _denoise_minority(g))
     for c in sorted(facts.mask_colours | {0}):
         for kind in G.SYMMETRIES:
             add(f"symmetrize[{kind},{c}]", 1.5, lambda g, k=kind, c=c: G.symmetrize(g, k, c))
@@ -188,3 +193,9 @@ def _pick_part(g: Grid, split, pick: str) -> Grid | None:
     best = max(vals) if pick.startswith("most") else min(vals)
     hits = [i for i, v in enumerate(vals) if v == best]
     return parts[hits[0]] if len(hits) == 1 else None
+
+
+def _denoise_minority(g: Grid) -> Grid | None:
+    """Denoise the least common colour (the noise colour differs from grid to grid)."""
+    c = G.minority_colour_grid(g, G.background(g))
+    return None if c is None else G.denoise(g, int(c[0, 0]))

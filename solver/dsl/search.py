@@ -218,10 +218,11 @@ class Search:
 
     def _new_state(self, grids: tuple[Grid, ...], parent: Node | None) -> bytes | None:
         """The train-input hash of `grids` if it is a state worth keeping (and now remembered), else None."""
-        train_key = _state_key(grids[:self.n_train])
+        hashes = hash_grids(pack(grids))
+        train_key = hashes[:self.n_train].tobytes()
         if parent is not None and train_key == parent.train_key:
             return None  # changes nothing on the train inputs: no evidence for the step
-        key = _state_key(grids)
+        key = hashes.tobytes()
         if key in self.seen or self.variants.get(train_key, 0) >= self.cfg.test_variants:
             return None
         self.seen.add(key)
