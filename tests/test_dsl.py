@@ -158,6 +158,37 @@ def test_periodic_fill_and_extension():
     assert np.array_equal(G.extend_periodic(grid([[1], [2], [1], [2]]), 6, 1), grid([[1], [2]] * 3))
 
 
+def test_motif_pad_and_line_majority():
+    assert G.motif(grid([[1, 2, 1, 2], [3, 4, 3, 4], [1, 2, 1, 2]])).tolist() == [[1, 2], [3, 4]]
+    assert G.motif(grid([[1, 2], [3, 4]])) is None  # no repetition
+    g = grid([[0, 2], [3, 0]])
+    assert G.pad(g, "edge").tolist() == [[0, 0, 2, 0], [0, 0, 2, 2], [3, 3, 0, 0], [0, 3, 0, 0]]
+    assert G.pad(g, "bg").shape == (4, 4)
+    bands = grid([[4, 4, 2, 2, 2], [4, 2, 2, 2, 8]])
+    assert G.line_majority(bands, 0).tolist() == [[4, 2, 2, 2, 2]]
+    assert G.compress_repeats(G.line_majority(bands, 0)).tolist() == [[4, 2]]
+
+
+def test_denoise_and_uniform_colours():
+    g = grid([[3, 3, 3], [3, 7, 3], [3, 3, 0]])
+    assert G.denoise(g, 7).tolist() == [[3, 3, 3], [3, 3, 3], [3, 3, 0]]
+    shape = grid([[0, 5, 5], [0, 5, 2]])
+    assert G.uniform_colour(shape, 0).tolist() == [[0, 5, 5], [0, 5, 5]]
+    assert G.uniform_minority(shape, 0).tolist() == [[0, 2, 2], [0, 2, 2]]
+
+
+def test_lattice_cells():
+    g = grid([[1, 0, 5, 0, 0],
+              [0, 1, 5, 0, 2],
+              [5, 5, 5, 5, 5],
+              [0, 0, 5, 3, 3],
+              [0, 0, 5, 3, 0]])
+    assert G.cells_to_pixels(g).tolist() == [[1, 2], [0, 3]]
+    assert G.cells_to_counts(g).tolist() == [[2, 1], [0, 3]]
+    filled = G.fill_cells(g)
+    assert filled[0:2, 0:2].tolist() == [[1, 1], [1, 1]] and filled[3:5, 0:2].tolist() == [[0, 0], [0, 0]]
+
+
 # ----------------------------------------------------------------------------------------------- objects
 
 OBJ = grid([[1, 1, 0, 0, 2],
@@ -204,6 +235,23 @@ def test_move_until_touch_and_object_gravity():
     assert O.object_gravity(h, "c8", "down").tolist() == [[0, 0], [0, 0], [0, 0], [1, 2]]
 
 
+def test_attract_all_moves_every_small_object_to_the_largest():
+    g = grid([[0, 2, 0, 0],
+              [0, 0, 0, 0],
+              [5, 5, 5, 5],
+              [0, 0, 0, 0],
+              [0, 0, 3, 0]])
+    assert O.attract_all(g, "c8").tolist() == [[0, 0, 0, 0], [0, 2, 0, 0], [5, 5, 5, 5], [0, 0, 3, 0],
+                                               [0, 0, 0, 0]]
+
+
+def test_holed_selector():
+    g = grid([[1, 1, 1, 0, 2, 2],
+              [1, 0, 1, 0, 2, 2],
+              [1, 1, 1, 0, 0, 0]])
+    assert O.select(O.objects(g, "c8", 0), "holed").colour == 1
+
+
 def test_outline_interior_and_boxes():
     g = grid([[0, 0, 0], [0, 1, 0], [0, 0, 0]])
     assert O.outline_objects(g, "c8", 4, True).tolist() == [[4, 4, 4], [4, 1, 4], [4, 4, 4]]
@@ -240,6 +288,32 @@ def test_local_rule_learns_neighbourhood_and_refuses_unseen_keys():
     test = rng.integers(0, 2, size=(1, 9)).astype(np.uint8)
     assert np.array_equal(rules["local_rule[nbr4]"].apply(test), rule(test))
     assert rules["local_rule[nbr4]"].apply(grid([[7, 7, 7]])) is None  # colour 7 never seen
+
+
+def test_colour_map_that_only_lists_answers_is_refused():
+    # Each pair shows its own colour change once: a table of answers, not a rule.
+    xs, ys = [grid([[1]]), grid([[2]])], [grid([[4]]), grid([[6]])]
+    assert learn.learn_colour_map(xs, ys) == {1: 4, 2: 6}
+    assert learn.fit_colour_map(xs, ys) is None
+
+
+def test_lookup_needs_a_repeated_key():
+    a, b = grid([[1, 0]]), grid([[0, 1]])
+    step = learn.fit_lookup([a, b, a], [grid([[3]]), grid([[4]]), grid([[3]])])
+    assert step.apply(a).tolist() == [[3]] and step.apply(grid([[1, 1]])) is None
+    assert learn.fit_lookup([a, b], [grid([[3]]), grid([[4]])]) is None  # nothing repeats: no evidence
+
+
+def test_region_rank_feature():
+    g = grid([[0, 0, 1, 0], [1, 1, 1, 0], [0, 1, 0, 0]])
+    assert learn._region_rank(g).tolist() == [[2, 2, 63, 63], [63, 63, 63, 63], [1, 63, 63, 63]]
+
+
+def test_predicted_output_shapes():
+    z = lambda h, w: np.zeros((h, w), np.uint8)
+    assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(3, 3), z(4, 4)], [z(5, 6)]) == [(5, 6)]
+    assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(2, 2), z(2, 2)], [z(5, 6)]) == [(2, 2)]
+    assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(6, 6), z(8, 8)], [z(5, 6)]) is None
 
 
 def test_output_shape_rules():
@@ -320,6 +394,16 @@ def test_node_budget_makes_the_search_deterministic():
     a = solve_with_stats(task, cfg, Deadline.never())
     b = solve_with_stats(task, cfg, Deadline.never())
     assert a.nodes == b.nodes and [c.program for c in a.candidates] == [c.program for c in b.candidates]
+
+
+def test_step_that_only_changes_a_test_input_is_not_a_program():
+    # Colour 5 appears only in the test input: 'remove_colour[5]' changes nothing on the train inputs, so
+    # no program may use it to explain the (identity) task.
+    task = task_of([([[1, 0], [0, 1]], [[1, 0], [0, 1]]), ([[2, 2], [0, 0]], [[2, 2], [0, 0]])],
+                   [([[5, 1], [0, 0]], None)])
+    cands = solve(task, fast_cfg(), Deadline.never())
+    assert all("remove_colour[5]" not in c.program for c in cands)
+    assert cands[0].program == "x" and np.array_equal(cands[0].grid, task.test[0].input)
 
 
 def test_edit_composition_joins_two_partial_edits():

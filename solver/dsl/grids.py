@@ -8,6 +8,7 @@ may well have work. The input is never modified; no function here raises on a va
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import numba
@@ -234,39 +235,54 @@ def symmetrize(g: Grid, kind: str, unknown: int) -> Grid | None:
     return out
 
 
+@numba.njit(cache=True)
+def _best_mirror_axis(g, unknown):
+    """For mirroring columns about axis position a/2 (column j <-> a - j): the a where the most known cell
+    pairs agree, no known pair disagrees, at least one unknown cell gets filled, and the mirrored part
+    covers most of the grid; -1 if none."""
+    h, w = g.shape
+    best, best_support = -1, 0
+    for a in range(1, 2 * w - 2):
+        lo, hi = max(0, a - (w - 1)), min(w - 1, a)
+        if hi - lo + 1 < w // 2 + 1:
+            continue
+        support, fills, ok = 0, 0, True
+        for j in range(lo, hi + 1):
+            m = a - j
+            for i in range(h):
+                u, v = g[i, j], g[i, m]
+                if u != unknown and v != unknown:
+                    if u != v:
+                        ok = False
+                        break
+                    support += 1
+                elif u == unknown and v != unknown:
+                    fills += 1
+            if not ok:
+                break
+        if ok and fills > 0 and support > best_support:
+            best, best_support = a, support
+    return best
+
+
 def symmetrize_offset(g: Grid, kind: str, unknown: int) -> Grid | None:
-    """Like `symmetrize` for a pattern whose mirror axis is not the grid's centre: try every axis position
-    (for lr/ud) and keep the one where the most known cells confirm each other with no contradiction."""
+    """Like `symmetrize` for a pattern whose mirror axis is not the grid's centre ('lr': a vertical axis,
+    'ud': a horizontal one): the axis position where the most known cells confirm each other wins."""
     if not (g == unknown).any():
         return g
-    axis = 1 if kind == "lr" else 0
-    n = g.shape[axis]
-    best, best_support = None, 0
-    # The mirror of column j about axis position a/2 is column a - j (a from 1 to 2n-3 covers every split).
-    for a in range(1, 2 * n - 2):
-        out = g.copy()
-        src = a - np.arange(n)
-        ok = (src >= 0) & (src < n)
-        idx = np.flatnonzero(ok)
-        if idx.size < n // 2 + 1:  # the mirrored part must cover most of the grid to be worth believing
-            continue
-        mirrored = np.take(g, src[idx], axis=axis)
-        own = np.take(g, idx, axis=axis)
-        known = (own != unknown) & (mirrored != unknown)
-        if (own[known] != mirrored[known]).any():
-            continue
-        support = int(known.sum())
-        fill = (own == unknown) & (mirrored != unknown)
-        if not fill.any() or support <= best_support:
-            continue
-        filled = own.copy()
-        filled[fill] = mirrored[fill]
-        if axis == 1:
-            out[:, idx] = filled
-        else:
-            out[idx, :] = filled
-        best, best_support = out, support
-    return best
+    a_grid = g if kind == "lr" else g.T
+    a = _best_mirror_axis(np.ascontiguousarray(a_grid), np.uint8(unknown))
+    if a < 0:
+        return None
+    out = a_grid.copy()
+    w = a_grid.shape[1]
+    cols = np.arange(max(0, a - (w - 1)), min(w - 1, a) + 1)
+    mirrored = a_grid[:, a - cols]
+    fill = (a_grid[:, cols] == unknown) & (mirrored != unknown)
+    sub = out[:, cols]
+    sub[fill] = mirrored[fill]
+    out[:, cols] = sub
+    return out if kind == "lr" else np.ascontiguousarray(out.T)
 
 
 # ----------------------------------------------------------------------------------------------- colours
@@ -390,28 +406,36 @@ def shift(g: Grid, dy: int, dx: int, bg: int) -> Grid:
 # ------------------------------------------------------------------------------------------ regions, lines
 
 
+@numba.njit(cache=True)
+def _flood_from_border(passable, diagonal):
+    h, w = passable.shape
+    reach = np.zeros((h, w), np.bool_)
+    stack = np.empty(h * w, np.int64)
+    top = 0
+    for i in range(h):
+        for j in range(w):
+            if (i == 0 or j == 0 or i == h - 1 or j == w - 1) and passable[i, j]:
+                reach[i, j] = True
+                stack[top] = i * w + j
+                top += 1
+    while top > 0:
+        top -= 1
+        y, x = stack[top] // w, stack[top] % w
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                if (dy == 0 and dx == 0) or (not diagonal and dy != 0 and dx != 0):
+                    continue
+                yy, xx = y + dy, x + dx
+                if 0 <= yy < h and 0 <= xx < w and passable[yy, xx] and not reach[yy, xx]:
+                    reach[yy, xx] = True
+                    stack[top] = yy * w + xx
+                    top += 1
+    return reach
+
+
 def outside_mask(passable: np.ndarray, diagonal: bool = False) -> np.ndarray:
     """Cells of `passable` reachable from the grid border through passable cells."""
-    h, w = passable.shape
-    reach = np.zeros((h + 2, w + 2), bool)
-    ok = np.ones((h + 2, w + 2), bool)
-    ok[1:-1, 1:-1] = passable
-    reach[0, :] = reach[-1, :] = reach[:, 0] = reach[:, -1] = True
-    while True:  # flood by dilation; at most h*w rounds, in practice a handful
-        grown = reach.copy()
-        grown[1:, :] |= reach[:-1, :]
-        grown[:-1, :] |= reach[1:, :]
-        grown[:, 1:] |= reach[:, :-1]
-        grown[:, :-1] |= reach[:, 1:]
-        if diagonal:
-            grown[1:, 1:] |= reach[:-1, :-1]
-            grown[1:, :-1] |= reach[:-1, 1:]
-            grown[:-1, 1:] |= reach[1:, :-1]
-            grown[:-1, :-1] |= reach[1:, 1:]
-        grown &= ok
-        if np.array_equal(grown, reach):
-            return reach[1:-1, 1:-1]
-        reach = grown
+    return _flood_from_border(np.ascontiguousarray(passable), diagonal)
 
 
 def fill_enclosed(g: Grid, colour: int, bg: int) -> Grid | None:
@@ -492,6 +516,7 @@ def _connect(g, bg, lines, colour):
     return out
 
 
+@lru_cache(maxsize=1024)
 def _lines(h: int, w: int, axes: str) -> np.ndarray:
     """Every row ('h'), column ('v') or diagonal ('d', both ways) as (start y, start x, dy, dx)."""
     lines = []
@@ -510,16 +535,17 @@ def connect_pairs(g: Grid, bg: int, axes: str = "hv", colour: int | None = None)
     with a line over the background cells between them, in their colour or `colour`. Only sparse colours
     are joined: a colour with more than two cells per grid line is scenery (walls, separators), not ends
     of lines."""
-    counts = np.bincount(g.ravel(), minlength=10)
-    bg_like = np.flatnonzero(counts > 2 * max(g.shape))
-    base = g
-    if bg_like.size:  # hide the scenery colours by painting them background, then restore them
-        base = g.copy()
-        base[np.isin(g, bg_like) & (g != bg)] = bg
-    out = _connect(base, np.uint8(bg), _lines(g.shape[0], g.shape[1], axes), -1 if colour is None else colour)
-    if bg_like.size:
-        keep = np.isin(g, bg_like) & (g != bg)
-        out[keep] = g[keep]
+    scenery = np.bincount(g.ravel(), minlength=10) > 2 * max(g.shape)
+    scenery[bg] = False
+    lines = _lines(g.shape[0], g.shape[1], axes)
+    paint = -1 if colour is None else colour
+    if not scenery.any():
+        return _connect(g, np.uint8(bg), lines, paint)
+    keep = scenery[g]  # hide the scenery by painting it background, then put it back
+    base = g.copy()
+    base[keep] = bg
+    out = _connect(base, np.uint8(bg), lines, paint)
+    out[keep] = g[keep]
     return out
 
 
@@ -536,9 +562,17 @@ def draw_border(g: Grid, colour: int) -> Grid:
 def separator_lines(g: Grid) -> tuple[list[int], list[int], int] | None:
     """Rows and columns that are one colour across the whole grid, forming a lattice of one colour that
     splits the grid into at least two parts: (rows, cols, colour), or None."""
-    h, w = g.shape
-    full_rows = [i for i in range(h) if (g[i] == g[i, 0]).all()]
-    full_cols = [j for j in range(w) if (g[:, j] == g[0, j]).all()]
+    return _separator_lines(g.tobytes(), g.shape[0], g.shape[1])
+
+
+@lru_cache(maxsize=1024)
+def _separator_lines(data: bytes, h: int, w: int) -> tuple[list[int], list[int], int] | None:
+    # Cached by content: every split-based op asks the same question of the same grid.
+    g = np.frombuffer(data, np.uint8).reshape(h, w)
+    full_rows = np.flatnonzero((g == g[:, :1]).all(axis=1)).tolist()
+    full_cols = np.flatnonzero((g == g[:1, :]).all(axis=0)).tolist()
+    if not full_rows and not full_cols:
+        return None
     for colour in sorted({int(g[i, 0]) for i in full_rows} | {int(g[0, j]) for j in full_cols}):
         rows = [i for i in full_rows if g[i, 0] == colour]
         cols = [j for j in full_cols if g[0, j] == colour]
@@ -713,6 +747,7 @@ def _first_period(g, unknown, periods, kind):
     return -1, motif[:0].copy()
 
 
+@lru_cache(maxsize=1024)
 def _periods(h: int, w: int) -> np.ndarray:
     """Candidate periods smallest first, each small enough that the motif repeats about twice."""
     pairs = sorted((py * px, py, px) for py in range(1, h + 1) for px in range(1, w + 1)
@@ -755,26 +790,43 @@ def motif(g: Grid) -> Grid | None:
     return g[:py, :px].copy()
 
 
+@numba.njit(cache=True)
+def _denoise(g, noise):
+    h, w = g.shape
+    out = g.copy()
+    counts = np.zeros(10, np.int64)
+    for _ in range(h * w):
+        left, changed = 0, False
+        snapshot = out.copy()  # each round reads the previous round, so clumps fill from their edges
+        for y in range(h):
+            for x in range(w):
+                if snapshot[y, x] != noise:
+                    continue
+                left += 1
+                counts[:] = 0
+                for yy in range(max(0, y - 1), min(h, y + 2)):
+                    for xx in range(max(0, x - 1), min(w, x + 2)):
+                        if snapshot[yy, xx] != noise:
+                            counts[snapshot[yy, xx]] += 1
+                best = 0
+                for c in range(10):
+                    if counts[c] > counts[best]:
+                        best = c
+                if counts[best] > 0:
+                    out[y, x] = best
+                    changed = True
+        if left == 0:
+            return out, True
+        if not changed:
+            return out, False
+    return out, True
+
+
 def denoise(g: Grid, noise: int) -> Grid | None:
     """Replace every cell of colour `noise` by the most common other colour among its 8 neighbours
-    (repeatedly, so clumps of noise fill in from their edges)."""
-    out = g.copy()
-    h, w = g.shape
-    for _ in range(h * w):
-        ys, xs = np.nonzero(out == noise)
-        if ys.size == 0:
-            return out
-        p = np.pad(out, 1, constant_values=noise)
-        changed = False
-        for y, x in zip(ys.tolist(), xs.tolist()):
-            around = p[y:y + 3, x:x + 3].ravel()
-            counts = np.bincount(around[around != noise], minlength=10)
-            if counts.any():
-                out[y, x] = int(np.argmax(counts))
-                changed = True
-        if not changed:
-            return None
-    return out
+    (repeatedly, so clumps of noise fill in from their edges); None if the grid is all noise."""
+    out, ok = _denoise(g, np.uint8(noise))
+    return out if ok else None
 
 
 def extend_periodic(g: Grid, h: int, w: int) -> Grid | None:

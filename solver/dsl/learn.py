@@ -353,6 +353,10 @@ def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid], which: str = "all") 
     if any(x.shape != y.shape for x, y in zip(xs, ys)):
         return []
     caches = [_FeatureCache(x) for x in xs]
+    if which == "cheap" and _table([c.keys(FEATURE_SETS["nbr8"][1]) for c in caches], ys) is None:
+        # Every cheap set is (nearly) a function of the 3x3 window: if the window itself cannot explain the
+        # outputs, none of them can. One table instead of seven for most nodes.
+        return []
     fitted = []
     for name, (cost, names) in FEATURE_SETS.items():
         if which != "all" and (name in CHEAP_FEATURE_SETS) != (which == "cheap"):

@@ -153,12 +153,13 @@ def _unique_value(values: list) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _most_common_value(values: list) -> list[int]:
-    counts: dict = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    best = max(counts.values())
-    return [i for i, v in enumerate(values) if counts[v] == best]
+def _odd_one(flags: list[bool]) -> int | None:
+    """The one object with the property, or failing that the one without it."""
+    for want in (True, False):
+        hits = [i for i, f in enumerate(flags) if f == want]
+        if len(hits) == 1:
+            return hits[0]
+    return None
 
 
 def _has_hole(o: "Obj") -> bool:
@@ -187,12 +188,12 @@ SELECTORS = {
     "unique_shape": lambda obs: _unique_value([o.shape_key for o in obs]),
     "unique_pattern": lambda obs: _unique_value([o.cells.tobytes() + bytes(o.mask.shape) for o in obs]),
     "unique_size": lambda obs: _unique_value([o.size for o in obs]),
-    "inner": lambda obs: _unique_value([o.touches_border for o in obs]),
-    "holed": lambda obs: _unique_value([_has_hole(o) for o in obs]),
+    "inner": lambda obs: _odd_one([not o.touches_border for o in obs]),
+    "holed": lambda obs: _odd_one([_has_hole(o) for o in obs]),
     # The one object that is (or is not) mirror-symmetric left-right, or both ways, unlike the others.
-    "symmetric_lr": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()) for o in obs]),
-    "symmetric_both": lambda obs: _unique_value([bool((o.cells == o.cells[:, ::-1]).all()
-                                                      and (o.cells == o.cells[::-1]).all()) for o in obs]),
+    "symmetric_lr": lambda obs: _odd_one([bool((o.cells == o.cells[:, ::-1]).all()) for o in obs]),
+    "symmetric_both": lambda obs: _odd_one([bool((o.cells == o.cells[:, ::-1]).all()
+                                                 and (o.cells == o.cells[::-1]).all()) for o in obs]),
 }
 
 
@@ -271,10 +272,15 @@ def outline_objects(g: Grid, mode: str, colour: int, diagonal: bool) -> Grid | N
     fg = g != bg
     if not fg.any():
         return None
-    p = np.pad(fg, 1)
-    near = p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
-    if diagonal:
-        near |= p[:-2, :-2] | p[:-2, 2:] | p[2:, :-2] | p[2:, 2:]
+    near = fg.copy()
+    near[1:] |= fg[:-1]
+    near[:-1] |= fg[1:]
+    if diagonal:  # grow the vertical smear sideways: the full 3x3 neighbourhood
+        near[:, 1:] |= near[:, :-1].copy()
+        near[:, :-1] |= near[:, 1:].copy()
+    else:
+        near[:, 1:] |= fg[:, :-1]
+        near[:, :-1] |= fg[:, 1:]
     halo = near & ~fg
     out = g.copy()
     out[halo] = colour
@@ -364,6 +370,51 @@ def move_until_touch(g: Grid, mode: str, mover: str) -> Grid | None:
     return out
 
 
+@numba.njit(cache=True)
+def _fall(g, lab, order, dy, dx, bg):
+    """Move the labelled objects one by one, in `order`, by (dy, dx) steps until the next step would leave
+    the grid or hit a cell already taken."""
+    h, w = g.shape
+    n = order.shape[0]
+    # Cells of each object, grouped by label (a counting sort).
+    start = np.zeros(n + 1, np.int64)
+    for i in range(h):
+        for j in range(w):
+            if lab[i, j] >= 0:
+                start[lab[i, j] + 1] += 1
+    for k in range(n):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    cells = np.empty(start[n], np.int64)
+    for i in range(h):
+        for j in range(w):
+            k = lab[i, j]
+            if k >= 0:
+                cells[fill[k]] = i * w + j
+                fill[k] += 1
+    out = np.full((h, w), bg, np.uint8)
+    taken = np.zeros((h, w), np.bool_)
+    for k in order:
+        shift = 0
+        while True:
+            ok = True
+            for c in range(start[k], start[k + 1]):
+                y = cells[c] // w + (shift + 1) * dy
+                x = cells[c] % w + (shift + 1) * dx
+                if y < 0 or y >= h or x < 0 or x >= w or taken[y, x]:
+                    ok = False
+                    break
+            if not ok:
+                break
+            shift += 1
+        for c in range(start[k], start[k + 1]):
+            y0, x0 = cells[c] // w, cells[c] % w
+            y, x = y0 + shift * dy, x0 + shift * dx
+            out[y, x] = g[y0, x0]
+            taken[y, x] = True
+    return out
+
+
 def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
     """Every object falls as a rigid body towards `direction` until it meets the border or a fallen object,
     nearest the wall first."""
@@ -372,22 +423,11 @@ def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
     obs = objects(g, mode, bg)
     if not obs:
         return None
-    h, w = g.shape
     key = {"down": lambda o: -(o.top + o.height), "up": lambda o: o.top,
            "right": lambda o: -(o.left + o.width), "left": lambda o: o.left}[direction]
-    out = np.full_like(g, bg)
-    taken = np.zeros(g.shape, bool)
-    for o in sorted(obs, key=key):
-        k = 0
-        while True:
-            ys, xs = _shifted_cells(o, (k + 1) * dy, (k + 1) * dx)
-            if ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w or taken[ys, xs].any():
-                break
-            k += 1
-        ys, xs = _shifted_cells(o, k * dy, k * dx)
-        out[ys, xs] = o.cells[o.mask]
-        taken[ys, xs] = True
-    return out
+    order = np.array(sorted(range(len(obs)), key=lambda k: key(obs[k])), dtype=np.int64)
+    lab, _ = label(g, mode, bg)
+    return _fall(g, lab, order, dy, dx, np.uint8(bg))
 
 
 def attract_all(g: Grid, mode: str) -> Grid | None:
