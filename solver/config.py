@@ -52,7 +52,7 @@ class DslConfig:
     # depth-1 nodes until rules_fraction, edit composition until the end.
     search_fraction: float = 0.8
     rules_fraction: float = 0.95
-    cost_slack: float = 2.0         # after a fit, keep exploring this much costlier for alternatives
+    cost_slack: float = 1.0         # after a fit, keep exploring this much costlier for alternatives
     max_edits: int = 400            # correct partial edits kept for composition
     max_compose: int = 3            # edits one composed program may use
     compose_cost: float = 1.0       # extra cost of a composed program over the sum of its edits

@@ -245,6 +245,14 @@ def test_attract_all_moves_every_small_object_to_the_largest():
                                                [0, 0, 0, 0]]
 
 
+def test_each_object_transforms_in_place():
+    g = grid([[1, 2, 0, 0],
+              [0, 0, 0, 3],
+              [0, 0, 0, 4]])
+    assert O.each_object(g, "m8", "flip_lr").tolist() == [[2, 1, 0, 0], [0, 0, 0, 3], [0, 0, 0, 4]]
+    assert O.each_object(g, "m8", "flip_ud").tolist() == [[1, 2, 0, 0], [0, 0, 0, 4], [0, 0, 0, 3]]
+
+
 def test_holed_selector():
     g = grid([[1, 1, 1, 0, 2, 2],
               [1, 0, 1, 0, 2, 2],
@@ -304,6 +312,15 @@ def test_lookup_needs_a_repeated_key():
     assert learn.fit_lookup([a, b], [grid([[3]]), grid([[4]])]) is None  # nothing repeats: no evidence
 
 
+def test_object_minor_colour_rule_paints_shapes_in_their_marker_colour():
+    # Grey (5) shapes carry one marker cell; the output paints the whole shape in the marker's colour.
+    xs = [grid([[5, 5, 0, 0], [5, 2, 0, 5], [0, 0, 0, 3]]), grid([[0, 5, 4], [0, 0, 0], [3, 5, 0]])]
+    ys = [grid([[2, 2, 0, 0], [2, 2, 0, 3], [0, 0, 0, 3]]), grid([[0, 4, 4], [0, 0, 0], [3, 3, 0]])]
+    rules = {f.name: f for f in learn.fit_local_rules(xs, ys)}
+    test = grid([[5, 3, 0], [0, 0, 0], [4, 5, 5]])
+    assert rules["local_rule[obj_minor]"].apply(test).tolist() == [[3, 3, 0], [0, 0, 0], [4, 4, 4]]
+
+
 def test_region_rank_feature():
     g = grid([[0, 0, 1, 0], [1, 1, 1, 0], [0, 1, 0, 0]])
     assert learn._region_rank(g).tolist() == [[2, 2, 63, 63], [63, 63, 63, 63], [1, 63, 63, 63]]
@@ -314,6 +331,27 @@ def test_predicted_output_shapes():
     assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(3, 3), z(4, 4)], [z(5, 6)]) == [(5, 6)]
     assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(2, 2), z(2, 2)], [z(5, 6)]) == [(2, 2)]
     assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(6, 6), z(8, 8)], [z(5, 6)]) is None
+
+
+def test_block_tiling_learns_a_transform_per_block():
+    def make(g):
+        g = grid(g)
+        return np.concatenate([np.concatenate([g, g[::-1]], 1), np.concatenate([np.zeros_like(g), g.T], 1)], 0)
+    xs = [grid([[1, 2], [0, 3]]), grid([[4, 0], [5, 6]])]
+    step = learn.fit_block_tiling(xs, [make(x) for x in xs])
+    assert step.name == "tile_blocks[2x2:identity,flip_ud,blank,transpose]"
+    assert np.array_equal(step.apply(grid([[7, 8], [9, 0]])), make([[7, 8], [9, 0]]))
+
+
+def test_count_bar_learns_which_count_and_which_colour():
+    xs = [grid([[0, 3, 0, 3]]), grid([[3, 0, 3, 0], [0, 0, 0, 3]]), grid([[2, 0, 0]])]
+    ys = [grid([[3, 3]]), grid([[3, 3, 3]]), grid([[2]])]
+    step = learn.fit_count_bar(xs, ys)
+    assert step.name == "count_bar[objects4,row,majority]"  # objects4 comes before cells and gives the same
+    assert step.apply(grid([[5, 0, 5, 0, 5, 0, 5]])).tolist() == [[5, 5, 5, 5]]
+    diag = learn.fit_count_bar(xs[:2], [np.eye(2, dtype=np.uint8) * 8, np.eye(3, dtype=np.uint8) * 8])
+    assert diag.name == "count_bar[objects4,diagonal,8]"
+    assert learn.fit_count_bar([grid([[1]]), grid([[2]])], [grid([[1]]), grid([[2]])]) is None  # count is 1 twice
 
 
 def test_output_shape_rules():

@@ -98,6 +98,93 @@ def fit_lookup(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     return Fitted("lookup", 2.5, lambda g: table.get(g.tobytes() + bytes(g.shape)))
 
 
+# ------------------------------------------------------------------------------------------------ counting
+
+COUNTS: dict[str, Callable[[Grid], int]] = {
+    "objects4": lambda g: len(objects(g, "c4")),
+    "objects8": lambda g: len(objects(g, "c8")),
+    "objects_m8": lambda g: len(objects(g, "m8")),
+    "cells": lambda g: int((g != G.background(g)).sum()),
+    "colours": lambda g: len(G.palette(g) - {G.background(g)}),
+}
+
+
+def fit_count_bar(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """Output = a bar whose length is a count of the node (objects, cells, colours): either a 1 x n (or
+    n x 1, or n x n) grid of one colour, or a fixed-size grid whose first n cells in reading order have one
+    colour and the rest another. The colour is fixed, or the node's most common foreground colour."""
+    shapes = {y.shape for y in ys}
+    fixed = len(shapes) == 1
+    for cname, count in COUNTS.items():
+        ns = [count(x) for x in xs]
+        if len(set(ns)) < 2:  # a count that never changes explains nothing
+            continue
+        for layout in ("row", "column", "square", "diagonal", "fill"):
+            if layout == "fill" and not fixed:
+                continue
+            want = {"row": lambda n: (1, n), "column": lambda n: (n, 1), "square": lambda n: (n, n),
+                    "diagonal": lambda n: (n, n)}.get(layout)
+            if want and any(y.shape != want(n) for y, n in zip(ys, ns)):
+                continue
+            found = _bar_colours(xs, ys, ns, layout)
+            if found is None:
+                continue
+            on, off = found
+            shape = next(iter(shapes))
+
+            def apply(g: Grid, count=count, want=want, on=on, off=off, shape=shape, layout=layout) -> Grid | None:
+                n = count(g)
+                colour = G.majority_colour_grid(g, G.background(g)) if on == "majority" else on
+                if colour is None:
+                    return None
+                colour = int(colour[0, 0]) if on == "majority" else colour
+                if want is None:  # 'fill': a fixed grid, first n cells on
+                    if n > shape[0] * shape[1]:
+                        return None
+                    out = np.full(shape[0] * shape[1], off, np.uint8)
+                    out[:n] = colour
+                    return out.reshape(shape)
+                h, w = want(n)
+                if not (1 <= h <= G.MAX_SIDE and 1 <= w <= G.MAX_SIDE):
+                    return None
+                if layout == "diagonal":
+                    out = np.full((h, w), off, np.uint8)
+                    np.fill_diagonal(out, colour)
+                    return out
+                return np.full((h, w), colour, np.uint8)
+            return Fitted(f"count_bar[{cname},{layout},{on}]", 2.0, apply)
+    return None
+
+
+def _bar_colours(xs, ys, ns, layout: str) -> tuple[int | str, int] | None:
+    """(colour of the counted cells, colour of the rest) consistent with every pair, or None. The first is
+    a fixed colour or 'majority' (the node's most common foreground colour)."""
+    on_fixed, off = set(), set()
+    majority_ok = True
+    for x, y, n in zip(xs, ys, ns):
+        flat = y.ravel()
+        if layout == "fill":
+            on_cells, off_cells = flat[:n], flat[n:]
+        elif layout == "diagonal":
+            diag = np.eye(y.shape[0], dtype=bool).ravel()
+            on_cells, off_cells = flat[diag], flat[~diag]
+        else:
+            on_cells, off_cells = flat, flat[:0]
+        if on_cells.size == 0 or (on_cells != on_cells[0]).any() or (off_cells.size and (off_cells != off_cells[0]).any()):
+            return None
+        on_fixed.add(int(on_cells[0]))
+        if off_cells.size:
+            off.add(int(off_cells[0]))
+        m = G.majority_colour_grid(x, G.background(x))
+        majority_ok = majority_ok and m is not None and int(m[0, 0]) == int(on_cells[0])
+    if len(off) > 1:
+        return None
+    off_colour = off.pop() if off else 0
+    if len(on_fixed) == 1:
+        return on_fixed.pop(), off_colour
+    return ("majority", off_colour) if majority_ok else None
+
+
 # ------------------------------------------------------------------------------------------------ resizing
 
 
@@ -149,6 +236,43 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
     return steps
 
 
+def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """Output = a ky x kx arrangement of blocks, each block one fixed D8 transform of the node grid or
+    blank (background): the transform of every block is learned from the train pairs."""
+    ry, rx = _ratio(xs, ys, 0), _ratio(xs, ys, 1)
+    if not ry or not rx or ry[0] == "down" or rx[0] == "down" or ry[1] * rx[1] < 2 or ry[1] * rx[1] > 16:
+        return None
+    ky, kx = ry[1], rx[1]
+    square = all(x.shape[0] == x.shape[1] for x in xs)
+    options = [n for n in G.D8_NAMES if square or n in ("identity", "rot180", "flip_lr", "flip_ud")]
+    plan = []
+    for bi in range(ky):
+        for bj in range(kx):
+            choice = None
+            for name in options + ["blank"]:
+                if all(np.array_equal(_block(x, name), y[bi * x.shape[0]:(bi + 1) * x.shape[0],
+                                                           bj * x.shape[1]:(bj + 1) * x.shape[1]])
+                       for x, y in zip(xs, ys)):
+                    choice = name
+                    break
+            if choice is None:
+                return None
+            plan.append(choice)
+
+    turns = any(p in ("rot90", "rot270", "transpose", "antitranspose") for p in plan)
+
+    def apply(g: Grid) -> Grid | None:
+        if g.shape[0] * ky > G.MAX_SIDE or g.shape[1] * kx > G.MAX_SIDE or (turns and g.shape[0] != g.shape[1]):
+            return None
+        rows = [np.concatenate([_block(g, plan[bi * kx + bj]) for bj in range(kx)], axis=1) for bi in range(ky)]
+        return np.concatenate(rows, axis=0)
+    return Fitted(f"tile_blocks[{ky}x{kx}:{','.join(plan)}]", 1.5, apply)
+
+
+def _block(g: Grid, name: str) -> Grid:
+    return np.full_like(g, G.background(g)) if name == "blank" else G.d8(g, name)
+
+
 def _rot_quad(g: Grid) -> Grid | None:
     """The grid and its three rotations as a 2x2 pinwheel (square grids only)."""
     if g.shape[0] != g.shape[1]:
@@ -198,6 +322,10 @@ def _obj_feature(g: Grid, mode: str, what: str) -> np.ndarray:
             v = 1 + zlib.crc32(o.shape_key) % 61  # crc32, not hash(): stable across processes
         elif what == "n_colours":
             v = o.n_colours
+        elif what in ("minor", "major"):  # the object's least / most common colour
+            counts = np.bincount(o.cells[o.mask], minlength=10)
+            counts[counts == 0] = 10 ** 6 if what == "minor" else 0
+            v = 1 + int(np.argmin(counts) if what == "minor" else np.argmax(counts))
         elif what == "holes":
             inside = ~o.mask & ~G.outside_mask(~o.mask)
             v = 1 + min(int(inside.sum()), 60)
@@ -260,6 +388,8 @@ FEATURES: dict[str, Callable[[Grid], np.ndarray]] = {
     "colours8": lambda g: _obj_feature(g, "m8", "n_colours"),
     "holes4": lambda g: _obj_feature(g, "c4", "holes"),
     "region": _region_rank,
+    "minor8": lambda g: _obj_feature(g, "m8", "minor"),
+    "major8": lambda g: _obj_feature(g, "m8", "major"),
     "row": lambda g: _line_colours(g, 1),
     "col": lambda g: _line_colours(g, 0),
 }
@@ -284,6 +414,8 @@ FEATURE_SETS: dict[str, tuple[float, list[str]]] = {
     "obj_colours": (2.0, ["colour", "colours8"]),
     "obj_holes": (2.0, ["colour", "holes4"]),
     "region_rank": (2.0, ["colour", "region"]),
+    "obj_minor": (2.0, ["colour", "minor8"]),
+    "obj_major": (2.0, ["colour", "major8"]),
     "row_col": (2.5, ["colour", "row", "col"]),
     "nbr8": (3.0, ["colour"] + _V + _H + _D),
 }

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from .grids import Grid, background, bbox, outside_mask
+from .grids import Grid, background, bbox, d8, outside_mask
 
 # (diagonal, multicolour): the four ways of cutting a grid into objects.
 MODES = {"c4": (False, False), "c8": (True, False), "m4": (False, True), "m8": (True, True)}
@@ -463,4 +463,21 @@ def attract_all(g: Grid, mode: str) -> Grid | None:
                 k += 1
         ys, xs = _shifted_cells(o, k * dy, k * dx)
         out[ys, xs] = o.cells[o.mask]
+    return out
+
+
+def each_object(g: Grid, mode: str, transform: str) -> Grid | None:
+    """Apply a D8 transform to every object inside its own bounding box (the box must keep its shape)."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    if not obs:
+        return None
+    out = g.copy()
+    for o in obs:
+        if transform in ("rot90", "rot270", "transpose", "antitranspose") and o.height != o.width:
+            return None
+        region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+        region[o.mask] = bg
+        moved_mask = d8(o.mask, transform)
+        region[moved_mask] = d8(o.cells, transform)[moved_mask]
     return out

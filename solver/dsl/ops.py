@@ -86,6 +86,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
             add(f"keep_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.keep_object(g, m, s))
             add(f"remove_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.remove_object(g, m, s))
         add(f"remove_noise[{mode}]", 1.8, lambda g, m=mode: O.remove_small(g, m, 1))
+        for t in ("flip_lr", "flip_ud", "rot180", "transpose"):
+            add(f"each_object[{mode},{t}]", 1.8, lambda g, m=mode, t=t: O.each_object(g, m, t))
 
     # Colours.
     for c in sorted(facts.in_colours):

@@ -173,9 +173,10 @@ class Search:
                 if node.depth:
                     self.deferred.append(node)
             return
-        step = learn.fit_lookup(xs, self.targets)
-        if step is not None:
-            self._finish(node, step)
+        for step in (learn.fit_lookup(xs, self.targets), learn.fit_block_tiling(xs, self.targets),
+                     learn.fit_count_bar(xs, self.targets)):
+            if step is not None:
+                self._finish(node, step)
         for step in learn.resize_steps(xs, self.targets):
             resized = _apply_all(step.apply, xs)
             if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
