@@ -42,6 +42,7 @@ def build_stages(cfg: Config) -> list[Stage]:
     if cfg.baseline.enabled:
         stages.append(Stage("baseline", lambda task, deadline: baseline.solve(task, cfg.baseline, deadline)))
     if cfg.dsl.enabled:
+        dsl.warm_up()  # numba kernels compile here, not inside the first task's budget
         stages.append(Stage("dsl", lambda task, deadline: dsl.solve(task, cfg.dsl, deadline)))
     return stages
 

@@ -253,6 +253,20 @@ def test_each_object_transforms_in_place():
     assert O.each_object(g, "m8", "flip_ud").tolist() == [[1, 2, 0, 0], [0, 0, 0, 4], [0, 0, 0, 3]]
 
 
+def test_stamp_copies_the_template_onto_markers():
+    template = [[1, 2, 1], [2, 3, 2], [2, 3, 2]]
+    g = np.zeros((6, 6), np.uint8)
+    g[0:3, 0:3] = template
+    g[4, 4] = 5
+    out = O.stamp_markers(g, "centre")
+    assert out[3:6, 3:6].tolist() == template and out[0:3, 0:3].tolist() == template
+    h = np.zeros((5, 6), np.uint8)
+    h[0:2, 0:3] = [[1, 2, 1], [2, 3, 2]]
+    h[3, 4] = 3  # the template's one 3 lands on the marker
+    assert O.stamp_markers(h, "match")[2:4, 3:6].tolist() == [[1, 2, 1], [2, 3, 2]]
+    assert O.stamp_markers(h, "centre") is None  # a 2-row template has no centre
+
+
 def test_holed_selector():
     g = grid([[1, 1, 1, 0, 2, 2],
               [1, 0, 1, 0, 2, 2],
@@ -346,12 +360,16 @@ def test_block_tiling_learns_a_transform_per_block():
 def test_count_bar_learns_which_count_and_which_colour():
     xs = [grid([[0, 3, 0, 3]]), grid([[3, 0, 3, 0], [0, 0, 0, 3]]), grid([[2, 0, 0]])]
     ys = [grid([[3, 3]]), grid([[3, 3, 3]]), grid([[2]])]
-    step = learn.fit_count_bar(xs, ys)
+    assert learn.bar_layouts(ys) == ["row"]
+    step = learn.fit_count_bar(xs, ys, learn.bar_layouts(ys))
     assert step.name == "count_bar[objects4,row,majority]"  # objects4 comes before cells and gives the same
     assert step.apply(grid([[5, 0, 5, 0, 5, 0, 5]])).tolist() == [[5, 5, 5, 5]]
-    diag = learn.fit_count_bar(xs[:2], [np.eye(2, dtype=np.uint8) * 8, np.eye(3, dtype=np.uint8) * 8])
+    eyes = [np.eye(2, dtype=np.uint8) * 8, np.eye(3, dtype=np.uint8) * 8]
+    diag = learn.fit_count_bar(xs[:2], eyes, learn.bar_layouts(eyes))
     assert diag.name == "count_bar[objects4,diagonal,8]"
-    assert learn.fit_count_bar([grid([[1]]), grid([[2]])], [grid([[1]]), grid([[2]])]) is None  # count is 1 twice
+    ones = [grid([[1]]), grid([[2]])]
+    assert learn.fit_count_bar(ones, ones, learn.bar_layouts(ones)) is None  # the count is 1 both times
+    assert learn.bar_layouts([grid([[1, 2], [3, 1]])]) == []
 
 
 def test_output_shape_rules():

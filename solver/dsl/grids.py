@@ -39,7 +39,7 @@ def background(g: Grid) -> int:
     """Black when it covers at least half as many cells as the most common colour (black is ARC's usual
     background, and a busy picture can outnumber it), else the most common colour. (numba: nearly every
     op asks, so this is one of the hottest functions of the search.)"""
-    return _background(g)
+    return _background(np.ascontiguousarray(g))
 
 
 def palette(g: Grid) -> frozenset[int]:
@@ -344,6 +344,19 @@ def minority_colour_grid(g: Grid, bg: int) -> Grid | None:
     return np.array([[int(np.argmin(counts))]], dtype=np.uint8)
 
 
+def keep_solid(g: Grid, bg: int) -> Grid:
+    """Keep only the foreground cells that belong to some 2x2 block of one colour: strips lines one cell
+    thick and scattered noise from solid shapes (a morphological opening)."""
+    same = (g[:-1, :-1] == g[1:, :-1]) & (g[:-1, :-1] == g[:-1, 1:]) & (g[:-1, :-1] == g[1:, 1:])
+    same &= g[:-1, :-1] != bg
+    keep = np.zeros(g.shape, bool)
+    keep[:-1, :-1] |= same
+    keep[1:, :-1] |= same
+    keep[:-1, 1:] |= same
+    keep[1:, 1:] |= same
+    return np.where(keep, g, np.uint8(bg)).astype(np.uint8)
+
+
 def uniform_colour(g: Grid, bg: int) -> Grid | None:
     """Every foreground cell painted the most common foreground colour (a shape 'in one colour')."""
     c = majority_colour_grid(g, bg)
@@ -485,7 +498,7 @@ def rays(g: Grid, directions: str, bg: int, colour: int | None = None, through: 
     if fg.sum() * 2 > g.size:  # rays from a mostly-full grid are meaningless
         return None
     dirs = np.array(RAY_DIRECTIONS[directions], dtype=np.int64)
-    return _rays(g, np.uint8(bg), dirs, -1 if colour is None else colour, through)
+    return _rays(np.ascontiguousarray(g), np.uint8(bg), dirs, -1 if colour is None else colour, through)
 
 
 @numba.njit(cache=True)
@@ -540,7 +553,7 @@ def connect_pairs(g: Grid, bg: int, axes: str = "hv", colour: int | None = None)
     lines = _lines(g.shape[0], g.shape[1], axes)
     paint = -1 if colour is None else colour
     if not scenery.any():
-        return _connect(g, np.uint8(bg), lines, paint)
+        return _connect(np.ascontiguousarray(g), np.uint8(bg), lines, paint)
     keep = scenery[g]  # hide the scenery by painting it background, then put it back
     base = g.copy()
     base[keep] = bg
@@ -765,7 +778,7 @@ def periodic_fill(g: Grid, unknown: int, kind: int = 0) -> Grid | None:
         return g
     if not known.any():
         return None
-    n, motif = _first_period(g, np.uint8(unknown), _periods(h, w), kind)
+    n, motif = _first_period(np.ascontiguousarray(g), np.uint8(unknown), _periods(h, w), kind)
     if n < 0:
         return None
     py, px = _periods(h, w)[n]
@@ -825,7 +838,7 @@ def _denoise(g, noise):
 def denoise(g: Grid, noise: int) -> Grid | None:
     """Replace every cell of colour `noise` by the most common other colour among its 8 neighbours
     (repeatedly, so clumps of noise fill in from their edges); None if the grid is all noise."""
-    out, ok = _denoise(g, np.uint8(noise))
+    out, ok = _denoise(np.ascontiguousarray(g), np.uint8(noise))
     return out if ok else None
 
 

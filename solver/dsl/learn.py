@@ -109,19 +109,43 @@ COUNTS: dict[str, Callable[[Grid], int]] = {
 }
 
 
-def fit_count_bar(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+def _uniform(a: np.ndarray) -> bool:
+    return a.size > 0 and bool((a == a.flat[0]).all())
+
+
+def _is_prefix_bar(y: Grid) -> bool:
+    """First cells (reading order) of one colour, the rest of another."""
+    flat = y.ravel()
+    n = int(np.argmax(flat != flat[0])) if (flat != flat[0]).any() else flat.size
+    return _uniform(flat[n:]) or n == flat.size
+
+
+def bar_layouts(ys: Sequence[Grid]) -> list[str]:
+    """The count-bar layouts the train outputs could be, judged from the outputs alone (once per task)."""
+    fixed = len({y.shape for y in ys}) == 1
+    square = all(y.shape[0] == y.shape[1] for y in ys)
+    uniform = all(_uniform(y) for y in ys)
+    diagonal = square and all(_uniform(y[np.eye(y.shape[0], dtype=bool)])
+                              and (y.shape[0] == 1 or _uniform(y[~np.eye(y.shape[0], dtype=bool)])) for y in ys)
+    return [layout for layout, ok in (
+        ("row", uniform and all(y.shape[0] == 1 for y in ys)), ("column", uniform and all(y.shape[1] == 1 for y in ys)),
+        ("square", uniform and square), ("diagonal", diagonal),
+        ("fill", fixed and all(_is_prefix_bar(y) for y in ys))) if ok]
+
+
+def fit_count_bar(xs: Sequence[Grid], ys: Sequence[Grid], layouts: Sequence[str]) -> Fitted | None:
     """Output = a bar whose length is a count of the node (objects, cells, colours): either a 1 x n (or
     n x 1, or n x n) grid of one colour, or a fixed-size grid whose first n cells in reading order have one
-    colour and the rest another. The colour is fixed, or the node's most common foreground colour."""
+    colour and the rest another. The colour is fixed, or the node's most common foreground colour.
+    `layouts` comes from bar_layouts(ys): counting objects is costly, and most tasks are no bar at all."""
+    if not layouts:
+        return None
     shapes = {y.shape for y in ys}
-    fixed = len(shapes) == 1
     for cname, count in COUNTS.items():
         ns = [count(x) for x in xs]
         if len(set(ns)) < 2:  # a count that never changes explains nothing
             continue
-        for layout in ("row", "column", "square", "diagonal", "fill"):
-            if layout == "fill" and not fixed:
-                continue
+        for layout in layouts:
             want = {"row": lambda n: (1, n), "column": lambda n: (n, 1), "square": lambda n: (n, n),
                     "diagonal": lambda n: (n, n)}.get(layout)
             if want and any(y.shape != want(n) for y, n in zip(ys, ns)):
@@ -365,6 +389,16 @@ def _line_colours(g: Grid, axis: int) -> np.ndarray:
     return np.broadcast_to(bits, g.shape) if bits.shape != g.shape else bits
 
 
+def _nbr_colours(g: Grid, offsets) -> np.ndarray:
+    """Per cell, a bitmask of the foreground colours among its neighbours (where they are is ignored, so
+    the rule carries over to places never seen, like the grid's corners)."""
+    bg = G.background(g)
+    bits = np.zeros(g.shape, np.int64)
+    for n in _neighbours(g, offsets):
+        bits |= np.where((n != bg) & (n != OUTSIDE), np.left_shift(1, np.minimum(n, 9)), 0)
+    return bits
+
+
 def _count_fg(g: Grid, offsets) -> np.ndarray:
     bg = G.background(g)
     return sum((n != bg) & (n != OUTSIDE) for n in _neighbours(g, offsets)).astype(np.int64)
@@ -380,6 +414,8 @@ FEATURES: dict[str, Callable[[Grid], np.ndarray]] = {
     **{f"n{dy}{dx}": _neighbour(dy, dx) for dy, dx in N8},
     "count8": lambda g: _count_fg(g, N8),
     "count4": lambda g: _count_fg(g, N4),
+    "nbr_colours8": lambda g: _nbr_colours(g, N8),
+    "nbr_colours4": lambda g: _nbr_colours(g, N4),
     "size4": lambda g: _obj_feature(g, "c4", "size"),
     "size8": lambda g: _obj_feature(g, "c8", "size"),
     "rank8": lambda g: _obj_feature(g, "c8", "size_rank"),
@@ -406,6 +442,8 @@ FEATURE_SETS: dict[str, tuple[float, list[str]]] = {
     "nbr_diag": (2.0, ["colour"] + _D),
     "count8": (2.0, ["colour", "count8"]),
     "count4": (2.0, ["colour", "count4"]),
+    "nbr_colours8": (2.0, ["colour", "nbr_colours8"]),
+    "nbr_colours4": (2.0, ["colour", "nbr_colours4"]),
     "obj_size": (2.0, ["colour", "size4"]),
     "obj_size8": (2.0, ["colour", "size8"]),
     "obj_rank": (2.0, ["colour", "rank8"]),
@@ -476,7 +514,9 @@ def _leave_one_out_ok(keys: Sequence[np.ndarray], ys: Sequence[Grid]) -> bool:
     return True
 
 
-CHEAP_FEATURE_SETS = ("nbr_h", "nbr_v", "nbr4", "nbr_diag", "count8", "count4", "nbr8")  # no object labelling
+# No object labelling; each is (nearly) a function of the 3x3 window, which fit_local_rules relies on.
+CHEAP_FEATURE_SETS = ("nbr_h", "nbr_v", "nbr4", "nbr_diag", "count8", "count4", "nbr_colours8", "nbr_colours4",
+                      "nbr8")
 
 
 def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid], which: str = "all") -> list[Fitted]:

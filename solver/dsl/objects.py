@@ -86,7 +86,7 @@ class Obj:
 
 def label(g: Grid, mode: str, bg: int) -> tuple[np.ndarray, int]:
     diagonal, multicolour = MODES[mode]
-    return _label(g, np.int64(bg), diagonal, multicolour)
+    return _label(np.ascontiguousarray(g), np.int64(bg), diagonal, multicolour)
 
 
 @numba.njit(cache=True)
@@ -427,7 +427,7 @@ def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
            "right": lambda o: -(o.left + o.width), "left": lambda o: o.left}[direction]
     order = np.array(sorted(range(len(obs)), key=lambda k: key(obs[k])), dtype=np.int64)
     lab, _ = label(g, mode, bg)
-    return _fall(g, lab, order, dy, dx, np.uint8(bg))
+    return _fall(np.ascontiguousarray(g), lab, order, dy, dx, np.uint8(bg))
 
 
 def attract_all(g: Grid, mode: str) -> Grid | None:
@@ -480,4 +480,34 @@ def each_object(g: Grid, mode: str, transform: str) -> Grid | None:
         region[o.mask] = bg
         moved_mask = d8(o.mask, transform)
         region[moved_mask] = d8(o.cells, transform)[moved_mask]
+    return out
+
+
+def stamp_markers(g: Grid, align: str) -> Grid | None:
+    """Copy the largest multi-cell object onto every single-cell object (a marker): centred on it
+    ('centre', odd-sized templates), or so that the template's one cell of the marker's colour lands on it
+    ('match'). What falls outside the grid is cut off; the template stays where it was."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    template = select(tuple(o for o in obs if o.size > 1), "largest")
+    markers = [o for o in obs if o.size == 1]
+    if template is None or not markers:
+        return None
+    h, w = g.shape
+    out = g.copy()
+    for m in markers:
+        if align == "centre":
+            if template.height % 2 == 0 or template.width % 2 == 0:
+                return None
+            dy, dx = template.height // 2, template.width // 2
+        else:
+            hits = np.argwhere(template.mask & (template.cells == g[m.top, m.left]))
+            if len(hits) != 1:
+                return None
+            dy, dx = int(hits[0][0]), int(hits[0][1])
+        top, left = m.top - dy, m.left - dx
+        for (i, j) in np.argwhere(template.mask):
+            y, x = top + i, left + j
+            if 0 <= y < h and 0 <= x < w:
+                out[y, x] = template.cells[i, j]
     return out

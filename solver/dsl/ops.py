@@ -100,6 +100,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("uniform_colour", 1.8, lambda g: G.uniform_colour(g, G.background(g)))
     add("uniform_minority", 1.8, lambda g: G.uniform_minority(g, G.background(g)))
     add("motif", 1.5, G.motif)
+    add("keep_solid", 1.8, lambda g: G.keep_solid(g, G.background(g)))
     add("column_majority", 1.8, lambda g: G.line_majority(g, 0))
     add("row_majority", 1.8, lambda g: G.line_majority(g, 1))
 
@@ -123,6 +124,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for sel in ("largest", "smallest", "unique_colour", "unique_shape"):
             add(f"move_to_touch[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.move_until_touch(g, m, s))
         add(f"attract[{mode}]", 1.8, lambda g, m=mode: O.attract_all(g, m))
+    for align in ("centre", "match"):
+        add(f"stamp[{align}]", 1.8, lambda g, a=align: O.stamp_markers(g, a))
 
     # Drawing.
     paint = sorted(facts.out_colours)

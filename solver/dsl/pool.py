@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
-from .stage import Outcome, solve_with_stats
+from .stage import Outcome, solve_with_stats, warm_up
 
 
 def limit_memory(mb: int) -> None:
@@ -33,9 +33,7 @@ def limit_memory(mb: int) -> None:
 
 def _init_worker(memory_mb: int) -> None:
     limit_memory(memory_mb)
-    from .objects import _label  # noqa: F401  load numba's cached machine code before the first task's clock
-    import numpy as np
-    _label(np.zeros((2, 2), np.uint8), np.int64(0), False, False)
+    warm_up()
 
 
 def _run_one(task: Task, cfg: DslConfig, wall_seconds: float | None) -> Outcome:

@@ -119,6 +119,7 @@ class Search:
         self.target_shapes = [y.shape for y in self.targets]
         self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
                                                        self.inputs[self.n_train:])
+        self.bar_layouts = learn.bar_layouts(self.targets)
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.partial: tuple[float, Program] | None = None
         self.edits: list[Edit] = []  # correct partial edits
@@ -174,7 +175,7 @@ class Search:
                     self.deferred.append(node)
             return
         for step in (learn.fit_lookup(xs, self.targets), learn.fit_block_tiling(xs, self.targets),
-                     learn.fit_count_bar(xs, self.targets)):
+                     learn.fit_count_bar(xs, self.targets, self.bar_layouts)):
             if step is not None:
                 self._finish(node, step)
         for step in learn.resize_steps(xs, self.targets):

@@ -12,9 +12,14 @@ from __future__ import annotations
 import resource
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Candidate, Task
+from ..vote import hash_grids, pack
+from . import grids as G
+from . import objects as O
 from .search import Clock, SearchResult, search
 
 STAGE = "dsl"
@@ -56,6 +61,22 @@ def candidates_from(result: SearchResult, n_test: int, partial: bool) -> list[Ca
             out.append(Candidate(i, result.partial.outputs[i], STAGE, score=0.5 * result.partial_accuracy,
                                  program=PARTIAL_PREFIX + result.partial.text))
     return out
+
+
+def warm_up() -> None:
+    """Compile every numba kernel of the DSL, or load it from numba's on-disk cache, so that no task pays
+    for it out of its own CPU budget. Call once per process before solving (pool initialisers, stages)."""
+    g = np.array([[0, 1, 0, 0], [2, 2, 0, 3], [0, 0, 0, 3]], np.uint8)
+    G.background(g)
+    G.symmetrize_offset(g, "lr", 0)
+    G.fill_enclosed(g, 4, 0)
+    G.rays(g, "cross", 0)
+    G.connect_pairs(g, 0)
+    G.periodic_fill(g, 3)
+    G.denoise(g, 3)
+    O.objects(g, "c4", 0)
+    O.object_gravity(g, "c8", "down")
+    hash_grids(pack([g]))
 
 
 def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
