@@ -123,6 +123,18 @@ def test_fill_enclosed_only_paints_cells_cut_off_from_the_border():
     assert np.array_equal(G.fill_enclosed(open_grid, 4, 0), open_grid)
 
 
+def test_flood_and_hidden_part():
+    g = grid([[1, 0, 2, 0],
+              [0, 0, 2, 0],
+              [2, 2, 2, 0]])
+    assert G.flood(g, 1, 0).tolist() == [[1, 1, 2, 0], [1, 1, 2, 0], [2, 2, 2, 0]]
+    assert G.flood(g, 5, 0) is None
+    masked = grid([[1, 2, 2, 1], [3, 9, 9, 3]])
+    assert G.hidden_part(masked, G.symmetrize(masked, "lr", 9), 9) is None  # a mirror pair both hidden
+    masked = grid([[1, 2, 2, 1], [3, 4, 9, 3]])
+    assert G.hidden_part(masked, G.symmetrize(masked, "lr", 9), 9).tolist() == [[4]]
+
+
 def test_rays_stop_at_foreground_and_connect_joins_pairs():
     g = grid([[0, 0, 0, 0],
               [0, 2, 0, 3],
@@ -370,6 +382,14 @@ def test_count_bar_learns_which_count_and_which_colour():
     ones = [grid([[1]]), grid([[2]])]
     assert learn.fit_count_bar(ones, ones, learn.bar_layouts(ones)) is None  # the count is 1 both times
     assert learn.bar_layouts([grid([[1, 2], [3, 1]])]) == []
+
+
+def test_count_scale_upscales_by_a_count():
+    xs = [grid([[1, 0], [0, 2]]), grid([[1, 3], [0, 2]])]
+    ys = [G.upscale(xs[0], 2, 2), G.upscale(xs[1], 3, 3)]
+    step = learn.fit_count_scale(xs, ys)
+    assert step.name == "upscale_by[objects4]"
+    assert np.array_equal(step.apply(grid([[5, 0], [0, 6]])), G.upscale(grid([[5, 0], [0, 6]]), 2, 2))
 
 
 def test_output_shape_rules():

@@ -265,6 +265,19 @@ def _best_mirror_axis(g, unknown):
     return best
 
 
+def hidden_part(g: Grid, filled: Grid | None, unknown: int) -> Grid | None:
+    """The cells that were hidden (the bounding box of colour `unknown` in g), as filled in: for tasks
+    that ask only for the missing piece."""
+    if filled is None:
+        return None
+    box = bbox(g == unknown)
+    if box is None:
+        return None
+    r0, c0, r1, c1 = box
+    out = filled[r0:r1, c0:c1]
+    return None if (out == unknown).any() else out.copy()
+
+
 def symmetrize_offset(g: Grid, kind: str, unknown: int) -> Grid | None:
     """Like `symmetrize` for a pattern whose mirror axis is not the grid's centre ('lr': a vertical axis,
     'ud': a horizontal one): the axis position where the most known cells confirm each other wins."""
@@ -449,6 +462,39 @@ def _flood_from_border(passable, diagonal):
 def outside_mask(passable: np.ndarray, diagonal: bool = False) -> np.ndarray:
     """Cells of `passable` reachable from the grid border through passable cells."""
     return _flood_from_border(np.ascontiguousarray(passable), diagonal)
+
+
+@numba.njit(cache=True)
+def _flood_from(g, seed, bg):
+    """Background cells 4-connected, through background, to a cell of colour `seed`."""
+    h, w = g.shape
+    reach = np.zeros((h, w), np.bool_)
+    stack = np.empty(h * w, np.int64)
+    top = 0
+    for i in range(h):
+        for j in range(w):
+            if g[i, j] == seed:
+                stack[top] = i * w + j
+                top += 1
+    while top > 0:
+        top -= 1
+        y, x = stack[top] // w, stack[top] % w
+        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            yy, xx = y + dy, x + dx
+            if 0 <= yy < h and 0 <= xx < w and g[yy, xx] == bg and not reach[yy, xx]:
+                reach[yy, xx] = True
+                stack[top] = yy * w + xx
+                top += 1
+    return reach
+
+
+def flood(g: Grid, seed: int, bg: int) -> Grid | None:
+    """Spread colour `seed` over every background region that touches one of its cells (a paint bucket)."""
+    if seed == bg or not (g == seed).any():
+        return None
+    out = g.copy()
+    out[_flood_from(np.ascontiguousarray(g), np.uint8(seed), np.uint8(bg))] = seed
+    return out
 
 
 def fill_enclosed(g: Grid, colour: int, bg: int) -> Grid | None:

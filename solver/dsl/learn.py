@@ -180,6 +180,23 @@ def fit_count_bar(xs: Sequence[Grid], ys: Sequence[Grid], layouts: Sequence[str]
     return None
 
 
+def fit_count_scale(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """Output = the node scaled up by a factor that differs from pair to pair and is a count of the node
+    (its colours, its objects, ...)."""
+    ratios = []
+    for x, y in zip(xs, ys):
+        if y.shape[0] % x.shape[0] or y.shape[1] % x.shape[1] or y.shape[0] // x.shape[0] != y.shape[1] // x.shape[1]:
+            return None
+        ratios.append(y.shape[0] // x.shape[0])
+    if len(set(ratios)) < 2:
+        return None  # a fixed factor is resize_steps' business
+    for cname, count in COUNTS.items():
+        if all(count(x) == r for x, r in zip(xs, ratios)):
+            return Fitted(f"upscale_by[{cname}]", 2.0, lambda g, count=count: G.upscale(g, count(g), count(g))
+                          if count(g) >= 1 else None)
+    return None
+
+
 def _bar_colours(xs, ys, ns, layout: str) -> tuple[int | str, int] | None:
     """(colour of the counted cells, colour of the rest) consistent with every pair, or None. The first is
     a fixed colour or 'majority' (the node's most common foreground colour)."""

@@ -111,12 +111,17 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     for c in sorted(facts.mask_colours | {0}):
         for kind in G.SYMMETRIES:
             add(f"symmetrize[{kind},{c}]", 1.5, lambda g, k=kind, c=c: G.symmetrize(g, k, c))
+            add(f"hidden_by_symmetry[{kind},{c}]", 1.8,
+                lambda g, k=kind, c=c: G.hidden_part(g, G.symmetrize(g, k, c), c))
+        add(f"hidden_by_period[{c}]", 1.8, lambda g, c=c: G.hidden_part(g, G.periodic_fill(g, c), c))
         for kind in ("lr", "ud"):
             add(f"symmetrize_offset[{kind},{c}]", 2.0, lambda g, k=kind, c=c: G.symmetrize_offset(g, k, c))
         for kind in (0, 1, 2):
             add(f"periodic_fill[{c},{kind}]", 1.5, lambda g, c=c, k=kind: G.periodic_fill(g, c, k))
 
     # Movement.
+    for d, (dy, dx) in {"down": (1, 0), "up": (-1, 0), "left": (0, -1), "right": (0, 1)}.items():
+        add(f"shift[{d}]", 1.5, lambda g, a=dy, b=dx: G.shift(g, a, b, G.background(g)))
     for d in ("down", "up", "left", "right"):
         add(f"gravity[{d}]", 1.5, lambda g, d=d: G.gravity(g, d, G.background(g)))
         add(f"object_gravity[{d}]", 1.8, lambda g, d=d: O.object_gravity(g, "m8", d))
@@ -131,6 +136,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     paint = sorted(facts.out_colours)
     for c in paint:
         add(f"fill_enclosed[{c}]", 1.5, lambda g, c=c: G.fill_enclosed(g, c, G.background(g)))
+        add(f"flood[{c}]", 1.5, lambda g, c=c: G.flood(g, c, G.background(g)))
     for d in G.RAY_DIRECTIONS:
         add(f"rays[{d}]", 1.5, lambda g, d=d: G.rays(g, d, G.background(g)))
     for axes in ("hv", "h", "v", "d"):

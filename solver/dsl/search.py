@@ -178,7 +178,8 @@ class Search:
                      learn.fit_count_bar(xs, self.targets, self.bar_layouts)):
             if step is not None:
                 self._finish(node, step)
-        for step in learn.resize_steps(xs, self.targets):
+        scaled = learn.fit_count_scale(xs, self.targets)
+        for step in learn.resize_steps(xs, self.targets) + ([scaled] if scaled else []):
             resized = _apply_all(step.apply, xs)
             if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
                 continue

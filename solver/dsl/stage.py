@@ -70,6 +70,7 @@ def warm_up() -> None:
     G.background(g)
     G.symmetrize_offset(g, "lr", 0)
     G.fill_enclosed(g, 4, 0)
+    G.flood(g, 1, 0)
     G.rays(g, "cross", 0)
     G.connect_pairs(g, 0)
     G.periodic_fill(g, 3)
