@@ -315,15 +315,6 @@ def remove_colour(g: Grid, colour: int, bg: int) -> Grid | None:
     return np.where(mask, np.uint8(bg), g).astype(np.uint8)
 
 
-def replace_colour(g: Grid, a: int, b: int) -> Grid | None:
-    mask = g == a
-    if not mask.any():
-        return None
-    out = g.copy()
-    out[mask] = b
-    return out
-
-
 def apply_colour_map(g: Grid, mapping: dict[int, int]) -> Grid:
     """Colours missing from the mapping stay as they are."""
     lut = np.arange(10, dtype=np.uint8)
@@ -378,6 +369,12 @@ def uniform_colour(g: Grid, bg: int) -> Grid | None:
     out = g.copy()
     out[g != bg] = c[0, 0]
     return out
+
+
+def denoise_minority(g: Grid) -> Grid | None:
+    """Denoise the least common colour (for noise whose colour changes from grid to grid)."""
+    c = minority_colour_grid(g, background(g))
+    return None if c is None else denoise(g, int(c[0, 0]))
 
 
 def uniform_minority(g: Grid, bg: int) -> Grid | None:
@@ -732,10 +729,35 @@ def split_equal(g: Grid, ny: int, nx: int) -> list[Grid] | None:
     return None
 
 
-def combine_masks(parts: Sequence[Grid], how: str, bg: int) -> Grid | None:
+PART_PICKS = ("first", "last", "most_fg", "least_fg", "most_colours", "least_colours", "unique")
+
+
+def pick_part(parts: Sequence[Grid] | None, pick: str, bg: int) -> Grid | None:
+    """One part of a split grid: the first or last, the one with the most/least foreground cells or
+    colours, or the one unlike all the others; None when no single part qualifies."""
+    if not parts or len(parts) < 2:
+        return None
+    if pick == "first":
+        return parts[0]
+    if pick == "last":
+        return parts[-1]
+    if pick == "unique":
+        keys = [p.tobytes() + bytes(p.shape) for p in parts]
+        lone = [i for i, k in enumerate(keys) if keys.count(k) == 1]
+        return parts[lone[0]] if len(lone) == 1 and len(parts) > 2 else None
+    if pick in ("most_fg", "least_fg"):
+        vals = [int((p != bg).sum()) for p in parts]
+    else:
+        vals = [len(palette(p) - {bg}) for p in parts]
+    best = max(vals) if pick.startswith("most") else min(vals)
+    hits = [i for i, v in enumerate(vals) if v == best]
+    return parts[hits[0]] if len(hits) == 1 else None
+
+
+def combine_masks(parts: Sequence[Grid] | None, how: str, bg: int) -> Grid | None:
     """Logical combination of the parts' foreground masks as a 0/1 grid: and, or, xor, nor, nand,
     'one' (exactly one part set); parts must share a shape."""
-    if len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
+    if not parts or len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
         return None
     masks = np.stack([p != bg for p in parts])
     count = masks.sum(axis=0)
@@ -756,9 +778,9 @@ def combine_masks(parts: Sequence[Grid], how: str, bg: int) -> Grid | None:
     return out.astype(np.uint8)
 
 
-def overlay(parts: Sequence[Grid], bg: int, reverse: bool = False) -> Grid | None:
+def overlay(parts: Sequence[Grid] | None, bg: int, reverse: bool = False) -> Grid | None:
     """Stack the parts; the first part's foreground wins (the last's when `reverse`)."""
-    if len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
+    if not parts or len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
         return None
     order = list(parts) if reverse else list(parts)[::-1]
     out = np.full_like(parts[0], bg)

@@ -229,7 +229,7 @@ def _bar_colours(xs, ys, ns, layout: str) -> tuple[int | str, int] | None:
 # ------------------------------------------------------------------------------------------------ resizing
 
 
-def _ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str, int] | None:
+def shape_ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str, int] | None:
     """('up', k) when every y is k times its x along the axis, ('down', k) when 1/k, ('same', 1)."""
     ups = {y.shape[axis] / x.shape[axis] for x, y in zip(xs, ys)}
     if len(ups) != 1:
@@ -252,7 +252,7 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
     if grow and all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in zip(xs, ys)):
         name, shape = grow[0]
         steps.append(Fitted(f"extend_periodic{name}", 1.5, lambda g: G.extend_periodic(g, *shape(g))))
-    ry, rx = _ratio(xs, ys, 0), _ratio(xs, ys, 1)
+    ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if ry is None or rx is None:
         return steps
     (dy, ky), (dx, kx) = ry, rx
@@ -280,7 +280,7 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
 def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     """Output = a ky x kx arrangement of blocks, each block one fixed D8 transform of the node grid or
     blank (background): the transform of every block is learned from the train pairs."""
-    ry, rx = _ratio(xs, ys, 0), _ratio(xs, ys, 1)
+    ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if not ry or not rx or ry[0] == "down" or rx[0] == "down" or ry[1] * rx[1] < 2 or ry[1] * rx[1] > 16:
         return None
     ky, kx = ry[1], rx[1]

@@ -298,26 +298,6 @@ def interior(g: Grid, colour: int) -> Grid | None:
     return out
 
 
-def largest_rectangle_fill(g: Grid, colour: int) -> Grid | None:
-    """Paint every all-background square block of side >= 2 that touches no wider empty area: a common way
-    ARC marks 'the empty holes'. Implemented as: background cells whose 2x2 block is entirely background."""
-    bg = background(g)
-    e = g == bg
-    block = e[:-1, :-1] & e[1:, :-1] & e[:-1, 1:] & e[1:, 1:]
-    cover = np.zeros_like(e)
-    cover[:-1, :-1] |= block
-    cover[1:, :-1] |= block
-    cover[:-1, 1:] |= block
-    cover[1:, 1:] |= block
-    out = g.copy()
-    out[cover] = colour
-    return out
-
-
-def object_count(g: Grid, mode: str) -> int:
-    return len(objects(g, mode))
-
-
 def _shifted_cells(o: Obj, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.nonzero(o.mask)
     return ys + o.top + dy, xs + o.left + dx

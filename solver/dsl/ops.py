@@ -14,7 +14,7 @@ from typing import Callable
 from . import grids as G
 from . import objects as O
 from .grids import Grid
-from .learn import _ratio
+from .learn import shape_ratio
 from ..tasks import Task
 
 
@@ -32,7 +32,7 @@ class TaskFacts:
     out_colours: frozenset[int]     # in any train output
     new_colours: frozenset[int]     # in some train output but in no train input
     mask_colours: frozenset[int]    # in every train input, in no train output: cells to fill in
-    scale_factors: frozenset[tuple[int, int]]  # output/input shape ratios (both ways) shared by all pairs
+    scale_factors: frozenset[tuple[int, int]]  # the output/input shape ratio, when all pairs share one
     same_shape: bool                # every train output has its input's shape
 
 
@@ -44,7 +44,7 @@ def task_facts(task: Task) -> TaskFacts:
     out_colours = frozenset().union(*(G.palette(y) for y in ys))
     mask = frozenset.intersection(*(G.palette(x) for x in xs)) - out_colours
     factors = set()
-    ry, rx = _ratio(xs, ys, 0), _ratio(xs, ys, 1)
+    ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if ry and rx:
         factors.add((ry[1], rx[1]))
     return TaskFacts(in_colours, out_colours, out_colours - train_in, mask, frozenset(factors),
@@ -107,7 +107,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     # Completion of hidden cells.
     for c in sorted(facts.mask_colours):
         add(f"denoise[{c}]", 1.5, lambda g, c=c: G.denoise(g, c))
-    add("denoise_minority", 1.8, lambda g: _denoise_minority(g))
+    add("denoise_minority", 1.8, G.denoise_minority)
     for c in sorted(facts.mask_colours | {0}):
         for kind in G.SYMMETRIES:
             add(f"symmetrize[{kind},{c}]", 1.5, lambda g, k=kind, c=c: G.symmetrize(g, k, c))
@@ -159,54 +159,10 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("cells_to_counts", 1.8, G.cells_to_counts)
     for sname, split in splitters:
         for how in ("and", "or", "xor", "nor", "one"):
-            add(f"combine[{sname},{how}]", 1.8, lambda g, s=split, h=how: _combine(g, s, h))
-        add(f"overlay[{sname}]", 1.8, lambda g, s=split: _overlay(g, s, False))
-        add(f"overlay_rev[{sname}]", 1.8, lambda g, s=split: _overlay(g, s, True))
-        for pick in PART_PICKS:
-            add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: _pick_part(g, s, p))
+            add(f"combine[{sname},{how}]", 1.8, lambda g, s=split, h=how: G.combine_masks(s(g), h, G.background(g)))
+        for reverse in (False, True):
+            add(f"overlay{'_rev' if reverse else ''}[{sname}]", 1.8,
+                lambda g, s=split, r=reverse: G.overlay(s(g), G.background(g), r))
+        for pick in G.PART_PICKS:
+            add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: G.pick_part(s(g), p, G.background(g)))
     return sorted(ops, key=lambda op: op.cost)
-
-
-def _combine(g: Grid, split, how: str) -> Grid | None:
-    parts = split(g)
-    return None if parts is None else G.combine_masks(parts, how, G.background(g))
-
-
-def _overlay(g: Grid, split, reverse: bool) -> Grid | None:
-    parts = split(g)
-    return None if parts is None else G.overlay(parts, G.background(g), reverse)
-
-
-def _fg_count(p: Grid, bg: int) -> int:
-    return int((p != bg).sum())
-
-
-PART_PICKS = ("first", "last", "most_fg", "least_fg", "most_colours", "least_colours", "unique")
-
-
-def _pick_part(g: Grid, split, pick: str) -> Grid | None:
-    parts = split(g)
-    if not parts or len(parts) < 2:
-        return None
-    bg = G.background(g)
-    if pick == "first":
-        return parts[0]
-    if pick == "last":
-        return parts[-1]
-    if pick == "unique":  # the one part unlike all the others
-        keys = [p.tobytes() + bytes(p.shape) for p in parts]
-        lone = [i for i, k in enumerate(keys) if keys.count(k) == 1]
-        return parts[lone[0]] if len(lone) == 1 and len(parts) > 2 else None
-    if pick in ("most_fg", "least_fg"):
-        vals = [_fg_count(p, bg) for p in parts]
-    else:
-        vals = [len(G.palette(p) - {bg}) for p in parts]
-    best = max(vals) if pick.startswith("most") else min(vals)
-    hits = [i for i, v in enumerate(vals) if v == best]
-    return parts[hits[0]] if len(hits) == 1 else None
-
-
-def _denoise_minority(g: Grid) -> Grid | None:
-    """Denoise the least common colour (the noise colour differs from grid to grid)."""
-    c = G.minority_colour_grid(g, G.background(g))
-    return None if c is None else G.denoise(g, int(c[0, 0]))

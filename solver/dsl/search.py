@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -72,7 +72,7 @@ class Edit:
 class Program:
     """A program that reproduces every train pair, with what it predicts for the test inputs."""
     text: str
-    cost: float
+    cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
     outputs: tuple[Grid, ...]  # one per test input
 
 
@@ -85,8 +85,7 @@ class SearchResult:
     nodes: int = 0                           # distinct states visited
     state_bytes: int = 0                     # bytes held by stored states at the end
     cpu_seconds: float = 0.0
-    stopped_by: str = "exhausted"            # exhausted | budget | memory | enough
-    stats: dict = field(default_factory=dict)
+    stopped_by: str = "exhausted"            # exhausted | budget | memory | nodes | enough
 
 
 def _state_key(grids: Sequence[Grid]) -> bytes:
@@ -108,7 +107,6 @@ def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
 
 class Search:
     def __init__(self, task: Task, cfg: DslConfig, clock: Clock):
-        self.task = task
         self.cfg = cfg
         self.clock = clock
         self.n_train = len(task.train)
@@ -121,6 +119,7 @@ class Search:
                                                        self.inputs[self.n_train:])
         self.bar_layouts = learn.bar_layouts(self.targets)
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
+        self.best_cost = float("inf")
         self.partial: tuple[float, Program] | None = None
         self.edits: list[Edit] = []  # correct partial edits
         self.deferred: list[Node] = []  # nodes still owed the costly local rules
@@ -137,6 +136,7 @@ class Search:
             cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
         key = _state_key(outputs)
         self.found.setdefault(key, []).append(Program(text, cost, outputs))
+        self.best_cost = min(self.best_cost, cost)
 
     def _finish(self, node: Node, *steps: Fitted) -> None:
         """Apply learned final steps to the node's test grids and keep the program if they apply."""
@@ -279,20 +279,14 @@ class Search:
     def _loop(self, frontier: list, counter: list[int]) -> None:
         while frontier:
             cost, _, node = heapq.heappop(frontier)
-            best = self._best_cost()
-            if best is not None and cost > best + self.cfg.cost_slack:
-                self.stopped_by = "enough"
+            if cost > self.best_cost + self.cfg.cost_slack:
+                self.stopped_by = "enough"  # everything cheap enough to compete with the best fit is seen
                 break
             if self.nodes >= self.cfg.max_nodes:
                 self.stopped_by = "nodes"
                 break
             if not self._expand(node, frontier, counter):
                 break
-
-    def _best_cost(self) -> float | None:
-        if not self.found:
-            return None
-        return min(p.cost for progs in self.found.values() for p in progs)
 
     # ---------------------------------------------------------------------------------- edit composition
 

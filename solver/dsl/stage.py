@@ -3,8 +3,8 @@
 Candidate convention (what the journal and the merge policy read):
   - score >= 1 means the program reproduces every train pair: score = 1 + 1/(1 + rank cost), so a simpler
     program, or one several programs agree on, scores higher (at most 2);
-  - score < 1 marks a best-effort program that fits no train pair set completely: score = half its share
-    of train output cells right, and its program text starts with "partial: ".
+  - score < 1 marks a best-effort program that does not reproduce every train pair (offered only when no
+    program does): score = half its share of train output cells right; its text starts with "partial: ".
 At most two distinct grids per test input, best first.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Outcome:
     """One task's candidates and the numbers a benchmark wants about how they were found."""
     task_id: str
     candidates: list[Candidate]
-    fitting_programs: int
+    fitting_programs: int  # distinct test predictions made by programs that reproduce every train pair
     nodes: int
     cpu_seconds: float
     state_bytes: int
