@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from solver.config import load_config  # noqa: E402
 from solver.dsl import is_fitting, solve_many  # noqa: E402
 from solver.tasks import load_challenges, load_solutions  # noqa: E402
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def is_held_out(task_id: str) -> bool:
@@ -96,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         ids = ids[:args.limit]
     tasks = [challenges.tasks[t] for t in ids]
 
+    print(f"command: python {' '.join(sys.argv)}")
+    print(f"commit: {_commit()}, {os.cpu_count()} cores, workers {args.workers or cfg.dsl.workers or os.cpu_count()}")
     print(f"DSL benchmark: {args.dataset}, {len(tasks)} tasks, {args.seconds:g} CPU-s per task, "
           f"depth {cfg.dsl.max_depth}, max_nodes {cfg.dsl.max_nodes}, memory_mb {cfg.dsl.memory_mb}, "
           f"split {args.split}", flush=True)
