@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fakewheels import make_wheel
+from .fakewheels import make_wheel
 from solver import kaggle
 from solver.__main__ import main
 from solver.config import KaggleConfig, load_config

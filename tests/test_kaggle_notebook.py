@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from fakewheels import make_wheel
+from .fakewheels import make_wheel
 from solver import kaggle
 from solver.config import KaggleConfig
 from solver.submission import validate_submission

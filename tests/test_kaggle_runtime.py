@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_json
+from .conftest import write_json
 from solver import kaggle_runtime as kr
 from solver.submission import validate_submission
 from solver.tasks import load_challenges

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fakewheels import make_wheel
+from .fakewheels import make_wheel
 from solver.kaggle import wheelhouse_module
 
 wh = wheelhouse_module()
