@@ -1,13 +1,15 @@
 """Offline wheels for the Kaggle notebook: resolve, download, lock, and check.
 
-    python offline_wheels/wheelhouse.py download [--torch 2.10.0] [-r REQS ...] [--dest DIR] [--lock FILE]
+    python offline_wheels/wheelhouse.py lock [--torch 2.10.0] [-r REQS ...] [--lock FILE]
+    python offline_wheels/wheelhouse.py download [--lock FILE] [--dest DIR]
     python offline_wheels/wheelhouse.py check [--wheels DIR] [--lock FILE] [--only NAME ...]
 
-`download` resolves the requirements for the Kaggle image (CPython 3.11, x86-64 Linux, glibc 2.35) with the
-image's torch pinned, writes every resolved wheel except those the image provides (torch and what only torch
-needs) into the wheelhouse, and writes the lock file: one `name==version --hash=sha256:...` entry per wheel.
-`check` verifies every locked wheel is present with its hash, then installs the locked wheels (or a subset)
-with `--no-index` into a fresh virtual environment and imports them: what passes here installs offline.
+`lock` resolves the requirements for the Kaggle image (CPython 3.11, x86-64 Linux, glibc 2.35) with the
+image's torch pinned and writes the lock file: one `name==version --hash=sha256:...` entry per wheel, except
+what the image provides (torch and what only torch needs). `download` fetches exactly the locked wheels into
+the wheelhouse. `check` verifies every locked wheel is present with its hash, then installs the locked wheels
+(or a subset) with `--no-index` into a fresh virtual environment and imports them: what passes installs
+offline.
 
 Standard library only (plus pip, and `packaging` from pip itself when not installed), so this runs where the
 kit is not installed: a build box, CI, or a Kaggle notebook with internet on.
@@ -93,19 +95,20 @@ class Locked:
     filename: str
     sha256: str = ""
     via: list[str] = field(default_factory=list)
+    url: str = ""
 
 
 # ---- lock file ------------------------------------------------------------------------------------------
 
 def write_lock(path: Path, entries: list[Locked], target: Target, provided: list[Locked]) -> None:
     lines = ["# Every wheel the Kaggle notebook installs, pinned with its hash. Written by",
-             "# `python offline_wheels/wheelhouse.py download`; regenerate rather than edit.",
+             "# `python offline_wheels/wheelhouse.py lock`; regenerate rather than edit.",
              f"# target: {target.header()}",
              "# provided by the image, not in the wheelhouse: "
              + " ".join(f"{p.name}=={p.version}" for p in provided)]
     for e in sorted(entries, key=lambda e: normalize(e.name)):
         if not e.sha256:
-            raise ValueError(f"{e.name}=={e.version}: no sha256 (was {e.filename} downloaded?)")
+            raise ValueError(f"{e.name}=={e.version}: no sha256 for {e.filename}")
         lines.append(f"{e.name}=={e.version} \\")
         lines.append(f"    --hash=sha256:{e.sha256}")
         lines.append(f"    # {e.filename}" + (f" via {', '.join(sorted(e.via))}" if e.via else ""))
@@ -130,6 +133,17 @@ def read_lock(path: Path) -> list[Locked]:
         else:
             raise ValueError(f"{path}:{n}: cannot read lock line {raw!r}")
     return entries
+
+
+def read_target(path: Path) -> Target:
+    """The target a lock was resolved for, from its `# target:` line."""
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("# target:"):
+            fields = dict(kv.split("=", 1) for kv in line[len("# target:"):].split())
+            m = re.fullmatch(r"manylinux_(\d+)_(\d+)_(\w+)", fields["platform"])
+            return Target(python=fields["python"], abi=fields["abi"], arch=m.group(3),
+                          glibc=(int(m.group(1)), int(m.group(2))), torch=fields["torch"])
+    raise ValueError(f"{path}: no '# target:' line; was it written by wheelhouse.py lock?")
 
 
 # ---- resolution -----------------------------------------------------------------------------------------
@@ -192,8 +206,8 @@ def split_provided(report: dict, target: Target) -> tuple[list[Locked], list[Loc
     for name, item in items.items():
         url = item["download_info"]["url"]
         hashes = item["download_info"].get("archive_info", {}).get("hashes", {})
-        entry = Locked(item["metadata"]["name"], item["metadata"]["version"],
-                       unquote(Path(urlparse(url).path).name), hashes.get("sha256", ""), sorted(via.get(name, ())))
+        entry = Locked(item["metadata"]["name"], item["metadata"]["version"], unquote(Path(urlparse(url).path).name),
+                       hashes.get("sha256", ""), sorted(via.get(name, ())), url)
         (ship if name in via else image).append(entry)
     return ship, image
 
@@ -206,26 +220,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download(requirements: list[Path], target: Target, dest: Path, lock: Path, lock_only: bool = False) -> int:
-    dest.mkdir(parents=True, exist_ok=True)
+def lock(requirements: list[Path], target: Target, lock_path: Path) -> int:
+    """Resolve the requirements for the image and write the lock: names, versions, wheel files, hashes."""
     with tempfile.TemporaryDirectory() as tmp:
         ship, image = split_provided(resolve(requirements, target, Path(tmp)), target)
-        if not lock_only:
-            pins = Path(tmp) / "pins.txt"
-            pins.write_text("".join(f"{e.name}=={e.version}\n" for e in ship))
-            # --no-deps: the resolution above already chose every wheel; this only fetches them.
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest),
-                            "-r", str(pins), *target.pip_flags()], check=True, env=pip_env(isolated=False))
-            for e in ship:
-                actual = sha256_of(dest / e.filename)
-                if e.sha256 and e.sha256 != actual:
-                    raise SystemExit(f"error: {e.filename}: sha256 {actual} differs from the index's {e.sha256}")
-                e.sha256 = actual
-    write_lock(lock, ship, target, image)
-    total = sum((dest / e.filename).stat().st_size for e in ship if (dest / e.filename).exists())
-    print(f"locked {len(ship)} wheels in {lock} ({total / 2**20:.0f} MiB in {dest}); "
-          f"left to the image: {', '.join(f'{p.name}=={p.version}' for p in image) or 'nothing'}")
+    for e in ship:
+        if not e.sha256 and e.url.startswith("file:"):  # a local mirror's report may carry no hash
+            e.sha256 = sha256_of(Path(unquote(urlparse(e.url).path)))
+    write_lock(lock_path, ship, target, image)
+    print(f"locked {len(ship)} wheels in {lock_path}; left to the image: "
+          f"{', '.join(f'{p.name}=={p.version}' for p in image) or 'nothing'}")
     return 0
+
+
+def download(lock_path: Path, dest: Path) -> int:
+    """Fetch exactly the locked wheels into dest, each checked by pip against its locked hash."""
+    target = read_target(lock_path)
+    dest.mkdir(parents=True, exist_ok=True)
+    # --no-deps: the lock already holds every dependency, and the image's torch must not be fetched.
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "-d", str(dest),
+                    "-r", str(lock_path), *target.pip_flags()], check=True, env=pip_env(isolated=False))
+    entries = read_lock(lock_path)
+    problems = wheel_problems(entries, dest)
+    for p in problems:
+        print(f"download: {p}", file=sys.stderr)
+    size = sum((dest / e.filename).stat().st_size for e in entries if (dest / e.filename).is_file())
+    print(f"downloaded {len(entries) - len(problems)} of {len(entries)} locked wheels into {dest} "
+          f"({size / 2**20:.0f} MiB)")
+    return 1 if problems else 0
 
 
 # ---- check ----------------------------------------------------------------------------------------------
@@ -303,14 +325,15 @@ def check(lock: Path, wheels: Path, only: list[str] | None = None, system_site_p
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("download", help="resolve for the Kaggle image, download the wheels, write the lock")
+    p = sub.add_parser("lock", help="resolve the requirements for the Kaggle image and write the lock")
     p.add_argument("-r", "--requirement", action="append", type=Path,
                    help=f"requirements file (default {DEFAULT_REQUIREMENTS.relative_to(HERE.parent)})")
     p.add_argument("--torch", default=Target.torch, help="the Kaggle image's torch version (default %(default)s)")
     p.add_argument("--python", default=Target.python, help="the image's Python (default %(default)s)")
-    p.add_argument("--dest", type=Path, default=DEFAULT_WHEELS, help="wheelhouse folder")
     p.add_argument("--lock", type=Path, default=DEFAULT_LOCK, help="lock file to write")
-    p.add_argument("--lock-only", action="store_true", help="resolve and write the lock, download nothing")
+    p = sub.add_parser("download", help="download exactly the locked wheels (hash-checked) into the wheelhouse")
+    p.add_argument("--lock", type=Path, default=DEFAULT_LOCK, help="lock file")
+    p.add_argument("--dest", type=Path, default=DEFAULT_WHEELS, help="wheelhouse folder")
     p = sub.add_parser("check", help="install the locked wheels offline into a fresh venv and import them")
     p.add_argument("--wheels", type=Path, default=DEFAULT_WHEELS, help="wheelhouse folder")
     p.add_argument("--lock", type=Path, default=DEFAULT_LOCK, help="lock file")
@@ -319,9 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--system-site-packages", action="store_true",
                    help="let the venv see this Python's packages: run on the image itself, where torch is given")
     args = parser.parse_args(argv)
-    if args.command == "download":
+    if args.command == "lock":
         target = Target(python=args.python, abi="cp" + args.python.replace(".", ""), torch=args.torch)
-        return download(args.requirement or [DEFAULT_REQUIREMENTS], target, args.dest, args.lock, args.lock_only)
+        return lock(args.requirement or [DEFAULT_REQUIREMENTS], target, args.lock)
+    if args.command == "download":
+        return download(args.lock, args.dest)
     return check(args.lock, args.wheels, args.only, args.system_site_packages)
 
 

@@ -3,6 +3,7 @@ check runs for real (a fresh venv, pip with --no-index) on wheels built here; no
 from __future__ import annotations
 
 import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def test_lock_round_trip(wheelhouse):
 
 
 def test_lock_without_hash_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="alpha==1.0: no sha256"):
+    with pytest.raises(ValueError, match="alpha==1.0: no sha256 for alpha-1.0-py3-none-any.whl"):
         wh.write_lock(tmp_path / "x.lock", [wh.Locked("alpha", "1.0", "alpha-1.0-py3-none-any.whl")],
                       wh.Target(), [])
 
@@ -178,3 +179,25 @@ def test_committed_lock_wheels_fit_the_kaggle_image():
         assert compatible_python.search(e.filename), f"{e.filename}: not a CPython 3.11 wheel"
         platform = e.filename[:-4].split("-")[-1]
         assert platform == "any" or (platform.endswith("x86_64") and "manylinux" in platform), e.filename
+
+
+def test_target_is_read_back_from_the_lock(wheelhouse):
+    _, lock = wheelhouse
+    assert wh.read_target(lock) == wh.Target()
+
+
+def test_download_fetches_exactly_the_locked_wheels(wheelhouse, tmp_path, monkeypatch, capsys):
+    """pip download against a local folder standing in for PyPI (no network): only the locked wheels come,
+    each checked against its hash."""
+    mirror, lock = wheelhouse
+    make_wheel(mirror, "gamma", "1.0")  # on the index, not in the lock
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(mirror))
+    dest = tmp_path / "fetched"
+    assert wh.download(lock, dest) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["alpha-1.0-py3-none-any.whl", "beta-1.2-py3-none-any.whl"]
+    assert "downloaded 2 of 2 locked wheels" in capsys.readouterr().out
+    make_wheel(mirror, "beta", "1.2", code="VALUE = 'tampered'\n")
+    with pytest.raises(subprocess.CalledProcessError):  # pip refuses a wheel whose hash is not the locked one
+        wh.download(lock, tmp_path / "again")
