@@ -58,32 +58,17 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_kaggle(args: argparse.Namespace) -> int:
     from . import kaggle
-    build = Path(args.build)
     if args.action == "validate":
-        problems = kaggle.validate_build(build)
-    else:
-        cfg = load_config(args.config, list(args.set or [])).kaggle
-        if args.action == "download":
-            dest = Path(args.dest or Path("data") / cfg.competition)
-            kaggle.run_commands(kaggle.download_commands(cfg.competition, dest), args.dry_run)
-            if args.dry_run:
-                print(f"# then the kit unpacks {dest / (cfg.competition + '.zip')} into {dest}")
-            else:
-                print(f"unpacked {len(kaggle.extract_competition_zip(cfg.competition, dest))} files into {dest}")
-            return 0
-        if args.action == "submit":
-            if args.kernel_version is None:
-                raise kaggle.KaggleError("submit needs --kernel-version N (the notebook version to submit)")
-            commands = kaggle.submit_commands(cfg, kaggle.resolve_user(cfg), args.kernel_version, args.message)
-            kaggle.run_commands(commands, args.dry_run)
-            return 0
-        problems = kaggle.prepare(cfg, build, Path(args.wheels), Path(args.lock))
-        print(f"wrote {build}/kernel, {build}/kit, {build}/wheels")
-    for p in problems:
-        print(f"problem: {p}", file=sys.stderr)
-    if args.action == "push" and (args.dry_run or not problems):
-        kaggle.run_commands(kaggle.push_commands(build, args.create, args.message), args.dry_run)
-    return 1 if problems else 0
+        return kaggle.report(kaggle.validate_build(Path(args.build)))
+    cfg = load_config(args.config, list(args.set or [])).kaggle
+    if args.action == "download":
+        return kaggle.download(cfg.competition, Path(args.dest or Path("data") / cfg.competition), args.dry_run)
+    if args.action == "submit":
+        return kaggle.submit(cfg, args.kernel_version, args.message, args.dry_run)
+    problems = kaggle.prepare(cfg, Path(args.build), Path(args.wheels), Path(args.lock))
+    if args.action == "push":
+        return kaggle.push(Path(args.build), problems, args.create, args.message, args.dry_run)
+    return kaggle.report(problems)
 
 
 def build_parser() -> argparse.ArgumentParser:

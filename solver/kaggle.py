@@ -295,6 +295,7 @@ def prepare(cfg: KaggleConfig, build: Path, wheels: Path, lock: Path) -> list[st
             if (wheels / entry.filename).is_file():
                 _link_or_copy(wheels / entry.filename, wheel_dir / entry.filename)
     _write_json(wheel_dir / DATASET_METADATA, wheels_dataset_metadata(cfg, user))
+    print(f"wrote {kernel}, {kit}, {wheel_dir}")
     return validate_build(build)
 
 
@@ -388,3 +389,35 @@ def extract_competition_zip(competition: str, dest: Path) -> list[Path]:
         names = [dest / n for n in zf.namelist()]
     archive.unlink()
     return names
+
+
+# ---- the `python -m solver kaggle` actions --------------------------------------------------------------
+
+def report(problems: list[str]) -> int:
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def push(build: Path, problems: list[str], create: bool, message: str, dry_run: bool) -> int:
+    """Upload the prepared folders; with problems, only a dry run shows the commands, nothing is sent."""
+    status = report(problems)
+    if dry_run or not problems:
+        run_commands(push_commands(build, create, message), dry_run)
+    return status
+
+
+def download(competition: str, dest: Path, dry_run: bool) -> int:
+    run_commands(download_commands(competition, dest), dry_run)
+    if dry_run:
+        print(f"# then the kit unpacks {dest / (competition + '.zip')} into {dest}")
+    else:
+        print(f"unpacked {len(extract_competition_zip(competition, dest))} files into {dest}")
+    return 0
+
+
+def submit(cfg: KaggleConfig, version: int | None, message: str, dry_run: bool) -> int:
+    if version is None:
+        raise KaggleError("submit needs --kernel-version N (the notebook version to submit)")
+    run_commands(submit_commands(cfg, resolve_user(cfg), version, message), dry_run)
+    return 0

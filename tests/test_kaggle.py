@@ -290,3 +290,18 @@ def test_competition_zip_is_unpacked(tmp_path):
 def test_prepare_without_username_is_a_clear_error(tmp_path, capsys):
     assert main(["kaggle", "prepare", "--build", str(tmp_path / "build")]) == 2
     assert "no Kaggle username" in capsys.readouterr().err
+
+
+def test_prepare_command(tmp_path, wheelhouse, capsys):
+    wheels, lock = wheelhouse
+    build = tmp_path / "build"
+    assert main(["kaggle", "prepare", "--set", "kaggle.user=tester", "--build", str(build), "--wheels",
+                 str(wheels), "--lock", str(lock)]) == 0
+    assert f"wrote {build / 'kernel'}, {build / 'kit'}, {build / 'wheels'}" in capsys.readouterr().out
+    assert main(["kaggle", "prepare", "--set", "kaggle.user=tester", "--build", str(build), "--wheels",
+                 str(tmp_path / "nowhere"), "--lock", str(lock)]) == 1
+
+
+def test_submit_needs_a_version(capsys):
+    assert main(["kaggle", "submit", "--dry-run", "--set", "kaggle.user=tester"]) == 2
+    assert "submit needs --kernel-version N" in capsys.readouterr().err
