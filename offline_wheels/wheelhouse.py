@@ -317,7 +317,8 @@ def check(lock: Path, wheels: Path, only: list[str] | None = None, system_site_p
         if result.returncode != 0:
             print(f"check: import failed in the fresh environment:\n{result.stderr[-2000:]}", file=sys.stderr)
             return 1
-    print(f"check: {len(wanted)} of {len(entries)} locked wheels installed offline into a fresh venv; "
+    print(f"check: {len(wanted)} of {len(entries)} locked packages (with their dependencies) installed offline "
+          f"into a fresh venv; "
           f"imported {', '.join(modules) or 'nothing'}")
     return 0
 

@@ -137,7 +137,8 @@ def image_pins(lock: Path) -> str:
 
 def install_wheels(wheels: Path | None, mode: str = "auto") -> str:
     """Install the locked wheels. mode: 'auto' installs when some locked version is missing, 'always' installs,
-    'never' skips (packages already importable, e.g. a local run). Returns what was done, in words."""
+    'never' skips (packages already importable, e.g. a local run). Returns what was done, in words; a failed
+    install is reported, not raised."""
     if mode not in ("auto", "always", "never"):
         raise NotebookInputError(f"KIT_INSTALL must be auto, always or never, not {mode!r}")
     if mode == "never":
@@ -153,7 +154,12 @@ def install_wheels(wheels: Path | None, mode: str = "auto") -> str:
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "image-pins.txt"
         constraints.write_text(image_pins(lock))
-        subprocess.run(install_command(wheels, constraints), check=True)
+        returncode = subprocess.run(install_command(wheels, constraints)).returncode
+    if returncode != 0:
+        # Stopping here would leave Kaggle without a submission: the run goes on with what is installed, and
+        # the last cell repairs the submission if the run cannot start.
+        return (f"INSTALL FAILED (pip exit status {returncode}, its errors above): the run goes on with what is "
+                f"installed. A lock made for another image? Compare its header with this image's torch.")
     return f"installed {len(missing)} packages from {wheels}"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import write_json
+from .fakewheels import make_wheel
 from solver import kaggle_runtime as kr
+from solver.kaggle import wheelhouse_module
 from solver.submission import validate_submission
 from solver.tasks import load_challenges
 
@@ -99,9 +102,10 @@ def test_auto_install_runs_pip_offline_with_the_image_pinned(tmp_path, monkeypat
                                       "not-a-real-package==1.0"]
     calls = []
 
-    def fake_run(cmd, check):
+    def fake_run(cmd):
         constraints = Path(cmd[cmd.index("-c") + 1])
         calls.append((cmd, constraints.read_text()))
+        return subprocess.CompletedProcess(cmd, 0)
     monkeypatch.setattr(kr.subprocess, "run", fake_run)
     assert kr.install_wheels(lock.parent, "auto") == f"installed 2 packages from {lock.parent}"
     (cmd, constraints), = calls
@@ -163,3 +167,52 @@ def test_ensure_submission_leaves_a_complete_file_alone(tmp_path, challenges):
     before = submission.read_text()
     assert kr.ensure_submission(submission, challenges) == f"submission complete: {len(tasks)} tasks"
     assert submission.read_text() == before
+
+
+@pytest.mark.slow
+def test_install_wheels_really_installs_offline_and_keeps_the_image_package(tmp_path):
+    """The notebook's own pip command, run for real in a fresh venv standing in for the Kaggle image: `image`
+    plays the image's torch (installed, left out of the lock, pinned at install time)."""
+    import venv
+
+    wh = wheelhouse_module()
+    image_dir, wheels = tmp_path / "image-wheels", tmp_path / "wheels"
+    make_wheel(image_dir, "image", "1.0")
+    locked = [make_wheel(wheels, "alpha", "1.0", ("image>=1", "beta")), make_wheel(wheels, "beta", "2.0")]
+    make_wheel(wheels, "image", "9.0")  # a tempting other build: must never replace the image's
+    entries = [wh.Locked(w.name.split("-")[0], w.name.split("-")[1], w.name, wh.sha256_of(w)) for w in locked]
+    wh.write_lock(wheels / "kaggle.lock", entries, wh.Target(), [wh.Locked("image", "1.0", "")])
+
+    env_dir = tmp_path / "image-python"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--find-links", str(image_dir), "image"],
+                   check=True, env=clean)
+    repo = Path(__file__).resolve().parent.parent
+    run = ("import sys; from pathlib import Path; from solver import kaggle_runtime as kr; "
+           "print(kr.install_wheels(Path(sys.argv[1]), 'auto'))")
+    first = subprocess.run([python, "-c", run, str(wheels)], cwd=repo, env=clean, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"installed 2 packages from {wheels}"
+    versions = subprocess.run([python, "-c", "import importlib.metadata as m; print([m.version(p) for p in "
+                               "('alpha', 'beta', 'image')])"], env=clean, capture_output=True, text=True)
+    assert versions.stdout.strip() == "['1.0', '2.0', '1.0']"
+    again = subprocess.run([python, "-c", run, str(wheels)], cwd=repo, env=clean, capture_output=True, text=True)
+    assert again.stdout.strip() == "install skipped: all 2 locked packages already installed"
+
+    # A lock made for another image (it wants image>=9, and the wheelhouse offers 9.0): the install fails
+    # before changing anything, instead of replacing the image's package.
+    newer = [make_wheel(tmp_path / "wheels2", "alpha", "2.0", ("image>=9",))]
+    make_wheel(tmp_path / "wheels2", "image", "9.0")
+    wh.write_lock(tmp_path / "wheels2" / "kaggle.lock",
+                  [wh.Locked("alpha", "2.0", newer[0].name, wh.sha256_of(newer[0]))], wh.Target(),
+                  [wh.Locked("image", "9.0", "")])
+    failed = subprocess.run([python, "-c", run, str(tmp_path / "wheels2")], cwd=repo, env=clean,
+                            capture_output=True, text=True)
+    assert failed.returncode == 0, failed.stderr  # reported, not raised: the notebook must go on
+    assert failed.stdout.startswith("INSTALL FAILED (pip exit status 1")
+    assert "ResolutionImpossible" in failed.stderr
+    versions = subprocess.run([python, "-c", "import importlib.metadata as m; print([m.version(p) for p in "
+                               "('alpha', 'image')])"], env=clean, capture_output=True, text=True)
+    assert versions.stdout.strip() == "['1.0', '1.0']"

@@ -94,13 +94,13 @@ def test_check_installs_offline_into_a_fresh_venv(wheelhouse, capsys):
     wheels, lock = wheelhouse
     assert wh.check(lock, wheels) == 0
     out = capsys.readouterr().out
-    assert "2 of 2 locked wheels installed offline" in out and "imported alpha, beta" in out
+    assert "2 of 2 locked packages (with their dependencies) installed offline" in out and "imported alpha, beta" in out
 
 
 def test_check_subset_pulls_its_dependencies_from_the_wheelhouse(wheelhouse, capsys):
     wheels, lock = wheelhouse
     assert wh.check(lock, wheels, only=["alpha"]) == 0
-    assert "1 of 2 locked wheels" in capsys.readouterr().out
+    assert "1 of 2 locked packages" in capsys.readouterr().out
 
 
 def test_check_names_a_missing_wheel(wheelhouse, capsys):
