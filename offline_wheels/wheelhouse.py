@@ -1,4 +1,4 @@
-"""Offline wheels for the Kaggle notebook: resolve, download, lock, and check.
+"""Offline wheels for the Kaggle notebook: lock, download, check.
 
     python offline_wheels/wheelhouse.py lock [--torch 2.10.0] [-r REQS ...] [--lock FILE]
     python offline_wheels/wheelhouse.py download [--lock FILE] [--dest DIR]
