@@ -40,8 +40,8 @@ class DslConfig:
     enabled: bool = True
     seconds_per_task: float = 10.0  # CPU seconds a task's program search may use (time.process_time)
     max_depth: int = 3              # ops composed before a learned final step
-    # States expanded at most; with the time budget this bounds the search, and unlike time it gives the
-    # same programs on any machine. 40k distinct states take about 10 CPU-s on a 2020s core.
+    # Distinct states at most. The search makes 2-4 thousand states per CPU-second, so at 10 CPU-s the time
+    # budget usually binds first; a node budget that binds first gives the same programs on any machine.
     max_nodes: int = 40_000
     test_variants: int = 2          # states kept per train-input result that differ on the test inputs
     memory_mb: int = 2048           # per task: stored states stop at a share of it; also the worker's limit

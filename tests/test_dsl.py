@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import grid
+from .conftest import grid
 from solver.budget import Deadline
 from solver.config import DslConfig, load_config
 from solver.dsl import grids as G
