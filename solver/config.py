@@ -40,7 +40,7 @@ class DslConfig:
     enabled: bool = True
     seconds_per_task: float = 10.0  # CPU seconds a task's program search may use (time.process_time)
     max_depth: int = 3              # ops composed before a learned final step
-    # Distinct states at most. The search makes 2-4 thousand states per CPU-second, so at 10 CPU-s the time
+    # Distinct states at most. The search makes 1-3 thousand states per CPU-second, so at 10 CPU-s the time
     # budget usually binds first; a node budget that binds first gives the same programs on any machine.
     max_nodes: int = 40_000
     test_variants: int = 2          # states kept per train-input result that differ on the test inputs

@@ -186,7 +186,7 @@ def test_denoise_and_uniform_colours():
     assert G.denoise(g, 7).tolist() == [[3, 3, 3], [3, 3, 3], [3, 3, 0]]
     shape = grid([[0, 5, 5], [0, 5, 2]])
     assert G.uniform_colour(shape, 0).tolist() == [[0, 5, 5], [0, 5, 5]]
-    assert G.uniform_minority(shape, 0).tolist() == [[0, 2, 2], [0, 2, 2]]
+    assert G.uniform_colour(shape, 0, minority=True).tolist() == [[0, 2, 2], [0, 2, 2]]
 
 
 def test_lattice_cells():
@@ -234,7 +234,7 @@ def test_crop_keep_remove_object():
               [7, 0, 0, 0]])
     assert O.crop_object(g, "c8", "largest", True).tolist() == [[5, 5], [5, 0]]
     assert O.keep_object(g, "c8", "smallest").tolist() == [[0] * 4] * 3 + [[7, 0, 0, 0]]
-    assert O.remove_object(g, "c8", "smallest")[3, 0] == 0
+    assert O.keep_object(g, "c8", "smallest", keep=False)[3, 0] == 0
     assert O.remove_small(g, "c8", 1)[3, 0] == 0
 
 

@@ -361,9 +361,10 @@ def keep_solid(g: Grid, bg: int) -> Grid:
     return np.where(keep, g, np.uint8(bg)).astype(np.uint8)
 
 
-def uniform_colour(g: Grid, bg: int) -> Grid | None:
-    """Every foreground cell painted the most common foreground colour (a shape 'in one colour')."""
-    c = majority_colour_grid(g, bg)
+def uniform_colour(g: Grid, bg: int, minority: bool = False) -> Grid | None:
+    """Every foreground cell painted the most common foreground colour (a shape 'in one colour'), or with
+    `minority` the least common one (the colour of a marker)."""
+    c = (minority_colour_grid if minority else majority_colour_grid)(g, bg)
     if c is None:
         return None
     out = g.copy()
@@ -375,16 +376,6 @@ def denoise_minority(g: Grid) -> Grid | None:
     """Denoise the least common colour (for noise whose colour changes from grid to grid)."""
     c = minority_colour_grid(g, background(g))
     return None if c is None else denoise(g, int(c[0, 0]))
-
-
-def uniform_minority(g: Grid, bg: int) -> Grid | None:
-    """Every foreground cell painted the least common foreground colour (the marker's colour)."""
-    c = minority_colour_grid(g, bg)
-    if c is None:
-        return None
-    out = g.copy()
-    out[g != bg] = c[0, 0]
-    return out
 
 
 def line_majority(g: Grid, axis: int) -> Grid:

@@ -218,28 +218,17 @@ def crop_object(g: Grid, mode: str, selector: str, alone: bool) -> Grid | None:
     return g[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width].copy()
 
 
-def keep_object(g: Grid, mode: str, selector: str) -> Grid | None:
-    """The grid with only the selected object left on the background."""
+def keep_object(g: Grid, mode: str, selector: str, keep: bool = True) -> Grid | None:
+    """The grid with only the selected object left on the background, or (keep=False) with the selected
+    object erased; None unless there are at least two objects to choose from."""
     bg = background(g)
     obs = objects(g, mode, bg)
     obj = select(obs, selector)
     if obj is None or len(obs) < 2:
         return None
-    out = np.full_like(g, bg)
+    out = np.full_like(g, bg) if keep else g.copy()
     region = out[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width]
-    region[obj.mask] = obj.cells[obj.mask]
-    return out
-
-
-def remove_object(g: Grid, mode: str, selector: str) -> Grid | None:
-    bg = background(g)
-    obs = objects(g, mode, bg)
-    obj = select(obs, selector)
-    if obj is None or len(obs) < 2:
-        return None
-    out = g.copy()
-    region = out[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width]
-    region[obj.mask] = bg
+    region[obj.mask] = obj.cells[obj.mask] if keep else bg
     return out
 
 

@@ -84,7 +84,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for sel in ("largest", "smallest", "unique_colour", "unique_shape", "inner", "topmost", "bottommost",
                     "leftmost", "rightmost"):
             add(f"keep_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.keep_object(g, m, s))
-            add(f"remove_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.remove_object(g, m, s))
+            add(f"remove_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.keep_object(g, m, s, keep=False))
         add(f"remove_noise[{mode}]", 1.8, lambda g, m=mode: O.remove_small(g, m, 1))
         for t in ("flip_lr", "flip_ud", "rot180", "transpose"):
             add(f"each_object[{mode},{t}]", 1.8, lambda g, m=mode, t=t: O.each_object(g, m, t))
@@ -98,7 +98,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("minority_colour", 2.0, lambda g: G.minority_colour_grid(g, G.background(g)))
     add("most_common_colour", 2.0, lambda g: G.majority_colour_grid(g, -1))
     add("uniform_colour", 1.8, lambda g: G.uniform_colour(g, G.background(g)))
-    add("uniform_minority", 1.8, lambda g: G.uniform_minority(g, G.background(g)))
+    add("uniform_minority", 1.8, lambda g: G.uniform_colour(g, G.background(g), minority=True))
     add("motif", 1.5, G.motif)
     add("keep_solid", 1.8, lambda g: G.keep_solid(g, G.background(g)))
     add("column_majority", 1.8, lambda g: G.line_majority(g, 0))
