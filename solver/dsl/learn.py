@@ -128,7 +128,8 @@ def bar_layouts(ys: Sequence[Grid]) -> list[str]:
     diagonal = square and all(_uniform(y[np.eye(y.shape[0], dtype=bool)])
                               and (y.shape[0] == 1 or _uniform(y[~np.eye(y.shape[0], dtype=bool)])) for y in ys)
     return [layout for layout, ok in (
-        ("row", uniform and all(y.shape[0] == 1 for y in ys)), ("column", uniform and all(y.shape[1] == 1 for y in ys)),
+        ("row", uniform and all(y.shape[0] == 1 for y in ys)),
+        ("column", uniform and all(y.shape[1] == 1 for y in ys)),
         ("square", uniform and square), ("diagonal", diagonal),
         ("fill", fixed and all(_is_prefix_bar(y) for y in ys))) if ok]
 
@@ -185,7 +186,8 @@ def fit_count_scale(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     (its colours, its objects, ...)."""
     ratios = []
     for x, y in zip(xs, ys):
-        if y.shape[0] % x.shape[0] or y.shape[1] % x.shape[1] or y.shape[0] // x.shape[0] != y.shape[1] // x.shape[1]:
+        (ky, ry), (kx, rx) = divmod(y.shape[0], x.shape[0]), divmod(y.shape[1], x.shape[1])
+        if ry or rx or ky != kx:
             return None
         ratios.append(y.shape[0] // x.shape[0])
     if len(set(ratios)) < 2:
@@ -211,7 +213,7 @@ def _bar_colours(xs, ys, ns, layout: str) -> tuple[int | str, int] | None:
             on_cells, off_cells = flat[diag], flat[~diag]
         else:
             on_cells, off_cells = flat, flat[:0]
-        if on_cells.size == 0 or (on_cells != on_cells[0]).any() or (off_cells.size and (off_cells != off_cells[0]).any()):
+        if not _uniform(on_cells) or (off_cells.size and not _uniform(off_cells)):
             return None
         on_fixed.add(int(on_cells[0]))
         if off_cells.size:
@@ -585,7 +587,10 @@ def _axis_rules(xs: Sequence[int], ys: Sequence[int]) -> list[tuple[str, Callabl
     return rules
 
 
-def output_shape_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[tuple[str, Callable[[Grid], tuple[int, int]]]]:
+ShapeRule = Callable[[Grid], tuple[int, int]]
+
+
+def output_shape_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[tuple[str, ShapeRule]]:
     """Rules that give every y's shape from its x's shape, simplest first: per axis the same size, a fixed
     size, a fixed ratio or a fixed offset; also with the axes swapped. An empty list means the shape depends
     on the content (a crop, a count), which only a program can explain."""
@@ -602,7 +607,8 @@ def output_shape_rules(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[tuple[str
     return rules
 
 
-def predict_output_shapes(xs: Sequence[Grid], ys: Sequence[Grid], tests: Sequence[Grid]) -> list[tuple[int, int]] | None:
+def predict_output_shapes(xs: Sequence[Grid], ys: Sequence[Grid],
+                          tests: Sequence[Grid]) -> list[tuple[int, int]] | None:
     """The test outputs' shapes when the train pairs leave no doubt: every output has its input's shape, or
     every output has one and the same shape. None otherwise (the shape depends on the content)."""
     rules = dict(output_shape_rules(xs, ys))

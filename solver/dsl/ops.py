@@ -159,7 +159,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("cells_to_counts", 1.8, G.cells_to_counts)
     for sname, split in splitters:
         for how in ("and", "or", "xor", "nor", "one"):
-            add(f"combine[{sname},{how}]", 1.8, lambda g, s=split, h=how: G.combine_masks(s(g), h, G.background(g)))
+            add(f"combine[{sname},{how}]", 1.8,
+                lambda g, s=split, h=how: G.combine_masks(s(g), h, G.background(g)))
         for reverse in (False, True):
             add(f"overlay{'_rev' if reverse else ''}[{sname}]", 1.8,
                 lambda g, s=split, r=reverse: G.overlay(s(g), G.background(g), r))
