@@ -162,6 +162,18 @@ def test_split_by_separators_and_combine():
     assert G.overlay([grid([[1, 0]]), grid([[2, 2]])], 0).tolist() == [[1, 2]]
 
 
+def test_pick_part_and_keep_solid():
+    parts = [grid([[1, 0], [0, 0]]), grid([[2, 2], [2, 0]]), grid([[1, 0], [0, 0]])]
+    assert G.pick_part(parts, "most_fg", 0).tolist() == [[2, 2], [2, 0]]
+    assert G.pick_part(parts, "unique", 0).tolist() == [[2, 2], [2, 0]]
+    assert G.pick_part(parts, "least_fg", 0) is None  # two parts tie
+    assert G.pick_part(parts, "last", 0).tolist() == [[1, 0], [0, 0]]
+    noisy = grid([[3, 3, 0, 3],
+                  [3, 3, 0, 0],
+                  [0, 3, 0, 0]])
+    assert G.keep_solid(noisy, 0).tolist() == [[3, 3, 0, 0], [3, 3, 0, 0], [0, 0, 0, 0]]
+
+
 def test_periodic_fill_and_extension():
     g = grid([[1, 2, 1, 2], [3, 4, 3, 4], [1, 9, 1, 2], [3, 4, 3, 9]])
     assert np.array_equal(G.periodic_fill(g, 9), grid([[1, 2, 1, 2], [3, 4, 3, 4]] * 2))
