@@ -38,7 +38,26 @@ class BaselineConfig:
 @dataclass
 class DslConfig:
     enabled: bool = True
-    seconds_per_task: float = 10.0  # CPU seconds a task's program search may use
+    seconds_per_task: float = 10.0  # CPU seconds a task's program search may use (time.process_time)
+    max_depth: int = 3              # ops composed before a learned final step
+    # Distinct states at most. The search makes 1-3 thousand states per CPU-second, so at 10 CPU-s the time
+    # budget usually binds first; a node budget that binds first gives the same programs on any machine.
+    max_nodes: int = 40_000
+    test_variants: int = 2          # states kept per train-input result that differ on the test inputs
+    memory_mb: int = 2048           # per task: stored states stop at a share of it; also the worker's limit
+    state_memory_fraction: float = 0.5  # the rest is headroom for numpy temporaries and the interpreter
+    workers: int = 0                # processes for solve_many (bench, CPU runs); 0 = every core
+    local_rule_depth: int = 1       # nodes up to this depth also try learned neighbourhood rules (costly)
+    # Shares of the CPU budget: the search runs until search_fraction, the object-feature local rules of
+    # depth-1 nodes until rules_fraction, edit composition until the end.
+    search_fraction: float = 0.8
+    rules_fraction: float = 0.95
+    cost_slack: float = 1.0         # after a fit, keep exploring this much costlier for alternatives
+    max_edits: int = 400            # correct partial edits kept for composition
+    max_compose: int = 3            # edits one composed program may use
+    compose_cost: float = 1.0       # extra cost of a composed program over the sum of its edits
+    shape_penalty: float = 1.0      # extra cost of a test output whose shape contradicts the train pairs
+    partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)
 
 
 @dataclass

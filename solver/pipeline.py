@@ -18,7 +18,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from . import baseline
+from . import baseline, dsl
 from .budget import Deadline, task_share
 from .config import Config
 from .journal import Journal, TaskRecord
@@ -37,8 +37,13 @@ class Stage:
 def build_stages(cfg: Config) -> list[Stage]:
     """The enabled stages in the order they run. Costly resources (a model) are loaded here, once."""
     stages = []
+    # The baseline goes first: it is instant, and a DSL search that uses the task's whole share of time
+    # would otherwise leave it skipped.
     if cfg.baseline.enabled:
         stages.append(Stage("baseline", lambda task, deadline: baseline.solve(task, cfg.baseline, deadline)))
+    if cfg.dsl.enabled:
+        dsl.warm_up()  # numba kernels compile here, not inside the first task's budget
+        stages.append(Stage("dsl", lambda task, deadline: dsl.solve(task, cfg.dsl, deadline)))
     return stages
 
 

@@ -24,7 +24,7 @@ def test_every_command_has_help(command):
 def test_run_then_score(sample_challenges_path, sample_solutions_path, tmp_path):
     out = tmp_path / "submission.json"
     r = solver("run", "--challenges", sample_challenges_path, "--solutions", sample_solutions_path,
-               "--out", out, "--budget", 120, "--no-progress")
+               "--out", out, "--budget", 120, "--no-progress", "--set", "dsl.seconds_per_task=0.5")
     assert r.returncode == 0, r.stderr
     assert "score " in r.stdout and "coverage " in r.stdout
     r = solver("score", out, sample_solutions_path, "--challenges", sample_challenges_path, "--json")

@@ -1,0 +1,152 @@
+"""Benchmark of the DSL fallback on a challenges file: pass@2, fitting-program precision, CPU, memory.
+
+    python bench/dsl.py ../shared/arc/arc-agi-1_training --seconds 10 [--split dev|heldout|all] [--limit N]
+
+Development / held-out split (fixed, by task id only): a task is HELD OUT when
+    int(sha256(task_id).hexdigest(), 16) % 4 == 0
+(about a quarter of each set). The DSL was designed by looking at development tasks only; held-out tasks are
+only ever scored, in aggregate, so their pass@2 shows whether the DSL generalises.
+
+Numbers (all from the DSL's own candidates, no baseline fallback):
+  pass@2          test outputs whose truth is among the DSL's first two distinct grids / all test outputs
+                  (the kit's Kaggle metric, solver/metrics.py)
+  solved          tasks with every test output right
+  fit             tasks where at least one program reproduces every train pair
+  precision       of the fit tasks, the share whose test outputs were all right (attempts from fitting
+                  programs only): how far "fits all train pairs" can be trusted
+  CPU-s           time.process_time inside the worker per task: mean and 95th percentile
+  memory          peak resident memory of any worker process, and the largest per-task state store
+A line per task follows the table, so nobody has to rerun the benchmark to see what solved what.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from solver.config import load_config  # noqa: E402
+from solver.dsl import is_fitting, solve_many  # noqa: E402
+from solver.tasks import load_challenges, load_solutions  # noqa: E402
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def is_held_out(task_id: str) -> bool:
+    return int(hashlib.sha256(task_id.encode()).hexdigest(), 16) % 4 == 0
+
+
+def attempts(candidates, test_index: int, only_fitting: bool = False) -> list[np.ndarray]:
+    """The first two distinct grids for a test input, in the DSL's order (best first)."""
+    out: list[np.ndarray] = []
+    for c in sorted((c for c in candidates if c.test_index == test_index), key=lambda c: -c.score):
+        if only_fitting and not is_fitting(c):
+            continue
+        if not any(g.shape == c.grid.shape and (g == c.grid).all() for g in out):
+            out.append(c.grid)
+        if len(out) == 2:
+            break
+    return out
+
+
+def right(grids, truth) -> bool:
+    return any(g.shape == truth.shape and (g == truth).all() for g in grids)
+
+
+def summarise(rows: list[dict], label: str) -> list[str]:
+    if not rows:
+        return [f"{label:<9} no tasks"]
+    outputs = sum(r["n_test"] for r in rows)
+    correct = sum(r["n_right"] for r in rows)
+    solved = sum(r["solved"] for r in rows)
+    fit = [r for r in rows if r["fit"]]
+    fit_right = sum(r["fit_solved"] for r in fit)
+    cpu = np.array([r["cpu"] for r in rows])
+    precision = f"{fit_right / len(fit):6.1%}" if fit else "   n/a"
+    return [f"{label:<9} {len(rows):>5} {correct / outputs:>7.1%} {solved:>6} {len(fit):>5} "
+            f"{precision:>9} {cpu.mean():>8.2f} {np.percentile(cpu, 95):>7.2f} {cpu.max():>7.2f}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dataset", help="path prefix of <prefix>_challenges.json and <prefix>_solutions.json")
+    p.add_argument("--seconds", type=float, default=10.0, help="CPU seconds per task (default 10)")
+    p.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
+    p.add_argument("--split", choices=("all", "dev", "heldout"), default="all")
+    p.add_argument("--limit", type=int, help="only the first N tasks (after the split)")
+    p.add_argument("--ids", help="comma-separated task ids")
+    p.add_argument("--set", action="append", default=[], metavar="dsl.KEY=VALUE", help="config override")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no per-task lines")
+    args = p.parse_args(argv)
+
+    cfg = load_config("cpu", args.set + [f"dsl.seconds_per_task={args.seconds}"])
+    challenges = load_challenges(f"{args.dataset}_challenges.json")
+    truths = load_solutions(f"{args.dataset}_solutions.json")
+    ids = [t for t in challenges.order if t in challenges.tasks]
+    if args.split != "all":
+        ids = [t for t in ids if is_held_out(t) == (args.split == "heldout")]
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        ids = [t for t in ids if t in wanted]
+    if args.limit:
+        ids = ids[:args.limit]
+    tasks = [challenges.tasks[t] for t in ids]
+
+    print(f"command: python {' '.join(sys.argv)}")
+    print(f"commit: {_commit()}, {os.cpu_count()} cores, workers {args.workers or cfg.dsl.workers or os.cpu_count()}")
+    print(f"DSL benchmark: {args.dataset}, {len(tasks)} tasks, {args.seconds:g} CPU-s per task, "
+          f"depth {cfg.dsl.max_depth}, max_nodes {cfg.dsl.max_nodes}, memory_mb {cfg.dsl.memory_mb}, "
+          f"split {args.split}", flush=True)
+    started = time.monotonic()
+    rows, lines, max_rss, max_state, errors = [], [], 0.0, 0, 0
+    progress = tqdm(solve_many(tasks, cfg.dsl, args.workers or None), total=len(tasks), desc="tasks",
+                    file=sys.stderr, disable=args.quiet)
+    for out in progress:
+        task = challenges.tasks[out.task_id]
+        truth = truths.get(out.task_id, [])
+        n_test = len(task.test)
+        ok = [i < len(truth) and right(attempts(out.candidates, i), truth[i]) for i in range(n_test)]
+        fit = out.fitting_programs > 0
+        fit_ok = fit and all(i < len(truth) and right(attempts(out.candidates, i, True), truth[i])
+                             for i in range(n_test))
+        rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "n_test": n_test, "n_right": sum(ok),
+                     "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds})
+        max_rss = max(max_rss, out.max_rss_mb)
+        max_state = max(max_state, out.state_bytes)
+        errors += out.error is not None
+        best = max(out.candidates, key=lambda c: c.score, default=None)
+        program = "-" if best is None else best.program
+        lines.append(f"{out.task_id} {'held' if is_held_out(out.task_id) else 'dev '} "
+                     f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "
+                     f"right {sum(ok)}/{n_test} cpu {out.cpu_seconds:5.2f} nodes {out.nodes:>6} "
+                     f"stop {out.stopped_by:<9} {out.error or program}")
+    wall = time.monotonic() - started
+
+    print(f"{'split':<9} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'fit':>5} {'precision':>9} "
+          f"{'cpu-mean':>8} {'cpu-p95':>7} {'cpu-max':>7}")
+    print("\n".join(summarise(rows, "all")))
+    print("\n".join(summarise([r for r in rows if not r["held"]], "dev")))
+    print("\n".join(summarise([r for r in rows if r["held"]], "held-out")))
+    print(f"peak worker RSS {max_rss:.0f} MiB, largest state store {max_state / 2 ** 20:.1f} MiB, "
+          f"errors {errors}, wall {wall:.0f} s")
+    if not args.quiet:
+        print("\n".join(sorted(lines)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

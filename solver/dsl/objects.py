@@ -1,0 +1,482 @@
+"""Connected-component objects: labelling (numba), per-object properties, and selection by a property.
+
+An object is a connected set of non-background cells: 4- or 8-connected, of one colour or of any colours.
+`objects(g, mode)` returns them with their properties computed once; selectors pick the one object that is
+uniquely extreme (largest, topmost, the only one of its colour, ...) and return None when no object is,
+because a tie means the rule does not say which object to take.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+from .grids import Grid, background, bbox, d8, outside_mask
+
+# (diagonal, multicolour): the four ways of cutting a grid into objects.
+MODES = {"c4": (False, False), "c8": (True, False), "m4": (False, True), "m8": (True, True)}
+
+
+@numba.njit(cache=True)
+def _label(g, bg, diagonal, multicolour):
+    """Component label per cell (-1 for background), and the number of components."""
+    h, w = g.shape
+    lab = np.full((h, w), -1, np.int32)
+    stack = np.empty(h * w, np.int32)
+    n = 0
+    for i in range(h):
+        for j in range(w):
+            if lab[i, j] >= 0 or g[i, j] == bg:
+                continue
+            colour = g[i, j]
+            lab[i, j] = n
+            top = 0
+            stack[top] = i * w + j
+            top += 1
+            while top > 0:
+                top -= 1
+                y = stack[top] // w
+                x = stack[top] % w
+                for dy in range(-1, 2):
+                    for dx in range(-1, 2):
+                        if dy == 0 and dx == 0:
+                            continue
+                        if not diagonal and dy != 0 and dx != 0:
+                            continue
+                        yy = y + dy
+                        xx = x + dx
+                        if yy < 0 or yy >= h or xx < 0 or xx >= w or lab[yy, xx] >= 0:
+                            continue
+                        v = g[yy, xx]
+                        if v == bg or (not multicolour and v != colour):
+                            continue
+                        lab[yy, xx] = n
+                        stack[top] = yy * w + xx
+                        top += 1
+            n += 1
+    return lab, n
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One object: its cells as a mask over its bounding box, and the properties selectors compare."""
+    top: int
+    left: int
+    mask: np.ndarray    # bool, bbox-sized
+    cells: np.ndarray   # uint8, bbox-sized: the object's colours, background elsewhere in the box
+    size: int
+    colour: int         # most common colour of the object
+    n_colours: int
+    touches_border: bool
+
+    @property
+    def height(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.mask.shape[1]
+
+    @property
+    def shape_key(self) -> bytes:
+        return self.mask.tobytes() + bytes(self.mask.shape)
+
+
+def label(g: Grid, mode: str, bg: int) -> tuple[np.ndarray, int]:
+    diagonal, multicolour = MODES[mode]
+    return _label(np.ascontiguousarray(g), np.int64(bg), diagonal, multicolour)
+
+
+@numba.njit(cache=True)
+def _stats(g, lab, n):
+    """Per component: bounding box (top, left, bottom, right; exclusive ends) and cell count per colour."""
+    box = np.empty((n, 4), np.int64)
+    box[:, 0] = box[:, 1] = 1 << 30
+    box[:, 2] = box[:, 3] = -1
+    counts = np.zeros((n, 10), np.int64)
+    h, w = g.shape
+    for i in range(h):
+        for j in range(w):
+            k = lab[i, j]
+            if k < 0:
+                continue
+            box[k, 0] = min(box[k, 0], i)
+            box[k, 1] = min(box[k, 1], j)
+            box[k, 2] = max(box[k, 2], i + 1)
+            box[k, 3] = max(box[k, 3], j + 1)
+            counts[k, g[i, j]] += 1
+    return box, counts
+
+
+@lru_cache(maxsize=4096)
+def _objects_cached(data: bytes, h: int, w: int, mode: str, bg: int) -> tuple[Obj, ...]:
+    # Keyed by the grid's bytes: the search asks for the objects of the same grid many times over.
+    g = np.frombuffer(data, np.uint8).reshape(h, w)
+    lab, n = label(g, mode, bg)
+    if n == 0:
+        return ()
+    box, counts = _stats(g, lab, n)
+    out = []
+    for k in range(n):
+        r0, c0, r1, c1 = (int(v) for v in box[k])
+        mask = lab[r0:r1, c0:c1] == k
+        cells = np.where(mask, g[r0:r1, c0:c1], np.uint8(bg)).astype(np.uint8)
+        cnt = counts[k]
+        out.append(Obj(r0, c0, mask, cells, int(cnt.sum()), int(np.argmax(cnt)), int((cnt > 0).sum()),
+                       r0 == 0 or c0 == 0 or r1 == h or c1 == w))
+    return tuple(out)
+
+
+def objects(g: Grid, mode: str, bg: int | None = None) -> tuple[Obj, ...]:
+    """All objects of `g`, in reading order of their first cell; bg defaults to the most common colour."""
+    if bg is None:
+        bg = background(g)
+    return _objects_cached(g.tobytes(), g.shape[0], g.shape[1], mode, bg)
+
+
+# ------------------------------------------------------------------------------------------- selection
+
+def _unique_extreme(values: list, pick_max: bool) -> int | None:
+    best = max(values) if pick_max else min(values)
+    hits = [i for i, v in enumerate(values) if v == best]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _unique_value(values: list) -> int | None:
+    """The index of the one object whose value no other object shares."""
+    counts: dict = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    hits = [i for i, v in enumerate(values) if counts[v] == 1]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _odd_one(flags: list[bool]) -> int | None:
+    """The one object with the property, or failing that the one without it."""
+    for want in (True, False):
+        hits = [i for i, f in enumerate(flags) if f == want]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _has_hole(o: "Obj") -> bool:
+    """Whether the object encloses a cell that is not its own."""
+    inside = ~o.mask
+    inside[0, :] = inside[-1, :] = inside[:, 0] = inside[:, -1] = False
+    if not inside.any():
+        return False
+    return bool((~o.mask & ~outside_mask(~o.mask)).any())
+
+
+# name -> function(objects) -> index or None. Each is a generic property; none refers to a task.
+SELECTORS = {
+    "largest": lambda obs: _unique_extreme([o.size for o in obs], True),
+    "smallest": lambda obs: _unique_extreme([o.size for o in obs], False),
+    "largest_box": lambda obs: _unique_extreme([o.height * o.width for o in obs], True),
+    "smallest_box": lambda obs: _unique_extreme([o.height * o.width for o in obs], False),
+    "most_colours": lambda obs: _unique_extreme([o.n_colours for o in obs], True),
+    "densest": lambda obs: _unique_extreme([o.size / (o.height * o.width) for o in obs], True),
+    "sparsest": lambda obs: _unique_extreme([o.size / (o.height * o.width) for o in obs], False),
+    "topmost": lambda obs: _unique_extreme([o.top for o in obs], False),
+    "bottommost": lambda obs: _unique_extreme([o.top + o.height for o in obs], True),
+    "leftmost": lambda obs: _unique_extreme([o.left for o in obs], False),
+    "rightmost": lambda obs: _unique_extreme([o.left + o.width for o in obs], True),
+    "unique_colour": lambda obs: _unique_value([o.colour for o in obs]),
+    "unique_shape": lambda obs: _unique_value([o.shape_key for o in obs]),
+    "unique_pattern": lambda obs: _unique_value([o.cells.tobytes() + bytes(o.mask.shape) for o in obs]),
+    "unique_size": lambda obs: _unique_value([o.size for o in obs]),
+    "inner": lambda obs: _odd_one([not o.touches_border for o in obs]),
+    "holed": lambda obs: _odd_one([_has_hole(o) for o in obs]),
+    # The one object that is (or is not) mirror-symmetric left-right, or both ways, unlike the others.
+    "symmetric_lr": lambda obs: _odd_one([bool((o.cells == o.cells[:, ::-1]).all()) for o in obs]),
+    "symmetric_both": lambda obs: _odd_one([bool((o.cells == o.cells[:, ::-1]).all()
+                                                 and (o.cells == o.cells[::-1]).all()) for o in obs]),
+}
+
+
+def select(obs: tuple[Obj, ...], selector: str) -> Obj | None:
+    if not obs:
+        return None
+    if len(obs) == 1:
+        return obs[0]
+    i = SELECTORS[selector](obs)
+    return None if i is None else obs[i]
+
+
+def crop_object(g: Grid, mode: str, selector: str, alone: bool) -> Grid | None:
+    """The selected object's bounding box: with everything inside the box, or the object alone on the
+    background (`alone`)."""
+    bg = background(g)
+    obj = select(objects(g, mode, bg), selector)
+    if obj is None:
+        return None
+    if alone:
+        return obj.cells.copy()
+    return g[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width].copy()
+
+
+def keep_object(g: Grid, mode: str, selector: str, keep: bool = True) -> Grid | None:
+    """The grid with only the selected object left on the background, or (keep=False) with the selected
+    object erased; None unless there are at least two objects to choose from."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    obj = select(obs, selector)
+    if obj is None or len(obs) < 2:
+        return None
+    out = np.full_like(g, bg) if keep else g.copy()
+    region = out[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width]
+    region[obj.mask] = obj.cells[obj.mask] if keep else bg
+    return out
+
+
+def remove_small(g: Grid, mode: str, max_size: int) -> Grid | None:
+    """Erase objects of at most `max_size` cells (noise)."""
+    bg = background(g)
+    out = g.copy()
+    hit = False
+    for o in objects(g, mode, bg):
+        if o.size <= max_size:
+            region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+            region[o.mask] = bg
+            hit = True
+    return out
+
+
+def fill_object_boxes(g: Grid, mode: str, colour: int) -> Grid | None:
+    """Paint the background cells inside each object's bounding box (holes and concavities)."""
+    bg = background(g)
+    out = g.copy()
+    for o in objects(g, mode, bg):
+        region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+        region[region == bg] = colour
+    return out
+
+
+def outline_objects(g: Grid, mode: str, colour: int, diagonal: bool) -> Grid | None:
+    """Paint the background cells next to an object (a halo), 4- or 8-neighbourhood."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any():
+        return None
+    near = fg.copy()
+    near[1:] |= fg[:-1]
+    near[:-1] |= fg[1:]
+    if diagonal:  # grow the vertical smear sideways: the full 3x3 neighbourhood
+        near[:, 1:] |= near[:, :-1].copy()
+        near[:, :-1] |= near[:, 1:].copy()
+    else:
+        near[:, 1:] |= fg[:, :-1]
+        near[:, :-1] |= fg[:, 1:]
+    halo = near & ~fg
+    out = g.copy()
+    out[halo] = colour
+    return out
+
+
+def interior(g: Grid, colour: int) -> Grid | None:
+    """Paint foreground cells whose four neighbours are all foreground (the inside of solid shapes)."""
+    bg = background(g)
+    fg = g != bg
+    p = np.pad(fg, 1)
+    inner = fg & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    out = g.copy()
+    out[inner] = colour
+    return out
+
+
+def _shifted_cells(o: Obj, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.nonzero(o.mask)
+    return ys + o.top + dy, xs + o.left + dx
+
+
+def move_until_touch(g: Grid, mode: str, mover: str) -> Grid | None:
+    """Slide the selected object straight towards the other objects until it touches them (4-adjacent);
+    the others stay. The direction is the side the others lie on, which must be unambiguous."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    obj = select(obs, mover)
+    if obj is None or len(obs) < 2:
+        return None
+    h, w = g.shape
+    rest = np.zeros(g.shape, bool)
+    for o in obs:
+        if o is not obj:
+            rest[o.top:o.top + o.height, o.left:o.left + o.width] |= o.mask
+    box = bbox(rest)
+    r0, c0, r1, c1 = box
+    steps = []
+    if r0 >= obj.top + obj.height:
+        steps.append((1, 0))
+    if r1 <= obj.top:
+        steps.append((-1, 0))
+    if c0 >= obj.left + obj.width:
+        steps.append((0, 1))
+    if c1 <= obj.left:
+        steps.append((0, -1))
+    if len(steps) != 1:
+        return None
+    dy, dx = steps[0]
+    padded = np.pad(rest, 1)
+    near = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    k = 0
+    while True:
+        ys, xs = _shifted_cells(obj, k * dy, k * dx)
+        if ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w or rest[ys, xs].any():
+            return None  # slid past the others without touching them
+        if near[ys, xs].any():
+            break
+        k += 1
+    if k == 0:
+        return None
+    out = g.copy()
+    ys, xs = _shifted_cells(obj, 0, 0)
+    out[ys, xs] = bg
+    ys2, xs2 = _shifted_cells(obj, k * dy, k * dx)
+    out[ys2, xs2] = obj.cells[obj.mask]
+    return out
+
+
+@numba.njit(cache=True)
+def _fall(g, lab, order, dy, dx, bg):
+    """Move the labelled objects one by one, in `order`, by (dy, dx) steps until the next step would leave
+    the grid or hit a cell already taken."""
+    h, w = g.shape
+    n = order.shape[0]
+    # Cells of each object, grouped by label (a counting sort).
+    start = np.zeros(n + 1, np.int64)
+    for i in range(h):
+        for j in range(w):
+            if lab[i, j] >= 0:
+                start[lab[i, j] + 1] += 1
+    for k in range(n):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    cells = np.empty(start[n], np.int64)
+    for i in range(h):
+        for j in range(w):
+            k = lab[i, j]
+            if k >= 0:
+                cells[fill[k]] = i * w + j
+                fill[k] += 1
+    out = np.full((h, w), bg, np.uint8)
+    taken = np.zeros((h, w), np.bool_)
+    for k in order:
+        shift = 0
+        while True:
+            ok = True
+            for c in range(start[k], start[k + 1]):
+                y = cells[c] // w + (shift + 1) * dy
+                x = cells[c] % w + (shift + 1) * dx
+                if y < 0 or y >= h or x < 0 or x >= w or taken[y, x]:
+                    ok = False
+                    break
+            if not ok:
+                break
+            shift += 1
+        for c in range(start[k], start[k + 1]):
+            y0, x0 = cells[c] // w, cells[c] % w
+            y, x = y0 + shift * dy, x0 + shift * dx
+            out[y, x] = g[y0, x0]
+            taken[y, x] = True
+    return out
+
+
+def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
+    """Every object falls as a rigid body towards `direction` until it meets the border or a fallen object,
+    nearest the wall first."""
+    dy, dx = {"down": (1, 0), "up": (-1, 0), "right": (0, 1), "left": (0, -1)}[direction]
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    if not obs:
+        return None
+    key = {"down": lambda o: -(o.top + o.height), "up": lambda o: o.top,
+           "right": lambda o: -(o.left + o.width), "left": lambda o: o.left}[direction]
+    order = np.array(sorted(range(len(obs)), key=lambda k: key(obs[k])), dtype=np.int64)
+    lab, _ = label(g, mode, bg)
+    return _fall(np.ascontiguousarray(g), lab, order, dy, dx, np.uint8(bg))
+
+
+def attract_all(g: Grid, mode: str) -> Grid | None:
+    """Every object except the largest slides straight towards the largest until it touches it; an object
+    level with the largest on neither axis stays."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    anchor = select(obs, "largest")
+    if anchor is None or len(obs) < 2:
+        return None
+    h, w = g.shape
+    solid = np.zeros(g.shape, bool)
+    solid[anchor.top:anchor.top + anchor.height, anchor.left:anchor.left + anchor.width] |= anchor.mask
+    out = np.full_like(g, bg)
+    out[solid] = g[solid]
+    padded = np.pad(solid, 1)
+    near = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    a0, a1, b0, b1 = anchor.top, anchor.top + anchor.height, anchor.left, anchor.left + anchor.width
+    for o in obs:
+        if o is anchor:
+            continue
+        dy = 1 if o.top + o.height <= a0 else -1 if o.top >= a1 else 0
+        dx = 1 if o.left + o.width <= b0 else -1 if o.left >= b1 else 0
+        k = 0
+        if (dy == 0) != (dx == 0):  # straight towards the anchor, along one axis only
+            while True:
+                ys, xs = _shifted_cells(o, k * dy, k * dx)
+                if near[ys, xs].any():
+                    break
+                ys2, xs2 = _shifted_cells(o, (k + 1) * dy, (k + 1) * dx)
+                if ys2.min() < 0 or xs2.min() < 0 or ys2.max() >= h or xs2.max() >= w or solid[ys2, xs2].any():
+                    break
+                k += 1
+        ys, xs = _shifted_cells(o, k * dy, k * dx)
+        out[ys, xs] = o.cells[o.mask]
+    return out
+
+
+def each_object(g: Grid, mode: str, transform: str) -> Grid | None:
+    """Apply a D8 transform to every object inside its own bounding box (the box must keep its shape)."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    if not obs:
+        return None
+    out = g.copy()
+    for o in obs:
+        if transform in ("rot90", "rot270", "transpose", "antitranspose") and o.height != o.width:
+            return None
+        region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+        region[o.mask] = bg
+        moved_mask = d8(o.mask, transform)
+        region[moved_mask] = d8(o.cells, transform)[moved_mask]
+    return out
+
+
+def stamp_markers(g: Grid, align: str) -> Grid | None:
+    """Copy the largest multi-cell object onto every single-cell object (a marker): centred on it
+    ('centre', odd-sized templates), or so that the template's one cell of the marker's colour lands on it
+    ('match'). What falls outside the grid is cut off; the template stays where it was."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    template = select(tuple(o for o in obs if o.size > 1), "largest")
+    markers = [o for o in obs if o.size == 1]
+    if template is None or not markers:
+        return None
+    h, w = g.shape
+    out = g.copy()
+    for m in markers:
+        if align == "centre":
+            if template.height % 2 == 0 or template.width % 2 == 0:
+                return None
+            dy, dx = template.height // 2, template.width // 2
+        else:
+            hits = np.argwhere(template.mask & (template.cells == g[m.top, m.left]))
+            if len(hits) != 1:
+                return None
+            dy, dx = int(hits[0][0]), int(hits[0][1])
+        top, left = m.top - dy, m.left - dx
+        for (i, j) in np.argwhere(template.mask):
+            y, x = top + i, left + j
+            if 0 <= y < h and 0 <= x < w:
+                out[y, x] = template.cells[i, j]
+    return out

@@ -1,0 +1,169 @@
+"""The operation library the search composes: grid -> grid steps with their parameters bound.
+
+Parameters come from the task, never from its id: colours are those the train pairs use (the colour a fill
+paints must appear in some train output; a 'mask' colour for symmetry completion is one the inputs have and
+the outputs lose), and scale factors are read off the train shapes. Each op has a cost; the search explores
+cheap compositions first and ranks fitting programs by total cost, so a cost is a prior on how often such
+a step is the answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import grids as G
+from . import objects as O
+from .grids import Grid
+from .learn import shape_ratio
+from ..tasks import Task
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    cost: float
+    fn: Callable[[Grid], Grid | None]
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What the op library is parameterised by, all read off the task's grids."""
+    in_colours: frozenset[int]      # in any input (train or test)
+    out_colours: frozenset[int]     # in any train output
+    new_colours: frozenset[int]     # in some train output but in no train input
+    mask_colours: frozenset[int]    # in every train input, in no train output: cells to fill in
+    scale_factors: frozenset[tuple[int, int]]  # the output/input shape ratio, when all pairs share one
+    same_shape: bool                # every train output has its input's shape
+
+
+def task_facts(task: Task) -> TaskFacts:
+    xs = [ex.input for ex in task.train]
+    ys = [ex.output for ex in task.train]
+    in_colours = frozenset().union(*(G.palette(ex.input) for ex in task.train + task.test))
+    train_in = frozenset().union(*(G.palette(x) for x in xs))
+    out_colours = frozenset().union(*(G.palette(y) for y in ys))
+    mask = frozenset.intersection(*(G.palette(x) for x in xs)) - out_colours
+    factors = set()
+    ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
+    if ry and rx:
+        factors.add((ry[1], rx[1]))
+    return TaskFacts(in_colours, out_colours, out_colours - train_in, mask, frozenset(factors),
+                     all(x.shape == y.shape for x, y in zip(xs, ys)))
+
+
+def build_ops(facts: TaskFacts) -> list[Op]:
+    """Every op for this task, cheapest first (the order is part of the search's determinism)."""
+    ops: list[Op] = []
+
+    def add(name: str, cost: float, fn: Callable[[Grid], Grid | None]) -> None:
+        ops.append(Op(name, cost, fn))
+
+    # Geometry.
+    for name in G.D8_NAMES[1:]:
+        add(name, 1.0, lambda g, n=name: G.d8(g, n))
+    add("crop_content", 1.0, lambda g: G.crop_to_content(g, G.background(g)))
+    add("crop_nonzero", 1.2, lambda g: G.crop_to_content(g, 0))
+    add("trim_border", 1.5, G.trim_border)
+    for kind in ("bg", "edge"):
+        add(f"pad[{kind}]", 1.5, lambda g, k=kind: G.pad(g, k))
+    add("compress_repeats", 1.5, G.compress_repeats)
+    for kind in ("right", "left", "down", "up", "quad"):
+        add(f"mirror[{kind}]", 1.2, lambda g, k=kind: G.mirror(g, k))
+    for ky, kx in sorted(facts.scale_factors):
+        if (ky, kx) != (1, 1):
+            add(f"upscale[{ky},{kx}]", 1.2, lambda g, a=ky, b=kx: G.upscale(g, a, b))
+            add(f"tile[{ky},{kx}]", 1.2, lambda g, a=ky, b=kx: G.tile(g, a, b))
+            add(f"downscale[{ky},{kx}]", 1.2, lambda g, a=ky, b=kx: G.downscale(g, a, b))
+
+    # Objects: crop one, keep one, drop one.
+    for mode in ("c8", "m8", "c4"):
+        for sel in O.SELECTORS:
+            add(f"crop_object[{mode},{sel}]", 1.5, lambda g, m=mode, s=sel: O.crop_object(g, m, s, False))
+            add(f"object[{mode},{sel}]", 1.6, lambda g, m=mode, s=sel: O.crop_object(g, m, s, True))
+    for mode in ("c8", "m8"):
+        for sel in ("largest", "smallest", "unique_colour", "unique_shape", "inner", "topmost", "bottommost",
+                    "leftmost", "rightmost"):
+            add(f"keep_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.keep_object(g, m, s))
+            add(f"remove_object[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.keep_object(g, m, s, keep=False))
+        add(f"remove_noise[{mode}]", 1.8, lambda g, m=mode: O.remove_small(g, m, 1))
+        for t in ("flip_lr", "flip_ud", "rot180", "transpose"):
+            add(f"each_object[{mode},{t}]", 1.8, lambda g, m=mode, t=t: O.each_object(g, m, t))
+
+    # Colours.
+    for c in sorted(facts.in_colours):
+        add(f"keep_colour[{c}]", 1.5, lambda g, c=c: G.keep_colour(g, c, G.background(g)))
+        add(f"remove_colour[{c}]", 1.5, lambda g, c=c: G.remove_colour(g, c, G.background(g)))
+    add("binarise", 1.5, lambda g: G.binarise(g, G.background(g)))
+    add("majority_colour", 2.0, lambda g: G.majority_colour_grid(g, G.background(g)))
+    add("minority_colour", 2.0, lambda g: G.minority_colour_grid(g, G.background(g)))
+    add("most_common_colour", 2.0, lambda g: G.majority_colour_grid(g, -1))
+    add("uniform_colour", 1.8, lambda g: G.uniform_colour(g, G.background(g)))
+    add("uniform_minority", 1.8, lambda g: G.uniform_colour(g, G.background(g), minority=True))
+    add("motif", 1.5, G.motif)
+    add("keep_solid", 1.8, lambda g: G.keep_solid(g, G.background(g)))
+    add("column_majority", 1.8, lambda g: G.line_majority(g, 0))
+    add("row_majority", 1.8, lambda g: G.line_majority(g, 1))
+
+    # Completion of hidden cells.
+    for c in sorted(facts.mask_colours):
+        add(f"denoise[{c}]", 1.5, lambda g, c=c: G.denoise(g, c))
+    add("denoise_minority", 1.8, G.denoise_minority)
+    for c in sorted(facts.mask_colours | {0}):
+        for kind in G.SYMMETRIES:
+            add(f"symmetrize[{kind},{c}]", 1.5, lambda g, k=kind, c=c: G.symmetrize(g, k, c))
+            add(f"hidden_by_symmetry[{kind},{c}]", 1.8,
+                lambda g, k=kind, c=c: G.hidden_part(g, G.symmetrize(g, k, c), c))
+        add(f"hidden_by_period[{c}]", 1.8, lambda g, c=c: G.hidden_part(g, G.periodic_fill(g, c), c))
+        for kind in ("lr", "ud"):
+            add(f"symmetrize_offset[{kind},{c}]", 2.0, lambda g, k=kind, c=c: G.symmetrize_offset(g, k, c))
+        for kind in (0, 1, 2):
+            add(f"periodic_fill[{c},{kind}]", 1.5, lambda g, c=c, k=kind: G.periodic_fill(g, c, k))
+
+    # Movement.
+    for d, (dy, dx) in {"down": (1, 0), "up": (-1, 0), "left": (0, -1), "right": (0, 1)}.items():
+        add(f"shift[{d}]", 1.5, lambda g, a=dy, b=dx: G.shift(g, a, b, G.background(g)))
+    for d in ("down", "up", "left", "right"):
+        add(f"gravity[{d}]", 1.5, lambda g, d=d: G.gravity(g, d, G.background(g)))
+        add(f"object_gravity[{d}]", 1.8, lambda g, d=d: O.object_gravity(g, "m8", d))
+    for mode in ("c8", "m8"):
+        for sel in ("largest", "smallest", "unique_colour", "unique_shape"):
+            add(f"move_to_touch[{mode},{sel}]", 1.8, lambda g, m=mode, s=sel: O.move_until_touch(g, m, s))
+        add(f"attract[{mode}]", 1.8, lambda g, m=mode: O.attract_all(g, m))
+    for align in ("centre", "match"):
+        add(f"stamp[{align}]", 1.8, lambda g, a=align: O.stamp_markers(g, a))
+
+    # Drawing.
+    paint = sorted(facts.out_colours)
+    for c in paint:
+        add(f"fill_enclosed[{c}]", 1.5, lambda g, c=c: G.fill_enclosed(g, c, G.background(g)))
+        add(f"flood[{c}]", 1.5, lambda g, c=c: G.flood(g, c, G.background(g)))
+    for d in G.RAY_DIRECTIONS:
+        add(f"rays[{d}]", 1.5, lambda g, d=d: G.rays(g, d, G.background(g)))
+    for axes in ("hv", "h", "v", "d"):
+        add(f"connect[{axes}]", 1.5, lambda g, a=axes: G.connect_pairs(g, G.background(g), a))
+    for c in sorted(facts.new_colours):
+        add(f"connect[hv,{c}]", 1.8, lambda g, c=c: G.connect_pairs(g, G.background(g), "hv", c))
+    for c in sorted(facts.new_colours) or paint:
+        add(f"outline[{c}]", 2.0, lambda g, c=c: O.outline_objects(g, "c8", c, True))
+        add(f"outline4[{c}]", 2.0, lambda g, c=c: O.outline_objects(g, "c8", c, False))
+        add(f"interior[{c}]", 2.0, lambda g, c=c: O.interior(g, c))
+        add(f"fill_boxes[{c}]", 2.0, lambda g, c=c: O.fill_object_boxes(g, "c8", c))
+        add(f"border[{c}]", 2.0, lambda g, c=c: G.draw_border(g, c))
+
+    # Parts of a grid cut by separator lines or into equal pieces.
+    splitters: list[tuple[str, Callable[[Grid], list[Grid] | None]]] = [("sep", G.split_by_separators)]
+    for ny, nx in ((1, 2), (2, 1), (1, 3), (3, 1), (2, 2)):
+        splitters.append((f"{ny}x{nx}", lambda g, a=ny, b=nx: G.split_equal(g, a, b)))
+    add("cells_to_pixels", 1.5, G.cells_to_pixels)
+    add("fill_cells", 1.8, G.fill_cells)
+    add("cells_to_counts", 1.8, G.cells_to_counts)
+    for sname, split in splitters:
+        for how in ("and", "or", "xor", "nor", "one"):
+            add(f"combine[{sname},{how}]", 1.8,
+                lambda g, s=split, h=how: G.combine_masks(s(g), h, G.background(g)))
+        for reverse in (False, True):
+            add(f"overlay{'_rev' if reverse else ''}[{sname}]", 1.8,
+                lambda g, s=split, r=reverse: G.overlay(s(g), G.background(g), r))
+        for pick in G.PART_PICKS:
+            add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: G.pick_part(s(g), p, G.background(g)))
+    return sorted(ops, key=lambda op: op.cost)

@@ -1,0 +1,345 @@
+"""The program search: compositions of ops, cheapest first, with learned final steps and edit composition.
+
+A node is the result of one program on every input of the task (train inputs, then test inputs). Nodes are
+expanded in order of total cost (uniform-cost search, i.e. iterative deepening by cost). States are merged
+by hashing their grids (numba hashes from solver/vote.py): a node equal to an earlier one on every input is
+dropped, and so is a node equal to its parent on every train input (a step that changes only a test input,
+say removing a colour only the test has, has no evidence behind it). States equal on the train inputs but
+different on a test input are alternatives the train pairs cannot tell apart; a few of them are kept
+(cfg.test_variants), since the second attempt is for exactly that doubt.
+Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
+map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
+
+Same-shape tasks also get edit composition, after icecuber's greedy composition of pieces: a node that
+changes some cells of the input and gets every changed cell right on every train pair is a correct partial
+edit; a few such edits that together cover every cell the outputs change make a program of their own.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..budget import Deadline
+from ..config import DslConfig
+from ..tasks import Task
+from ..vote import hash_grids, pack
+from . import grids as G
+from . import learn
+from .grids import Grid, valid
+from .learn import Fitted
+from .ops import Op, build_ops, task_facts
+
+
+class Clock:
+    """The task's CPU-second budget (time.process_time) and the caller's wall-clock deadline, together."""
+
+    def __init__(self, cpu_seconds: float, deadline: Deadline):
+        self.start = time.process_time()
+        self.cpu_end = self.start + cpu_seconds
+        self.deadline = deadline
+
+    def out(self, fraction: float = 1.0) -> bool:
+        """Whether `fraction` of the CPU budget is used, or the deadline has passed."""
+        now = time.process_time()
+        return now >= self.start + fraction * (self.cpu_end - self.start) or self.deadline.expired()
+
+    def used(self) -> float:
+        return time.process_time() - self.start
+
+
+@dataclass
+class Node:
+    grids: tuple[Grid, ...]  # one per train input, then one per test input
+    program: str             # readable text, with `x` for the task input
+    cost: float
+    depth: int
+    train_key: bytes         # hash of the grids on the train inputs
+
+
+@dataclass
+class Edit:
+    """A node that changes some cells of the input and gets every changed cell right on every train pair."""
+    node: Node
+    additive: bool                   # only the cells it paints foreground count (see Search._edit_mask)
+    train_masks: list[np.ndarray]    # the cells it changes, per train pair
+
+
+@dataclass
+class Program:
+    """A program that reproduces every train pair, with what it predicts for the test inputs."""
+    text: str
+    cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
+    outputs: tuple[Grid, ...]  # one per test input
+
+
+@dataclass
+class SearchResult:
+    programs: list[Program]                  # fitting programs, one per distinct test prediction, best first
+    agreement: list[int]                     # how many fitting programs gave each prediction
+    partial: Program | None                  # the best non-fitting program, when nothing fits
+    partial_accuracy: float = 0.0            # its share of train output cells right
+    nodes: int = 0                           # distinct states visited
+    state_bytes: int = 0                     # bytes held by stored states at the end
+    cpu_seconds: float = 0.0
+    stopped_by: str = "exhausted"            # exhausted | budget | memory | nodes | enough
+
+
+def _state_key(grids: Sequence[Grid]) -> bytes:
+    return hash_grids(pack(grids)).tobytes()
+
+
+def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
+    out = []
+    for g in grids:
+        try:
+            r = fn(g)
+        except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
+            return None
+        if r is None or not valid(r):
+            return None
+        out.append(r if r.dtype == np.uint8 else r.astype(np.uint8))
+    return tuple(out)
+
+
+class Search:
+    def __init__(self, task: Task, cfg: DslConfig, clock: Clock):
+        self.cfg = cfg
+        self.clock = clock
+        self.n_train = len(task.train)
+        self.targets = [ex.output for ex in task.train]
+        self.inputs = tuple(ex.input for ex in task.train) + tuple(ex.input for ex in task.test)
+        self.facts = task_facts(task)
+        self.ops: list[Op] = build_ops(self.facts)
+        self.target_shapes = [y.shape for y in self.targets]
+        self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
+                                                       self.inputs[self.n_train:])
+        self.bar_layouts = learn.bar_layouts(self.targets)
+        self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
+        self.best_cost = float("inf")
+        self.partial: tuple[float, Program] | None = None
+        self.edits: list[Edit] = []  # correct partial edits
+        self.deferred: list[Node] = []  # nodes still owed the costly local rules
+        self.seen: set[bytes] = set()            # hashes of states on every input
+        self.variants: dict[bytes, int] = {}     # train-input hash -> states seen with it
+        self.state_bytes = 0
+        self.nodes = 0
+        self.stopped_by = "exhausted"
+
+    # ------------------------------------------------------------------------------------------- results
+
+    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...]) -> None:
+        if self.test_shapes is not None and any(o.shape != s for o, s in zip(outputs, self.test_shapes)):
+            cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
+        key = _state_key(outputs)
+        self.found.setdefault(key, []).append(Program(text, cost, outputs))
+        self.best_cost = min(self.best_cost, cost)
+
+    def _finish(self, node: Node, *steps: Fitted) -> None:
+        """Apply learned final steps to the node's test grids and keep the program if they apply."""
+        outs = node.grids[self.n_train:]
+        text, cost = node.program, node.cost
+        for step in steps:
+            outs = _apply_all(step.apply, outs)
+            if outs is None:
+                return
+            if step.name:
+                text = f"{step.name}({text})"
+            cost += step.cost
+        self._keep(text, cost, outs)
+
+    def _check(self, node: Node) -> None:
+        """Every final step that makes the node reproduce the train outputs."""
+        xs = node.grids[:self.n_train]
+        shapes_match = all(x.shape == s for x, s in zip(xs, self.target_shapes))
+        if shapes_match:
+            step = learn.fit_colour_map(xs, self.targets)
+            if step is not None:
+                self._finish(node, step)
+                return
+            step = learn.fit_lookup(xs, self.targets)
+            if step is not None:
+                self._finish(node, step)
+            self._note_partial(node, xs)
+            if self.facts.same_shape and node.depth > 0:
+                self._note_edit(node, xs)
+            if node.depth <= self.cfg.local_rule_depth:
+                # Below the root only the cheap feature sets run now; the ones that label objects wait
+                # until the search is done, for whatever budget is left.
+                for step in learn.fit_local_rules(xs, self.targets, "cheap" if node.depth else "all"):
+                    self._finish(node, step)
+                if node.depth:
+                    self.deferred.append(node)
+            return
+        for step in (learn.fit_lookup(xs, self.targets), learn.fit_block_tiling(xs, self.targets),
+                     learn.fit_count_bar(xs, self.targets, self.bar_layouts)):
+            if step is not None:
+                self._finish(node, step)
+        scaled = learn.fit_count_scale(xs, self.targets)
+        for step in learn.resize_steps(xs, self.targets) + ([scaled] if scaled else []):
+            resized = _apply_all(step.apply, xs)
+            if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
+                continue
+            cmap = learn.fit_colour_map(resized, self.targets)
+            if cmap is not None:
+                self._finish(node, step, cmap)
+            elif node.depth == 0:
+                for rule in learn.fit_local_rules(resized, self.targets):
+                    self._finish(node, step, rule)
+
+    def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
+        right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
+        total = sum(y.size for y in self.targets)
+        acc = right / total
+        if self.partial is None or acc > self.partial[0]:
+            self.partial = (acc, Program(node.program, node.cost, node.grids[self.n_train:]))
+
+    def _edit_mask(self, g: Grid, inp: Grid, additive: bool) -> np.ndarray:
+        """The cells an edit changes: every changed cell, or (additive) only those it paints a foreground
+        colour on, so that a node which also erased things can still contribute what it drew."""
+        diff = g != inp
+        return diff & (g != G.background(inp)) if additive else diff
+
+    def _note_edit(self, node: Node, xs: Sequence[Grid]) -> None:
+        """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
+        if len(self.edits) >= self.cfg.max_edits:
+            return
+        if any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
+            return
+        for additive in (False, True):
+            masks = [self._edit_mask(x, inp, additive) for x, inp in zip(xs, self.inputs)]
+            if any((x[m] != y[m]).any() for x, y, m in zip(xs, self.targets, masks)):
+                continue
+            if any(m.any() for m in masks):
+                self.edits.append(Edit(node, additive, masks))
+            return
+
+    # -------------------------------------------------------------------------------------------- search
+
+    def _new_state(self, grids: tuple[Grid, ...], parent: Node | None) -> bytes | None:
+        """The train-input hash of `grids` if it is a state worth keeping (and now remembered), else None."""
+        hashes = hash_grids(pack(grids))
+        train_key = hashes[:self.n_train].tobytes()
+        if parent is not None and train_key == parent.train_key:
+            return None  # changes nothing on the train inputs: no evidence for the step
+        key = hashes.tobytes()
+        if key in self.seen or self.variants.get(train_key, 0) >= self.cfg.test_variants:
+            return None
+        self.seen.add(key)
+        self.variants[train_key] = self.variants.get(train_key, 0) + 1
+        return train_key
+
+    def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
+        """Apply every op to the node; False when the budget ran out part way."""
+        for op in self.ops:
+            if self.clock.out(self.cfg.search_fraction):
+                self.stopped_by = "budget"
+                return False
+            grids = _apply_all(op.fn, node.grids)
+            if grids is None:
+                continue
+            train_key = self._new_state(grids, node)
+            if train_key is None:
+                continue
+            self.nodes += 1
+            child = Node(grids, f"{op.name}({node.program})", node.cost + op.cost, node.depth + 1, train_key)
+            self._check(child)
+            if child.depth < self.cfg.max_depth:
+                size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
+                if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
+                    self.stopped_by = "memory"
+                    continue
+                self.state_bytes += size
+                counter[0] += 1
+                heapq.heappush(frontier, (child.cost, counter[0], child))
+        return True
+
+    def run(self) -> SearchResult:
+        root = Node(self.inputs, "x", 0.0, 0, self._new_state(self.inputs, None))
+        self._check(root)
+        frontier: list = [(0.0, 0, root)]
+        counter = [0]
+        try:
+            self._loop(frontier, counter)
+        except MemoryError:  # the worker's address-space cap: keep what was found so far
+            self.stopped_by = "memory"
+            frontier.clear()
+        for node in sorted(self.deferred, key=lambda n: n.cost):
+            if self.clock.out(self.cfg.rules_fraction):
+                break
+            for step in learn.fit_local_rules(node.grids[:self.n_train], self.targets, "rich"):
+                self._finish(node, step)
+        if not self.found and self.edits:
+            self._compose_edits()
+        return self._result()
+
+    def _loop(self, frontier: list, counter: list[int]) -> None:
+        while frontier:
+            cost, _, node = heapq.heappop(frontier)
+            if cost > self.best_cost + self.cfg.cost_slack:
+                self.stopped_by = "enough"  # everything cheap enough to compete with the best fit is seen
+                break
+            if self.nodes >= self.cfg.max_nodes:
+                self.stopped_by = "nodes"
+                break
+            if not self._expand(node, frontier, counter):
+                break
+
+    # ---------------------------------------------------------------------------------- edit composition
+
+    def _compose_edits(self) -> None:
+        """Greedy cover of the cells the train outputs change by correct partial edits (fewest edits)."""
+        left = [x != y for x, y in zip(self.inputs[:self.n_train], self.targets)]
+        chosen: list[Edit] = []
+        pool = sorted(self.edits, key=lambda e: e.node.cost)
+        while any(m.any() for m in left) and len(chosen) < self.cfg.max_compose:
+            if self.clock.out():
+                return
+            best, best_gain = None, 0
+            for edit in pool:
+                gain = sum(int((c & l).sum()) for c, l in zip(edit.train_masks, left))
+                if gain > best_gain:  # strict: among equal gains the cheaper edit (earlier in pool) wins
+                    best, best_gain = edit, gain
+            if best is None:
+                return
+            chosen.append(best)
+            left = [l & ~c for l, c in zip(left, best.train_masks)]
+        if any(m.any() for m in left):
+            return
+        # The first chosen edit wins a cell two edits both change: it covered the most of what was needed.
+        outs = []
+        for t in range(self.n_train, len(self.inputs)):
+            inp = self.inputs[t]
+            out = inp.copy()
+            written = np.zeros(out.shape, bool)
+            for edit in chosen:
+                g = edit.node.grids[t]
+                m = self._edit_mask(g, inp, edit.additive) & ~written
+                out[m] = g[m]
+                written |= m
+            outs.append(out)
+        text = "compose(" + ", ".join(("+" if e.additive else "") + e.node.program for e in chosen) + ")"
+        cost = sum(e.node.cost for e in chosen) + self.cfg.compose_cost
+        self._keep(text, cost, tuple(outs))
+
+    # ----------------------------------------------------------------------------------------- ranking
+
+    def _result(self) -> SearchResult:
+        groups = []
+        for progs in self.found.values():
+            best = min(progs, key=lambda p: (p.cost, p.text))
+            # Agreement between programs is weak evidence (programs that differ by a no-op agree for free),
+            # so it only breaks near-ties: each doubling of the count is worth a fifth of a step, at most one.
+            rank_cost = best.cost - min(1.0, 0.2 * np.log2(len(progs)))
+            groups.append((rank_cost, best.text, best, len(progs)))
+        groups.sort(key=lambda t: (t[0], t[1]))
+        partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
+        return SearchResult([Program(g[2].text, g[0], g[2].outputs) for g in groups], [g[3] for g in groups],
+                            partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by)
+
+
+def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:
+    return Search(task, cfg, clock).run()

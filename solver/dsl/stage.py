@@ -1,0 +1,95 @@
+"""The DSL stage: search one task for programs and turn them into candidates.
+
+Candidate convention (what the journal and the merge policy read):
+  - score >= 1 means the program reproduces every train pair: score = 1 + 1/(1 + rank cost), so a simpler
+    program, or one several programs agree on, scores higher (at most 2);
+  - score < 1 marks a best-effort program that does not reproduce every train pair (offered only when no
+    program does): score = half its share of train output cells right; its text starts with "partial: ".
+At most two distinct grids per test input, best first.
+"""
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..budget import Deadline
+from ..config import DslConfig
+from ..tasks import Candidate, Task
+from ..vote import hash_grids, pack
+from . import grids as G
+from . import objects as O
+from .search import Clock, SearchResult, search
+
+STAGE = "dsl"
+PARTIAL_PREFIX = "partial: "
+
+
+def is_fitting(candidate: Candidate) -> bool:
+    """Whether a DSL candidate comes from a program that reproduces every train pair."""
+    return candidate.stage == STAGE and candidate.score >= 1.0
+
+
+@dataclass
+class Outcome:
+    """One task's candidates and the numbers a benchmark wants about how they were found."""
+    task_id: str
+    candidates: list[Candidate]
+    fitting_programs: int  # distinct test predictions made by programs that reproduce every train pair
+    nodes: int
+    cpu_seconds: float
+    state_bytes: int
+    max_rss_mb: float
+    stopped_by: str
+    error: str | None = None
+
+
+def candidates_from(result: SearchResult, n_test: int, partial: bool) -> list[Candidate]:
+    out: list[Candidate] = []
+    for i in range(n_test):
+        chosen = []
+        for prog in result.programs:
+            g = prog.outputs[i]
+            if any(c.shape == g.shape and (c == g).all() for c in chosen):
+                continue
+            chosen.append(g)
+            out.append(Candidate(i, g, STAGE, score=1.0 + 1.0 / (1.0 + max(0.0, prog.cost)), program=prog.text))
+            if len(chosen) == 2:
+                break
+        if not chosen and partial and result.partial is not None:
+            out.append(Candidate(i, result.partial.outputs[i], STAGE, score=0.5 * result.partial_accuracy,
+                                 program=PARTIAL_PREFIX + result.partial.text))
+    return out
+
+
+def warm_up() -> None:
+    """Compile every numba kernel of the DSL, or load it from numba's on-disk cache, so that no task pays
+    for it out of its own CPU budget. Call once per process before solving (pool initialisers, stages)."""
+    g = np.array([[0, 1, 0, 0], [2, 2, 0, 3], [0, 0, 0, 3]], np.uint8)
+    G.background(g)
+    G.symmetrize_offset(g, "lr", 0)
+    G.fill_enclosed(g, 4, 0)
+    G.flood(g, 1, 0)
+    G.rays(g, "cross", 0)
+    G.connect_pairs(g, 0)
+    G.periodic_fill(g, 3)
+    G.denoise(g, 3)
+    O.objects(g, "c4", 0)
+    O.object_gravity(g, "c8", "down")
+    hash_grids(pack([g]))
+
+
+def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
+    clock = Clock(cfg.seconds_per_task, deadline)
+    result = search(task, cfg, clock)
+    candidates = candidates_from(result, len(task.test), cfg.partial)
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return Outcome(task.id, candidates, len(result.programs), result.nodes, result.cpu_seconds,
+                   result.state_bytes, max_rss, result.stopped_by)
+
+
+def solve(task: Task, cfg: DslConfig, deadline: Deadline) -> list[Candidate]:
+    """Candidates for every test input of the task, within cfg.seconds_per_task CPU seconds and the
+    deadline, whichever comes first. Picklable (top-level), so a process pool can call it directly."""
+    return solve_with_stats(task, cfg, deadline).candidates

@@ -1,0 +1,540 @@
+"""The DSL fallback: primitives on hand-made grids, learned steps, the search on synthetic tasks, budgets,
+the process pool and the pipeline stage."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import grid
+from solver.budget import Deadline
+from solver.config import DslConfig, load_config
+from solver.dsl import grids as G
+from solver.dsl import learn
+from solver.dsl import objects as O
+from solver.dsl import is_fitting, solve, solve_many, solve_with_stats
+from solver.tasks import Example, Task
+
+
+def task_of(pairs, tests, task_id="synthetic"):
+    return Task(task_id, tuple(Example(grid(i), grid(o)) for i, o in pairs),
+                tuple(Example(grid(i), None if o is None else grid(o)) for i, o in tests))
+
+
+def fast_cfg(**kw) -> DslConfig:
+    base = dict(seconds_per_task=5.0, max_depth=2, max_nodes=3000)
+    base.update(kw)
+    return DslConfig(**base)
+
+
+# -------------------------------------------------------------------------------------------- primitives
+
+A = grid([[1, 2, 0],
+          [0, 3, 0]])
+
+
+def test_d8_elements_are_distinct_and_invertible():
+    square = grid([[1, 2], [3, 4]])
+    images = {G.d8(square, n).tobytes() for n in G.D8_NAMES}
+    assert len(images) == 8
+    assert np.array_equal(G.d8(A, "flip_lr"), grid([[0, 2, 1], [0, 3, 0]]))
+    assert np.array_equal(G.d8(A, "transpose"), A.T)
+    assert np.array_equal(G.d8(G.d8(A, "rot90"), "rot270"), A)
+    assert np.array_equal(G.d8(A, "antitranspose"), grid([[0, 0], [3, 2], [0, 1]]))  # (i, j) -> (W-1-j, H-1-i)
+
+
+def test_background_prefers_black_unless_clearly_outnumbered():
+    assert G.background(grid([[0, 5, 5], [0, 5, 0]])) == 0  # 3 black vs 3 grey: black
+    assert G.background(grid([[0, 5, 5], [5, 5, 5]])) == 5  # 1 black vs 5 grey
+    assert G.background(grid([[7, 7], [7, 3]])) == 7
+
+
+def test_crop_to_content_and_trim_border():
+    g = grid([[0, 0, 0, 0], [0, 4, 0, 0], [0, 0, 5, 0]])
+    assert np.array_equal(G.crop_to_content(g, 0), grid([[4, 0], [0, 5]]))
+    assert G.crop_to_content(np.zeros((2, 2), np.uint8), 0) is None
+    assert np.array_equal(G.trim_border(grid([[1, 1, 1], [1, 2, 1], [1, 1, 1]])), grid([[2]]))
+
+
+def test_tile_upscale_downscale_roundtrip():
+    g = grid([[1, 2], [3, 0]])
+    assert np.array_equal(G.tile(g, 1, 2), grid([[1, 2, 1, 2], [3, 0, 3, 0]]))
+    up = G.upscale(g, 2, 3)
+    assert up.shape == (4, 6) and np.array_equal(up[:2, :3], np.ones((2, 3), np.uint8))
+    assert np.array_equal(G.downscale(up, 2, 3), g)
+    assert G.downscale(grid([[1, 2], [3, 4]]), 2, 2) is None  # blocks are not one colour
+    assert G.upscale(np.zeros((10, 10), np.uint8), 4, 4) is None  # would exceed 30x30
+
+
+def test_kronecker_places_copies_where_foreground():
+    g = grid([[1, 0], [0, 1]])
+    out = G.kronecker(g, 0)
+    assert np.array_equal(out, grid([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]))
+
+
+def test_compress_repeats_undoes_stretching():
+    assert np.array_equal(G.compress_repeats(G.upscale(grid([[1, 2], [3, 3]]), 2, 3)), grid([[1, 2], [3]*2]))
+
+
+def test_mirror_and_concat():
+    g = grid([[1, 2]])
+    assert np.array_equal(G.mirror(g, "right"), grid([[1, 2, 2, 1]]))
+    assert np.array_equal(G.mirror(g, "quad"), grid([[1, 2, 2, 1], [1, 2, 2, 1]]))
+    assert G.concat(grid([[1]]), grid([[1, 2]]), 0) is None
+
+
+def test_symmetrize_fills_hidden_cells_and_rejects_asymmetric_grids():
+    g = grid([[1, 2, 2, 1], [3, 4, 9, 3]])
+    assert np.array_equal(G.symmetrize(g, "lr", 9), grid([[1, 2, 2, 1], [3, 4, 4, 3]]))
+    assert G.symmetrize(grid([[1, 2], [3, 9]]), "lr", 9) is None  # 1 != 2: not left-right symmetric
+    off = grid([[5, 1, 2, 1, 9]])  # mirror axis at column 2, not the centre
+    assert np.array_equal(G.symmetrize_offset(off, "lr", 9), grid([[5, 1, 2, 1, 5]]))
+
+
+def test_colour_primitives():
+    g = grid([[1, 2], [2, 0]])
+    assert np.array_equal(G.keep_colour(g, 2, 0), grid([[0, 2], [2, 0]]))
+    assert np.array_equal(G.remove_colour(g, 2, 0), grid([[1, 0], [0, 0]]))
+    assert np.array_equal(G.apply_colour_map(g, {1: 5, 2: 1}), grid([[5, 1], [1, 0]]))
+    assert np.array_equal(G.binarise(g, 0), grid([[1, 1], [1, 0]]))
+    assert G.majority_colour_grid(g, 0).tolist() == [[2]]
+    assert G.minority_colour_grid(g, 0).tolist() == [[1]]
+
+
+def test_gravity_and_shift():
+    g = grid([[1, 0], [0, 0], [2, 3]])
+    assert np.array_equal(G.gravity(g, "down", 0), grid([[0, 0], [1, 0], [2, 3]]))
+    assert np.array_equal(G.gravity(g, "right", 0), grid([[0, 1], [0, 0], [2, 3]]))
+    settled = grid([[0], [1]])
+    assert np.array_equal(G.gravity(settled, "down", 0), settled)  # nothing to do: unchanged, not None
+    assert np.array_equal(G.shift(grid([[1, 2], [3, 4]]), 1, 0, 0), grid([[0, 0], [1, 2]]))
+
+
+def test_fill_enclosed_only_paints_cells_cut_off_from_the_border():
+    g = grid([[1, 1, 1, 0],
+              [1, 0, 1, 0],
+              [1, 1, 1, 0]])
+    out = G.fill_enclosed(g, 4, 0)
+    assert out[1, 1] == 4 and (out[:, 3] == 0).all()
+    open_grid = grid([[1, 0], [0, 0]])
+    assert np.array_equal(G.fill_enclosed(open_grid, 4, 0), open_grid)
+
+
+def test_flood_and_hidden_part():
+    g = grid([[1, 0, 2, 0],
+              [0, 0, 2, 0],
+              [2, 2, 2, 0]])
+    assert G.flood(g, 1, 0).tolist() == [[1, 1, 2, 0], [1, 1, 2, 0], [2, 2, 2, 0]]
+    assert G.flood(g, 5, 0) is None
+    masked = grid([[1, 2, 2, 1], [3, 9, 9, 3]])
+    assert G.hidden_part(masked, G.symmetrize(masked, "lr", 9), 9) is None  # a mirror pair both hidden
+    masked = grid([[1, 2, 2, 1], [3, 4, 9, 3]])
+    assert G.hidden_part(masked, G.symmetrize(masked, "lr", 9), 9).tolist() == [[4]]
+
+
+def test_rays_stop_at_foreground_and_connect_joins_pairs():
+    g = grid([[0, 0, 0, 0],
+              [0, 2, 0, 3],
+              [0, 0, 0, 0]])
+    right = G.rays(g, "right", 0)
+    assert right[1].tolist() == [0, 2, 2, 3]
+    assert G.rays(g, "right", 0, through=True)[1].tolist() == [0, 2, 2, 3]
+    pair = grid([[4, 0, 0, 4], [0, 0, 0, 0]])
+    assert G.connect_pairs(pair, 0)[0].tolist() == [4, 4, 4, 4]
+    assert G.connect_pairs(grid([[4, 0], [0, 4]]), 0, "hv").tolist() == [[4, 0], [0, 4]]
+    assert G.connect_pairs(grid([[4, 0, 0], [0, 0, 0], [0, 0, 4]]), 0, "d")[1, 1] == 4
+
+
+def test_split_by_separators_and_combine():
+    g = grid([[1, 0, 5, 1, 1],
+              [0, 1, 5, 0, 1]])
+    left, right = G.split_by_separators(g)
+    assert left.tolist() == [[1, 0], [0, 1]] and right.tolist() == [[1, 1], [0, 1]]
+    assert G.combine_masks([left, right], "and", 0).tolist() == [[1, 0], [0, 1]]
+    assert G.combine_masks([left, right], "xor", 0).tolist() == [[0, 1], [0, 0]]
+    assert G.combine_masks([left, right], "nor", 0).tolist() == [[0, 0], [1, 0]]
+    assert G.split_by_separators(grid([[1, 2], [3, 4]])) is None
+    parts = G.split_equal(grid([[1, 2, 3, 4]]), 1, 2)
+    assert [p.tolist() for p in parts] == [[[1, 2]], [[3, 4]]]
+    assert G.overlay([grid([[1, 0]]), grid([[2, 2]])], 0).tolist() == [[1, 2]]
+
+
+def test_pick_part_and_keep_solid():
+    parts = [grid([[1, 0], [0, 0]]), grid([[2, 2], [2, 0]]), grid([[1, 0], [0, 0]])]
+    assert G.pick_part(parts, "most_fg", 0).tolist() == [[2, 2], [2, 0]]
+    assert G.pick_part(parts, "unique", 0).tolist() == [[2, 2], [2, 0]]
+    assert G.pick_part(parts, "least_fg", 0) is None  # two parts tie
+    assert G.pick_part(parts, "last", 0).tolist() == [[1, 0], [0, 0]]
+    noisy = grid([[3, 3, 0, 3],
+                  [3, 3, 0, 0],
+                  [0, 3, 0, 0]])
+    assert G.keep_solid(noisy, 0).tolist() == [[3, 3, 0, 0], [3, 3, 0, 0], [0, 0, 0, 0]]
+
+
+def test_periodic_fill_and_extension():
+    g = grid([[1, 2, 1, 2], [3, 4, 3, 4], [1, 9, 1, 2], [3, 4, 3, 9]])
+    assert np.array_equal(G.periodic_fill(g, 9), grid([[1, 2, 1, 2], [3, 4, 3, 4]] * 2))
+    diag = grid([[1, 2, 3, 1], [2, 3, 1, 2], [3, 1, 0, 3]])  # colour depends on (i + j) % 3
+    assert G.periodic_fill(diag, 0, kind=2)[2, 2] == 2
+    assert np.array_equal(G.extend_periodic(grid([[1], [2], [1], [2]]), 6, 1), grid([[1], [2]] * 3))
+
+
+def test_motif_pad_and_line_majority():
+    assert G.motif(grid([[1, 2, 1, 2], [3, 4, 3, 4], [1, 2, 1, 2]])).tolist() == [[1, 2], [3, 4]]
+    assert G.motif(grid([[1, 2], [3, 4]])) is None  # no repetition
+    g = grid([[0, 2], [3, 0]])
+    assert G.pad(g, "edge").tolist() == [[0, 0, 2, 0], [0, 0, 2, 2], [3, 3, 0, 0], [0, 3, 0, 0]]
+    assert G.pad(g, "bg").shape == (4, 4)
+    bands = grid([[4, 4, 2, 2, 2], [4, 2, 2, 2, 8]])
+    assert G.line_majority(bands, 0).tolist() == [[4, 2, 2, 2, 2]]
+    assert G.compress_repeats(G.line_majority(bands, 0)).tolist() == [[4, 2]]
+
+
+def test_denoise_and_uniform_colours():
+    g = grid([[3, 3, 3], [3, 7, 3], [3, 3, 0]])
+    assert G.denoise(g, 7).tolist() == [[3, 3, 3], [3, 3, 3], [3, 3, 0]]
+    shape = grid([[0, 5, 5], [0, 5, 2]])
+    assert G.uniform_colour(shape, 0).tolist() == [[0, 5, 5], [0, 5, 5]]
+    assert G.uniform_colour(shape, 0, minority=True).tolist() == [[0, 2, 2], [0, 2, 2]]
+
+
+def test_lattice_cells():
+    g = grid([[1, 0, 5, 0, 0],
+              [0, 1, 5, 0, 2],
+              [5, 5, 5, 5, 5],
+              [0, 0, 5, 3, 3],
+              [0, 0, 5, 3, 0]])
+    assert G.cells_to_pixels(g).tolist() == [[1, 2], [0, 3]]
+    assert G.cells_to_counts(g).tolist() == [[2, 1], [0, 3]]
+    filled = G.fill_cells(g)
+    assert filled[0:2, 0:2].tolist() == [[1, 1], [1, 1]] and filled[3:5, 0:2].tolist() == [[0, 0], [0, 0]]
+
+
+# ----------------------------------------------------------------------------------------------- objects
+
+OBJ = grid([[1, 1, 0, 0, 2],
+             [1, 0, 0, 0, 0],
+             [0, 0, 3, 0, 0],
+             [0, 3, 0, 0, 0]])
+
+
+def test_labelling_modes():
+    assert len(O.objects(OBJ, "c4", 0)) == 4   # the two diagonal 3s are separate
+    assert len(O.objects(OBJ, "c8", 0)) == 3   # ... joined diagonally
+    two = grid([[1, 2], [0, 0]])
+    assert len(O.objects(two, "c4", 0)) == 2 and len(O.objects(two, "m4", 0)) == 1
+    big = O.objects(OBJ, "c8", 0)[0]
+    assert (big.size, big.colour, big.top, big.left, big.touches_border) == (3, 1, 0, 0, True)
+
+
+def test_selectors_need_a_unique_winner():
+    obs = O.objects(OBJ, "c8", 0)
+    assert O.select(obs, "largest").colour == 1
+    assert O.select(obs, "smallest").colour == 2
+    assert O.select(obs, "rightmost").colour == 2
+    assert O.select(obs, "unique_shape") is None  # all three shapes differ: no single odd one out
+    assert O.select(O.objects(grid([[1, 0, 1, 0, 2, 2]]), "c8", 0), "unique_shape").colour == 2
+
+
+def test_crop_keep_remove_object():
+    g = grid([[0, 0, 0, 0],
+              [0, 5, 5, 0],
+              [0, 5, 0, 0],
+              [7, 0, 0, 0]])
+    assert O.crop_object(g, "c8", "largest", True).tolist() == [[5, 5], [5, 0]]
+    assert O.keep_object(g, "c8", "smallest").tolist() == [[0] * 4] * 3 + [[7, 0, 0, 0]]
+    assert O.keep_object(g, "c8", "smallest", keep=False)[3, 0] == 0
+    assert O.remove_small(g, "c8", 1)[3, 0] == 0
+
+
+def test_move_until_touch_and_object_gravity():
+    g = grid([[2, 0, 0, 0, 8]])
+    assert O.move_until_touch(g, "c8", "unique_colour") is None  # two unique colours: no single mover
+    g = grid([[2, 2, 0, 0, 0, 8]])
+    assert O.move_until_touch(g, "c8", "largest").tolist() == [[0, 0, 0, 2, 2, 8]]
+    h = grid([[1, 0], [0, 0], [0, 2], [0, 0]])
+    assert O.object_gravity(h, "c8", "down").tolist() == [[0, 0], [0, 0], [0, 0], [1, 2]]
+
+
+def test_attract_all_moves_every_small_object_to_the_largest():
+    g = grid([[0, 2, 0, 0],
+              [0, 0, 0, 0],
+              [5, 5, 5, 5],
+              [0, 0, 0, 0],
+              [0, 0, 3, 0]])
+    assert O.attract_all(g, "c8").tolist() == [[0, 0, 0, 0], [0, 2, 0, 0], [5, 5, 5, 5], [0, 0, 3, 0],
+                                               [0, 0, 0, 0]]
+
+
+def test_each_object_transforms_in_place():
+    g = grid([[1, 2, 0, 0],
+              [0, 0, 0, 3],
+              [0, 0, 0, 4]])
+    assert O.each_object(g, "m8", "flip_lr").tolist() == [[2, 1, 0, 0], [0, 0, 0, 3], [0, 0, 0, 4]]
+    assert O.each_object(g, "m8", "flip_ud").tolist() == [[1, 2, 0, 0], [0, 0, 0, 4], [0, 0, 0, 3]]
+
+
+def test_stamp_copies_the_template_onto_markers():
+    template = [[1, 2, 1], [2, 3, 2], [2, 3, 2]]
+    g = np.zeros((6, 6), np.uint8)
+    g[0:3, 0:3] = template
+    g[4, 4] = 5
+    out = O.stamp_markers(g, "centre")
+    assert out[3:6, 3:6].tolist() == template and out[0:3, 0:3].tolist() == template
+    h = np.zeros((5, 6), np.uint8)
+    h[0:2, 0:3] = [[1, 2, 1], [2, 3, 2]]
+    h[3, 4] = 3  # the template's one 3 lands on the marker
+    assert O.stamp_markers(h, "match")[2:4, 3:6].tolist() == [[1, 2, 1], [2, 3, 2]]
+    assert O.stamp_markers(h, "centre") is None  # a 2-row template has no centre
+
+
+def test_holed_selector():
+    g = grid([[1, 1, 1, 0, 2, 2],
+              [1, 0, 1, 0, 2, 2],
+              [1, 1, 1, 0, 0, 0]])
+    assert O.select(O.objects(g, "c8", 0), "holed").colour == 1
+
+
+def test_outline_interior_and_boxes():
+    g = grid([[0, 0, 0], [0, 1, 0], [0, 0, 0]])
+    assert O.outline_objects(g, "c8", 4, True).tolist() == [[4, 4, 4], [4, 1, 4], [4, 4, 4]]
+    assert O.outline_objects(g, "c8", 4, False).tolist() == [[0, 4, 0], [4, 1, 4], [0, 4, 0]]
+    solid = np.ones((3, 3), np.uint8)
+    solid = np.pad(solid, 1)
+    assert O.interior(solid, 2)[2, 2] == 2 and O.interior(solid, 2)[1, 1] == 1
+    ring = grid([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
+    assert O.fill_object_boxes(ring, "c8", 6)[2, 2] == 6
+
+
+# ---------------------------------------------------------------------------------------- learned steps
+
+def test_colour_map_is_learned_only_when_consistent():
+    xs, ys = [grid([[1, 2]]), grid([[2, 3]])], [grid([[5, 6]]), grid([[6, 7]])]
+    assert learn.learn_colour_map(xs, ys) == {1: 5, 2: 6, 3: 7}
+    assert learn.learn_colour_map([grid([[1, 1]])], [grid([[5, 6]])]) is None  # 1 -> 5 and 1 -> 6
+    step = learn.fit_colour_map(xs, ys)
+    assert step.apply(grid([[3, 1]])).tolist() == [[7, 5]]
+    assert step.apply(grid([[3, 4]])) is None  # colour 4 never seen: the map has nothing to say about it
+
+
+def test_local_rule_learns_neighbourhood_and_refuses_unseen_keys():
+    # Rule: a black cell with a 1 on its left turns 2. Rows of random 0/1 cover every (left, self, right).
+    rng = np.random.default_rng(3)
+
+    def rule(g):
+        out = g.copy()
+        out[:, 1:][(g[:, 1:] == 0) & (g[:, :-1] == 1)] = 2
+        return out
+    xs = [rng.integers(0, 2, size=(1, 9)).astype(np.uint8) for _ in range(12)]
+    rules = {f.name: f for f in learn.fit_local_rules(xs, [rule(x) for x in xs])}
+    assert "local_rule[nbr4]" in rules
+    test = rng.integers(0, 2, size=(1, 9)).astype(np.uint8)
+    assert np.array_equal(rules["local_rule[nbr4]"].apply(test), rule(test))
+    assert rules["local_rule[nbr4]"].apply(grid([[7, 7, 7]])) is None  # colour 7 never seen
+
+
+def test_colour_map_that_only_lists_answers_is_refused():
+    # Each pair shows its own colour change once: a table of answers, not a rule.
+    xs, ys = [grid([[1]]), grid([[2]])], [grid([[4]]), grid([[6]])]
+    assert learn.learn_colour_map(xs, ys) == {1: 4, 2: 6}
+    assert learn.fit_colour_map(xs, ys) is None
+
+
+def test_lookup_needs_a_repeated_key():
+    a, b = grid([[1, 0]]), grid([[0, 1]])
+    step = learn.fit_lookup([a, b, a], [grid([[3]]), grid([[4]]), grid([[3]])])
+    assert step.apply(a).tolist() == [[3]] and step.apply(grid([[1, 1]])) is None
+    assert learn.fit_lookup([a, b], [grid([[3]]), grid([[4]])]) is None  # nothing repeats: no evidence
+
+
+def test_object_minor_colour_rule_paints_shapes_in_their_marker_colour():
+    # Grey (5) shapes carry one marker cell; the output paints the whole shape in the marker's colour.
+    xs = [grid([[5, 5, 0, 0], [5, 2, 0, 5], [0, 0, 0, 3]]), grid([[0, 5, 4], [0, 0, 0], [3, 5, 0]])]
+    ys = [grid([[2, 2, 0, 0], [2, 2, 0, 3], [0, 0, 0, 3]]), grid([[0, 4, 4], [0, 0, 0], [3, 3, 0]])]
+    rules = {f.name: f for f in learn.fit_local_rules(xs, ys)}
+    test = grid([[5, 3, 0], [0, 0, 0], [4, 5, 5]])
+    assert rules["local_rule[obj_minor]"].apply(test).tolist() == [[3, 3, 0], [0, 0, 0], [4, 4, 4]]
+
+
+def test_region_rank_feature():
+    g = grid([[0, 0, 1, 0], [1, 1, 1, 0], [0, 1, 0, 0]])
+    assert learn._region_rank(g).tolist() == [[2, 2, 63, 63], [63, 63, 63, 63], [1, 63, 63, 63]]
+
+
+def test_predicted_output_shapes():
+    z = lambda h, w: np.zeros((h, w), np.uint8)
+    assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(3, 3), z(4, 4)], [z(5, 6)]) == [(5, 6)]
+    assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(2, 2), z(2, 2)], [z(5, 6)]) == [(2, 2)]
+    assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(6, 6), z(8, 8)], [z(5, 6)]) is None
+
+
+def test_block_tiling_learns_a_transform_per_block():
+    def make(g):
+        g = grid(g)
+        return np.concatenate([np.concatenate([g, g[::-1]], 1), np.concatenate([np.zeros_like(g), g.T], 1)], 0)
+    xs = [grid([[1, 2], [0, 3]]), grid([[4, 0], [5, 6]])]
+    step = learn.fit_block_tiling(xs, [make(x) for x in xs])
+    assert step.name == "tile_blocks[2x2:identity,flip_ud,blank,transpose]"
+    assert np.array_equal(step.apply(grid([[7, 8], [9, 0]])), make([[7, 8], [9, 0]]))
+
+
+def test_count_bar_learns_which_count_and_which_colour():
+    xs = [grid([[0, 3, 0, 3]]), grid([[3, 0, 3, 0], [0, 0, 0, 3]]), grid([[2, 0, 0]])]
+    ys = [grid([[3, 3]]), grid([[3, 3, 3]]), grid([[2]])]
+    assert learn.bar_layouts(ys) == ["row"]
+    step = learn.fit_count_bar(xs, ys, learn.bar_layouts(ys))
+    assert step.name == "count_bar[objects4,row,majority]"  # objects4 comes before cells and gives the same
+    assert step.apply(grid([[5, 0, 5, 0, 5, 0, 5]])).tolist() == [[5, 5, 5, 5]]
+    eyes = [np.eye(2, dtype=np.uint8) * 8, np.eye(3, dtype=np.uint8) * 8]
+    diag = learn.fit_count_bar(xs[:2], eyes, learn.bar_layouts(eyes))
+    assert diag.name == "count_bar[objects4,diagonal,8]"
+    ones = [grid([[1]]), grid([[2]])]
+    assert learn.fit_count_bar(ones, ones, learn.bar_layouts(ones)) is None  # the count is 1 both times
+    assert learn.bar_layouts([grid([[1, 2], [3, 1]])]) == []
+
+
+def test_count_scale_upscales_by_a_count():
+    xs = [grid([[1, 0], [0, 2]]), grid([[1, 3], [0, 2]])]
+    ys = [G.upscale(xs[0], 2, 2), G.upscale(xs[1], 3, 3)]
+    step = learn.fit_count_scale(xs, ys)
+    assert step.name == "upscale_by[objects4]"
+    assert np.array_equal(step.apply(grid([[5, 0], [0, 6]])), G.upscale(grid([[5, 0], [0, 6]]), 2, 2))
+
+
+def test_output_shape_rules():
+    xs = [np.zeros((2, 3), np.uint8), np.zeros((4, 1), np.uint8)]
+    ys = [np.zeros((4, 6), np.uint8), np.zeros((8, 2), np.uint8)]
+    name, shape = learn.output_shape_rules(xs, ys)[0]
+    assert shape(np.zeros((3, 3), np.uint8)) == (6, 6)
+    fixed = learn.output_shape_rules(xs, [np.zeros((1, 1), np.uint8)] * 2)
+    assert fixed[0][1](np.zeros((9, 9), np.uint8)) == (1, 1)
+
+
+# ------------------------------------------------------------------------------------------------ search
+
+def flip_recolour_task():
+    rng = np.random.default_rng(0)
+    pairs, tests = [], []
+    for k in range(4):
+        g = rng.integers(0, 3, size=(3 + k, 4)).astype(np.uint8)
+        out = G.apply_colour_map(g[:, ::-1].copy(), {1: 7, 2: 8})
+        (pairs if k < 3 else tests).append((g.tolist(), out.tolist()))
+    return task_of(pairs, tests)
+
+
+def test_search_finds_flip_then_colour_map():
+    task = flip_recolour_task()
+    cands = solve(task, fast_cfg(), Deadline.never())
+    assert cands and is_fitting(cands[0])
+    assert np.array_equal(cands[0].grid, task.test[0].output)
+    assert "flip_lr" in cands[0].program and "recolour" in cands[0].program
+    assert cands[0].stage == "dsl" and 1.0 < cands[0].score <= 2.0
+
+
+def test_search_finds_crop_of_largest_object_then_upscale():
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        g = np.zeros((10, 10), np.uint8)
+        g[1:4, 1:4] = rng.integers(1, 4, size=(3, 3))  # the big object (3x3, every cell coloured)
+        g[7, 7] = 5
+        g[8, 2] = 6
+        return g.tolist(), G.upscale(g[1:4, 1:4], 2, 2).tolist()
+    task = task_of([make(1), make(2), make(3)], [make(4)])
+    out = solve_with_stats(task, fast_cfg(), Deadline.never())
+    best = out.candidates[0]
+    assert is_fitting(best) and np.array_equal(best.grid, task.test[0].output)
+    assert "upscale[2,2]" in best.program
+
+
+def test_at_most_two_distinct_candidates_per_test_input():
+    task = flip_recolour_task()
+    cands = solve(task, fast_cfg(), Deadline.never())
+    assert len(cands) <= 2
+    if len(cands) == 2:
+        assert not np.array_equal(cands[0].grid, cands[1].grid) or cands[0].grid.shape != cands[1].grid.shape
+
+
+def test_unsolvable_task_returns_within_its_cpu_budget_with_partial_candidates():
+    rng = np.random.default_rng(1)
+    noise = lambda: rng.integers(0, 10, size=(12, 12)).tolist()
+    task = task_of([(noise(), noise()) for _ in range(3)], [(noise(), None)])
+    budget = 0.5
+    start = time.process_time()
+    out = solve_with_stats(task, DslConfig(seconds_per_task=budget), Deadline.never())
+    used = time.process_time() - start
+    assert out.stopped_by == "budget"
+    assert used < budget + 1.0  # one op past the check at most; generous for a loaded CI box
+    assert all(not is_fitting(c) and c.program.startswith("partial: ") for c in out.candidates)
+
+
+def test_expired_deadline_stops_at_once():
+    task = flip_recolour_task()
+    out = solve_with_stats(task, DslConfig(seconds_per_task=100.0), Deadline.after(0.0))
+    assert out.stopped_by == "budget" and out.nodes <= 1
+
+
+def test_node_budget_makes_the_search_deterministic():
+    task = flip_recolour_task()
+    cfg = fast_cfg(max_nodes=500, cost_slack=100.0)
+    a = solve_with_stats(task, cfg, Deadline.never())
+    b = solve_with_stats(task, cfg, Deadline.never())
+    assert a.nodes == b.nodes and [c.program for c in a.candidates] == [c.program for c in b.candidates]
+
+
+def test_step_that_only_changes_a_test_input_is_not_a_program():
+    # Colour 5 appears only in the test input: 'remove_colour[5]' changes nothing on the train inputs, so
+    # no program may use it to explain the (identity) task.
+    task = task_of([([[1, 0], [0, 1]], [[1, 0], [0, 1]]), ([[2, 2], [0, 0]], [[2, 2], [0, 0]])],
+                   [([[5, 1], [0, 0]], None)])
+    cands = solve(task, fast_cfg(), Deadline.never())
+    assert all("remove_colour[5]" not in c.program for c in cands)
+    assert cands[0].program == "x" and np.array_equal(cands[0].grid, task.test[0].input)
+
+
+def test_edit_composition_joins_two_partial_edits():
+    # Outputs = input with enclosed holes filled with 4 AND the outside of the grid framed in 2: no single op
+    # does both, two correct partial edits do.
+    def make(n):
+        g = np.zeros((7, 7), np.uint8)
+        g[2:2 + n, 2:2 + n] = 1
+        g[3:1 + n, 3:1 + n] = 0
+        out = G.fill_enclosed(g, 4, 0)
+        return g.tolist(), G.draw_border(out, 2).tolist()
+    task = task_of([make(3), make(4), make(5)], [make(4)])
+    cfg = fast_cfg(max_depth=1, local_rule_depth=-1)
+    cands = solve(task, cfg, Deadline.never())
+    assert cands and cands[0].program.startswith("compose(")
+    assert np.array_equal(cands[0].grid, task.test[0].output)
+
+
+# --------------------------------------------------------------------------------------- pool and stage
+
+def test_solve_many_keeps_task_order_across_spawned_workers():
+    tasks = [flip_recolour_task()]
+    tasks.append(Task("second", tasks[0].train, tasks[0].test))
+    outs = list(solve_many(tasks, fast_cfg(max_nodes=300), workers=2))
+    assert [o.task_id for o in outs] == ["synthetic", "second"]
+    assert all(o.error is None and o.candidates for o in outs)
+
+
+def test_limit_memory_turns_a_runaway_allocation_into_memory_error():
+    code = ("from solver.dsl import limit_memory\nlimit_memory(1500)\n"
+            "try:\n    bytearray(3 * 2**30)\nexcept MemoryError:\n    print('capped')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "capped", out.stderr
+
+
+def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_solutions_path):
+    from solver.journal import read_tasks
+    from solver.pipeline import build_stages, run
+    cfg = load_config("cpu", ["dsl.seconds_per_task=0.5", "dsl.max_depth=1"])
+    assert [s.name for s in build_stages(cfg)] == ["baseline", "dsl"]
+    result = run(sample_challenges_path, cfg, tmp_path / "submission.json", solutions=sample_solutions_path,
+                 progress=False)
+    records = read_tasks(result.workdir)
+    dsl = [c for r in records.values() for c in r.candidates if c.stage == "dsl"]
+    assert dsl and all(c.program for c in dsl)
+    assert result.score.n_correct >= 1
