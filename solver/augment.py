@@ -179,12 +179,12 @@ def random_view(rng: np.random.Generator, n_train: int, *, geometry: bool = True
     return Compose(tuple(parts))
 
 
-def views_for_task(task: Task, n: int, rng: np.random.Generator, *, colors: bool = True,
-                   keep_background: bool = True, demo_order: bool = True) -> list[Compose]:
+def views_for_task(task: Task, n: int, rng: np.random.Generator, *, geometry: bool = True,
+                   colors: bool = True, keep_background: bool = True, demo_order: bool = True) -> list[Compose]:
     """n views: the identity first, then the D8 elements in turn (so every symmetry is covered before
     any repeats), each with a random colour permutation and demo order."""
     views = [IDENTITY]
     for i in range(1, n):
         views.append(random_view(rng, len(task.train), colors=colors, keep_background=keep_background,
-                                 demo_order=demo_order, k=i % 8))
+                                 demo_order=demo_order, k=i % 8 if geometry else 0))
     return views[:n]

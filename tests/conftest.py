@@ -36,3 +36,18 @@ def grid(rows) -> np.ndarray:
 def write_json(path: Path, obj) -> Path:
     path.write_text(json.dumps(obj))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A real, randomly initialised tiny Llama model directory with its character tokenizer."""
+    from solver.model import make_tiny_model
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model"), "tiny", seed=0)
+
+
+@pytest.fixture
+def tiny_loaded(tiny_model_dir):
+    """The tiny model loaded for one test (an adapter attaches to the model in place, so none is shared)."""
+    from solver.config import ModelConfig
+    from solver.model import load_model
+    return load_model(ModelConfig(path=str(tiny_model_dir)))
