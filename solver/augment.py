@@ -8,9 +8,11 @@ demo-order transform acts only on the order of the train pairs. A model predicts
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
+from .config import AUGMENT_KINDS
 from .tasks import Example, Grid, Task, N_COLORS
 
 D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_lr", "anti_transpose", "flip_ud")
@@ -188,3 +190,14 @@ def views_for_task(task: Task, n: int, rng: np.random.Generator, *, geometry: bo
         views.append(random_view(rng, len(task.train), colors=colors, keep_background=keep_background,
                                  demo_order=demo_order, k=i % 8 if geometry else 0))
     return views[:n]
+
+
+def views_of_kinds(task: Task, n: int, kinds: Sequence[str], rng: np.random.Generator,
+                   where: str = "augment") -> list[Compose]:
+    """`views_for_task` with the augmentations named as in the config ('geometry', 'colors', 'demo_order');
+    `where` names the config field in the error for an unknown name."""
+    unknown = set(kinds) - set(AUGMENT_KINDS)
+    if unknown:
+        raise ValueError(f"{where}: unknown augmentation {sorted(unknown)}; known: {', '.join(AUGMENT_KINDS)}")
+    return views_for_task(task, n, rng, geometry="geometry" in kinds, colors="colors" in kinds,
+                          demo_order="demo_order" in kinds)

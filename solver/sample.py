@@ -20,12 +20,11 @@ import numpy as np
 import torch
 import transformers
 
-from .augment import Compose, views_for_task
+from .augment import Compose, views_of_kinds
 from .budget import Deadline
 from .codec import MAX_OUTPUT_TOKENS, CodecError, Vocab, answer_reserve, encode, parse_answer
 from .config import SampleConfig
 from .tasks import MAX_SIDE, Candidate, Example, Task
-from .ttt import check_augment
 
 GREEDY_STAGE = "neural-greedy"
 
@@ -183,19 +182,13 @@ class _Job:
     room: int  # answer tokens the context leaves after the prompt
 
 
-def task_views(task: Task, cfg: SampleConfig, rng: np.random.Generator) -> list[Compose]:
-    flags = check_augment(cfg.augment, "sample.augment")
-    return views_for_task(task, cfg.views, rng, geometry=flags["geometry"], colors=flags["colors"],
-                          demo_order=flags["demo_order"])
-
-
 def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, max_len: int,
                 deadline: Deadline, rng: np.random.Generator, views: Sequence[Compose] | None = None,
                 stage: str = GREEDY_STAGE) -> tuple[list[Candidate], SampleReport]:
     """Greedy answers for every test input under every view, inverted to the task's frame. Views go in
     order (the identity first) and all test inputs of a view before the next view, so that a deadline
     cuts views, never whole test inputs."""
-    views = list(views) if views is not None else task_views(task, cfg, rng)
+    views = list(views) if views is not None else views_of_kinds(task, cfg.views, cfg.augment, rng, "sample.augment")
     report = SampleReport()
     jobs = []
     for view in views:
@@ -210,11 +203,12 @@ def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, m
                 continue
             jobs.append(_Job(view, t, enc.ids, min(MAX_OUTPUT_TOKENS, max_len - len(enc))))
     candidates = []
-    for start in range(0, len(jobs), max(1, cfg.batch_size)):
+    size = max(1, cfg.batch_size)
+    for start in range(0, len(jobs), size):
         if deadline.expired():
             report.skipped += len(jobs) - start
             break
-        batch = jobs[start:start + cfg.batch_size]
+        batch = jobs[start:start + size]
         gens = backend.generate([j.prompt for j in batch], min(j.room for j in batch), deadline)
         for job, gen in zip(batch, gens):
             report.generated += 1

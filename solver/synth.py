@@ -193,18 +193,35 @@ RULES = {r.name: r for r in [
 ]}
 
 
+def colour_maps(n: int, seed: int) -> list[Rule]:
+    """n rules that each recolour every cell by a fixed permutation of the colours 1-9 (0 stays): cell-wise
+    rules, so they commute with the 8 symmetries (not with colour permutations), on 4x4 grids of 3 or 4
+    colours."""
+    rng = np.random.default_rng(seed)
+    rules = []
+    for k in range(n):
+        lut = np.array([0, *(int(c) for c in rng.permutation(np.arange(1, 10)))], dtype=np.uint8)
+        rules.append(Rule(f"recolour-{seed}-{k}", lambda g, lut=lut: lut[g],
+                          lambda r, h, w: sparse(r, h, w, n_colours=int(r.integers(3, 5)), density=(0.5, 0.8)),
+                          sides=(4, 4)))
+    return rules
+
+
 def make_task(rule: Rule, rng: Rng, n_train: int = 3, n_test: int = 1, task_id: str | None = None,
               sides: tuple[int, int] | None = None) -> Task:
     """A task of `rule`: every input drawn afresh, its height and width from `sides` (default: the rule's
-    range); inputs the rule leaves unchanged are drawn again (except for the identity rule), so that each
-    pair shows the rule at work."""
+    range). Inputs the rule leaves unchanged are drawn again (except for the identity rule), so that each
+    pair shows the rule at work, and so are test inputs with a colour no demonstration input has."""
     lo, hi = sides or rule.sides
-    examples = []
+    examples: list[Example] = []
     while len(examples) < n_train + n_test:
         h, w = (int(rng.integers(lo, hi + 1)) for _ in range(2))
         x = rule.make_input(rng, h, w)
         y = rule.fn(x)
         if rule.name != "identity" and y.shape == x.shape and np.array_equal(x, y):
+            continue
+        if len(examples) >= n_train and not set(np.unique(x)) <= set(
+                np.unique(np.concatenate([e.input.ravel() for e in examples[:n_train]]))):
             continue
         examples.append(Example(x, y))
     return Task(task_id or f"{rule.name}-{int(rng.integers(1 << 30)):08x}", tuple(examples[:n_train]),

@@ -22,21 +22,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import views_for_task
+from .augment import views_of_kinds
 from .budget import Deadline
 from .codec import CodecError, Vocab, encode
-from .config import AUGMENT_KINDS, TTTConfig
+from .config import TTTConfig
 from .model import LoadedModel
 from .tasks import Task
 
 IGNORE = -100  # label of a token that carries no loss (the convention of torch's cross_entropy)
-
-
-def check_augment(kinds: Sequence[str], where: str) -> dict[str, bool]:
-    unknown = set(kinds) - set(AUGMENT_KINDS)
-    if unknown:
-        raise ValueError(f"{where}: unknown augmentation {sorted(unknown)}; known: {', '.join(AUGMENT_KINDS)}")
-    return {k: k in kinds for k in AUGMENT_KINDS}
 
 
 # -------------------------------------------------------------------------------------------------- data
@@ -61,10 +54,7 @@ def leave_out_tasks(task: Task, min_tasks: int, rng: np.random.Generator) -> lis
 def augmented_tasks(tasks: Sequence[Task], n_views: int, kinds: Sequence[str],
                     rng: np.random.Generator) -> list[Task]:
     """Each task under `n_views` views, the first the task as given."""
-    flags = check_augment(kinds, "ttt.augment")
-    return [view.apply_task(t) for t in tasks
-            for view in views_for_task(t, n_views, rng, geometry=flags["geometry"], colors=flags["colors"],
-                                       demo_order=flags["demo_order"])]
+    return [view.apply_task(t) for t in tasks for view in views_of_kinds(t, n_views, kinds, rng, "ttt.augment")]
 
 
 @dataclass(frozen=True)

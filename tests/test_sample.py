@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from solver.augment import IDENTITY
+from solver.augment import IDENTITY, views_of_kinds
 from solver.budget import Deadline
 from solver.codec import Vocab, encode
 from solver.config import SampleConfig
@@ -102,12 +102,11 @@ def test_known_test_outputs_never_reach_the_prompt(backend, tiny_loaded):
     assert ra == rb and [c.score for c in a] == [c.score for c in b]
 
 
-def test_identity_view_comes_first_and_views_name_their_symmetry(backend, tiny_loaded):
+def test_identity_view_comes_first_and_views_name_their_symmetry():
     task = make_task(RULES["identity"], np.random.default_rng(5))
-    from solver.sample import task_views
-    views = task_views(task, SampleConfig(views=9), np.random.default_rng(0))
+    views = views_of_kinds(task, 9, SampleConfig().augment, np.random.default_rng(0))
     assert views[0] is IDENTITY and views[0].geometry.name == "identity"
     assert [v.geometry.name for v in views[1:]] == ["rot90", "rot180", "rot270", "transpose", "flip_lr",
                                                     "anti_transpose", "flip_ud", "identity"]
-    colours_only = task_views(task, SampleConfig(views=4, augment=["colors"]), np.random.default_rng(0))
+    colours_only = views_of_kinds(task, 4, ["colors"], np.random.default_rng(0))
     assert {v.geometry.name for v in colours_only} == {"identity"}

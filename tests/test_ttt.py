@@ -116,3 +116,16 @@ def test_training_stops_at_the_deadline(tiny_loaded):
     assert expired.steps == 0 and expired.stopped == "deadline"
     short = train_on_task(adapter, task, TTTConfig(steps=100_000), tiny_loaded.vocab, 1000, Deadline.after(0.5), rng)
     assert 0 < short.steps < 100_000 and short.stopped == "deadline" and short.seconds < 5
+
+
+def test_a_4bit_base_goes_through_the_qlora_preparation(tiny_loaded):
+    # bitsandbytes cannot run here; the model is the real tiny one, marked as transformers marks a 4-bit
+    # load, so that the QLoRA path (peft's k-bit preparation, then the adapter) runs and trains.
+    tiny_loaded.model.is_loaded_in_4bit = True
+    assert tiny_loaded.quantized
+    cfg = TTTConfig(steps=2, rank=4, batch_size=2, augmentations=1)
+    adapter = Adapter(tiny_loaded, cfg)
+    assert all("lora_" in n for n, p in adapter.model.named_parameters() if p.requires_grad)
+    task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
+    report = train_on_task(adapter, task, cfg, tiny_loaded.vocab, 1000, Deadline.never(), np.random.default_rng(0))
+    assert report.steps == 2
