@@ -2,12 +2,13 @@
 
 A task is one sequence, each pair an input block then an output block:
 
-    [bos] I 0 1 2 \\n 3 4 5 \\n O 0 1 \\n 2 3 \\n <end>   I ... \\n O ... <end>   I <test input rows> O
+    [bos] I \n 0 1 2 \n 3 4 5 \n O \n 0 1 \n 2 3 \n <end>   I \n ... O \n ... <end>   I \n <test input rows> O \n
 
-One token per cell (the digits 0-9), every row closed by a row separator, 'I' and 'O' open the input and the
-output, and the tokenizer's end-of-sequence token closes an output. Each symbol is looked up on its own in
-the model's tokenizer, so a tokenizer that would merge "00" or " 0" never sees a merged form: the ids are
-built here, never by tokenizing text.
+One token per cell (the digits 0-9), every row closed by a row separator '\n', 'I' and 'O' open the input
+and the output and are followed by a separator too (as in the MIT format), so that the first row of a grid
+starts after a separator like every other row; the tokenizer's end-of-sequence token closes an output.
+Each symbol is looked up on its own in the model's tokenizer, so a tokenizer that would merge "00" or " 0"
+never sees a merged form: the ids are built here, never by tokenizing text.
 
 Parsing a generated output back is strict: anything but complete, rectangular rows of cells closed by the
 end token is rejected with a reason, so a malformed output is counted, never mistaken for a grid.
@@ -107,13 +108,13 @@ def encode_grid(grid: Grid, vocab: Vocab) -> np.ndarray:
 
 
 def answer_length(grid: Grid) -> int:
-    """Tokens of an output block after the 'O' marker: rows, separators and the end token."""
+    """Tokens of an output answer (after 'O' and its separator): rows, separators and the end token."""
     return grid.shape[0] * (grid.shape[1] + 1) + 1
 
 
 def _pair_ids(inp: Grid, out: Grid | None, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
     """One pair (or a query when out is None) and, per token, whether it belongs to the output answer."""
-    head = np.concatenate([[vocab.input], encode_grid(inp, vocab), [vocab.output]])
+    head = np.concatenate([[vocab.input, vocab.row], encode_grid(inp, vocab), [vocab.output, vocab.row]])
     if out is None:
         return head, np.zeros(len(head), dtype=bool)
     answer = np.concatenate([encode_grid(out, vocab), [vocab.end]])
@@ -135,7 +136,7 @@ class Encoded:
 
 
 def _pair_length(ex: Example) -> int:
-    n = 2 + ex.input.shape[0] * (ex.input.shape[1] + 1)
+    n = 4 + ex.input.shape[0] * (ex.input.shape[1] + 1)
     return n + (0 if ex.output is None else answer_length(ex.output))
 
 
@@ -160,8 +161,8 @@ def fit_demos(demos: Sequence[Example], query: Example, vocab: Vocab, max_len: i
 
 def encode(demos: Sequence[Example], query: Example, vocab: Vocab, max_len: int, reserve: int = 0,
            task_id: str = "?") -> Encoded:
-    """The demonstrations that fit, then the query: with its output (a training sequence) or ending at the
-    'O' marker (a prompt, with `reserve` tokens left free for the answer)."""
+    """The demonstrations that fit, then the query: with its output (a training sequence) or ending after the
+    'O' marker and its separator (a prompt, with `reserve` tokens left free for the answer)."""
     kept = fit_demos(demos, query, vocab, max_len, reserve, task_id)
     parts, answer, pair = [], [], []
     if vocab.bos is not None:
@@ -192,7 +193,7 @@ class Parsed:
 
 
 def parse_answer(ids: Sequence[int], vocab: Vocab) -> Parsed:
-    """Generated tokens after the 'O' marker back to a grid, strictly."""
+    """Generated tokens (after the prompt's 'O' and separator) back to a grid, strictly."""
     ids = [int(i) for i in ids]
     if vocab.end not in ids:
         return Parsed(None, "no end token")

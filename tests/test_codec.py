@@ -62,12 +62,13 @@ def test_encode_marks_answers_and_pairs():
     demo = Example(grid([[1]]), grid([[2, 3]]))
     query = Example(grid([[4]]), grid([[5]]))
     enc = encode([demo], query, VOCAB, max_len=100)
-    assert list(enc.ids) == [15, 11, 1, 10, 12, 2, 3, 10, 13, 11, 4, 10, 12, 5, 10, 13]
-    assert list(enc.pair) == [-1] + [0] * 8 + [1] * 7
+    #                       bos I  \n 1  \n O   \n 2  3  \n end I  \n 4  \n O  \n 5  \n end
+    assert list(enc.ids) == [15, 11, 10, 1, 10, 12, 10, 2, 3, 10, 13, 11, 10, 4, 10, 12, 10, 5, 10, 13]
+    assert list(enc.pair) == [-1] + [0] * 10 + [1] * 9
     answers = [int(i) for i, a in zip(enc.ids, enc.is_answer) if a]
     assert answers == [2, 3, 10, 13, 5, 10, 13]
     prompt = encode([demo], Example(query.input), VOCAB, max_len=100)
-    assert list(prompt.ids) == list(enc.ids[:13]) and prompt.ids[-1] == VOCAB.output
+    assert list(prompt.ids) == list(enc.ids[:17]) and list(prompt.ids[-2:]) == [VOCAB.output, VOCAB.row]
 
 
 def test_long_tasks_drop_the_longest_demonstrations_never_the_test_input():
@@ -77,13 +78,13 @@ def test_long_tasks_drop_the_longest_demonstrations_never_the_test_input():
     assert full.kept == (0, 1, 2)
     tight = encode([small, big, small], query, VOCAB, max_len=len(full) - 1)
     assert tight.kept == (0, 2) and len(tight) <= len(full) - 1
-    assert list(tight.ids[-22:]) == list(full.ids[-22:])  # the test input is intact
+    assert list(tight.ids[-24:]) == list(full.ids[-24:])  # the test input is intact
     reserve = 7
     with_room = encode([small, big, small], query, VOCAB, max_len=len(full) - 1, reserve=reserve)
     assert len(with_room) + reserve <= len(full) - 1
-    assert fit_demos([small], query, VOCAB, max_len=23) == ()
+    assert fit_demos([small], query, VOCAB, max_len=25) == ()
     with pytest.raises(CodecError, match="task t1: the test input alone needs"):
-        encode([small], query, VOCAB, max_len=20, task_id="t1")
+        encode([small], query, VOCAB, max_len=24, task_id="t1")
 
 
 def test_vocab_from_a_real_tokenizer_uses_single_character_tokens():
