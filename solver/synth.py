@@ -1,9 +1,10 @@
-"""Synthetic ARC-like tasks from a family of simple grid rules, for pre-training tiny models on the fly.
+"""Synthetic ARC-like tasks from families of simple grid rules, and pre-training tiny models on them.
 
-Every rule commutes with the 8 symmetries of the square and with every colour permutation that keeps the
-background (0) in place: rule(view(x)) == view(rule(x)). An augmented view of a task is then a task of the
-same rule, so test-time training on augmented data and voting over augmented views are sound, and a small
-model only has to learn the rule, not to read the view from context.
+Every rule commutes with the 8 symmetries of the square: rule(view(x)) == view(rule(x)); the rules of
+RULES also commute with every colour permutation that keeps the background (0) in place, the colour maps
+do not. An augmented view of a task (under the views a rule commutes with) is then a task of the same
+rule, so test-time training on augmented data and voting over augmented views are sound, and a small model
+only has to learn the rule, not to read the view from context.
 """
 from __future__ import annotations
 
@@ -226,3 +227,30 @@ def make_task(rule: Rule, rng: Rng, n_train: int = 3, n_test: int = 1, task_id: 
         examples.append(Example(x, y))
     return Task(task_id or f"{rule.name}-{int(rng.integers(1 << 30)):08x}", tuple(examples[:n_train]),
                 tuple(examples[n_train:]))
+
+
+def colour_map_split(seed: int) -> tuple[list[Rule], list[Rule]]:
+    """The rule split of bench/ttt_mini.py: pre-training rules (the identity and 8 colour maps, all on 4x4
+    grids of 3-4 colours) and 6 held-out colour maps."""
+    maps = colour_maps(14, seed)
+    copy = Rule("identity", identity, maps[0].make_input, sides=maps[0].sides)
+    return [copy] + maps[:8], maps[8:]
+
+
+def pretrain(model, rules: list[Rule], vocab, *, steps: int, batch_size: int, lr: float, max_len: int,
+             deadline, rng: Rng):
+    """Train every weight of `model` on fresh tasks of `rules` (one task per sequence, loss on every output
+    but the first), then freeze it again; returns the FitReport."""
+    from .ttt import fit, training_sequences
+    tasks = [make_task(rules[i % len(rules)], rng) for i in range(steps * batch_size)]
+    sequences, too_long = training_sequences(tasks, vocab, max_len, skip_first=True)
+    if too_long:
+        raise ValueError(f"{too_long} synthetic tasks do not fit a context of {max_len} tokens")
+    for p in model.parameters():
+        p.requires_grad_(True)
+    try:
+        return fit(model, sequences, steps=steps, lr=lr, batch_size=batch_size, pad=vocab.pad, max_len=max_len,
+                   deadline=deadline, rng=rng)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(False)
