@@ -21,10 +21,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = list(args.set or [])
     if args.budget is not None:
         overrides.append(f"budget.total_seconds={args.budget}")
+    if args.model is not None:
+        overrides.append(f"model.path={json.dumps(args.model)}")  # quoted: a path is not always bare TOML
     cfg = load_config(args.config, overrides)
     result = run(args.challenges, cfg, args.out, solutions=args.solutions, workdir=args.workdir,
                  progress=not args.no_progress)
     print("\n".join(summary_lines(result)))
+    return 0
+
+
+def cmd_make_model(args: argparse.Namespace) -> int:
+    from .model import make_tiny_model
+    print(make_tiny_model(args.directory, args.size, args.seed))
     return 0
 
 
@@ -85,9 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"preset name ({', '.join(available_presets())}) or a .toml file (default {DEFAULT_PRESET})")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
     p.add_argument("--budget", type=float, help="total wall-clock seconds for the whole run")
+    p.add_argument("--model", help="a local Hugging Face model directory: turns the neural stage on "
+                                    "(same as --set model.path=DIR)")
     p.add_argument("--workdir", help="journal and work files (default: OUT's folder/work)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("make-model", help="write a tiny real model directory (no download)",
+                       description="Write a randomly initialised tiny Llama model and a character tokenizer "
+                                   "built locally, for tests, demos and dry runs of the neural path.")
+    p.add_argument("directory")
+    p.add_argument("--size", default="tiny", help="tiny | small (default tiny)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_make_model)
 
     p = sub.add_parser("score", help="validate and score a submission",
                        description="Score a submission against a solutions file (Kaggle metric: a test "
@@ -126,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ChallengeFileError, ConfigError, KaggleError) as exc:
+    except (ChallengeFileError, ConfigError, KaggleError) as exc:  # ModelError is a ConfigError
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

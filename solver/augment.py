@@ -8,9 +8,11 @@ demo-order transform acts only on the order of the train pairs. A model predicts
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
+from .config import AUGMENT_KINDS
 from .tasks import Example, Grid, Task, N_COLORS
 
 D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_ud", "anti_transpose", "flip_lr")
@@ -179,12 +181,23 @@ def random_view(rng: np.random.Generator, n_train: int, *, geometry: bool = True
     return Compose(tuple(parts))
 
 
-def views_for_task(task: Task, n: int, rng: np.random.Generator, *, colors: bool = True,
-                   keep_background: bool = True, demo_order: bool = True) -> list[Compose]:
+def views_for_task(task: Task, n: int, rng: np.random.Generator, *, geometry: bool = True,
+                   colors: bool = True, keep_background: bool = True, demo_order: bool = True) -> list[Compose]:
     """n views: the identity first, then the D8 elements in turn (so every symmetry is covered before
     any repeats), each with a random colour permutation and demo order."""
     views = [IDENTITY]
     for i in range(1, n):
         views.append(random_view(rng, len(task.train), colors=colors, keep_background=keep_background,
-                                 demo_order=demo_order, k=i % 8))
+                                 demo_order=demo_order, k=i % 8 if geometry else 0))
     return views[:n]
+
+
+def views_of_kinds(task: Task, n: int, kinds: Sequence[str], rng: np.random.Generator,
+                   where: str = "augment") -> list[Compose]:
+    """`views_for_task` with the augmentations named as in the config ('geometry', 'colors', 'demo_order');
+    `where` names the config field in the error for an unknown name."""
+    unknown = set(kinds) - set(AUGMENT_KINDS)
+    if unknown:
+        raise ValueError(f"{where}: unknown augmentation {sorted(unknown)}; known: {', '.join(AUGMENT_KINDS)}")
+    return views_for_task(task, n, rng, geometry="geometry" in kinds, colors="colors" in kinds,
+                          demo_order="demo_order" in kinds)

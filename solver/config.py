@@ -60,21 +60,59 @@ class DslConfig:
     partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)
 
 
+AUGMENT_KINDS = ("geometry", "colors", "demo_order")
+
+
 @dataclass
 class ModelConfig:
     path: str = ""  # a local Hugging Face model directory; empty turns the neural stages off
+    device: str = "auto"  # auto (CUDA when present) | cuda | cpu
+    # Tokens of prompt + answer. A task longer than this loses demonstrations (never its test input).
+    max_length: int = 8192
+    load_in_4bit: bool = False  # CUDA only: NF4 weights through bitsandbytes (QLoRA when TTT is on)
+    unsloth: bool = True        # CUDA only: load through unsloth's FastLanguageModel when it is installed
+    # Keep only the rows of the embeddings and the output head that ARC symbols use (as the ARChitects do):
+    # smaller logits and optimizer state, and the model can only ever emit an ARC symbol.
+    shrink_vocab: bool = True
 
 
 @dataclass
 class TTTConfig:
     enabled: bool = True
-    steps: int = 0  # optimiser steps per task; the budget may lower it per task
+    steps: int = 32  # optimiser steps per task; the budget may lower it per task
+    batch_size: int = 4        # sequences per optimiser step
+    micro_batch_size: int = 0  # sequences per forward pass (gradient accumulation); 0 = the whole batch
+    lr: float = 1e-4
+    rank: int = 32
+    alpha: float = 32.0
+    dropout: float = 0.0
+    rslora: bool = False  # alpha/sqrt(rank) scaling, which keeps the update size stable at high ranks
+    target_modules: list[str] = field(default_factory=lambda: [
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    # Each leave-out task is seen under this many views (the first is the task as given).
+    augmentations: int = 8
+    augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    # Below this many leave-one-out tasks (tasks with few demos), leave-two-out tasks top the set up.
+    min_leave_out: int = 6
+    # The first demonstration's output cannot be inferred from any context, so learning it only teaches
+    # the model to guess; the ARChitects mask it.
+    loss_skip_first: bool = True
+    time_fraction: float = 0.5  # share of the task's remaining time TTT may use; sampling gets the rest
+    gradient_checkpointing: bool = True  # CUDA only: trade compute for the memory of long ARC sequences
+    # task: a fresh adapter per task, discarded after it. shared: one adapter is first trained on every
+    # task's leave-out data (shared_steps steps, at most shared_fraction of the run's time); per-task
+    # training, when enabled, then starts from it.
+    scope: str = "task"
+    shared_steps: int = 0
+    shared_fraction: float = 0.25
 
 
 @dataclass
 class SampleConfig:
     views: int = 8          # augmented views sampled per test input; the budget may lower it per task
     method: str = "greedy"  # greedy | dfs
+    batch_size: int = 8     # prompts per generate call
+    augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
 
 
 @dataclass

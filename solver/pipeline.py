@@ -32,6 +32,8 @@ from .tasks import Candidate, ChallengeSet, Task, load_challenges, load_solution
 class Stage:
     name: str
     solve: Callable[[Task, Deadline], list[Candidate]]
+    # Work over all tasks before the first is solved (a shared adapter); given the run's deadline.
+    prepare: Callable[[list[Task], Deadline], None] | None = None
 
 
 def build_stages(cfg: Config) -> list[Stage]:
@@ -44,7 +46,24 @@ def build_stages(cfg: Config) -> list[Stage]:
     if cfg.dsl.enabled:
         dsl.warm_up()  # numba kernels compile here, not inside the first task's budget
         stages.append(Stage("dsl", lambda task, deadline: dsl.solve(task, cfg.dsl, deadline)))
+    if cfg.model.path:
+        from .neural import NeuralStage  # torch and transformers load only when a model is used
+        neural = NeuralStage(cfg)
+        stages.append(Stage(neural.name, neural.solve, neural.prepare))
     return stages
+
+
+def prepare_stages(stages: list[Stage], tasks: list[Task], deadline: Deadline) -> list[str]:
+    """Run every stage's preparation; one that fails is reported and its stage still solves tasks."""
+    errors = []
+    for stage in stages:
+        if stage.prepare is None or deadline.expired():
+            continue
+        try:
+            stage.prepare(tasks, deadline)
+        except Exception as exc:  # a failed preparation must not cost the run its tasks
+            errors.append(f"{stage.name}: preparation failed: {type(exc).__name__}: {exc}")
+    return errors
 
 
 def solve_task(task: Task, stages: list[Stage], cfg: Config, deadline: Deadline) -> TaskRecord:
@@ -113,6 +132,8 @@ def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | P
     # 3. Tasks in turn, each within its share of the time left.
     stages = build_stages(cfg)
     tasks = list(challenge_set.tasks.values())
+    for problem in prepare_stages(stages, tasks, run_deadline):
+        print(f"warning: {problem}", file=sys.stderr)
     bar = tqdm(tasks, desc="tasks", unit="task", disable=not progress, file=sys.stderr)
     for n_done, task in enumerate(bar):
         if run_deadline.expired():

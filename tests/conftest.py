@@ -36,3 +36,40 @@ def grid(rows) -> np.ndarray:
 def write_json(path: Path, obj) -> Path:
     path.write_text(json.dumps(obj))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A real, randomly initialised tiny Llama model directory with its character tokenizer."""
+    from solver.model import make_tiny_model
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model"), "tiny", seed=0)
+
+
+@pytest.fixture
+def tiny_loaded(tiny_model_dir):
+    """The tiny model loaded for one test (an adapter attaches to the model in place, so none is shared)."""
+    from solver.config import ModelConfig
+    from solver.model import load_model
+    return load_model(ModelConfig(path=str(tiny_model_dir)))
+
+
+@pytest.fixture(scope="session")
+def pretrained_model_dir(tmp_path_factory) -> Path:
+    """The 'small' model pre-trained briefly on the colour-map rules of bench/ttt_mini.py (shrink off while
+    training, so that the saved model still matches its tokenizer). It copies grids and writes well-formed
+    outputs; it has never seen the held-out rules."""
+    import numpy as np
+    from solver.budget import Deadline
+    from solver.config import ModelConfig
+    from solver.model import load_model, make_tiny_model
+    from solver.synth import colour_map_split, pretrain
+    directory = make_tiny_model(tmp_path_factory.mktemp("pretrained"), "small", seed=0)
+    loaded = load_model(ModelConfig(path=str(directory), shrink_vocab=False, max_length=512))
+    rules, _ = colour_map_split(0)
+    pretrain(loaded.model, rules, loaded.vocab, steps=PRETRAIN_STEPS, batch_size=16, lr=2e-3, max_len=512,
+             deadline=Deadline.never(), rng=np.random.default_rng(0))
+    loaded.model.save_pretrained(directory)
+    return directory
+
+
+PRETRAIN_STEPS = 200

@@ -1,0 +1,187 @@
+"""Loading a causal language model from a local directory, strictly offline; building tiny real models.
+
+Loaders, chosen by `choose_loader` from the config and the machine:
+    cpu       float32 through transformers (no GPU, or model.device = "cpu")
+    bf16      bfloat16 on the GPU through transformers
+    bnb-4bit  NF4 4-bit weights through bitsandbytes (model.load_in_4bit); TTT then trains QLoRA adapters
+    unsloth   unsloth's FastLanguageModel (model.unsloth and unsloth installed), 4-bit or not
+bitsandbytes and unsloth are imported only when chosen: neither is needed, or useful, without a GPU.
+
+`make_tiny_model` writes a real model directory (Llama config with random weights + a character tokenizer
+built locally), so that tests, demos and the README run with no download.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import transformers
+
+from .codec import Vocab, shrink_embeddings, vocab_from_tokenizer
+from .config import ConfigError, ModelConfig
+
+LOADERS = ("cpu", "bf16", "bnb-4bit", "unsloth")
+
+
+class ModelError(ConfigError):
+    """A model that cannot be loaded as configured; the message names the path or the setting."""
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    vocab: Vocab
+    device: torch.device
+    loader: str
+    max_length: int  # tokens of prompt + answer: model.max_length, capped by the model's positions
+
+    @property
+    def quantized(self) -> bool:
+        return bool(getattr(self.model, "is_loaded_in_4bit", False))
+
+
+def choose_loader(cfg: ModelConfig, cuda_available: bool, unsloth_installed: bool) -> str:
+    if cfg.device not in ("auto", "cuda", "cpu"):
+        raise ModelError(f"model.device must be auto, cuda or cpu, got {cfg.device!r}")
+    if cfg.device == "cuda" and not cuda_available:
+        raise ModelError("model.device is 'cuda' but torch sees no CUDA device")
+    if cfg.device == "cpu" or not cuda_available:
+        return "cpu"
+    if cfg.unsloth and unsloth_installed:
+        return "unsloth"
+    return "bnb-4bit" if cfg.load_in_4bit else "bf16"
+
+
+def bnb_config() -> transformers.BitsAndBytesConfig:
+    """NF4 with double quantisation and bf16 compute: the QLoRA recipe (Dettmers et al. 2023)."""
+    return transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                           bnb_4bit_use_double_quant=True,
+                                           bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def check_model_dir(path: str | Path) -> Path:
+    if not str(path):
+        raise ModelError("no model directory given (model.path is empty)")
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError(f"model directory {path} does not exist")
+    if not (path / "config.json").is_file():
+        raise ModelError(f"model directory {path} has no config.json; expected a Hugging Face model "
+                         f"directory (config.json, weights, tokenizer files)")
+    return path
+
+
+def _dtype_kwarg(dtype: torch.dtype) -> dict:
+    # transformers renamed `torch_dtype` to `dtype` in 4.56; the old name warns from then on.
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
+def go_offline() -> None:
+    """Hub access off for this process. `local_files_only=True` on every load is what guarantees it; the
+    variables also cover anything the libraries load on their own (remote code, generation configs)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def load_model(cfg: ModelConfig) -> LoadedModel:
+    path = check_model_dir(cfg.path)
+    go_offline()
+    transformers.logging.disable_progress_bar()  # a bar per loaded shard would flood the run's log
+    loader = choose_loader(cfg, torch.cuda.is_available(), _installed("unsloth"))
+    if loader == "bnb-4bit" and not _installed("bitsandbytes"):
+        raise ModelError("model.load_in_4bit needs bitsandbytes installed (pip install bitsandbytes)")
+    try:
+        if loader == "unsloth":
+            model, tokenizer = _load_unsloth(path, cfg)
+        else:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = _load_transformers(path, loader)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the model in {path}: {exc}") from exc
+    model.eval()
+    vocab = vocab_from_tokenizer(tokenizer)
+    if cfg.shrink_vocab:
+        vocab = shrink_embeddings(model, vocab)
+    positions = getattr(model.config, "max_position_embeddings", None) or cfg.max_length
+    device = next(model.parameters()).device
+    return LoadedModel(model, vocab, device, loader, min(cfg.max_length, positions))
+
+
+def _load_transformers(path: Path, loader: str) -> torch.nn.Module:
+    kwargs: dict = {"local_files_only": True}
+    if loader == "cpu":
+        kwargs.update(_dtype_kwarg(torch.float32))
+    else:
+        kwargs.update(_dtype_kwarg(torch.bfloat16), device_map={"": torch.cuda.current_device()})
+        if loader == "bnb-4bit":
+            kwargs["quantization_config"] = bnb_config()
+    return transformers.AutoModelForCausalLM.from_pretrained(path, **kwargs)
+
+
+def _load_unsloth(path: Path, cfg: ModelConfig):
+    # Not exercised by the CPU test suite (unsloth needs a GPU). unsloth patches transformers when it is
+    # imported, so it is imported here, only when chosen.
+    from unsloth import FastLanguageModel
+    return FastLanguageModel.from_pretrained(model_name=str(path), max_seq_length=cfg.max_length,
+                                             dtype=None, load_in_4bit=cfg.load_in_4bit,
+                                             local_files_only=True)
+
+
+# ------------------------------------------------------------------------------------------ tiny models
+
+# hidden size, MLP size, layers, attention heads, key/value heads (fewer than heads: grouped-query
+# attention, as in the real models the kit runs)
+SIZES = {
+    "tiny": (64, 128, 2, 4, 2),
+    "small": (128, 256, 2, 4, 2),
+}
+# Tiny models live on short synthetic tasks. A low RoPE base spreads the rotary frequencies over a few
+# hundred positions: in the ttt_mini runs a small model learnt to copy 4x4 grids within ~70 steps with base
+# 100, and stalled on the colour marginals for 300 steps with base 10000 (Llama's default).
+TINY_ROPE_THETA = 100.0
+
+
+def build_tokenizer() -> transformers.PreTrainedTokenizerFast:
+    """A character-level tokenizer over printable ASCII and '\\n' (about 100 tokens), so that vocabulary
+    shrinking has something to shrink."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    specials = ["<pad>", "<s>", "</s>", "<unk>"]
+    chars = ["\n"] + [c for c in string.printable if c not in "\t\n\r\x0b\x0c"]
+    vocab = {t: i for i, t in enumerate(specials + chars)}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok.decoder = decoders.Fuse()
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                                pad_token="<pad>", unk_token="<unk>")
+
+
+def make_tiny_model(directory: str | Path, size: str = "tiny", seed: int = 0, max_positions: int = 8192,
+                    rope_theta: float = TINY_ROPE_THETA) -> Path:
+    """Write a randomly initialised Llama-architecture model and its tokenizer to `directory`."""
+    if size not in SIZES:
+        raise ModelError(f"unknown model size {size!r}; sizes: {', '.join(SIZES)}")
+    hidden, mlp, layers, heads, kv_heads = SIZES[size]
+    tokenizer = build_tokenizer()
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=mlp, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=max_positions,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, rope_theta=rope_theta)
+    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's generator
+        torch.manual_seed(seed)
+        model = transformers.LlamaForCausalLM(config)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    transformers.logging.disable_progress_bar()
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

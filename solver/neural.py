@@ -1,0 +1,80 @@
+"""The neural stage: per task, test-time training of a LoRA adapter, then augmented greedy sampling.
+
+The model is loaded once, when the stage is built, and the adapter attached once; each task starts from
+the adapter's starting weights and leaves them as it found them. The per-task knobs (ttt.enabled,
+ttt.steps, sample.views, ...) are read from the config on every call, so that the budget can lower them
+task by task; `solve` also takes a config for one call. The deadline is always honoured: training stops
+before it (leaving time to sample), sampling stops at it and returns what it has.
+"""
+from __future__ import annotations
+
+import sys
+import zlib
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .budget import Deadline
+from .config import Config
+from .model import LoadedModel, load_model
+from .sample import SampleReport, TransformersBackend, sample_task
+from .tasks import Candidate, Task
+from .ttt import Adapter, FitReport, train_on_task, train_shared
+
+SAMPLE_METHODS = ("greedy",)
+
+
+@dataclass
+class TaskReport:
+    """What the stage did for one task (kept on the stage, for benchmarks and debugging)."""
+    ttt: FitReport | None = None
+    sample: SampleReport = field(default_factory=SampleReport)
+
+
+def task_rng(seed: int, task_id: str) -> np.random.Generator:
+    """A generator per task, so that a task's views do not depend on which tasks ran before it."""
+    return np.random.default_rng([seed, zlib.crc32(task_id.encode())])
+
+
+class NeuralStage:
+    name = "neural"
+
+    def __init__(self, cfg: Config, loaded: LoadedModel | None = None):
+        self.cfg = cfg
+        self.loaded = loaded if loaded is not None else load_model(cfg.model)
+        self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
+        self.backend = TransformersBackend(self.adapter.model, self.loaded.vocab)
+        self.reports: dict[str, TaskReport] = {}
+        self.shared: FitReport | None = None
+
+    def prepare(self, tasks: Sequence[Task], deadline: Deadline) -> None:
+        """With ttt.scope = "shared", fit the shared adapter on every task before the first one is solved."""
+        ttt = self.cfg.ttt
+        if ttt.scope not in ("task", "shared"):
+            raise ValueError(f"ttt.scope must be task or shared, got {ttt.scope!r}")
+        if ttt.scope != "shared" or ttt.shared_steps <= 0 or not tasks:
+            return
+        share = None if deadline.at == float("inf") else deadline.remaining() * ttt.shared_fraction
+        self.shared = train_shared(self.adapter, tasks, ttt, self.loaded.vocab, self.loaded.max_length,
+                                   deadline.within(share), np.random.default_rng(self.cfg.seed))
+        print(f"neural: shared adapter trained {self.shared.steps} steps on {self.shared.sequences} "
+              f"sequences in {self.shared.seconds:.1f} s", file=sys.stderr)
+
+    def solve(self, task: Task, deadline: Deadline, cfg: Config | None = None) -> list[Candidate]:
+        cfg = cfg or self.cfg
+        if cfg.sample.method not in SAMPLE_METHODS:
+            raise ValueError(f"sample.method {cfg.sample.method!r} is not available; "
+                             f"methods: {', '.join(SAMPLE_METHODS)}")
+        rng = task_rng(cfg.seed, task.id)
+        report = self.reports[task.id] = TaskReport()
+        vocab, max_len = self.loaded.vocab, self.loaded.max_length
+        self.adapter.reset()
+        try:
+            if cfg.ttt.enabled and cfg.ttt.steps > 0:
+                share = None if deadline.at == float("inf") else deadline.remaining() * cfg.ttt.time_fraction
+                report.ttt = train_on_task(self.adapter, task, cfg.ttt, vocab, max_len, deadline.within(share), rng)
+            candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, deadline, rng)
+        finally:
+            self.adapter.reset()  # the task's adapter is discarded
+        return candidates

@@ -1,0 +1,222 @@
+"""Augmented sampling: each test input under several views, decoded by the model, mapped back, as candidates.
+
+For every view (a D8 symmetry, a colour permutation and a demonstration order; the first view is the task
+as given), the task is transformed, encoded as a prompt, and decoded; each parsed grid is inverted back to
+the task's frame and becomes a Candidate whose `view` is the D8 element's name, so that the hierarchical
+vote (select.py) groups predictions as the MIT paper does.
+
+Decoding goes through a `Backend`: `generate` (batched greedy with a KV cache, here through transformers)
+and `score` (teacher-forced log-likelihood of given answers). Other decoders (depth-first search under a
+probability threshold), rescoring under augmented views and other engines (vLLM) implement the same two
+calls.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+import transformers
+
+from .augment import Compose, views_of_kinds
+from .budget import Deadline
+from .codec import MAX_OUTPUT_TOKENS, CodecError, Vocab, answer_reserve, encode, parse_answer
+from .config import SampleConfig
+from .tasks import MAX_SIDE, Candidate, Example, Task
+
+GREEDY_STAGE = "neural-greedy"
+
+
+@dataclass(frozen=True)
+class Generation:
+    tokens: np.ndarray  # generated ids, up to and including the end token when it was reached
+    logprob: float      # the model's log-likelihood of these tokens (full vocabulary, no constraint)
+    stop: str = "end"   # end | malformed (could no longer be a grid) | length | time
+
+    @property
+    def finished(self) -> bool:
+        return self.stop == "end"
+
+
+class Backend(Protocol):
+    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int,
+                 deadline: Deadline) -> list[Generation]:
+        """One greedy answer per prompt; generation stops early for all when `deadline` passes."""
+
+    def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
+        """Log-likelihood of each answer after its prompt, by teacher forcing."""
+
+
+class _OnlyAnswerTokens(transformers.LogitsProcessor):
+    """Greedy decoding may only choose cells, row separators and the end token."""
+
+    def __init__(self, allowed: Sequence[int]):
+        self.allowed = torch.tensor(sorted(set(allowed)))
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        masked = torch.full_like(scores, -torch.inf)
+        allowed = self.allowed.to(scores.device)
+        masked[:, allowed] = scores[:, allowed]
+        return masked
+
+
+class _StopMalformed(transformers.StoppingCriteria):
+    """Stops a sequence as soon as it can no longer parse as a grid (a row longer or shorter than the first,
+    an empty row, more than 30 rows or columns) instead of letting it run to the token limit. It looks at
+    one new token per sequence and step."""
+
+    def __init__(self, vocab: Vocab, batch: int):
+        self.cells = set(vocab.cells)
+        self.row, self.end = vocab.row, vocab.end
+        self.width = np.full(batch, -1)
+        self.length = np.zeros(batch, dtype=int)   # cells in the current row
+        self.rows = np.zeros(batch, dtype=int)     # rows closed so far
+        self.steps = np.zeros(batch, dtype=int)    # tokens generated while running
+        self.done = np.zeros(batch, dtype=bool)    # ended or stopped: generate pads these from now on
+        self.malformed = np.zeros(batch, dtype=bool)
+
+    def _bad(self, r: int, token: int) -> bool:
+        if token in self.cells:
+            self.length[r] += 1
+            return self.length[r] > MAX_SIDE or 0 <= self.width[r] < self.length[r]
+        if token != self.row:
+            return True
+        if self.width[r] < 0:
+            self.width[r] = self.length[r]
+        closed, self.length[r] = self.length[r], 0
+        self.rows[r] += 1
+        return closed == 0 or closed != self.width[r] or self.rows[r] > MAX_SIDE
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        last = input_ids[:, -1].tolist()
+        for r in np.flatnonzero(~self.done):
+            self.steps[r] += 1
+            if last[r] == self.end:
+                self.done[r] = True
+            elif self._bad(r, last[r]):
+                self.done[r] = self.malformed[r] = True
+        return torch.from_numpy(self.malformed.copy()).to(input_ids.device)
+
+
+def _left_padded(seqs: Sequence[np.ndarray], pad: int, device: torch.device):
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, width - len(s):] = torch.from_numpy(np.asarray(s, dtype=np.int64))
+        mask[r, width - len(s):] = 1
+    return ids.to(device), mask.to(device)
+
+
+class TransformersBackend:
+    """Batched decoding through `model.generate` (its KV cache, left padding, time limit)."""
+
+    def __init__(self, model: torch.nn.Module, vocab: Vocab):
+        self.model = model
+        self.vocab = vocab
+        self.only_answers = _OnlyAnswerTokens(vocab.answer_ids)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int,
+                 deadline: Deadline) -> list[Generation]:
+        v = self.vocab
+        ids, mask = _left_padded(prompts, v.pad, self.device)
+        config = transformers.GenerationConfig(
+            do_sample=False, num_beams=1, max_new_tokens=max_new_tokens, eos_token_id=v.end, pad_token_id=v.pad,
+            bos_token_id=v.bos, use_cache=True, output_logits=True, return_dict_in_generate=True,
+            max_time=None if deadline.at == float("inf") else max(0.001, deadline.remaining()))
+        malformed = _StopMalformed(v, len(prompts))
+        out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                  logits_processor=transformers.LogitsProcessorList([self.only_answers]),
+                                  stopping_criteria=transformers.StoppingCriteriaList([malformed]))
+        new = out.sequences[:, ids.shape[1]:].cpu().numpy()
+        logprobs = torch.stack(out.logits, dim=1).float().log_softmax(-1)  # raw logits: (B, T, V)
+        chosen = logprobs.gather(-1, out.sequences[:, ids.shape[1]:, None]).squeeze(-1).cpu().numpy()
+        gens = []
+        for r, (row, lp) in enumerate(zip(new, chosen)):
+            ends = np.flatnonzero(row == v.end)
+            if malformed.malformed[r]:
+                n, stop = malformed.steps[r], "malformed"
+            elif len(ends):
+                n, stop = int(ends[0]) + 1, "end"
+            else:
+                n, stop = len(row), "length" if len(row) >= max_new_tokens else "time"
+            gens.append(Generation(row[:n].copy(), float(lp[:n].sum()), stop))
+        return gens
+
+    @torch.no_grad()
+    def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
+        seqs = [np.concatenate([p, a]) for p, a in zip(prompts, answers)]
+        ids, mask = _left_padded(seqs, self.vocab.pad, self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
+        logprobs = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits.float()
+        logprobs = logprobs.log_softmax(-1)
+        width = ids.shape[1]
+        scores = []
+        for r, a in enumerate(answers):
+            at = torch.arange(width - len(a), width, device=ids.device)  # positions of the answer tokens
+            scores.append(float(logprobs[r, at - 1].gather(-1, ids[r, at, None]).sum()))
+        return scores
+
+
+@dataclass
+class SampleReport:
+    prompts: int = 0
+    generated: int = 0
+    candidates: int = 0
+    skipped: int = 0  # prompts never decoded because the deadline passed
+    rejects: Counter = field(default_factory=Counter)  # malformed outputs, by reason
+
+
+@dataclass(frozen=True)
+class _Job:
+    view: Compose
+    test_index: int
+    prompt: np.ndarray
+    room: int  # answer tokens the context leaves after the prompt
+
+
+def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, max_len: int,
+                deadline: Deadline, rng: np.random.Generator, views: Sequence[Compose] | None = None,
+                stage: str = GREEDY_STAGE) -> tuple[list[Candidate], SampleReport]:
+    """Greedy answers for every test input under every view, inverted to the task's frame. Views go in
+    order (the identity first) and all test inputs of a view before the next view, so that a deadline
+    cuts views, never whole test inputs."""
+    views = list(views) if views is not None else views_of_kinds(task, cfg.views, cfg.augment, rng, "sample.augment")
+    report = SampleReport()
+    jobs = []
+    for view in views:
+        seen = view.apply_task(task)
+        for t, ex in enumerate(seen.test):
+            report.prompts += 1
+            query = Example(ex.input)  # never the known output of a dry run
+            try:
+                enc = encode(seen.train, query, vocab, max_len, answer_reserve(seen.train, ex.input), task.id)
+            except CodecError:
+                report.rejects["test input does not fit the context"] += 1
+                continue
+            jobs.append(_Job(view, t, enc.ids, min(MAX_OUTPUT_TOKENS, max_len - len(enc))))
+    candidates = []
+    size = max(1, cfg.batch_size)
+    for start in range(0, len(jobs), size):
+        if deadline.expired():
+            report.skipped += len(jobs) - start
+            break
+        batch = jobs[start:start + size]
+        gens = backend.generate([j.prompt for j in batch], min(j.room for j in batch), deadline)
+        for job, gen in zip(batch, gens):
+            report.generated += 1
+            parsed = parse_answer(gen.tokens, vocab)
+            if parsed.grid is None:
+                report.rejects[parsed.reason if gen.finished else f"stopped: {gen.stop}"] += 1
+                continue
+            candidates.append(Candidate(job.test_index, job.view.invert(parsed.grid), stage,
+                                        view=job.view.geometry.name, score=gen.logprob))
+    report.candidates = len(candidates)
+    return candidates, report

@@ -1,0 +1,109 @@
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import write_json
+from solver.__main__ import main
+from solver.budget import Deadline
+from solver.config import load_config
+from solver.neural import NeuralStage
+from solver.pipeline import build_stages, run
+from solver.submission import validate_submission
+from solver.synth import RULES, make_task
+from solver.tasks import load_challenges
+
+
+def tiny_config(model_dir, *extra):
+    return load_config("tiny", [f"model.path={json.dumps(str(model_dir))}", *extra])
+
+
+@pytest.fixture
+def stage(tiny_model_dir):
+    return NeuralStage(tiny_config(tiny_model_dir))
+
+
+def same_state(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_stage_reads_its_knobs_on_every_call(stage):
+    task = make_task(RULES["identity"], np.random.default_rng(0), n_test=2)
+    start = stage.adapter.state()
+    low = copy.deepcopy(stage.cfg)
+    low.ttt.steps, low.sample.views = 2, 3
+    stage.solve(task, Deadline.never(), low)
+    assert stage.reports[task.id].ttt.steps == 2 and stage.reports[task.id].sample.prompts == 3 * 2
+    stage.cfg.ttt.enabled = False  # the way a budget coordinator may degrade a task: through the config
+    stage.cfg.sample.views = 1
+    stage.solve(task, Deadline.never())
+    assert stage.reports[task.id].ttt is None and stage.reports[task.id].sample.prompts == 2
+    assert same_state(stage.adapter.state(), start)  # each task's adapter was discarded
+
+
+def test_the_stage_honours_its_deadline(stage):
+    task = make_task(RULES["identity"], np.random.default_rng(1))
+    stage.cfg.ttt.steps = 100_000
+    assert stage.solve(task, Deadline.after(0)) == []
+    report = stage.reports[task.id]
+    assert report.ttt.steps == 0 and report.sample.generated == 0 and report.sample.skipped == report.sample.prompts
+    stage.solve(task, Deadline.after(1.5))
+    report = stage.reports[task.id]
+    assert 0 < report.ttt.steps < 100_000 and report.ttt.stopped == "deadline"
+
+
+def test_unknown_sampling_methods_are_refused(stage):
+    stage.cfg.sample.method = "dfs"
+    with pytest.raises(ValueError, match="sample.method 'dfs' is not available"):
+        stage.solve(make_task(RULES["identity"], np.random.default_rng(0)), Deadline.never())
+
+
+def test_a_shared_adapter_becomes_every_task_s_start(tiny_model_dir):
+    stage = NeuralStage(tiny_config(tiny_model_dir, "ttt.scope=shared", "ttt.shared_steps=3", "ttt.lr=1e-2"))
+    fresh = stage.adapter.state()
+    tasks = [make_task(RULES[r], np.random.default_rng(0)) for r in ("identity", "invert")]
+    stage.prepare(tasks, Deadline.never())
+    assert stage.shared.steps == 3 and stage.shared.sequences > 0
+    shared = stage.adapter.state()
+    assert not same_state(shared, fresh)
+    stage.solve(tasks[0], Deadline.never())
+    assert same_state(stage.adapter.state(), shared)
+
+
+def test_build_stages_adds_the_neural_stage_only_with_a_model(tiny_model_dir):
+    assert [s.name for s in build_stages(load_config("tiny"))] == ["baseline"]
+    stages = build_stages(tiny_config(tiny_model_dir))
+    assert [s.name for s in stages] == ["baseline", "neural"] and stages[1].prepare is not None
+
+
+@pytest.fixture
+def three_tasks(tmp_path, sample_challenges_path, sample_solutions_path):
+    challenges = json.loads(sample_challenges_path.read_text())
+    solutions = json.loads(sample_solutions_path.read_text())
+    keep = list(challenges)[:3]
+    return (write_json(tmp_path / "c.json", {k: challenges[k] for k in keep}),
+            write_json(tmp_path / "s.json", {k: solutions[k] for k in keep}))
+
+
+def test_a_run_with_the_model_leaves_a_valid_submission(tmp_path, tiny_model_dir, three_tasks):
+    challenges, solutions = three_tasks
+    cfg = tiny_config(tiny_model_dir, "ttt.steps=2", "sample.views=2")
+    result = run(challenges, cfg, tmp_path / "out" / "submission.json", solutions=solutions, progress=False)
+    submission = json.loads((tmp_path / "out" / "submission.json").read_text())
+    assert validate_submission(submission, load_challenges(challenges)) == []
+    assert len(result.records) == 3 and all("neural" in r.seconds for r in result.records.values())
+    assert all(not r.errors for r in result.records.values())
+
+
+def test_run_command_takes_a_model_directory(tmp_path, tiny_model_dir, three_tasks, capsys):
+    challenges, _ = three_tasks
+    out = tmp_path / "sub.json"
+    code = main(["run", "--challenges", str(challenges), "--out", str(out), "--config", "tiny",
+                 "--model", str(tiny_model_dir), "--set", "ttt.steps=1", "--set", "sample.views=1",
+                 "--no-progress"])
+    assert code == 0 and "stage neural" in capsys.readouterr().out
+    missing = tmp_path / "no-model"
+    assert main(["run", "--challenges", str(challenges), "--out", str(out), "--model", str(missing)]) == 2
+    assert f"model directory {missing} does not exist" in capsys.readouterr().err

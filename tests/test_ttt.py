@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import torch
+
+from solver.budget import Deadline
+from solver.codec import encode
+from solver.config import ModelConfig, TTTConfig
+from solver.model import load_model
+from solver.synth import RULES, make_task
+from solver.tasks import Example, Task
+from solver.ttt import (IGNORE, Adapter, TrainSequence, augmented_tasks, fit, leave_out_tasks, train_on_task,
+                        training_sequences)
+
+
+def demo(v: int, side: int = 2) -> Example:
+    return Example(np.full((side, side), v, np.uint8), np.full((side, side), (v + 1) % 10, np.uint8))
+
+
+def task_of(n: int) -> Task:
+    return Task("t", tuple(demo(i) for i in range(n)), (Example(np.zeros((2, 2), np.uint8)),))
+
+
+def test_leave_one_out_holds_out_each_demonstration():
+    task = task_of(4)
+    tasks = leave_out_tasks(task, min_tasks=2, rng=np.random.default_rng(0))
+    assert len(tasks) == 4
+    for i, t in enumerate(tasks):
+        assert t.test == (task.train[i],)
+        assert t.train == tuple(d for j, d in enumerate(task.train) if j != i)
+
+
+def test_few_demonstrations_are_topped_up_with_leave_two_out():
+    tasks = leave_out_tasks(task_of(3), min_tasks=6, rng=np.random.default_rng(0))
+    assert [len(t.train) for t in tasks] == [2, 2, 2, 1, 1, 1]
+    held = {(int(t.train[0].input[0, 0]), int(t.test[0].input[0, 0])) for t in tasks[3:]}
+    assert len(held) == 3  # three different (kept, held out) pairs
+    assert len(leave_out_tasks(task_of(2), 6, np.random.default_rng(0))) == 2  # nothing left to drop
+    one = task_of(1)
+    single = leave_out_tasks(one, 6, np.random.default_rng(0))
+    assert len(single) == 1 and single[0].train == () and single[0].test == one.train
+
+
+def test_augmented_tasks_are_tasks_of_the_same_rule():
+    task = make_task(RULES["dilate_cross"], np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    views = augmented_tasks(leave_out_tasks(task, 6, rng), 5, ["geometry", "colors", "demo_order"], rng)
+    assert len(views) == 6 * 5  # 3 leave-one-out + 3 leave-two-out tasks, 5 views each
+    first = leave_out_tasks(task, 6, np.random.default_rng(1))[0]
+    assert all(np.array_equal(a.input, b.input) for a, b in zip(views[0].train, first.train))  # as given
+    changed = 0
+    for t in views:  # the rule commutes with every view, so each augmented pair still follows it
+        for ex in t.train + t.test:
+            assert np.array_equal(RULES["dilate_cross"].fn(ex.input), ex.output)
+        changed += not np.array_equal(t.test[0].input, views[0].test[0].input)
+    assert changed > 0
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        augmented_tasks([task], 2, ["rotate"], rng)
+
+
+def test_loss_covers_outputs_only_and_skips_the_first_demo(tiny_loaded):
+    vocab = tiny_loaded.vocab
+    task = Task("t", (demo(1), demo(2)), (demo(3),))
+    enc = encode(task.train, task.test[0], vocab, 1000)
+    (skip,), _ = training_sequences([task], vocab, 1000, skip_first=True)
+    (keep,), _ = training_sequences([task], vocab, 1000, skip_first=False)
+    assert np.array_equal(skip.ids, enc.ids) and np.array_equal(keep.ids, enc.ids)
+    assert list(np.flatnonzero(keep.labels != IGNORE)) == list(np.flatnonzero(enc.is_answer))
+    assert list(np.flatnonzero(skip.labels != IGNORE)) == list(np.flatnonzero(enc.is_answer & (enc.pair > 0)))
+    assert np.array_equal(skip.labels[skip.labels != IGNORE], skip.ids[skip.labels != IGNORE])
+    # A lone pair keeps its loss: there is no other output to learn from.
+    (lone,), _ = training_sequences([Task("t", (), (demo(1),))], vocab, 1000, skip_first=True)
+    assert (lone.labels != IGNORE).sum() == 2 * 3 + 1
+
+
+def test_sequences_that_cannot_fit_are_counted_never_cut(tiny_loaded):
+    vocab = tiny_loaded.vocab
+    big = Example(np.ones((10, 10), np.uint8), np.ones((10, 10), np.uint8))
+    fits = Task("a", (demo(1),), (demo(2),))
+    too_long = Task("b", (demo(1),), (big,))
+    seqs, n_too_long = training_sequences([fits, too_long], vocab, 100, skip_first=True)
+    assert n_too_long == 1 and len(seqs) == 1 and len(seqs[0]) == len(encode(fits.train, fits.test[0], vocab, 100))
+    long_seq = TrainSequence(np.zeros(120, np.int64), np.zeros(120, np.int64))
+    with pytest.raises(ValueError, match="refusing to truncate"):
+        fit(tiny_loaded.model, [long_seq], steps=1, lr=1e-3, batch_size=1, pad=0, max_len=100,
+            deadline=Deadline.never(), rng=np.random.default_rng(0))
+
+
+def logits(model, ids) -> torch.Tensor:
+    with torch.no_grad():
+        return model(torch.from_numpy(ids)[None]).logits[0]
+
+
+def test_ttt_lowers_the_loss_changes_predictions_and_reset_discards_it(tiny_model_dir):
+    loaded = load_model(ModelConfig(path=str(tiny_model_dir)))
+    cfg = TTTConfig(steps=24, lr=1e-2, rank=8, alpha=16, batch_size=4, augmentations=2)
+    adapter = Adapter(loaded, cfg)
+    task = make_task(RULES["invert"], np.random.default_rng(0), sides=(3, 3))
+    probe = encode(task.train, Example(task.test[0].input), loaded.vocab, 1000).ids
+    before = logits(adapter.model, probe)
+    report = train_on_task(adapter, task, cfg, loaded.vocab, 1000, Deadline.never(), np.random.default_rng(0))
+    assert report.steps == 24 and report.stopped == "steps" and report.too_long == 0
+    assert report.sequences == 6 * 2 and report.longest <= 1000  # (3 leave-one-out + 3 leave-two-out) x 2 views
+    assert np.mean(report.losses[-4:]) < 0.9 * np.mean(report.losses[:4])
+    after = logits(adapter.model, probe)
+    assert not torch.allclose(after, before, atol=1e-3)
+    assert not torch.equal(after.argmax(-1), before.argmax(-1))  # the adapter changes what is predicted
+    adapter.reset()
+    torch.testing.assert_close(logits(adapter.model, probe), before)
+
+
+def test_training_stops_at_the_deadline(tiny_loaded):
+    adapter = Adapter(tiny_loaded, TTTConfig(rank=4))
+    task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
+    rng = np.random.default_rng(0)
+    expired = train_on_task(adapter, task, TTTConfig(steps=50), tiny_loaded.vocab, 1000, Deadline.after(0), rng)
+    assert expired.steps == 0 and expired.stopped == "deadline"
+    short = train_on_task(adapter, task, TTTConfig(steps=100_000), tiny_loaded.vocab, 1000, Deadline.after(0.5), rng)
+    assert 0 < short.steps < 100_000 and short.stopped == "deadline" and short.seconds < 5
+
+
+def test_a_4bit_base_goes_through_the_qlora_preparation(tiny_loaded):
+    # bitsandbytes cannot run here; the model is the real tiny one, marked as transformers marks a 4-bit
+    # load, so that the QLoRA path (peft's k-bit preparation, then the adapter) runs and trains.
+    tiny_loaded.model.is_loaded_in_4bit = True
+    assert tiny_loaded.quantized
+    cfg = TTTConfig(steps=2, rank=4, batch_size=2, augmentations=1)
+    adapter = Adapter(tiny_loaded, cfg)
+    assert all("lora_" in n for n, p in adapter.model.named_parameters() if p.requires_grad)
+    task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
+    report = train_on_task(adapter, task, cfg, tiny_loaded.vocab, 1000, Deadline.never(), np.random.default_rng(0))
+    assert report.steps == 2
