@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import grid
+from .conftest import grid
 from solver.codec import (CodecError, MAX_OUTPUT_TOKENS, Vocab, answer_length, encode, encode_grid, fit_demos,
                           parse_answer, shrink_embeddings, vocab_from_tokenizer)
 from solver.model import build_tokenizer

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import write_json
+from .conftest import write_json
 from solver.__main__ import main
 from solver.budget import Deadline
 from solver.config import load_config

@@ -106,7 +106,7 @@ def test_identity_view_comes_first_and_views_name_their_symmetry():
     task = make_task(RULES["identity"], np.random.default_rng(5))
     views = views_of_kinds(task, 9, SampleConfig().augment, np.random.default_rng(0))
     assert views[0] is IDENTITY and views[0].geometry.name == "identity"
-    assert [v.geometry.name for v in views[1:]] == ["rot90", "rot180", "rot270", "transpose", "flip_lr",
-                                                    "anti_transpose", "flip_ud", "identity"]
+    assert [v.geometry.name for v in views[1:]] == ["rot90", "rot180", "rot270", "transpose", "flip_ud",
+                                                    "anti_transpose", "flip_lr", "identity"]
     colours_only = views_of_kinds(task, 4, ["colors"], np.random.default_rng(0))
     assert {v.geometry.name for v in colours_only} == {"identity"}
