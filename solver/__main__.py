@@ -1,13 +1,18 @@
 """Command line: `python -m solver COMMAND --help`. Thin: parse, load the config, call one function."""
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
+import time
 
-from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config
-from .tasks import ChallengeFileError
+STARTED = time.monotonic()  # a run's budget counts from here, so the imports below count too
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config  # noqa: E402
+from .journal import JournalMismatch  # noqa: E402
+from .tasks import ChallengeFileError  # noqa: E402
 
 DEFAULT_OUT = Path("submission") / "submission.json"
 
@@ -19,7 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"budget.total_seconds={args.budget}")
     cfg = load_config(args.config, overrides)
     result = run(args.challenges, cfg, args.out, solutions=args.solutions, workdir=args.workdir,
-                 progress=not args.no_progress)
+                 progress=not args.no_progress, fresh=args.fresh, started=STARTED)
     print("\n".join(summary_lines(result)))
     return 0
 
@@ -66,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"preset name ({', '.join(available_presets())}) or a .toml file (default {DEFAULT_PRESET})")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
     p.add_argument("--budget", type=float, help="total wall-clock seconds for the whole run")
-    p.add_argument("--workdir", help="journal and work files (default: OUT's folder/work)")
+    p.add_argument("--workdir", help="journal and work files (default: OUT's folder/work); rerunning with "
+                                     "the same one resumes the run, skipping the tasks it finished")
+    p.add_argument("--fresh", action="store_true",
+                   help="start afresh even if WORKDIR holds another run's journal (kept as journal.N.jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -85,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ChallengeFileError, ConfigError) as exc:
+    except (ChallengeFileError, ConfigError, JournalMismatch) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
