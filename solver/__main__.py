@@ -12,6 +12,7 @@ from pathlib import Path  # noqa: E402
 
 from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config  # noqa: E402
 from .journal import JournalMismatch  # noqa: E402
+from .tune import DryRunError  # noqa: E402
 from .tasks import ChallengeFileError  # noqa: E402
 
 DEFAULT_OUT = Path("submission") / "submission.json"
@@ -57,6 +58,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    path = write_report(args.workdir, args.out, args.challenges, args.solutions)
+    print(f"report written to {path}")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import tune
+    lines, plot, settings = tune(args.workdir, args.gpus, args.hours, args.tasks, args.cpus, args.margin,
+                                 args.slowdown, args.cpu_slowdown, args.seed)
+    print("\n".join(lines))
+    print(f"simulated timeline: {plot}\nsettings: {settings}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m solver", description="ARC Prize solver kit.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +103,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--challenges", help="also validate the submission against this challenges file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("report", help="write an HTML report of a run from its work directory",
+                       description="One self-contained HTML page from a run's journal: score against "
+                                   "coverage, time per stage, the workers' timeline, and per task the grids "
+                                   "(train pairs, test input, attempts, truth, candidates with their stage).")
+    p.add_argument("workdir", help="the run's work directory (holds journal.jsonl)")
+    p.add_argument("--out", help="HTML path (default WORKDIR/report.html)")
+    p.add_argument("--challenges", help="challenges file (default: the one the run recorded)")
+    p.add_argument("--solutions", help="solutions file (default: the one the run recorded, if any)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("tune", help="recommend settings for the real run from a dry run's timings",
+                       description="Fit the budget's cost model to a dry run's journal, simulate the Kaggle "
+                                   "schedule (one model worker per GPU, a CPU pool for the DSL, the same "
+                                   "shares and ladder as a real run), and recommend the TTT steps, views, "
+                                   "sampling method and DSL seconds whose whole schedule fits with a margin. "
+                                   "Writes WORKDIR/tune_timeline.png and WORKDIR/tuned.toml.")
+    p.add_argument("workdir", help="the dry run's work directory (holds journal.jsonl)")
+    p.add_argument("--gpus", type=int, default=4, help="model workers on Kaggle (default 4)")
+    p.add_argument("--hours", type=float, default=12.0, help="the run's budget in hours (default 12)")
+    p.add_argument("--tasks", type=int, default=240, help="hidden test tasks to plan for (default 240)")
+    p.add_argument("--cpus", type=int, help="CPU workers for the DSL (default: as in the dry run)")
+    p.add_argument("--margin", type=float, default=0.1,
+                   help="fraction of the budget the recommended schedule leaves free (default 0.1)")
+    p.add_argument("--slowdown", type=float, default=1.0,
+                   help="Kaggle GPU seconds per dry-run GPU second (default 1)")
+    p.add_argument("--cpu-slowdown", type=float, default=1.0,
+                   help="Kaggle CPU seconds per dry-run CPU second (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed for drawing the simulated tasks")
+    p.set_defaults(func=cmd_tune)
     return parser
 
 
@@ -93,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ChallengeFileError, ConfigError, JournalMismatch) as exc:
+    except (ChallengeFileError, ConfigError, JournalMismatch, DryRunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

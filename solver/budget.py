@@ -63,6 +63,16 @@ def task_share(remaining: float, weight: float, weight_left: float, tasks_left: 
     return min(share, remaining)
 
 
+def task_weight(cfg: Config, device: str, cells: int, n_test: int) -> float:
+    """How much of a device's time a task should get, relative to the others: on a model worker, the cost
+    model's estimate at full settings (it grows with the task's size and its number of test inputs, plus
+    the fixed cost every task pays); on the CPU pool, equal shares, since the program search's limit is per
+    task; the size in cells where there is no model to estimate with."""
+    if device == "cpu":
+        return 1.0
+    return model_seconds(cfg, cells, n_test) if cfg.model.path else float(cells)
+
+
 def model_seconds(cfg: Config, cells: int, n_test: int) -> float:
     """Estimated seconds of a task's model stages under `cfg` (0 when there is no model). Training and
     sampling cost grow with the task's size; a DFS pass costs `dfs_factor` greedy passes."""
@@ -107,7 +117,7 @@ def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
     if fits():
         return
     # 1. Fewer TTT steps: as many as fit beside the sampling; 2. none, when too few are left to be worth it.
-    if plan.ttt.enabled and plan.ttt.steps > 0:
+    if plan.ttt.enabled and plan.ttt.steps > 0 and _ttt_seconds(plan, cells) > 0:
         spare = seconds - _sampling_seconds(plan, cells, n_test)
         steps = math.floor(spare / _ttt_seconds(plan, cells) * plan.ttt.steps) if spare > 0 else 0
         if steps >= min(plan.budget.min_ttt_steps, plan.ttt.steps):

@@ -33,7 +33,7 @@ from typing import Callable
 from tqdm.auto import tqdm
 
 from . import baseline
-from .budget import Deadline, degraded, knobs, lighter, plan_task, task_share
+from .budget import Deadline, degraded, knobs, lighter, plan_task, task_share, task_weight
 from .config import Config, ConfigError
 from .journal import Journal, TaskRecord, file_sha256, run_identity
 from .metrics import ScoreReport, coverage, score_submission
@@ -199,7 +199,8 @@ class TaskState:
     """A task on its way through the run."""
     task: Task
     waiting: set[str]  # devices whose part is not in yet
-    cells: int = 0     # the task's size: its weight in the budget
+    cells: int = 0     # the task's size
+    weight: dict[str, float] = field(default_factory=dict)  # per device: its claim on that device's time
     parts: dict[str, PartResult] = field(default_factory=dict)
     plans: dict[str, Config] = field(default_factory=dict)         # per device: the config it ran with
     timing: dict[str, dict] = field(default_factory=dict)          # per device: worker, start, end, ...
@@ -227,7 +228,9 @@ class Coordinator:
         # the tasks left then run until `last_call`, half the safety margin before the end.
         self.deadline = Deadline(started + total - b.safety_seconds)
         self.last_call = Deadline(started + total - b.safety_seconds / 2)
-        self.states = {t.id: TaskState(t, set(REMOTE), t.cell_count()) for t in tasks}
+        self.states = {t.id: TaskState(t, set(REMOTE), t.cell_count(),
+                                       {d: task_weight(cfg, d, t.cell_count(), len(t.test)) for d in REMOTE})
+                       for t in tasks}
         self.queues = {d: deque(QueueEntry(t.id) for t in tasks) for d in REMOTE}
         self.stages: dict[str, list[str] | None] = {d: None for d in REMOTE}  # None until a worker reports
         self.inline = build_stages(cfg, "inline")
@@ -282,9 +285,9 @@ class Coordinator:
 
     def share(self, device: str, st: TaskState) -> float:
         """The task's share of this device's worker-seconds left (solver/budget.py: task_share)."""
-        queued = [self.states[e.task_id].cells for e in self.queues[device]] + [st.cells]
+        queued = [self.states[e.task_id].weight[device] for e in self.queues[device]] + [st.weight[device]]
         now = time.monotonic()
-        return task_share(self.deadline.remaining(), st.cells, sum(queued), len(queued),
+        return task_share(self.deadline.remaining(), st.weight[device], sum(queued), len(queued),
                           workers=max(1, len(self.workers.of(device))),
                           busy_seconds=sum(max(0.0, min(w.job.planned_end, self.deadline.at) - now)
                                            for w in self.workers.of(device, "busy")),
@@ -381,9 +384,9 @@ class Coordinator:
         """Every task whose parts are all in: one journal write and one submission write for all of them."""
         records = [self.finish(self.states.pop(tid), "ok")
                    for tid in [tid for tid, st in self.states.items() if not st.waiting]]
-        if records:
-            self.journal.append_many([r.to_json() for r in records])
+        if records:  # submission first: a task in the journal is always in the submission on disk
             self.submission.write(self.out)
+            self.journal.append_many([r.to_json() for r in records])
 
     def finish_cut_tasks(self) -> None:
         """The budget is spent: every task left keeps what its finished parts and the inline stages made
@@ -393,8 +396,8 @@ class Coordinator:
         self.result.stopped_early = True
         records = [self.finish(st, "cut") for st in self.states.values()]
         self.states.clear()
-        self.journal.append_many([r.to_json() for r in records])
         self.submission.write(self.out)
+        self.journal.append_many([r.to_json() for r in records])
 
     def finish(self, st: TaskState, status: str) -> TaskRecord:
         task = st.task

@@ -86,12 +86,15 @@ def _hang(task, deadline, plan):
 
 
 def _ttt(task, deadline, plan):
-    """Trains like a model stage: plan.ttt.steps steps of budget.ttt_step_seconds per 1000 cells, looking at
-    its deadline between steps and stopping early to leave time for one sampling pass per view."""
+    """Trains like a model stage: plan.ttt.steps steps, then one sampling pass per view and test input,
+    looking at its deadline between steps and stopping training early to leave time for sampling. Its true
+    costs per 1000 cells are FAULTY_STEP_SECONDS and FAULTY_VIEW_SECONDS (default: the config's cost model,
+    budget.ttt_step_seconds and budget.view_seconds)."""
     _log("ttt", task)
     size = task.cell_count() / 1000
-    step = plan.budget.ttt_step_seconds * size
-    sampling = plan.sample.views * len(task.test) * plan.budget.view_seconds * size
+    step = float(os.environ.get("FAULTY_STEP_SECONDS", plan.budget.ttt_step_seconds)) * size
+    view = float(os.environ.get("FAULTY_VIEW_SECONDS", plan.budget.view_seconds)) * size
+    sampling = plan.sample.views * len(task.test) * view
     done = 0
     planned = plan.ttt.steps if plan.ttt.enabled else 0
     while done < planned and deadline.remaining() > step + sampling:
