@@ -13,13 +13,13 @@ import numpy as np
 
 from .tasks import Example, Grid, Task, N_COLORS
 
-D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_lr", "anti_transpose", "flip_ud")
+D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_ud", "anti_transpose", "flip_lr")
 
 
 def _d8(grid: Grid, k: int) -> Grid:
     # k in 0..3: counter-clockwise rotation by k*90; k in 4..7: transpose first, then rotate by (k-4)*90.
-    # With np.rot90 this gives: 4 = transpose, 5 = rot90(transpose) = flip_lr, 6 = anti-transpose,
-    # 7 = rot270(transpose) = flip_ud.
+    # np.rot90 turns counter-clockwise, so 4 = transpose, 5 = rot90(transpose) = flip_ud,
+    # 6 = rot180(transpose) = anti-transpose, 7 = rot270(transpose) = flip_lr.
     g = grid.T if k >= 4 else grid
     return np.ascontiguousarray(np.rot90(g, k % 4))
 

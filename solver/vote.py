@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Hashable, Sequence
 
 import numba
@@ -36,14 +37,18 @@ class Packed:
 
 
 def pack(grids: Sequence[Grid]) -> Packed:
+    # map() over C-level callables keeps the per-grid Python cost to a minimum: with a million candidates,
+    # packing, not hashing, is what takes the time.
     n = len(grids)
-    heights = np.fromiter((g.shape[0] for g in grids), dtype=np.int64, count=n)
-    widths = np.fromiter((g.shape[1] for g in grids), dtype=np.int64, count=n)
+    if n == 0:
+        z = np.zeros(0, np.int64)
+        return Packed(np.zeros(0, np.uint8), np.zeros(1, np.int64), z, z)
+    heights = np.fromiter(map(len, grids), dtype=np.int64, count=n)
+    sizes = np.fromiter(map(attrgetter("size"), grids), dtype=np.int64, count=n)
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(heights * widths, out=offsets[1:])
-    cells = (np.concatenate([np.ravel(g) for g in grids]).astype(np.uint8, copy=False)
-             if n else np.zeros(0, np.uint8))
-    return Packed(cells, offsets, heights, widths)
+    np.cumsum(sizes, out=offsets[1:])
+    cells = np.concatenate(grids, axis=None).astype(np.uint8, copy=False)
+    return Packed(cells, offsets, heights, sizes // heights)
 
 
 def _hash_packed_py(cells, offsets, heights, widths, mask):
@@ -79,32 +84,36 @@ def _same(cells, offsets, heights, widths, a, b):
 
 
 @numba.njit(cache=True)
-def _group_sorted(cells, offsets, heights, widths, order, hashes):
-    """Assign a group id to every candidate. `order` sorts candidates by hash (stable), so each run of equal
-    hashes is scanned once and every member is compared exactly against the run's distinct grids."""
-    n = order.shape[0]
+def _group_by_hash_table(cells, offsets, heights, widths, hashes):
+    """Assign each candidate the id of its distinct grid, ids numbered by first appearance.
+
+    An open-addressing table keyed by hash: a slot holding an equal hash is only taken as a match after a
+    cell-by-cell comparison, so colliding hashes of different grids probe on to separate groups."""
+    n = hashes.shape[0]
+    capacity = 1
+    while capacity < 2 * n:
+        capacity <<= 1
+    slot_mask = np.uint64(capacity - 1)
+    slots = np.full(capacity, -1, dtype=np.int64)
+    reps = np.empty(n, dtype=np.int64)  # first candidate of each group
     group = np.empty(n, dtype=np.int64)
-    reps = np.empty(n, dtype=np.int64)  # representative candidate of each group
     n_groups = 0
-    start = 0
-    while start < n:
-        end = start
-        while end < n and hashes[order[end]] == hashes[order[start]]:
-            end += 1
-        first_group = n_groups
-        for p in range(start, end):
-            i = order[p]
-            g = -1
-            for q in range(first_group, n_groups):
-                if _same(cells, offsets, heights, widths, reps[q], i):
-                    g = q
-                    break
+    for i in range(n):
+        h = hashes[i]
+        s = np.int64((h ^ (h >> np.uint64(29))) & slot_mask)
+        while True:
+            g = slots[s]
             if g < 0:
-                g = n_groups
-                reps[g] = i
+                slots[s] = n_groups
+                reps[n_groups] = i
+                group[i] = n_groups
                 n_groups += 1
-            group[i] = g
-        start = end
+                break
+            r = reps[g]
+            if hashes[r] == h and _same(cells, offsets, heights, widths, r, i):
+                group[i] = g
+                break
+            s = (s + 1) & (capacity - 1)
     return group, reps[:n_groups]
 
 
@@ -114,19 +123,12 @@ def hash_grids(packed: Packed, mask: np.uint64 = _FULL_MASK) -> np.ndarray:
 
 
 def group_packed(packed: Packed, mask: np.uint64 = _FULL_MASK) -> tuple[np.ndarray, np.ndarray]:
-    """Group ids per candidate, numbered by first appearance, and the first candidate of each group.
+    """Group id of every candidate (numbered by first appearance) and the first candidate of each group.
     `mask` narrows the hash; tests use it to force collisions."""
     if len(packed) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    hashes = hash_grids(packed, mask)
-    order = np.argsort(hashes, kind="stable")
-    group, reps = _group_sorted(packed.cells, packed.offsets, packed.heights, packed.widths, order, hashes)
-    # Renumber by first appearance so results do not depend on hash values.
-    first = np.full(len(reps), len(packed), dtype=np.int64)
-    np.minimum.at(first, group, np.arange(len(packed)))
-    rank = np.empty(len(reps), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(reps))
-    return rank[group], np.sort(first)
+    return _group_by_hash_table(packed.cells, packed.offsets, packed.heights, packed.widths,
+                                hash_grids(packed, mask))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+import pytest
+
+from solver.config import Config, ConfigError, available_presets, config_from_dict, load_config
+
+
+def test_default_preset_is_the_cpu_configuration():
+    cfg = load_config()
+    assert cfg.name == "cpu" and cfg.model.path == "" and cfg.dsl.enabled
+    assert "cpu" in available_presets()
+
+
+def test_overrides_are_typed_and_nested():
+    cfg = load_config("cpu", ["dsl.seconds_per_task=2.5", "budget.total_seconds=60", "baseline.enabled=false",
+                              "select.stage_priority=['baseline', 'dsl']", "model.path=/models/x"])
+    assert cfg.dsl.seconds_per_task == 2.5
+    assert cfg.budget.total_seconds == 60
+    assert cfg.baseline.enabled is False
+    assert cfg.select.stage_priority == ["baseline", "dsl"]
+    assert cfg.model.path == "/models/x"  # a bare word that is not TOML is taken as a string
+
+
+def test_int_is_accepted_for_a_float_field():
+    assert load_config(None, ["dsl.seconds_per_task=3"]).dsl.seconds_per_task == 3.0
+
+
+@pytest.mark.parametrize("override, message", [
+    ("dsl.nope=1", "unknown config key 'dsl.nope'"),
+    ("dsl.seconds_per_task='fast'", "dsl.seconds_per_task: expected float"),
+    ("baseline.enabled=1", "baseline.enabled: expected bool"),
+    ("dsl=3", "'dsl' is a section"),
+    ("no_equals_sign", "section.key=value"),
+])
+def test_bad_overrides_are_clear_errors(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_preset_files_and_missing_presets(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\n[dsl]\nseconds_per_task = 1\n')
+    cfg = load_config(str(path))
+    assert cfg.name == "mine" and cfg.dsl.seconds_per_task == 1
+    with pytest.raises(ConfigError, match="no config preset 'nope'"):
+        load_config("nope")
+    path.write_text("name = ")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(str(path))
+
+
+def test_every_bundled_preset_loads():
+    for name in available_presets():
+        assert isinstance(load_config(name), Config)
+
+
+def test_round_trip_through_a_dict():
+    cfg = load_config(None, ["dsl.seconds_per_task=4"])
+    assert config_from_dict(cfg.to_dict()) == cfg
