@@ -240,7 +240,8 @@ class Coordinator:
         return time.monotonic() - self.started
 
     def run(self, gpu_slots: list[str | None], n_cpu: int) -> None:
-        self.workers = Workers(self.cfg, gpu_slots, n_cpu)
+        spent = self.deadline.expired()  # then no worker is worth starting: every task is cut at once
+        self.workers = Workers(self.cfg, [] if spent else gpu_slots, 0 if spent else n_cpu)
         try:
             while self.states and not (self.deadline.expired() and not self.workers.busy()):
                 for event in self.workers.poll(timeout=0.2):

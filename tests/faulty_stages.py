@@ -1,7 +1,7 @@
 """Stages that misbehave on purpose, for the coordinator's tests: real stages in real worker processes.
 
-Registered with `run.extra_stages = ["faulty_stages:NAME"]` (tests/ on the Python path; spawned workers get
-the parent's path). Their knobs come from the environment, which spawned workers inherit:
+Registered with `run.extra_stages = ["tests.faulty_stages:NAME"]` (the repository root on the Python path;
+workers get the parent's). Their knobs come from the environment, which spawned workers inherit:
     FAULTY_DIR      folder for calls.log (one line "stage task_id pid" per call) and for markers
     FAULTY_TASKS    comma-separated task ids the fault hits (default: every task)
     FAULTY_SECONDS  how long `slow` sleeps per task (default 0.2)

@@ -32,13 +32,13 @@ def test_a_failing_stage_costs_only_its_own_candidates(sample_challenges_path):
     task = load_challenges(sample_challenges_path).tasks["67a3c6ac"]
     cfg = load_config("cpu")
 
-    def broken(task, deadline):
+    def broken(task, deadline, plan):
         raise RuntimeError("CUDA out of memory (simulated)")
 
-    def flipper(task, deadline):
+    def flipper(task, deadline, plan):
         return [Candidate(i, np.fliplr(ex.input), "dsl", program="flip_lr") for i, ex in enumerate(task.test)]
 
-    def invalid(task, deadline):
+    def invalid(task, deadline, plan):
         return [Candidate(0, np.zeros((31, 2), np.uint8), "neural-greedy"), Candidate(5, task.test[0].input, "x")]
 
     record = solve_task(task, [Stage("neural", broken), Stage("dsl", flipper), Stage("bad", invalid)], cfg,
@@ -52,7 +52,7 @@ def test_a_failing_stage_costs_only_its_own_candidates(sample_challenges_path):
 def test_an_expired_deadline_skips_stages_but_still_gives_attempts(sample_challenges_path):
     task = load_challenges(sample_challenges_path).tasks["67a3c6ac"]
     called = []
-    record = solve_task(task, [Stage("slow", lambda t, d: called.append(1) or [])], load_config("cpu"),
+    record = solve_task(task, [Stage("slow", lambda t, d, p: called.append(1) or [])], load_config("cpu"),
                         Deadline.after(0))
     assert not called and "slow: skipped" in record.errors[0]
     assert np.array_equal(record.attempts[0][0], task.test[0].input)
@@ -81,5 +81,5 @@ def test_run_budget_already_spent_still_writes_a_complete_submission(sample_chal
     cfg = load_config("cpu", ["budget.total_seconds=1", "budget.safety_seconds=5"])
     out = tmp_path / "submission.json"
     result = run(sample_challenges_path, cfg, out, progress=False)
-    assert result.stopped_early and not result.records
+    assert result.stopped_early and {r.status for r in result.records.values()} == {"cut"}
     assert validate_submission(json.loads(out.read_text()), load_challenges(sample_challenges_path)) == []

@@ -17,7 +17,6 @@ from solver.submission import validate_submission
 from solver.tasks import load_challenges
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = ROOT / "tests"
 
 
 def record(tid, status="ok"):
@@ -104,10 +103,10 @@ def alive(pid: int) -> bool:
 
 
 def test_kill_9_midway_then_rerun_loses_nothing(tmp_path, sample_challenges_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]), "FAULTY_DIR": str(tmp_path),
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FAULTY_DIR": str(tmp_path),
            "FAULTY_SECONDS": "0.4"}
     cmd = cli(tmp_path, "--challenges", str(sample_challenges_path), "--set", "baseline.enabled=false",
-              "--set", 'run.extra_stages=["faulty_stages:slow_gpu"]')
+              "--set", 'run.extra_stages=["tests.faulty_stages:slow_gpu"]')
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     work = tmp_path / "work"
     stop = time.monotonic() + 120

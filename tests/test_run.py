@@ -17,7 +17,6 @@ from solver.pipeline import run, summary_lines
 from solver.submission import validate_submission
 from solver.tasks import load_challenges
 
-FLIP = "faulty_stages answers flipud(test input)"
 
 
 def cfg_with(*sets, stages=(), budget=None):
@@ -61,7 +60,7 @@ def test_baseline_only_run_is_complete_and_journalled(tmp_path, sample_challenge
 def test_worker_stage_answers_reach_the_submission(tmp_path, sample_challenges_path, faults):
     out = tmp_path / "submission.json"
     faults(seconds=0)
-    run(sample_challenges_path, cfg_with("baseline.enabled=false", stages=["faulty_stages:slow_gpu"]), out,
+    run(sample_challenges_path, cfg_with("baseline.enabled=false", stages=["tests.faulty_stages:slow_gpu"]), out,
         workdir=tmp_path / "work", progress=False)
     sub = json.loads(out.read_text())
     for tid, entries in sub.items():
@@ -72,7 +71,7 @@ def test_worker_stage_answers_reach_the_submission(tmp_path, sample_challenges_p
 
 def test_a_stage_that_raises_costs_only_its_candidates(tmp_path, sample_challenges_path, faults):
     faults(tasks="007bbfb7")
-    run(sample_challenges_path, cfg_with(stages=["faulty_stages:crash_gpu"]), tmp_path / "s.json",
+    run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:crash_gpu"]), tmp_path / "s.json",
         workdir=tmp_path / "work", progress=False)
     records = read_tasks(tmp_path / "work")
     hit = records["007bbfb7"]
@@ -85,7 +84,7 @@ def test_a_stage_that_raises_costs_only_its_candidates(tmp_path, sample_challeng
 def test_a_worker_killed_midway_costs_one_retry(tmp_path, sample_challenges_path, faults):
     faults(tasks="25ff71a9")
     out = tmp_path / "s.json"
-    run(sample_challenges_path, cfg_with("baseline.enabled=false", stages=["faulty_stages:die_gpu"]), out,
+    run(sample_challenges_path, cfg_with("baseline.enabled=false", stages=["tests.faulty_stages:die_gpu"]), out,
         workdir=tmp_path / "work", progress=False)
     check_valid(out, sample_challenges_path)
     records = read_tasks(tmp_path / "work")
@@ -102,7 +101,7 @@ def test_a_worker_killed_midway_costs_one_retry(tmp_path, sample_challenges_path
 
 def test_out_of_memory_in_a_stage_is_retried_lighter(tmp_path, sample_challenges_path, faults):
     faults(tasks="a416b8f3")
-    run(sample_challenges_path, cfg_with("ttt.steps=16", stages=["faulty_stages:oom_gpu"]), tmp_path / "s.json",
+    run(sample_challenges_path, cfg_with("ttt.steps=16", stages=["tests.faulty_stages:oom_gpu"]), tmp_path / "s.json",
         workdir=tmp_path / "work", progress=False)
     records = read_tasks(tmp_path / "work")
     hit = records["a416b8f3"]
@@ -118,7 +117,7 @@ def test_a_stage_past_its_deadline_is_killed_and_the_run_keeps_its_budget(tmp_pa
     faults(tasks="c9e6f938", seconds=0)
     out = tmp_path / "s.json"
     cfg = cfg_with("budget.safety_seconds=4", "budget.kill_grace_seconds=1",
-                   stages=["faulty_stages:hang_gpu"], budget=30)
+                   stages=["tests.faulty_stages:hang_gpu"], budget=30)
     result = run(sample_challenges_path, cfg, out, workdir=tmp_path / "work", progress=False)
     check_valid(out, sample_challenges_path)
     records = read_tasks(tmp_path / "work")
@@ -136,7 +135,7 @@ def test_the_budget_cuts_the_run_short_and_a_resume_finishes_it(tmp_path, sample
     faults(seconds=2)
     out, work = tmp_path / "s.json", tmp_path / "work"
     cfg = cfg_with("budget.safety_seconds=3", "budget.kill_grace_seconds=1", "budget.grace_factor=100",
-                   stages=["faulty_stages:slow_gpu"], budget=10)
+                   stages=["tests.faulty_stages:slow_gpu"], budget=10)
     first = run(sample_challenges_path, cfg, out, workdir=work, progress=False)
     check_valid(out, sample_challenges_path)
     assert first.stopped_early and first.seconds < 10
@@ -145,7 +144,7 @@ def test_the_budget_cuts_the_run_short_and_a_resume_finishes_it(tmp_path, sample
     assert cut and done and len(cut | done) == 16
     assert all({c.stage for c in read_tasks(work)[t].candidates} <= {"baseline", "slow"} for t in cut)
     faults(seconds=0)
-    second = run(sample_challenges_path, cfg_with(stages=["faulty_stages:slow_gpu"]), out, workdir=work,
+    second = run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:slow_gpu"]), out, workdir=work,
                  progress=False)
     records = read_tasks(work)
     assert second.resumed == len(done) and all(r.status == "ok" for r in records.values())
@@ -161,7 +160,7 @@ def test_deadline_in_the_middle_of_training(tmp_path, sample_challenges_path, fa
     cfg = cfg_with("model.path=\"emulated\"", "ttt.steps=100000", "sample.views=1", "budget.min_ttt_steps=1",
                    "budget.ttt_step_seconds=0.2", "budget.view_seconds=0.05", "budget.model_task_seconds=0",
                    "budget.safety_seconds=3", "budget.kill_grace_seconds=1", "budget.grace_factor=1.0",
-                   stages=["faulty_stages:ttt_gpu"], budget=10)
+                   stages=["tests.faulty_stages:ttt_gpu"], budget=10)
     result = run(sample_challenges_path, cfg, out, workdir=tmp_path / "work", progress=False)
     check_valid(out, sample_challenges_path)
     assert result.seconds < 10
@@ -180,7 +179,7 @@ def test_each_model_worker_sees_only_its_gpu(tmp_path, sample_challenges_path, m
     ids need not exist: nothing here imports torch), both pulling from the one queue."""
     faults(seconds=0.4)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
-    run(sample_challenges_path, cfg_with(stages=["faulty_stages:env_gpu"]), tmp_path / "s.json",
+    run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:env_gpu"]), tmp_path / "s.json",
         workdir=tmp_path / "work", progress=False)
     seen = {}
     for r in read_tasks(tmp_path / "work").values():
@@ -191,7 +190,7 @@ def test_each_model_worker_sees_only_its_gpu(tmp_path, sample_challenges_path, m
 
 def test_stages_that_cannot_start_are_left_out_with_a_note(tmp_path, sample_challenges_path):
     out = tmp_path / "s.json"
-    result = run(sample_challenges_path, cfg_with(stages=["faulty_stages:broken_gpu"]), out,
+    result = run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:broken_gpu"]), out,
                  workdir=tmp_path / "work", progress=False)
     check_valid(out, sample_challenges_path)
     assert any("no gpu worker could start" in n for n in result.notes)

@@ -103,12 +103,12 @@ def test_too_little_time_walks_down_to_greedy_and_then_off():
 
 def test_tune_cli_on_a_real_dry_run(tmp_path, sample_challenges_path):
     """A real dry run with a stage that trains and samples in real time, then the tuner on its journal."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
            "FAULTY_DIR": str(tmp_path), "FAULTY_STEP_SECONDS": "0.01", "FAULTY_VIEW_SECONDS": "0.05"}
     work = tmp_path / "work"
     dry = subprocess.run([sys.executable, "-m", "solver", "run", "--challenges", str(sample_challenges_path),
                           "--out", str(tmp_path / "s.json"), "--workdir", str(work), "--no-progress",
-                          "--set", 'run.extra_stages=["faulty_stages:ttt_gpu"]', "--set", 'model.path="emulated"',
+                          "--set", 'run.extra_stages=["tests.faulty_stages:ttt_gpu"]', "--set", 'model.path="emulated"',
                           "--set", "ttt.steps=20", "--set", "sample.views=2", "--set", "run.cpu_workers=1"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert dry.returncode == 0, dry.stderr
