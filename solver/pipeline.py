@@ -93,17 +93,18 @@ def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline
             continue
         start = time.monotonic()
         try:
-            produced = stage.solve(task, deadline, plan)
+            produced = list(stage.solve(task, deadline, plan))
         except Exception as exc:  # noqa: BLE001 - a stage's bug must not cost the task the others' work
             out.errors.append(f"{stage.name}: {type(exc).__name__}: {exc}")
             out.out_of_memory |= is_out_of_memory(exc)
             produced = []
         out.seconds[stage.name] = out.seconds.get(stage.name, 0.0) + time.monotonic() - start
         for c in produced:
-            if 0 <= c.test_index < len(task.test) and is_valid_grid(c.grid):
+            if isinstance(c, Candidate) and 0 <= c.test_index < len(task.test) and is_valid_grid(c.grid):
                 out.candidates.append(c)
             else:
-                out.errors.append(f"{stage.name}: dropped an invalid candidate for test {c.test_index}")
+                out.errors.append(f"{stage.name}: dropped an invalid candidate for test "
+                                  f"{getattr(c, 'test_index', '?')}")
     return out
 
 

@@ -39,12 +39,17 @@ def test_a_failing_stage_costs_only_its_own_candidates(sample_challenges_path):
         return [Candidate(i, np.fliplr(ex.input), "dsl", program="flip_lr") for i, ex in enumerate(task.test)]
 
     def invalid(task, deadline, plan):
-        return [Candidate(0, np.zeros((31, 2), np.uint8), "neural-greedy"), Candidate(5, task.test[0].input, "x")]
+        return [Candidate(0, np.zeros((31, 2), np.uint8), "neural-greedy"), Candidate(5, task.test[0].input, "x"),
+                task.test[0].input]
 
-    record = solve_task(task, [Stage("neural", broken), Stage("dsl", flipper), Stage("bad", invalid)], cfg,
-                        Deadline.never())
+    def not_a_list(task, deadline, plan):
+        return None
+
+    record = solve_task(task, [Stage("neural", broken), Stage("dsl", flipper), Stage("bad", invalid),
+                               Stage("none", not_a_list)], cfg, Deadline.never())
     assert record.errors[0] == "neural: RuntimeError: CUDA out of memory (simulated)"
-    assert sum("dropped an invalid candidate" in e for e in record.errors) == 2
+    assert sum("dropped an invalid candidate" in e for e in record.errors) == 3
+    assert record.errors[-1].startswith("none: TypeError")
     assert np.array_equal(record.attempts[0][0], np.fliplr(task.test[0].input))
     assert record.status == "ok"
 

@@ -16,6 +16,8 @@ from solver.journal import Journal, JournalMismatch, TaskRecord, read_entries, r
 from solver.submission import validate_submission
 from solver.tasks import load_challenges
 
+from .conftest import alive, child_pids
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -80,26 +82,6 @@ def test_a_torn_last_line_is_cut_before_appending(tmp_path):
 def cli(tmp_path, *args, env=None):
     return [sys.executable, "-m", "solver", "run", "--out", str(tmp_path / "submission.json"),
             "--workdir", str(tmp_path / "work"), "--no-progress", "--set", "run.cpu_workers=1", *args]
-
-
-def child_pids(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_kill_9_midway_then_rerun_loses_nothing(tmp_path, sample_challenges_path):

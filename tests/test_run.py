@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from solver.journal import read_entries, read_tasks
 from solver.pipeline import run, summary_lines
 from solver.submission import validate_submission
 from solver.tasks import load_challenges
+
+from .conftest import alive, child_pids
 
 
 
@@ -207,21 +210,6 @@ def test_an_unknown_extra_stage_is_a_config_error(tmp_path, sample_challenges_pa
 
 def test_no_worker_outlives_the_run(tmp_path, sample_challenges_path):
     run(sample_challenges_path, cfg_with(), tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
-    me = str(os.getpid())
-    children = []
-    for stat in os.listdir("/proc"):
-        if stat.isdigit():
-            try:
-                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == me and fields[0] != "Z":
-                children.append(stat)
-    assert children == [] or all(_is_resource_tracker(pid) for pid in children)
-
-
-def _is_resource_tracker(pid: str) -> bool:
-    try:
-        return "resource_tracker" in open(f"/proc/{pid}/cmdline").read()
-    except OSError:
-        return True
+    left = [p for p in child_pids(os.getpid()) if alive(p)]
+    # multiprocessing's resource tracker may stay for the life of this test process; no worker may.
+    assert all("resource_tracker" in Path(f"/proc/{p}/cmdline").read_text() for p in left)
