@@ -40,7 +40,7 @@ from .metrics import ScoreReport, coverage, score_submission
 from .select import is_valid_grid, select_attempts
 from .submission import Submission, fallback_attempts
 from .tasks import Candidate, ChallengeSet, Task, load_challenges, load_solutions
-from .workers import Assignment, Event, Job, Worker, Workers, layout, visible_gpus
+from .workers import Assignment, Event, Job, Prepare, Worker, Workers, layout, visible_gpus
 
 REMOTE = ("gpu", "cpu")  # the worker kinds; a third place, "inline", is the coordinator itself
 
@@ -49,7 +49,10 @@ REMOTE = ("gpu", "cpu")  # the worker kinds; a third place, "inline", is the coo
 class Stage:
     name: str
     solve: Callable[[Task, Deadline, Config], list[Candidate]]  # (task, deadline, the task's config)
-    setup: Callable[[], None] | None = None  # run once in the worker process before its first task
+    setup: Callable[[], None] | None = None  # once in the worker process, before anything else
+    # Work over all tasks before the first is solved (a shared adapter): (the tasks left, the run's deadline).
+    # Once per worker process, after setup; a replacement worker prepares again.
+    prepare: Callable[[list[Task], Deadline], None] | None = None
 
 
 def build_stages(cfg: Config, device: str) -> list[Stage]:
@@ -106,6 +109,19 @@ def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline
                 out.errors.append(f"{stage.name}: dropped an invalid candidate for test "
                                   f"{getattr(c, 'test_index', '?')}")
     return out
+
+
+def prepare_stages(stages: list[Stage], tasks: list[Task], deadline: Deadline) -> list[str]:
+    """Every stage's preparation; one that fails is reported, and its stage still solves tasks."""
+    errors = []
+    for stage in stages:
+        if stage.prepare is None or deadline.expired():
+            continue
+        try:
+            stage.prepare(tasks, deadline)
+        except Exception as exc:  # noqa: BLE001 - a failed preparation must not cost the run its tasks
+            errors.append(f"{stage.name}: preparation failed: {type(exc).__name__}: {exc}")
+    return errors
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -300,11 +316,19 @@ class Coordinator:
     def handle(self, event: Event) -> None:
         worker, device = event.worker, event.worker.device
         if event.kind == "ready":
-            self.log_worker(worker, "ready", stages=event.payload)
+            names, wants_prepare = event.payload
+            self.log_worker(worker, "ready", stages=names)
             if self.stages[device] is None:
-                self.stages[device] = event.payload
-                if not event.payload:  # nothing of this run runs there
+                self.stages[device] = names
+                if not names:  # nothing of this run runs there
                     self.drop_device(device, note=None)
+                    return
+            if wants_prepare:
+                self.ask_to_prepare(worker)
+        elif event.kind == "prepared":
+            self.log_worker(worker, "prepared", errors=event.payload)
+            for problem in event.payload:
+                self.note(f"{worker.label}: {problem}")
         elif event.kind == "failed":
             self.log_worker(worker, "failed", detail=event.payload)
             self.note(f"{worker.label} could not start: {event.payload.strip().splitlines()[-1]}")
@@ -364,6 +388,14 @@ class Coordinator:
                 self.part_lost(worker.device, job, f"{worker.label} killed {late:.1f} s past the deadline",
                                may_retry=False)
                 self.replace(worker)
+
+    def ask_to_prepare(self, worker: Worker) -> None:
+        tasks = [st.task for st in self.states.values()]
+        seconds = None if self.deadline.unlimited else self.deadline.remaining()
+        try:
+            worker.prepare(Prepare(tasks, seconds))
+        except OSError:  # it died since; the next poll reports it
+            pass
 
     def replace(self, worker: Worker) -> None:
         # A new model worker loads its model again: only worth it while there is time for work after that.

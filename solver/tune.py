@@ -67,15 +67,18 @@ class Simulation:
 
 
 def read_dry_run(workdir: str | Path) -> DryRun:
-    header, records, startup = {}, [], {}
+    header, records, available = {}, [], {}
     for e in read_entries(workdir):
         if e.get("type") == "run" and not header:
             header = e
         elif e.get("type") == "task" and e.get("status") in ("ok", "error"):
             records.append(e)
-        elif e.get("type") == "worker" and e.get("event") == "ready":
-            kind = e["worker"].rstrip("0123456789")
-            startup[kind] = min(startup.get(kind, math.inf), e["at"])
+        elif e.get("type") == "worker" and e.get("event") in ("ready", "prepared"):
+            available.setdefault(e["worker"], {}).setdefault(e["event"], e["at"])  # the first start only
+    startup: dict[str, float] = {}  # when the first worker of each kind could take a task
+    for label, events in available.items():
+        kind = label.rstrip("0123456789")
+        startup[kind] = min(startup.get(kind, math.inf), max(events.values()))
     if not header:
         raise DryRunError(f"{workdir} holds no run journal")
     if not records:

@@ -46,6 +46,13 @@ class Job:
 
 
 @dataclass
+class Prepare:
+    """Work over every task before the first is solved (a shared adapter), by `seconds` from now."""
+    tasks: list[Task]
+    seconds: float | None
+
+
+@dataclass
 class Assignment:
     """What the coordinator remembers about the job a worker holds."""
     task_id: str
@@ -58,9 +65,11 @@ class Assignment:
 
 @dataclass
 class Event:
-    kind: str  # ready | failed (could not start) | done | died
+    kind: str  # ready | prepared | failed (could not start) | done | died
     worker: "Worker"
-    payload: Any = None  # ready: stage names; failed, died: why; done: the PartResult
+    # ready: (stage names, whether a stage wants to prepare); prepared: errors; failed, died: why;
+    # done: the PartResult
+    payload: Any = None
     assignment: Assignment | None = None  # done, died: the job the worker held
 
 
@@ -80,7 +89,7 @@ class Worker:
         with _environment(env):
             self.process.start()
         child_end.close()
-        self.state = "starting"  # starting | idle | busy | gone
+        self.state = "starting"  # starting | preparing | idle | busy | gone
         self.job: Assignment | None = None
         self.started = time.monotonic()
 
@@ -91,6 +100,10 @@ class Worker:
     def give(self, job: Job, assignment: Assignment) -> None:
         self.conn.send(job)
         self.job, self.state = assignment, "busy"
+
+    def prepare(self, work: Prepare) -> None:
+        self.conn.send(work)
+        self.state = "preparing"
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -189,9 +202,9 @@ class Workers:
 
     def _receive(self, w: Worker, message: tuple) -> Event:
         kind, payload = message
-        if kind == "ready":
+        if kind in ("ready", "prepared"):
             w.state = "idle"
-            return Event("ready", w, payload)
+            return Event(kind, w, payload)
         if kind == "failed":
             w.kill()
             return Event("failed", w, payload)
@@ -218,7 +231,7 @@ class Workers:
 def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
     _die_with(coordinator_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    from .pipeline import build_stages, run_stages  # the stage modules may import torch: only in here
+    from .pipeline import build_stages, prepare_stages, run_stages  # stage modules may import torch
     try:
         stages = build_stages(cfg, device)
         for stage in stages:
@@ -227,7 +240,8 @@ def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
     except Exception:
         conn.send(("failed", f"could not build the {device} stages:\n{traceback.format_exc(limit=6)}"))
         return
-    conn.send(("ready", [s.name for s in stages]))  # with none, it waits like the others to be stopped
+    # With no stages, it waits like the others to be stopped.
+    conn.send(("ready", ([s.name for s in stages], any(s.prepare for s in stages))))
     while True:
         try:
             job = conn.recv()
@@ -235,6 +249,9 @@ def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
             return
         if job is None:
             return
+        if isinstance(job, Prepare):
+            conn.send(("prepared", prepare_stages(stages, job.tasks, Deadline.after(job.seconds))))
+            continue
         result = run_stages(job.task, stages, job.plan, Deadline.after(job.seconds))
         if result.out_of_memory:
             _release_gpu_memory()

@@ -110,6 +110,24 @@ def _env(task, deadline, plan):
     return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}")
 
 
+def prepared_gpu(cfg, where):
+    """A stage that prepares over every task first (FAULTY_TASKS names one whose preparation fails), then
+    answers with how many tasks its worker prepared on."""
+    if where != "gpu":
+        return []
+    seen: list[int] = []
+
+    def prepare(tasks, deadline):
+        _log("prepare", tasks[0])
+        seen.append(len(tasks))
+        if any(t.id == os.environ.get("FAULTY_TASKS") for t in tasks):
+            raise RuntimeError("deliberate preparation failure")
+
+    def solve(task, deadline, plan):
+        return _answer(task, "prepared", program=f"prepared on {seen}")
+    return [Stage("prepared", solve, prepare=prepare)]
+
+
 def _broken_build(cfg, where):
     if where == "gpu":
         raise FileNotFoundError("model directory /nonexistent has no config.json")

@@ -177,6 +177,22 @@ def test_deadline_in_the_middle_of_training(tmp_path, sample_challenges_path, fa
         assert "ttt.steps" in r.degraded and planned == r.plan["ttt_steps"] and done <= planned < 100000
 
 
+def test_stages_prepare_over_all_tasks_once_per_worker(tmp_path, sample_challenges_path, faults):
+    run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:prepared_gpu"]), tmp_path / "s.json",
+        workdir=tmp_path / "work", progress=False)
+    records = read_tasks(tmp_path / "work")
+    assert {c.program for r in records.values() for c in r.candidates if c.stage == "prepared"} == {"prepared on [16]"}
+    assert (tmp_path / "calls.log").read_text().count("prepare") == 1
+
+
+def test_a_failed_preparation_is_noted_and_the_stage_still_solves(tmp_path, sample_challenges_path, faults):
+    faults(tasks="c9e6f938")
+    result = run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:prepared_gpu"]),
+                 tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
+    assert any("deliberate preparation failure" in n for n in result.notes)
+    assert all("prepared" in {c.stage for c in r.candidates} for r in read_tasks(tmp_path / "work").values())
+
+
 def test_each_model_worker_sees_only_its_gpu(tmp_path, sample_challenges_path, monkeypatch, faults):
     """Two GPUs visible: two model workers, each started with only its own GPU in CUDA_VISIBLE_DEVICES (the
     ids need not exist: nothing here imports torch), both pulling from the one queue."""
