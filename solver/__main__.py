@@ -12,10 +12,14 @@ from pathlib import Path  # noqa: E402
 
 from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config  # noqa: E402
 from .journal import JournalMismatch  # noqa: E402
+from .kaggle import KaggleError  # noqa: E402
 from .tune import DryRunError  # noqa: E402
 from .tasks import ChallengeFileError  # noqa: E402
 
 DEFAULT_OUT = Path("submission") / "submission.json"
+DEFAULT_KAGGLE_BUILD = Path("build") / "kaggle"
+DEFAULT_KAGGLE_WHEELS = Path("offline_wheels") / "wheels"
+DEFAULT_KAGGLE_LOCK = Path("offline_wheels") / "kaggle.lock"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -72,6 +76,21 @@ def cmd_tune(args: argparse.Namespace) -> int:
     print("\n".join(lines))
     print(f"simulated timeline: {plot}\nsettings: {settings}")
     return 0
+
+
+def cmd_kaggle(args: argparse.Namespace) -> int:
+    from . import kaggle
+    if args.action == "validate":
+        return kaggle.report(kaggle.validate_build(Path(args.build)))
+    cfg = load_config(args.config, list(args.set or [])).kaggle
+    if args.action == "download":
+        return kaggle.download(cfg.competition, Path(args.dest or Path("data") / cfg.competition), args.dry_run)
+    if args.action == "submit":
+        return kaggle.submit(cfg, args.kernel_version, args.message, args.dry_run)
+    problems = kaggle.prepare(cfg, Path(args.build), Path(args.wheels), Path(args.lock))
+    if args.action == "push":
+        return kaggle.push(Path(args.build), problems, args.create, args.message, args.dry_run)
+    return kaggle.report(problems)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +152,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Kaggle CPU seconds per dry-run CPU second (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for drawing the simulated tasks")
     p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("kaggle", help="build, check and push the Kaggle notebook and datasets",
+                       description="Kaggle delivery. prepare: write the upload folders (notebook + "
+                                   "kernel-metadata.json, kit and wheels datasets + dataset-metadata.json) and "
+                                   "validate them. validate: check existing folders. push: prepare, then upload "
+                                   "with the kaggle CLI. download: fetch the competition data. submit: submit a "
+                                   "version of the pushed notebook. Settings: the "
+                                   "[kaggle] section of the config (--set kaggle.user=NAME ...).")
+    p.add_argument("action", choices=["prepare", "validate", "push", "download", "submit"])
+    p.add_argument("--config", default=DEFAULT_PRESET, help="preset name or .toml file with a [kaggle] section")
+    p.add_argument("--set", action="append", metavar="kaggle.KEY=VALUE", help="override a config field")
+    p.add_argument("--build", default=str(DEFAULT_KAGGLE_BUILD), help="upload folders (default %(default)s)")
+    p.add_argument("--wheels", default=str(DEFAULT_KAGGLE_WHEELS), help="wheelhouse (default %(default)s)")
+    p.add_argument("--lock", default=str(DEFAULT_KAGGLE_LOCK), help="lock file (default %(default)s)")
+    p.add_argument("--create", action="store_true", help="push: create the datasets (first push) instead "
+                                                          "of adding versions")
+    p.add_argument("--message", default="solver kit update", help="push: dataset version message; submit: "
+                                                                   "submission description")
+    p.add_argument("--kernel-version", type=int, help="submit: the notebook version to submit")
+    p.add_argument("--dest", help="download: folder for the competition data (default data/COMPETITION)")
+    p.add_argument("--dry-run", action="store_true", help="print the kaggle commands, run none")
+    p.set_defaults(func=cmd_kaggle)
     return parser
 
 
@@ -140,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ChallengeFileError, ConfigError, JournalMismatch, DryRunError) as exc:
+    except (ChallengeFileError, ConfigError, JournalMismatch, DryRunError, KaggleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

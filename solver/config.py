@@ -92,6 +92,23 @@ class RunConfig:
 
 
 @dataclass
+class KaggleConfig:
+    """Delivery to Kaggle (`python -m solver kaggle ...`); the run itself never reads it."""
+    # The ARC-AGI-2 competition of 2026 (2025: arc-prize-2025). Attached to the notebook; `kaggle download` source.
+    competition: str = "arc-prize-2026-arc-agi-2"
+    user: str = ""  # your Kaggle username; empty = KAGGLE_USERNAME or the username in ~/.kaggle/kaggle.json
+    kernel_title: str = "ARC solver kit submission"  # the notebook's id is this title slugified
+    kit_dataset: str = "arc-solver-kit"        # dataset slug holding the kit's source
+    wheels_dataset: str = "arc-solver-wheels"  # dataset slug holding offline_wheels/ (wheels + kaggle.lock)
+    dataset_sources: list[str] = field(default_factory=list)  # more datasets, e.g. weights uploaded as one
+    model_sources: list[str] = field(default_factory=list)    # Kaggle Models: owner/model/framework/variation/N
+    # 4x L4, the ARC Prize machine. Kaggle does not publish the list of shapes; this is the name public ARC
+    # notebooks push with. NvidiaTeslaT4 (2x T4) is the shape open to every notebook.
+    machine_shape: str = "NvidiaL4x4"
+    private: bool = True
+
+
+@dataclass
 class Config:
     name: str = DEFAULT_PRESET
     seed: int = 0
@@ -103,6 +120,7 @@ class Config:
     sample: SampleConfig = field(default_factory=SampleConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    kaggle: KaggleConfig = field(default_factory=KaggleConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -21,9 +21,10 @@ from .vote import tally
 
 JOURNAL_NAME = "journal.jsonl"
 
-# Config sections that say how much time and hardware a run has, not what it computes: a run resumed after
-# a crash may change them (a new budget, another machine) and still continue the same journal.
-RESOURCE_SECTIONS = ("budget", "run")
+# Config sections that say how much time and hardware a run has (or where it is delivered), not what it
+# computes: a run resumed after a crash may change them (a new budget, another machine) and still continue
+# the same journal.
+RESOURCE_SECTIONS = ("budget", "run", "kaggle")
 
 
 class JournalMismatch(ValueError):
