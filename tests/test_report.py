@@ -37,7 +37,8 @@ def test_grid_png_draws_each_cell_in_its_arc_colour():
 def test_report_shows_the_run(tmp_path, sample_challenges_path, sample_solutions_path, monkeypatch):
     monkeypatch.setenv("FAULTY_DIR", str(tmp_path))
     monkeypatch.setenv("FAULTY_TASKS", "007bbfb7")
-    cfg = load_config(None, ['run.extra_stages=["tests.faulty_stages:crash_gpu"]', "run.cpu_workers=1"])
+    cfg = load_config(None, ['run.extra_stages=["tests.faulty_stages:crash_gpu"]', "run.cpu_workers=1",
+                             "dsl.enabled=false"])
     result = run(sample_challenges_path, cfg, tmp_path / "s.json", solutions=sample_solutions_path,
                  workdir=tmp_path / "work", progress=False)
     page = write_report(tmp_path / "work").read_text()
@@ -59,8 +60,8 @@ def test_report_shows_the_run(tmp_path, sample_challenges_path, sample_solutions
 
 
 def test_report_cli_writes_where_asked(tmp_path, sample_challenges_path):
-    run(sample_challenges_path, load_config(None, ["run.cpu_workers=1"]), tmp_path / "s.json",
-        workdir=tmp_path / "work", progress=False)
+    cfg = load_config(None, ["run.cpu_workers=1", "dsl.enabled=false"])
+    run(sample_challenges_path, cfg, tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
     out = subprocess.run([sys.executable, "-m", "solver", "report", str(tmp_path / "work"), "--out",
                           str(tmp_path / "r.html")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

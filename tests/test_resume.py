@@ -81,7 +81,8 @@ def test_a_torn_last_line_is_cut_before_appending(tmp_path):
 
 def cli(tmp_path, *args, env=None):
     return [sys.executable, "-m", "solver", "run", "--out", str(tmp_path / "submission.json"),
-            "--workdir", str(tmp_path / "work"), "--no-progress", "--set", "run.cpu_workers=1", *args]
+            "--workdir", str(tmp_path / "work"), "--no-progress", "--set", "run.cpu_workers=1",
+            "--set", "dsl.enabled=false", *args]
 
 
 def test_kill_9_midway_then_rerun_loses_nothing(tmp_path, sample_challenges_path):

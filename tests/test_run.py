@@ -23,7 +23,9 @@ from .conftest import alive, child_pids
 
 
 def cfg_with(*sets, stages=(), budget=None):
-    over = list(sets) + [f"run.extra_stages={json.dumps(list(stages))}", "run.cpu_workers=1"]
+    """The cpu preset without the program search (these tests are about the coordinator), one CPU worker."""
+    over = ["dsl.enabled=false"] + list(sets) + [f"run.extra_stages={json.dumps(list(stages))}",
+                                                 "run.cpu_workers=1"]
     if budget is not None:
         over.append(f"budget.total_seconds={budget}")
     return load_config(None, over)
