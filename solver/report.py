@@ -197,11 +197,13 @@ def _summary_html(s: dict, truths: dict) -> str:
             f"<tr><td>selected (score)</td><td>{s['correct']}</td><td>{s['correct'] / n:.4f}</td></tr>"
             f"<tr><td>generated (coverage)</td><td>{s['covered']}</td><td>{s['covered'] / n:.4f}</td></tr>"
             f"<tr><td>gap: generated, not chosen</td><td>{s['covered'] - s['correct']}</td>"
-            f"<td>{(s['covered'] - s['correct']) / n:.4f}</td></tr><tr><td>all</td><td>{s['outputs']}</td><td></td></tr>"
+            f"<td>{(s['covered'] - s['correct']) / n:.4f}</td></tr>"
+            f"<tr><td>all</td><td>{s['outputs']}</td><td></td></tr>"
             f"</table><p>Per stage family: test outputs whose truth it generated, and of those how many the "
             f"attempts got right.</p><table class=num><tr><th>family</th><th>generated</th><th>chosen</th></tr>"
             f"{rows}</table>"
-            + (f"<p>Selection missed a generated truth in: {', '.join(_link(t) for t in missed)}</p>" if missed else ""))
+            + (f"<p>Selection missed a generated truth in: {', '.join(_link(t) for t in missed)}</p>"
+               if missed else ""))
 
 
 def _time_html(records: dict[str, dict], header: dict) -> str:
@@ -274,9 +276,9 @@ def _task_html(tid: str, rec: dict, task: Task | None, truth: list | None) -> st
     for e in rec.get("errors", []):
         out.append(f"<p class=error>{html.escape(e)}</p>")
     if task is not None:
-        out.append("<div class=row><b class=lab>train</b>" + "".join(
-            f"<div class=pair>{_figure(ex.input, f'in {k}')}<span class=arrow>→</span>{_figure(ex.output, f'out {k}')}</div>"
-            for k, ex in enumerate(task.train)) + "</div>")
+        pairs = "".join(f"<div class=pair>{_figure(ex.input, f'in {k}')}<span class=arrow>→</span>"
+                        f"{_figure(ex.output, f'out {k}')}</div>" for k, ex in enumerate(task.train))
+        out.append(f"<div class=row><b class=lab>train</b>{pairs}</div>")
     for i, attempts in enumerate(rec["attempts"]):
         t = truth[i] if truth and i < len(truth) else None
         row = [f"<div class=row><b class=lab>test {i}</b>"]
