@@ -167,7 +167,10 @@ def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | P
     out = Path(out)
     workdir = Path(workdir) if workdir else out.parent / "work"
 
-    # 1. Tasks. Bad tasks are reported and keep their fallback attempts; they never stop the run.
+    # 1. Tasks. Bad tasks are reported and keep their fallback attempts; they never stop the run. A model
+    # that is not there is a config error now; one that fails to load leaves the run to the other stages.
+    if cfg.model.path and not Path(cfg.model.path).is_dir():
+        raise ConfigError(f"model.path: model directory {cfg.model.path} does not exist")
     challenge_set = load_challenges(challenges)
     truths = load_solutions(solutions) if solutions else None
     for bad in challenge_set.invalid.values():

@@ -162,7 +162,7 @@ def test_deadline_in_the_middle_of_training(tmp_path, sample_challenges_path, fa
     """A stage that trains step by step gets a deadline it can stop at: with far more steps planned than
     the budget holds, training stops early, sampling still happens, and the run keeps its budget."""
     out = tmp_path / "s.json"
-    cfg = cfg_with("model.path=\"emulated\"", "ttt.steps=100000", "sample.views=1", "budget.min_ttt_steps=1",
+    cfg = cfg_with(f'model.path="{tmp_path}"', "ttt.steps=100000", "sample.views=1", "budget.min_ttt_steps=1",
                    "budget.ttt_step_seconds=0.2", "budget.view_seconds=0.05", "budget.model_task_seconds=0",
                    "budget.safety_seconds=3", "budget.kill_grace_seconds=1", "budget.grace_factor=1.0",
                    stages=["tests.faulty_stages:ttt_gpu"], budget=10)
@@ -217,6 +217,14 @@ def test_stages_that_cannot_start_are_left_out_with_a_note(tmp_path, sample_chal
     assert any("no gpu worker could start" in n for n in result.notes)
     assert any("config.json" in n for n in result.notes)
     assert all(r.status == "ok" for r in read_tasks(tmp_path / "work").values())
+
+
+def test_a_missing_model_directory_is_a_config_error_before_anything_starts(tmp_path, sample_challenges_path):
+    from solver.config import ConfigError
+    with pytest.raises(ConfigError, match="model directory .*nowhere does not exist"):
+        run(sample_challenges_path, cfg_with(f'model.path="{tmp_path / "nowhere"}"'), tmp_path / "s.json",
+            workdir=tmp_path / "work", progress=False)
+    assert not (tmp_path / "work").exists()
 
 
 def test_an_unknown_extra_stage_is_a_config_error(tmp_path, sample_challenges_path):

@@ -108,7 +108,8 @@ def test_tune_cli_on_a_real_dry_run(tmp_path, sample_challenges_path):
     work = tmp_path / "work"
     dry = subprocess.run([sys.executable, "-m", "solver", "run", "--challenges", str(sample_challenges_path),
                           "--out", str(tmp_path / "s.json"), "--workdir", str(work), "--no-progress",
-                          "--set", 'run.extra_stages=["tests.faulty_stages:ttt_gpu"]', "--set", 'model.path="emulated"',
+                          "--set", 'run.extra_stages=["tests.faulty_stages:ttt_gpu"]',
+                          "--set", f'model.path="{tmp_path}"',
                           "--set", "ttt.steps=20", "--set", "sample.views=2", "--set", "run.cpu_workers=1",
                           "--set", "dsl.enabled=false"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
