@@ -28,9 +28,10 @@ class BudgetConfig:
     total_seconds: float | None = None  # wall clock for the whole run; None = no limit
     safety_seconds: float = 10.0        # kept back from the total for killing late workers and the final writes
     max_task_fraction: float = 4.0      # a task may take at most this many equal shares of what remains
-    # A task's hard stop is this many times its planned share: the cost model below is an estimate, and a
-    # stage cut mid-work wastes what it did. Time a task overruns is taken from the tasks after it.
-    grace_factor: float = 1.5
+    # A stage's deadline is this many times its task's share. 1: stages fill the time they are given (the
+    # neural stage trains for a fraction of it and samples until it), so any grace would simply be spent and
+    # taken from the tasks after it. Above 1 only for stages that stop on their own well before a deadline.
+    grace_factor: float = 1.0
     # A stage still running this long after its hard stop is killed with its worker. Keep it well under
     # safety_seconds: the run's last tasks are killed at (total - safety + kill_grace) at the latest.
     kill_grace_seconds: float = 3.0

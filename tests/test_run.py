@@ -164,7 +164,7 @@ def test_deadline_in_the_middle_of_training(tmp_path, sample_challenges_path, fa
     out = tmp_path / "s.json"
     cfg = cfg_with(f'model.path="{tmp_path}"', "ttt.steps=100000", "sample.views=1", "budget.min_ttt_steps=1",
                    "budget.ttt_step_seconds=0.2", "budget.view_seconds=0.05", "budget.model_task_seconds=0",
-                   "budget.safety_seconds=3", "budget.kill_grace_seconds=1", "budget.grace_factor=1.0",
+                   "budget.safety_seconds=3", "budget.kill_grace_seconds=1",
                    stages=["tests.faulty_stages:ttt_gpu"], budget=10)
     result = run(sample_challenges_path, cfg, out, workdir=tmp_path / "work", progress=False)
     check_valid(out, sample_challenges_path)
