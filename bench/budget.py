@@ -58,9 +58,11 @@ def timed_run(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
 
 
 def statuses(work: Path) -> dict[str, int]:
+    """Tasks per status, and per ladder knob the tasks it was turned down in."""
     out: dict[str, int] = {}
     for r in read_tasks(work).values():
-        out[r.status] = out.get(r.status, 0) + 1
+        for key in [r.status] + [f"{k} down" for k in r.degraded]:
+            out[key] = out.get(key, 0) + 1
     return out
 
 
@@ -107,7 +109,7 @@ def main() -> None:
     print(f"{'run':<34} {'budget s':>9} {'wall s':>8} {'over s':>7} {'over %':>7}  tasks")
     for name, budget, wall, st in rows:
         print(f"{name:<34} {budget:>9.0f} {wall:>8.2f} {wall - budget:>+7.2f} {100 * (wall - budget) / budget:>+7.2f}  "
-              + ", ".join(f"{n} {k}" for k, n in sorted(st.items())))
+              + ", ".join(f"{n} {k}" for k, n in sorted(st.items(), key=lambda kv: ("down" in kv[0], kv[0]))))
     if kill:
         n, valid, kept, lost, final_valid = kill
         print(f"kill -9: {n} tasks journalled at the kill, submission on disk valid then: {valid}; the rerun "

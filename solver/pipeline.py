@@ -177,7 +177,7 @@ def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | P
         print(f"warning: task {bad.id} is invalid and keeps fallback attempts: {bad.problem}", file=sys.stderr)
 
     # 2. The journal: a rerun in the same work directory continues the same run and skips what it finished.
-    gpu_slots, n_cpu = layout(cfg.run, visible_gpus(), os.cpu_count() or 1)
+    gpu_slots, n_cpu = layout(cfg.run, visible_gpus(), os.cpu_count() or 1, model=bool(cfg.model.path))
     sha = file_sha256(challenges)
     journal = Journal(workdir)
     finished = journal.open({"identity": run_identity(sha, cfg.to_dict()), "challenges": str(challenges),

@@ -150,13 +150,16 @@ def visible_gpus() -> list[str]:
     return [str(i) for i, _ in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
 
 
-def layout(run: RunConfig, gpus: list[str], cores: int) -> tuple[list[str | None], int]:
-    """The GPU of each model worker (None: a CPU process) and how many CPU workers there are."""
+def layout(run: RunConfig, gpus: list[str], cores: int, model: bool = True) -> tuple[list[str | None], int]:
+    """The GPU of each model worker (None: a CPU process) and how many CPU workers there are. A model worker
+    keeps a core busy (feeding its GPU, or computing where there is none), except a CPU one with no model
+    to run, which only waits."""
     if run.gpu_workers < 0:
         slots: list[str | None] = list(gpus) if gpus else [None]
     else:
         slots = [gpus[i % len(gpus)] if gpus else None for i in range(run.gpu_workers)]
-    n_cpu = run.cpu_workers if run.cpu_workers >= 0 else max(1, cores - len(slots))
+    busy = len(slots) if gpus or model else 0
+    n_cpu = run.cpu_workers if run.cpu_workers >= 0 else max(1, cores - busy)
     return slots, n_cpu
 
 

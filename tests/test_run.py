@@ -209,6 +209,15 @@ def test_each_model_worker_sees_only_its_gpu(tmp_path, sample_challenges_path, m
     assert seen == {"gpu0": {"CUDA_VISIBLE_DEVICES=3"}, "gpu1": {"CUDA_VISIBLE_DEVICES=5"}}
 
 
+def test_worker_layout():
+    from solver.config import RunConfig
+    from solver.workers import layout
+    assert layout(RunConfig(), ["0", "1", "2", "3"], 16) == (["0", "1", "2", "3"], 12)
+    assert layout(RunConfig(), [], 2, model=True) == ([None], 1)   # the model computes on one core
+    assert layout(RunConfig(), [], 2, model=False) == ([None], 2)  # no model: every core searches
+    assert layout(RunConfig(gpu_workers=2, cpu_workers=3), ["7"], 8) == (["7", "7"], 3)
+
+
 def test_stages_that_cannot_start_are_left_out_with_a_note(tmp_path, sample_challenges_path):
     out = tmp_path / "s.json"
     result = run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:broken_gpu"]), out,
