@@ -39,6 +39,9 @@ def command(args, folder: Path, budget: float) -> list[str]:
     cmd = [sys.executable, "-m", "solver", "run", "--challenges", str(args.challenges), "--out",
            str(folder / "submission.json"), "--workdir", str(folder / "work"), "--no-progress",
            "--config", args.config, "--budget", str(budget)]
+    solutions = Path(str(args.challenges).replace("_challenges", "_solutions"))
+    if solutions.exists() and solutions != args.challenges:
+        cmd += ["--solutions", str(solutions)]
     for s in args.set or []:
         cmd += ["--set", s]
     return cmd
@@ -46,6 +49,12 @@ def command(args, folder: Path, budget: float) -> list[str]:
 
 def env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def score(out: str) -> str:
+    """The score line of the run's summary, if it printed one."""
+    line = next((l for l in out.splitlines() if l.startswith("score")), "")
+    return line.split(None, 1)[1].split(" (")[0] if line else "-"
 
 
 def timed_run(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -79,9 +88,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-budget-") as tmp:
         for budget in args.budgets:
             folder = Path(tmp) / f"b{budget:g}"
-            wall, _ = timed_run(command(args, folder, budget))
-            st = statuses(folder / "work")
-            rows.append((f"run, budget {budget:g} s", budget, wall, st))
+            wall, done = timed_run(command(args, folder, budget))
+            rows.append((f"run, budget {budget:g} s", budget, wall, score(done.stdout), statuses(folder / "work")))
 
         kill = None
         if args.kill_at > 0:
@@ -95,20 +103,21 @@ def main() -> None:
             before = read_tasks(folder / "work")
             at_kill = json.loads((folder / "submission.json").read_text())
             valid_at_kill = not validate_submission(at_kill, challenges)
-            wall, _ = timed_run(cmd)
+            wall, done = timed_run(cmd)
             after = json.loads((folder / "submission.json").read_text())
             kept = [t for t, r in before.items() if r.status != "cut" and t in after
                     and after[t] == at_kill[t]]
             lost = [t for t, r in before.items() if r.status != "cut" and (t not in after or after[t] != at_kill[t])]
-            st = statuses(folder / "work")
-            rows.append((f"rerun after kill -9 at {args.kill_at:g} s", budget, wall, st))
+            rows.append((f"rerun after kill -9 at {args.kill_at:g} s", budget, wall, score(done.stdout),
+                         statuses(folder / "work")))
             kill = (len(before), valid_at_kill, len(kept), len(lost), not validate_submission(after, challenges))
 
     print(f"challenges: {args.challenges} ({len(challenges.order)} tasks); config {args.config}; "
           f"--set {' '.join(args.set or []) or '(none)'}")
-    print(f"{'run':<34} {'budget s':>9} {'wall s':>8} {'over s':>7} {'over %':>7}  tasks")
-    for name, budget, wall, st in rows:
-        print(f"{name:<34} {budget:>9.0f} {wall:>8.2f} {wall - budget:>+7.2f} {100 * (wall - budget) / budget:>+7.2f}  "
+    print(f"{'run':<34} {'budget s':>9} {'wall s':>8} {'over s':>7} {'over %':>7} {'score':>7}  tasks")
+    for name, budget, wall, sc, st in rows:
+        print(f"{name:<34} {budget:>9.0f} {wall:>8.2f} {wall - budget:>+7.2f} {100 * (wall - budget) / budget:>+7.2f} "
+              f"{sc:>7}  "
               + ", ".join(f"{n} {k}" for k, n in sorted(st.items(), key=lambda kv: ("down" in kv[0], kv[0]))))
     if kill:
         n, valid, kept, lost, final_valid = kill
