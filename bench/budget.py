@@ -53,7 +53,7 @@ def env() -> dict:
 
 def score(out: str) -> str:
     """The score line of the run's summary, if it printed one."""
-    line = next((l for l in out.splitlines() if l.startswith("score")), "")
+    line = next((s for s in out.splitlines() if s.startswith("score")), "")
     return line.split(None, 1)[1].split(" (")[0] if line else "-"
 
 
