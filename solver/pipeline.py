@@ -479,7 +479,7 @@ class Coordinator:
 
 def summary_lines(result: RunResult) -> list[str]:
     """The table printed at the end of a run."""
-    records = [r for r in result.records.values()]
+    records = list(result.records.values())
     stage_seconds: dict[str, float] = {}
     for r in records:
         for name, s in r.seconds.items():
