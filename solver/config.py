@@ -32,8 +32,9 @@ class BudgetConfig:
     # neural stage trains for a fraction of it and samples until it), so any grace would simply be spent and
     # taken from the tasks after it. Above 1 only for stages that stop on their own well before a deadline.
     grace_factor: float = 1.0
-    # A stage still running this long after its hard stop is killed with its worker. Keep it well under
-    # safety_seconds: the run's last tasks are killed at (total - safety + kill_grace) at the latest.
+    # A stage still running this long after its deadline is killed with its worker. Keep it well under
+    # safety_seconds: the run's last tasks are killed at (total - safety + kill_grace) at the latest. On a
+    # GPU, above the longest generate call: a killed model worker has to load its model again.
     kill_grace_seconds: float = 3.0
     # The cost model the degrade ladder plans with: seconds on this run's hardware for a task of 1000 cells
     # (cost grows with the task's size). `python -m solver tune` fits these from a dry run's journal.
