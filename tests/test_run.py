@@ -18,7 +18,7 @@ from solver.pipeline import run, summary_lines
 from solver.submission import validate_submission
 from solver.tasks import load_challenges
 
-from .conftest import alive, child_pids
+from .conftest import alive, child_pids, write_json
 
 
 
@@ -248,3 +248,50 @@ def test_no_worker_outlives_the_run(tmp_path, sample_challenges_path):
     left = [p for p in child_pids(os.getpid()) if alive(p)]
     # multiprocessing's resource tracker may stay for the life of this test process; no worker may.
     assert all("resource_tracker" in Path(f"/proc/{p}/cmdline").read_text() for p in left)
+
+
+# ---- with the real stages: the DSL on the CPU pool, the tiny real model on the model worker ----
+# Skipped until the DSL (solver.dsl) and the neural path (solver.model) are merged; then they check that
+# their registrations in build_stages reach the right workers and honour the coordinator's deadlines.
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    model = pytest.importorskip("solver.model", reason="needs the neural path (solver.model)")
+    return model.make_tiny_model(tmp_path_factory.mktemp("tiny-model"), "tiny", seed=0)
+
+
+@pytest.fixture
+def four_tasks(tmp_path, sample_challenges_path):
+    data = json.loads(sample_challenges_path.read_text())
+    return write_json(tmp_path / "four.json", {k: data[k] for k in list(data)[:4]})
+
+
+def test_deadline_in_the_middle_of_real_training(tmp_path, four_tasks, tiny_model):
+    """The tiny real model with far more TTT steps than the budget holds, and a cost model that believes
+    they fit, so the ladder leaves them: the deadline falls in the middle of training. The neural stage
+    returns on its own by its deadline (not killed, no error) and the run ends within its budget."""
+    cfg = load_config("tiny", [f'model.path="{tiny_model}"', "ttt.steps=100000", "sample.views=1",
+                               "budget.ttt_step_seconds=0.000001", "budget.model_task_seconds=0.01",
+                               "budget.safety_seconds=5", "budget.kill_grace_seconds=3", "budget.total_seconds=40",
+                               "run.cpu_workers=1"])
+    result = run(four_tasks, cfg, tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
+    check_valid(tmp_path / "s.json", four_tasks)
+    assert result.seconds < 40
+    trained = [r for r in read_tasks(tmp_path / "work").values() if r.status == "ok"]
+    assert trained and all("neural" in r.seconds for r in trained)
+    for r in trained:
+        assert r.plan["ttt_steps"] == 100000 and r.degraded == [] and r.errors == []
+        gpu = r.parts["gpu"]  # it returned by itself: a kill comes kill_grace seconds after the deadline
+        assert gpu["end"] - gpu["start"] < gpu["allotted"] + cfg.budget.kill_grace_seconds
+
+
+def test_the_dsl_and_the_model_each_run_in_their_pool(tmp_path, four_tasks, tiny_model):
+    pytest.importorskip("solver.dsl", reason="needs the DSL (solver.dsl)")
+    cfg = load_config("tiny", [f'model.path="{tiny_model}"', "ttt.steps=1", "sample.views=1",
+                               "dsl.enabled=true", "dsl.seconds_per_task=1.0", "dsl.max_depth=1",
+                               "run.cpu_workers=1"])
+    run(four_tasks, cfg, tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
+    records = read_tasks(tmp_path / "work").values()
+    assert all({"dsl", "neural"} <= set(r.seconds) and not r.errors for r in records)
+    assert all(r.parts["gpu"]["worker"] == "gpu0" and r.parts["cpu"]["worker"] == "cpu0" for r in records)
+    assert any(c.stage == "dsl" and c.program for r in records for c in r.candidates)
