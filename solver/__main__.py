@@ -1,14 +1,20 @@
 """Command line: `python -m solver COMMAND --help`. Thin: parse, load the config, call one function."""
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
+import time
 
-from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config
-from .kaggle import KaggleError
-from .tasks import ChallengeFileError
+STARTED = time.monotonic()  # a run's budget counts from here, so the imports below count too
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from .config import ConfigError, DEFAULT_PRESET, available_presets, load_config  # noqa: E402
+from .journal import JournalMismatch  # noqa: E402
+from .kaggle import KaggleError  # noqa: E402
+from .tune import DryRunError  # noqa: E402
+from .tasks import ChallengeFileError  # noqa: E402
 
 DEFAULT_OUT = Path("submission") / "submission.json"
 DEFAULT_KAGGLE_BUILD = Path("build") / "kaggle"
@@ -25,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"model.path={json.dumps(args.model)}")  # quoted: a path is not always bare TOML
     cfg = load_config(args.config, overrides)
     result = run(args.challenges, cfg, args.out, solutions=args.solutions, workdir=args.workdir,
-                 progress=not args.no_progress)
+                 progress=not args.no_progress, fresh=args.fresh, started=STARTED)
     print("\n".join(summary_lines(result)))
     return 0
 
@@ -64,6 +70,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    path = write_report(args.workdir, args.out, args.challenges, args.solutions)
+    print(f"report written to {path}")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import tune
+    lines, plot, settings = tune(args.workdir, args.gpus, args.hours, args.tasks, args.cpus, args.margin,
+                                 args.slowdown, args.cpu_slowdown, args.seed)
+    print("\n".join(lines))
+    print(f"simulated timeline: {plot}\nsettings: {settings}")
+    return 0
+
+
 def cmd_kaggle(args: argparse.Namespace) -> int:
     from . import kaggle
     if args.action == "validate":
@@ -95,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, help="total wall-clock seconds for the whole run")
     p.add_argument("--model", help="a local Hugging Face model directory: turns the neural stage on "
                                     "(same as --set model.path=DIR)")
-    p.add_argument("--workdir", help="journal and work files (default: OUT's folder/work)")
+    p.add_argument("--workdir", help="journal and work files (default: OUT's folder/work); rerunning with "
+                                     "the same one resumes the run, skipping the tasks it finished")
+    p.add_argument("--fresh", action="store_true",
+                   help="start afresh even if WORKDIR holds another run's journal (kept as journal.N.jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -115,6 +140,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--challenges", help="also validate the submission against this challenges file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("report", help="write an HTML report of a run from its work directory",
+                       description="One self-contained HTML page from a run's journal: score against "
+                                   "coverage, time per stage, the workers' timeline, and per task the grids "
+                                   "(train pairs, test input, attempts, truth, candidates with their stage).")
+    p.add_argument("workdir", help="the run's work directory (holds journal.jsonl)")
+    p.add_argument("--out", help="HTML path (default WORKDIR/report.html)")
+    p.add_argument("--challenges", help="challenges file (default: the one the run recorded)")
+    p.add_argument("--solutions", help="solutions file (default: the one the run recorded, if any)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("tune", help="recommend settings for the real run from a dry run's timings",
+                       description="Fit the budget's cost model to a dry run's journal, simulate the Kaggle "
+                                   "schedule (one model worker per GPU, a CPU pool for the DSL, the same "
+                                   "shares and ladder as a real run), and recommend the TTT steps, views, "
+                                   "sampling method and DSL seconds whose whole schedule fits with a margin. "
+                                   "Writes WORKDIR/tune_timeline.png and WORKDIR/tuned.toml.")
+    p.add_argument("workdir", help="the dry run's work directory (holds journal.jsonl)")
+    p.add_argument("--gpus", type=int, default=4, help="model workers on Kaggle (default 4)")
+    p.add_argument("--hours", type=float, default=12.0, help="the run's budget in hours (default 12)")
+    p.add_argument("--tasks", type=int, default=240, help="hidden test tasks to plan for (default 240)")
+    p.add_argument("--cpus", type=int, help="CPU workers for the DSL (default: as in the dry run)")
+    p.add_argument("--margin", type=float, default=0.1,
+                   help="fraction of the budget the recommended schedule leaves free (default 0.1)")
+    p.add_argument("--slowdown", type=float, default=1.0,
+                   help="Kaggle GPU seconds per dry-run GPU second (default 1)")
+    p.add_argument("--cpu-slowdown", type=float, default=1.0,
+                   help="Kaggle CPU seconds per dry-run CPU second (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed for drawing the simulated tasks")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("kaggle", help="build, check and push the Kaggle notebook and datasets",
                        description="Kaggle delivery. prepare: write the upload folders (notebook + "
@@ -144,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ChallengeFileError, ConfigError, KaggleError) as exc:  # ModelError is a ConfigError
+    # ModelError is a ConfigError
+    except (ChallengeFileError, ConfigError, JournalMismatch, DryRunError, KaggleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,13 +1,23 @@
-"""Clocks and deadlines. The run owns one global deadline; each task gets a share of what remains.
+"""Clocks, deadlines, each task's share of the time, and the degrade ladder.
 
-Deadlines are absolute points on the monotonic clock, so they can be handed to stages (and, as seconds
-remaining, to worker processes) without drifting.
+The run owns one global deadline. When a worker takes a task, the task gets a share of the worker-seconds
+that remain, by its size; `plan_task` then turns the task's config down the ladder until its estimated cost
+fits that share:
+
+    fewer TTT steps -> no TTT -> fewer views -> greedy instead of DFS -> DSL only -> baseline attempts
+
+All of it is pure: the coordinator (solver/pipeline.py) and the schedule simulator (solver/tune.py) plan
+with the same functions. Deadlines are absolute points on the monotonic clock; worker processes get them as
+seconds remaining.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
+
+from .config import Config
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,144 @@ class Deadline:
             return self
         return Deadline(min(self.at, time.monotonic() + max(0.0, seconds)))
 
+    @property
+    def unlimited(self) -> bool:
+        return math.isinf(self.at)
 
-def task_share(run_deadline: Deadline, tasks_left: int, max_fraction: float,
-               weight: float = 1.0, mean_weight: float = 1.0) -> float | None:
-    """Seconds a task may use: its weight's share of the time left, at most `max_fraction` equal shares,
-    so one large task cannot starve the rest. None when the run has no limit."""
-    if math.isinf(run_deadline.at):
+
+def task_share(remaining: float, weight: float, weight_left: float, tasks_left: int, workers: int = 1,
+               busy_seconds: float = 0.0, max_fraction: float = 4.0) -> float:
+    """Seconds one task may use on one of `workers` parallel workers.
+
+    The worker-seconds left (`workers * remaining`, less `busy_seconds` already promised to tasks running on
+    the other workers) are split over the tasks not yet started by weight (`weight_left` and `tasks_left`
+    include this task). A task gets at most `max_fraction` equal shares, so one large task cannot starve
+    the rest, and never more than the run has left."""
+    capacity = max(0.0, workers * remaining - busy_seconds)
+    equal = capacity / max(1, tasks_left)
+    share = min(capacity * weight / max(weight_left, 1e-9), equal * max_fraction)
+    return min(share, remaining)
+
+
+def task_weight(cfg: Config, device: str, cells: int, n_test: int) -> float:
+    """How much of a device's time a task should get, relative to the others: on a model worker, the cost
+    model's estimate at full settings (it grows with the task's size and its number of test inputs, plus
+    the fixed cost every task pays); on the CPU pool, equal shares, since the program search's limit is per
+    task; the size in cells where there is no model to estimate with."""
+    if device == "cpu":
+        return 1.0
+    return model_seconds(cfg, cells, n_test) if cfg.model.path else float(cells)
+
+
+def model_seconds(cfg: Config, cells: int, n_test: int) -> float:
+    """Estimated seconds of a task's model stages under `cfg` (0 when there is no model). Training and
+    sampling cost grow with the task's size; a DFS pass costs `dfs_factor` greedy passes."""
+    if not cfg.model.path:
+        return 0.0
+    return _sampling_seconds(cfg, cells, n_test) + _ttt_seconds(cfg, cells)
+
+
+def _ttt_seconds(cfg: Config, cells: int) -> float:
+    steps = cfg.ttt.steps if cfg.ttt.enabled else 0
+    return cells / 1000 * steps * cfg.budget.ttt_step_seconds
+
+
+def _view_seconds(cfg: Config, cells: int, n_test: int) -> float:
+    b = cfg.budget
+    return cells / 1000 * n_test * b.view_seconds * (b.dfs_factor if cfg.sample.method == "dfs" else 1.0)
+
+
+def _sampling_seconds(cfg: Config, cells: int, n_test: int) -> float:
+    return cfg.budget.model_task_seconds + cfg.sample.views * _view_seconds(cfg, cells, n_test)
+
+
+def plan_task(cfg: Config, cells: int, n_test: int, model_budget: float | None = None,
+              dsl_budget: float | None = None) -> Config:
+    """The task's own config: `cfg` with the ladder's knobs turned down until the estimated cost of the
+    model stages fits `model_budget` seconds and the program search fits `dsl_budget`. None leaves that
+    side as it is (no limit, or the side is planned by another worker)."""
+    plan = copy.deepcopy(cfg)
+    if dsl_budget is not None and plan.dsl.enabled:
+        plan.dsl.seconds_per_task = min(plan.dsl.seconds_per_task, dsl_budget)
+        if plan.dsl.seconds_per_task < plan.budget.min_dsl_seconds:
+            plan.dsl.enabled = False  # the last rung: only the baseline's attempts are left
+    if model_budget is not None and plan.model.path:
+        _fit_model(plan, cells, n_test, model_budget)
+    return plan
+
+
+def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
+    def fits() -> bool:
+        return model_seconds(plan, cells, n_test) <= seconds
+
+    if fits():
+        return
+    # 1. Fewer TTT steps: as many as fit beside the sampling; 2. none, when too few are left to be worth it.
+    if plan.ttt.enabled and plan.ttt.steps > 0 and _ttt_seconds(plan, cells) > 0:
+        spare = seconds - _sampling_seconds(plan, cells, n_test)
+        steps = math.floor(spare / _ttt_seconds(plan, cells) * plan.ttt.steps) if spare > 0 else 0
+        if steps >= min(plan.budget.min_ttt_steps, plan.ttt.steps):
+            plan.ttt.steps = steps
+            return
+        plan.ttt.enabled = False
+        if fits():
+            return
+
+    def views_that_fit() -> int:  # TTT is off by now: the fixed cost and the views are all there is
+        spare = seconds - plan.budget.model_task_seconds
+        return max(0, math.floor(spare / _view_seconds(plan, cells, n_test)))
+
+    # 3. Fewer views: under DFS down to half of them; 4. then greedy, which affords more views per second.
+    views = plan.sample.views
+    if plan.sample.method == "dfs":
+        if views_that_fit() >= max(1, math.ceil(views / 2)):
+            plan.sample.views = min(views, views_that_fit())
+            return
+        plan.sample.method = "greedy"
+    if views_that_fit() >= 1:
+        plan.sample.views = min(views, views_that_fit())
+        return
+    # 5. Not even one greedy pass fits: the DSL (and the baseline) alone answer this task.
+    plan.model.path = ""
+
+
+def lighter(plan: Config, device: str) -> Config | None:
+    """The next rung down for a task whose worker ran out of memory or died on it: training goes first (it
+    needs the most memory), then half the views, then DFS; on the CPU, half the search time. None when
+    nothing is left to turn down."""
+    p = copy.deepcopy(plan)
+    if device == "cpu":
+        p.dsl.seconds_per_task /= 2
+        return p if p.dsl.enabled and p.dsl.seconds_per_task >= p.budget.min_dsl_seconds else None
+    if p.ttt.enabled and p.ttt.steps > 0:
+        p.ttt.enabled = False
+    elif p.sample.views > 1:
+        p.sample.views //= 2
+    elif p.sample.method == "dfs":
+        p.sample.method = "greedy"
+    else:
         return None
-    equal = run_deadline.remaining() / max(1, tasks_left)
-    return min(equal * weight / max(mean_weight, 1e-9), equal * max_fraction)
+    return p
+
+
+# The ladder's knobs, a fixed contract with the stages that read them.
+LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "sample.views", "sample.method", "model.path", "dsl.enabled",
+                "dsl.seconds_per_task")
+
+
+def knob(cfg: Config, name: str):
+    section, key = name.split(".")
+    return getattr(getattr(cfg, section), key)
+
+
+def degraded(full: Config, plan: Config) -> list[str]:
+    """The ladder knobs `plan` turned down from `full`, e.g. ['ttt.steps', 'sample.views']."""
+    return [name for name in LADDER_KNOBS if knob(full, name) != knob(plan, name)]
+
+
+def knobs(cfg: Config) -> dict:
+    """What the stages were told to do, as the journal records it."""
+    return {"model": bool(cfg.model.path),
+            "ttt_steps": cfg.ttt.steps if cfg.ttt.enabled else 0,
+            "views": cfg.sample.views, "method": cfg.sample.method,
+            "dsl_seconds": round(cfg.dsl.seconds_per_task, 3) if cfg.dsl.enabled else 0.0}

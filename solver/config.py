@@ -26,8 +26,24 @@ class ConfigError(ValueError):
 @dataclass
 class BudgetConfig:
     total_seconds: float | None = None  # wall clock for the whole run; None = no limit
-    safety_seconds: float = 10.0        # kept back from the total for the final writes
+    safety_seconds: float = 10.0        # kept back from the total for killing late workers and the final writes
     max_task_fraction: float = 4.0      # a task may take at most this many equal shares of what remains
+    # A stage's deadline is this many times its task's share. 1: stages fill the time they are given (the
+    # neural stage trains for a fraction of it and samples until it), so any grace would simply be spent and
+    # taken from the tasks after it. Above 1 only for stages that stop on their own well before a deadline.
+    grace_factor: float = 1.0
+    # A stage still running this long after its deadline is killed with its worker. Keep it well under
+    # safety_seconds: the run's last tasks are killed at (total - safety + kill_grace) at the latest. On a
+    # GPU, above the longest generate call: a killed model worker has to load its model again.
+    kill_grace_seconds: float = 3.0
+    # The cost model the degrade ladder plans with: seconds on this run's hardware for a task of 1000 cells
+    # (cost grows with the task's size). `python -m solver tune` fits these from a dry run's journal.
+    model_task_seconds: float = 2.0  # fixed cost of a task on a model worker (adapter reset, tokenising)
+    ttt_step_seconds: float = 0.5    # one test-time-training optimiser step
+    view_seconds: float = 1.0        # one greedy sampling pass over one test input in one view
+    dfs_factor: float = 4.0          # a DFS pass costs this many greedy passes
+    min_ttt_steps: int = 8           # fewer steps than this are not worth training at all: TTT goes off
+    min_dsl_seconds: float = 0.5     # a program search shorter than this finds nothing: the DSL goes off
 
 
 @dataclass
@@ -124,6 +140,17 @@ class SelectConfig:
 
 
 @dataclass
+class RunConfig:
+    """Where the stages run. Results do not depend on these, so a resumed run may change them."""
+    gpu_workers: int = -1  # model worker processes; -1: one per visible GPU, or one CPU process without a GPU
+    cpu_workers: int = -1  # processes for the CPU stages (the DSL); -1: the cores the model workers leave
+    retries: int = 1       # a task whose worker died or ran out of memory is tried again, lighter, this often
+    # Extra stage factories "module:function", each function(cfg, device) -> list[Stage]: stages added without
+    # editing the kit (the tests' fault-injecting stages use this).
+    extra_stages: list[str] = field(default_factory=list)
+
+
+@dataclass
 class KaggleConfig:
     """Delivery to Kaggle (`python -m solver kaggle ...`); the run itself never reads it."""
     # The ARC-AGI-2 competition of 2026 (2025: arc-prize-2025). Attached to the notebook; `kaggle download` source.
@@ -151,6 +178,7 @@ class Config:
     ttt: TTTConfig = field(default_factory=TTTConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     kaggle: KaggleConfig = field(default_factory=KaggleConfig)
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,10 +2,14 @@
 
 Everything downstream (summary, report, tuning, resume) reads the journal, never the stages' internals. A
 line is written whole with one write call and fsynced, so a crash leaves at most a torn last line, which the
-reader skips.
+reader skips and a resumed run cuts off before appending.
+
+The first line says what the run is (the challenges file's hash and the config); a rerun in the same work
+directory continues only a journal of the same run, so results of different runs never mix.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,6 +21,15 @@ from .vote import tally
 
 JOURNAL_NAME = "journal.jsonl"
 
+# Config sections that say how much time and hardware a run has (or where it is delivered), not what it
+# computes: a run resumed after a crash may change them (a new budget, another machine) and still continue
+# the same journal.
+RESOURCE_SECTIONS = ("budget", "run", "kaggle")
+
+
+class JournalMismatch(ValueError):
+    """The work directory holds the journal of a different run."""
+
 
 @dataclass
 class TaskRecord:
@@ -25,14 +38,23 @@ class TaskRecord:
     candidates: list[Candidate] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     errors: list[str] = field(default_factory=list)
-    status: str = "ok"  # ok | invalid | error
+    # ok | error (no stage produced anything) | invalid (the task itself) | cut (the budget ran out before
+    # every part of the task ran; a resumed run does it again)
+    status: str = "ok"
+    cells: int = 0  # the task's size, which its share of the time was allotted by
+    plan: dict[str, Any] = field(default_factory=dict)  # the ladder knobs the stages ran with (budget.knobs)
+    degraded: list[str] = field(default_factory=list)  # the knobs the ladder turned down for this task
+    # Per worker part ("gpu", "cpu"): worker, start and end (seconds since the run started), allotted
+    # seconds, and tries; the report's timeline and the tuner read these.
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "task", "task_id": self.task_id, "status": self.status,
                 "attempts": [[grid_to_list(a), grid_to_list(b)] for a, b in self.attempts],
                 "candidates": _compact_candidates(self.candidates),
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
-                "errors": self.errors}
+                "errors": self.errors, "cells": self.cells, "plan": self.plan, "degraded": self.degraded,
+                "parts": self.parts}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "TaskRecord":
@@ -43,7 +65,8 @@ class TaskRecord:
                 candidates.append(Candidate(c["test_index"], grid, c["stage"], c.get("view", "identity"),
                                             c.get("score", 0.0), c.get("program")))
         return cls(d["task_id"], [(as_grid(a), as_grid(b)) for a, b in d["attempts"]], candidates,
-                   d.get("seconds", {}), d.get("errors", []), d.get("status", "ok"))
+                   d.get("seconds", {}), d.get("errors", []), d.get("status", "ok"), d.get("cells", 0),
+                   d.get("plan", {}), d.get("degraded", []), d.get("parts", {}))
 
 
 def _compact_candidates(candidates: list[Candidate]) -> list[dict[str, Any]]:
@@ -64,6 +87,25 @@ def _compact_candidates(candidates: list[Candidate]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_identity(challenges_sha256: str, config: dict[str, Any]) -> dict[str, Any]:
+    """What makes two runs the same run: the tasks and every config field that changes results."""
+    return {"challenges_sha256": challenges_sha256,
+            "config": {k: v for k, v in config.items() if k not in RESOURCE_SECTIONS}}
+
+
+def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key), new.get(key), f"{where}.{key}" if where else key)
+        return out
+    return [] if old == new else [f"{where}: {old!r} -> {new!r}"]
+
+
 class Journal:
     def __init__(self, workdir: str | Path):
         self.path = Path(workdir) / JOURNAL_NAME
@@ -74,11 +116,51 @@ class Journal:
         self.path.write_text("")
         self.append({"type": "run", **header})
 
+    def open(self, header: dict[str, Any], fresh: bool = False) -> dict[str, TaskRecord]:
+        """Start a journal, or continue the one already here if it is of the same run (`header["identity"]`).
+
+        Returns the tasks the earlier run finished, for the caller to skip; tasks it cut short are done again.
+        A journal of another run is refused (JournalMismatch) unless `fresh`, which sets it aside as
+        journal.N.jsonl and starts anew."""
+        previous = next((e for e in read_entries(self.path) if e.get("type") == "run"), None)
+        if previous is None or fresh:
+            if previous is not None:
+                n = 1
+                while self.path.with_name(f"journal.{n}.jsonl").exists():
+                    n += 1
+                self.path.rename(self.path.with_name(f"journal.{n}.jsonl"))
+            self.start(header)
+            return {}
+        if previous.get("identity") != header["identity"]:
+            diff = _differences(previous.get("identity"), header["identity"])
+            raise JournalMismatch(
+                f"{self.path} belongs to another run ({'; '.join(diff[:8])}"
+                f"{'; ...' if len(diff) > 8 else ''}). Use another work directory, or start afresh (the old "
+                f"journal is kept as journal.N.jsonl) with --fresh.")
+        self._cut_torn_tail()
+        self.append({"type": "resume", **{k: v for k, v in header.items() if k != "identity"}})
+        return {tid: r for tid, r in read_tasks(self.path).items() if r.status != "cut"}
+
+    def _cut_torn_tail(self) -> None:
+        """A crash mid-write leaves a last line without its newline; appending after it would glue the next
+        entry onto the torn one and lose both."""
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
     def append(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+        self.append_many([entry])
+
+    def append_many(self, entries: list[dict[str, Any]]) -> None:
+        """One write and one fsync for all of them."""
+        if not entries:
+            return
+        data = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries).encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
+            while data:  # a write to a regular file may still be short (a full disk, a signal)
+                data = data[os.write(fd, data):]
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -7,7 +7,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from .conftest import grid
 from solver.budget import Deadline
@@ -531,7 +530,9 @@ def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_so
     from solver.journal import read_tasks
     from solver.pipeline import build_stages, run
     cfg = load_config("cpu", ["dsl.seconds_per_task=0.5", "dsl.max_depth=1"])
-    assert [s.name for s in build_stages(cfg)] == ["baseline", "dsl"]
+    assert [s.name for s in build_stages(cfg, "inline")] == ["baseline"]
+    assert [s.name for s in build_stages(cfg, "cpu")] == ["dsl"]
+    assert build_stages(cfg, "gpu") == []
     result = run(sample_challenges_path, cfg, tmp_path / "submission.json", solutions=sample_solutions_path,
                  progress=False)
     records = read_tasks(result.workdir)

@@ -73,9 +73,10 @@ def test_a_shared_adapter_becomes_every_task_s_start(tiny_model_dir):
 
 
 def test_build_stages_adds_the_neural_stage_only_with_a_model(tiny_model_dir):
-    assert [s.name for s in build_stages(load_config("tiny"))] == ["baseline"]
-    stages = build_stages(tiny_config(tiny_model_dir))
-    assert [s.name for s in stages] == ["baseline", "neural"] and stages[1].prepare is not None
+    assert build_stages(load_config("tiny"), "gpu") == []
+    stages = build_stages(tiny_config(tiny_model_dir), "gpu")  # the model loads here, in the model worker
+    assert [s.name for s in stages] == ["neural"] and stages[0].prepare is not None
+    assert build_stages(tiny_config(tiny_model_dir), "inline")[0].name == "baseline"
 
 
 @pytest.fixture

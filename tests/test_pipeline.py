@@ -32,19 +32,24 @@ def test_a_failing_stage_costs_only_its_own_candidates(sample_challenges_path):
     task = load_challenges(sample_challenges_path).tasks["67a3c6ac"]
     cfg = load_config("cpu")
 
-    def broken(task, deadline):
+    def broken(task, deadline, plan):
         raise RuntimeError("CUDA out of memory (simulated)")
 
-    def flipper(task, deadline):
+    def flipper(task, deadline, plan):
         return [Candidate(i, np.fliplr(ex.input), "dsl", program="flip_lr") for i, ex in enumerate(task.test)]
 
-    def invalid(task, deadline):
-        return [Candidate(0, np.zeros((31, 2), np.uint8), "neural-greedy"), Candidate(5, task.test[0].input, "x")]
+    def invalid(task, deadline, plan):
+        return [Candidate(0, np.zeros((31, 2), np.uint8), "neural-greedy"), Candidate(5, task.test[0].input, "x"),
+                task.test[0].input]
 
-    record = solve_task(task, [Stage("neural", broken), Stage("dsl", flipper), Stage("bad", invalid)], cfg,
-                        Deadline.never())
+    def not_a_list(task, deadline, plan):
+        return None
+
+    record = solve_task(task, [Stage("neural", broken), Stage("dsl", flipper), Stage("bad", invalid),
+                               Stage("none", not_a_list)], cfg, Deadline.never())
     assert record.errors[0] == "neural: RuntimeError: CUDA out of memory (simulated)"
-    assert sum("dropped an invalid candidate" in e for e in record.errors) == 2
+    assert sum("dropped an invalid candidate" in e for e in record.errors) == 3
+    assert record.errors[-1].startswith("none: TypeError")
     assert np.array_equal(record.attempts[0][0], np.fliplr(task.test[0].input))
     assert record.status == "ok"
 
@@ -52,7 +57,7 @@ def test_a_failing_stage_costs_only_its_own_candidates(sample_challenges_path):
 def test_an_expired_deadline_skips_stages_but_still_gives_attempts(sample_challenges_path):
     task = load_challenges(sample_challenges_path).tasks["67a3c6ac"]
     called = []
-    record = solve_task(task, [Stage("slow", lambda t, d: called.append(1) or [])], load_config("cpu"),
+    record = solve_task(task, [Stage("slow", lambda t, d, p: called.append(1) or [])], load_config("cpu"),
                         Deadline.after(0))
     assert not called and "slow: skipped" in record.errors[0]
     assert np.array_equal(record.attempts[0][0], task.test[0].input)
@@ -82,5 +87,5 @@ def test_run_budget_already_spent_still_writes_a_complete_submission(sample_chal
     cfg = load_config("cpu", ["budget.total_seconds=1", "budget.safety_seconds=5"])
     out = tmp_path / "submission.json"
     result = run(sample_challenges_path, cfg, out, progress=False)
-    assert result.stopped_early and not result.records
+    assert result.stopped_early and {r.status for r in result.records.values()} == {"cut"}
     assert validate_submission(json.loads(out.read_text()), load_challenges(sample_challenges_path)) == []

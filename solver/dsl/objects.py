@@ -236,12 +236,10 @@ def remove_small(g: Grid, mode: str, max_size: int) -> Grid | None:
     """Erase objects of at most `max_size` cells (noise)."""
     bg = background(g)
     out = g.copy()
-    hit = False
     for o in objects(g, mode, bg):
         if o.size <= max_size:
             region = out[o.top:o.top + o.height, o.left:o.left + o.width]
             region[o.mask] = bg
-            hit = True
     return out
 
 

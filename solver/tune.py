@@ -1,0 +1,336 @@
+"""`python -m solver tune WORKDIR --gpus 4 --hours 12 --tasks 240`: settings for the real run, from a dry run.
+
+1. Fit the budget's cost model (budget.model_task_seconds, ttt_step_seconds, view_seconds, dfs_factor) to the
+   model workers' part times in the dry run's journal. A ridge fit pulls towards the dry run's own
+   coefficients, so what the journal cannot tell apart (every task ran the same settings, so steps and
+   views grow together) keeps the configured ratio and only the scale is fitted.
+   The DSL's time per task is read off directly: a search that ended before its limit needed that long.
+2. Simulate the Kaggle schedule: `--tasks` tasks drawn from the dry run's (sizes, and each one's measured
+   time against the model's estimate), one model worker per GPU and a pool of CPU workers, each pulling
+   from its queue, with the coordinator's own share and ladder functions (solver/budget.py).
+3. Walk the ladder from the configured settings (more TTT steps allowed, up to 4x) and recommend the first
+   settings whose whole schedule, run without any per-task degrading, ends `--margin` before the budget's
+   end; likewise the longest DSL search that fits. The run's own ladder is then only a safety net.
+4. Plot the recommended settings' simulated timeline, with the per-task ladder on as in a real run.
+
+`--slowdown` converts the dry run's model seconds to Kaggle's (e.g. about 4 for a dry run on an H100 for
+L4s); `--cpu-slowdown` does the same for the DSL's CPU seconds.
+"""
+from __future__ import annotations
+
+import copy
+import heapq
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .budget import degraded, model_seconds, plan_task, task_share, task_weight
+from .config import Config, config_from_dict
+from .journal import read_entries
+
+COST_FIELDS = ("model_task_seconds", "ttt_step_seconds", "view_seconds", "dfs_factor")
+
+
+class DryRunError(ValueError):
+    """A work directory whose journal cannot be tuned from."""
+
+
+@dataclass
+class SimTask:
+    cells: int
+    n_test: int
+    model_ratio: float = 1.0       # measured model time / the fitted model's estimate, in the dry run
+    dsl_need: float = math.inf     # seconds the DSL needed (inf: it used all it was given)
+
+
+@dataclass
+class DryRun:
+    cfg: Config
+    tasks: list[SimTask]
+    costs: dict[str, float]        # fitted budget coefficients, in dry-run seconds
+    model_points: int              # model parts the fit used
+    dsl_points: int
+    dsl_overhead: float            # seconds a CPU part takes beyond the DSL's own limit
+    startup: dict[str, float]      # seconds from the run's start until a worker of each kind was ready
+    cpu_workers: int
+
+
+@dataclass
+class Simulation:
+    lanes: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
+    makespan: float = 0.0
+    cut: int = 0          # task parts the deadline left undone
+    degraded: int = 0     # task parts the ladder turned down
+
+
+def read_dry_run(workdir: str | Path) -> DryRun:
+    header, records, available = {}, [], {}
+    for e in read_entries(workdir):
+        if e.get("type") == "run" and not header:
+            header = e
+        elif e.get("type") == "task" and e.get("status") in ("ok", "error"):
+            records.append(e)
+        elif e.get("type") == "worker" and e.get("event") in ("ready", "prepared"):
+            available.setdefault(e["worker"], {}).setdefault(e["event"], e["at"])  # the first start only
+    startup: dict[str, float] = {}  # when the first worker of each kind could take a task
+    for label, events in available.items():
+        kind = label.rstrip("0123456789")
+        startup[kind] = min(startup.get(kind, math.inf), max(events.values()))
+    if not header:
+        raise DryRunError(f"{workdir} holds no run journal")
+    if not records:
+        raise DryRunError(f"{workdir}: the journal has no finished task to learn timings from")
+    cfg = config_from_dict(header["config"])
+    tasks = [SimTask(r.get("cells") or 1, max(1, len(r["attempts"]))) for r in records]
+
+    # The model workers' parts: wall time against [1, steps * size, greedy views, DFS views].
+    prior = np.array([cfg.budget.model_task_seconds, cfg.budget.ttt_step_seconds, cfg.budget.view_seconds,
+                      cfg.budget.view_seconds * cfg.budget.dfs_factor])
+    rows, ys, owners = [], [], []
+    for t, r in zip(tasks, records):
+        part = r.get("parts", {}).get("gpu")
+        if not part or "end" not in part or any("gpu part lost" in e for e in r.get("errors", [])):
+            continue
+        p, size = r.get("plan", {}), t.cells / 1000
+        views = p.get("views", 0) * t.n_test * size if p.get("model") else 0.0
+        rows.append([1.0, p.get("ttt_steps", 0) * size if p.get("model") else 0.0,
+                     views if p.get("method") != "dfs" else 0.0, views if p.get("method") == "dfs" else 0.0])
+        ys.append(part["end"] - part["start"])
+        owners.append(t)
+    coef = fit_costs(np.array(rows), np.array(ys), prior) if rows else prior
+    for t, x, y in zip(owners, rows, ys):
+        estimate = float(np.dot(x, coef))
+        t.model_ratio = float(np.clip(y / estimate, 0.25, 4.0)) if estimate > 0 else 1.0
+
+    # The CPU parts: a search that stopped before its limit needed that long; one that did not, more.
+    overheads, dsl_points = [], 0
+    for t, r in zip(tasks, records):
+        part = r.get("parts", {}).get("cpu")
+        if not part or "end" not in part:
+            continue
+        took, limit = part["end"] - part["start"], r.get("plan", {}).get("dsl_seconds", 0.0)
+        dsl_points += 1
+        if limit and took < 0.9 * limit:
+            t.dsl_need = took
+        else:
+            t.dsl_need = math.inf
+            overheads.append(max(0.0, took - limit))
+    dfs_seen = any(row[3] > 0 for row in rows)
+    greedy_seen = any(row[2] > 0 for row in rows)
+    costs = dict(zip(COST_FIELDS, [coef[0], coef[1], coef[3] / cfg.budget.dfs_factor if dfs_seen and not greedy_seen
+                                   else coef[2],
+                                   coef[3] / coef[2] if dfs_seen and greedy_seen and coef[2] > 0
+                                   else cfg.budget.dfs_factor]))
+    return DryRun(cfg, tasks, costs, len(rows), dsl_points, float(np.median(overheads)) if overheads else 0.0,
+                  startup, int(header.get("workers", {}).get("cpu") or 1))
+
+
+def fit_costs(x: np.ndarray, y: np.ndarray, prior: np.ndarray, strength: float = 1e-2) -> np.ndarray:
+    """Non-negative coefficients b with x @ b ~ y, kept at the prior's proportions where the data cannot
+    tell them apart.
+
+    First the prior is scaled to the data as a whole; then a ridge in relative terms (b = scaled prior * r,
+    penalty on r - 1) moves each coefficient only as far as the data asks, with the same pull whatever its
+    unit. `strength` is relative to the data's own scale. A column of zeros (say, no DFS in the dry run)
+    leaves its coefficient at the scaled prior."""
+    prior = np.maximum(prior, 1e-6)
+    guess = x @ prior
+    prior = prior * (float(guess @ y) / float(guess @ guess) if guess @ guess > 0 else 1.0)
+    xs = x * prior
+    gram = xs.T @ xs
+    lam = strength * max(np.trace(gram) / len(prior), 1e-12)
+    r = np.linalg.solve(gram + lam * np.eye(len(prior)), xs.T @ y + lam)
+    return prior * np.clip(r, 0.0, None)
+
+
+def simulate(cfg: Config, tasks: list[SimTask], gpus: int, cpus: int, budget: float, startup: dict[str, float],
+             dsl_overhead: float = 0.0, ladder: bool = True) -> Simulation:
+    """The coordinator's schedule on paper: each pool takes its queue in order; a task's share and plan come
+    from solver/budget.py as in a real run (`ladder`), or every task runs `cfg` as it is (not `ladder`)."""
+    sim = Simulation()
+    deadline = budget - cfg.budget.safety_seconds
+    for device, n in (("gpu", gpus if cfg.model.path else 0), ("cpu", cpus if cfg.dsl.enabled else 0)):
+        free = [(startup.get(device, 0.0), w) for w in range(n)]
+        heapq.heapify(free)
+        planned_end = [0.0] * n
+        for w in range(n):
+            sim.lanes[f"{device}{w}"] = []
+        weights = [task_weight(cfg, device, t.cells, t.n_test) for t in tasks]
+        weight_left = float(sum(weights))
+        for k, task in enumerate(tasks):
+            if not free:
+                break
+            now, w = heapq.heappop(free)
+            if now >= deadline:
+                sim.cut += len(tasks) - k
+                break
+            share = None
+            if ladder:
+                busy = sum(max(0.0, min(e, deadline) - now) for j, e in enumerate(planned_end) if j != w)
+                share = task_share(deadline - now, weights[k], weight_left, len(tasks) - k, n, busy,
+                                   cfg.budget.max_task_fraction)
+            weight_left -= weights[k]
+            plan = plan_task(cfg, task.cells, task.n_test, model_budget=share if device == "gpu" else None,
+                             dsl_budget=share if device == "cpu" else None)
+            if device == "gpu":
+                took = model_seconds(plan, task.cells, task.n_test) * task.model_ratio
+            else:
+                took = min(task.dsl_need, plan.dsl.seconds_per_task + dsl_overhead) if plan.dsl.enabled else 0.0
+            label = "degraded" if degraded(cfg, plan) else "ok"
+            sim.degraded += label == "degraded"
+            if share is not None:
+                hard = min(share * cfg.budget.grace_factor, deadline - now)
+                if took > hard + cfg.budget.kill_grace_seconds:
+                    took, label = hard + cfg.budget.kill_grace_seconds, "lost"
+            if now + took > deadline + cfg.budget.kill_grace_seconds:
+                took, label = max(0.0, deadline - now), "cut"
+                sim.cut += 1
+            planned_end[w] = now + (share if share is not None else took)
+            sim.lanes[f"{device}{w}"].append((now, now + took, label))
+            sim.makespan = max(sim.makespan, now + took)
+            heapq.heappush(free, (now + took, w))
+    return sim
+
+
+def with_costs(cfg: Config, costs: dict[str, float], slowdown: float, budget: float, **knobs) -> Config:
+    out = copy.deepcopy(cfg)
+    for name in COST_FIELDS:
+        setattr(out.budget, name, costs[name] * (1.0 if name == "dfs_factor" else slowdown))
+    out.budget.total_seconds = budget
+    for name, value in knobs.items():
+        section, key = name.split("__")
+        setattr(getattr(out, section), key, value)
+    return out
+
+
+@dataclass
+class Recommendation:
+    cfg: Config
+    fixed: Simulation   # every task at the recommended settings, no per-task ladder
+    laddered: Simulation  # as a real run would go: the ladder on
+    target: float       # the recommended settings' schedule ends by here
+
+
+def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, margin: float = 0.1,
+              slowdown: float = 1.0, cpu_slowdown: float = 1.0, seed: int = 0) -> Recommendation:
+    budget = hours * 3600
+    rng = random.Random(seed)
+    tasks = [copy.copy(rng.choice(dry.tasks)) for _ in range(n_tasks)]
+    for t in tasks:
+        t.dsl_need *= cpu_slowdown
+    startup = {k: v * (slowdown if k == "gpu" else cpu_slowdown) for k, v in dry.startup.items()}
+    overhead = dry.dsl_overhead * cpu_slowdown
+    base = with_costs(dry.cfg, dry.costs, slowdown, budget)
+    target = (budget - base.budget.safety_seconds) * (1 - margin)
+
+    def fits(cfg: Config, device: str) -> bool:
+        sim = simulate(cfg, tasks, gpus if device == "gpu" else 0, cpus if device == "cpu" else 0, budget,
+                       startup, overhead, ladder=False)
+        return sim.cut == 0 and sim.makespan <= target
+
+    cfg = copy.deepcopy(base)
+    if cfg.model.path:
+        cfg = _fit_model_settings(cfg, lambda c: fits(c, "gpu"))
+    if cfg.dsl.enabled and dry.dsl_points:  # without DSL parts in the dry run there is nothing to go by
+        lo, hi = cfg.budget.min_dsl_seconds, 4 * cfg.dsl.seconds_per_task
+        if not fits(with_costs(cfg, dry.costs, slowdown, budget, dsl__seconds_per_task=lo), "cpu"):
+            cfg.dsl.enabled = False
+        else:
+            for _ in range(30):  # bisect to a tenth of a second
+                if hi - lo < 0.1:
+                    break
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if fits(with_costs(cfg, dry.costs, slowdown, budget,
+                                                      dsl__seconds_per_task=mid), "cpu") else (lo, mid)
+            cfg.dsl.seconds_per_task = round(lo, 1)
+    if not dry.dsl_points:
+        cpus = 0
+    gpus_used = gpus if cfg.model.path else 0
+    fixed = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=False)
+    laddered = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=True)
+    return Recommendation(cfg, fixed, laddered, target)
+
+
+def _fit_model_settings(cfg: Config, fits) -> Config:
+    """The ladder, run once for the whole schedule: the most TTT steps that fit (up to 4x the configured
+    ones), else no TTT and fewer views (DFS down to half of them), else greedy views, else no model."""
+    c = copy.deepcopy(cfg)
+    views, method = c.sample.views, c.sample.method
+    if c.ttt.enabled and c.ttt.steps > 0:
+        lo, hi = c.budget.min_ttt_steps, 4 * c.ttt.steps
+        c.ttt.steps = lo
+        if fits(c):
+            while lo < hi:  # the largest step count that still fits
+                mid = (lo + hi + 1) // 2
+                c.ttt.steps = mid
+                lo, hi = (mid, hi) if fits(c) else (lo, mid - 1)
+            c.ttt.steps = lo
+            return c
+        c.ttt.enabled = False
+    for m in ([method, "greedy"] if method == "dfs" else [method]):
+        c.sample.method = m
+        floor = math.ceil(views / 2) if m == "dfs" else 1
+        for v in range(views, floor - 1, -1):
+            c.sample.views = v
+            if fits(c):
+                return c
+    c.sample.views, c.model.path = views, ""
+    return c
+
+
+def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: float, n_tasks: int,
+                 slowdown: float, cpu_slowdown: float) -> list[str]:
+    b, c = dry.cfg.budget, rec.cfg
+    lines = [f"dry run: {len(dry.tasks)} finished tasks, {dry.model_points} model parts, {dry.dsl_points} DSL parts"
+             f"; workers ready after " + ", ".join(f"{k} {v:.1f} s" for k, v in dry.startup.items()),
+             "", "cost model (dry-run seconds, per 1000 cells)   configured      fitted"]
+    for name in COST_FIELDS:
+        lines.append(f"  budget.{name:<38} {getattr(b, name):>10.4g} {dry.costs[name]:>11.4g}")
+    lines += ["", f"Kaggle schedule: {n_tasks} tasks, {gpus} GPU workers, {cpus} CPU workers, {hours:g} h, "
+                  f"slowdown x{slowdown:g} GPU, x{cpu_slowdown:g} CPU; settings must end by {rec.target:.0f} s",
+              f"  fixed settings:  ends at {rec.fixed.makespan:.0f} s, {rec.fixed.cut} parts cut",
+              f"  with the ladder: ends at {rec.laddered.makespan:.0f} s, {rec.laddered.cut} parts cut, "
+              f"{rec.laddered.degraded} parts turned down", "", "recommended settings:"]
+    lines += ["  " + s for s in settings_toml(rec.cfg).splitlines()]
+    if not c.model.path and dry.cfg.model.path:
+        lines.append("  (not even one greedy view per task fits: DSL only)")
+    if not dry.dsl_points:
+        lines.append("  (no DSL parts in the dry run: dsl.seconds_per_task left as configured)")
+    lines.append("add them to the run's preset, or pass each as --set section.key=value")
+    return lines
+
+
+def settings_toml(cfg: Config) -> str:
+    b = cfg.budget
+    out = ["[budget]", f"total_seconds = {b.total_seconds:.0f}"]
+    out += [f"{name} = {getattr(b, name):.4g}" for name in COST_FIELDS]
+    if cfg.model.path:
+        out += ["[ttt]", f"enabled = {str(cfg.ttt.enabled).lower()}", f"steps = {cfg.ttt.steps}",
+                "[sample]", f"views = {cfg.sample.views}", f'method = "{cfg.sample.method}"']
+    out += ["[dsl]", f"enabled = {str(cfg.dsl.enabled).lower()}", f"seconds_per_task = {cfg.dsl.seconds_per_task:g}"]
+    if not cfg.model.path:
+        out += ["[model]", 'path = ""']
+    return "\n".join(out) + "\n"
+
+
+def tune(workdir: str | Path, gpus: int, hours: float, n_tasks: int, cpus: int | None = None,
+         margin: float = 0.1, slowdown: float = 1.0, cpu_slowdown: float = 1.0,
+         seed: int = 0) -> tuple[list[str], Path, Path]:
+    """Everything `python -m solver tune` does; returns the printed lines, the plot and the settings file."""
+    from .report import plot_timeline
+    workdir = Path(workdir)
+    dry = read_dry_run(workdir)
+    cpus = dry.cpu_workers if cpus is None else cpus
+    rec = recommend(dry, gpus, cpus, hours, n_tasks, margin, slowdown, cpu_slowdown, seed)
+    pools = ", ".join(f"{sum(1 for lane in rec.laddered.lanes if lane.startswith(d))} {d.upper()} workers"
+                      for d in ("gpu", "cpu") if any(lane.startswith(d) for lane in rec.laddered.lanes))
+    fig = plot_timeline(rec.laddered.lanes, hours * 3600, rec.target,
+                        title=f"simulated with the recommended settings: {n_tasks} tasks, {pools}")
+    plot = workdir / "tune_timeline.png"
+    fig.savefig(plot, dpi=90, bbox_inches="tight")
+    settings = workdir / "tuned.toml"
+    settings.write_text(settings_toml(rec.cfg))
+    return report_lines(dry, rec, gpus, cpus, hours, n_tasks, slowdown, cpu_slowdown), plot, settings

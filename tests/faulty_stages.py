@@ -1,0 +1,145 @@
+"""Stages that misbehave on purpose, for the coordinator's tests: real stages in real worker processes.
+
+Registered with `run.extra_stages = ["tests.faulty_stages:NAME"]` (the repository root on the Python path;
+workers get the parent's). Their knobs come from the environment, which spawned workers inherit:
+    FAULTY_DIR      folder for calls.log (one line "stage task_id pid" per call) and for markers
+    FAULTY_TASKS    comma-separated task ids the fault hits (default: every task)
+    FAULTY_SECONDS  how long `slow` sleeps per task (default 0.2)
+Every stage that answers predicts the test input flipped upside down, which no real stage of the kit does,
+so a test can tell its answers apart from the baseline's.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from solver.pipeline import Stage
+
+
+def _hit(task) -> bool:
+    ids = os.environ.get("FAULTY_TASKS")
+    return not ids or task.id in ids.split(",")
+
+
+def _log(stage: str, task) -> None:
+    folder = os.environ.get("FAULTY_DIR")
+    if folder:
+        with open(Path(folder) / "calls.log", "a") as f:
+            f.write(f"{stage} {task.id} {os.getpid()}\n")
+
+
+def _answer(task, stage: str, program: str | None = None):
+    from solver.tasks import Candidate
+    return [Candidate(i, np.ascontiguousarray(np.flipud(ex.input)), stage, program=program)
+            for i, ex in enumerate(task.test)]
+
+
+def _on(device: str, name: str, solve):
+    def factory(cfg, where):
+        return [Stage(name, solve)] if where == device else []
+    return factory
+
+
+def _slow(task, deadline, plan):
+    """Sleeps FAULTY_SECONDS (never past its deadline), then answers."""
+    _log("slow", task)
+    time.sleep(min(float(os.environ.get("FAULTY_SECONDS", "0.2")), deadline.remaining()))
+    return _answer(task, "slow")
+
+
+def _crash(task, deadline, plan):
+    _log("crash", task)
+    if _hit(task):
+        raise RuntimeError("deliberate failure")
+    return _answer(task, "crash")
+
+
+def _oom(task, deadline, plan):
+    """Runs out of CUDA memory (torch's own exception) while the plan still trains; answers without TTT."""
+    _log("oom", task)
+    if _hit(task) and plan.ttt.enabled and plan.ttt.steps > 0:
+        import torch
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+    return _answer(task, "oom", program=f"ttt={plan.ttt.enabled} views={plan.sample.views}")
+
+
+def _die(task, deadline, plan):
+    """SIGKILLs its own worker process the first time it meets a task it hits (a marker remembers)."""
+    _log("die", task)
+    marker = Path(os.environ["FAULTY_DIR"]) / f"died-{task.id}"
+    if _hit(task) and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _answer(task, "die")
+
+
+def _hang(task, deadline, plan):
+    """Ignores its deadline on the tasks it hits."""
+    _log("hang", task)
+    if _hit(task):
+        time.sleep(3600)
+    return _answer(task, "hang")
+
+
+def _ttt(task, deadline, plan):
+    """Trains like a model stage: plan.ttt.steps steps, then one sampling pass per view and test input,
+    looking at its deadline between steps and stopping training early to leave time for sampling. Its true
+    costs per 1000 cells are FAULTY_STEP_SECONDS and FAULTY_VIEW_SECONDS (default: the config's cost model,
+    budget.ttt_step_seconds and budget.view_seconds)."""
+    _log("ttt", task)
+    size = task.cell_count() / 1000
+    step = float(os.environ.get("FAULTY_STEP_SECONDS", plan.budget.ttt_step_seconds)) * size
+    view = float(os.environ.get("FAULTY_VIEW_SECONDS", plan.budget.view_seconds)) * size
+    sampling = plan.sample.views * len(task.test) * view
+    done = 0
+    planned = plan.ttt.steps if plan.ttt.enabled else 0
+    while done < planned and deadline.remaining() > step + sampling:
+        time.sleep(step)
+        done += 1
+    time.sleep(min(sampling, deadline.remaining()))
+    return _answer(task, "ttt", program=f"steps {done}/{planned}")
+
+
+def _env(task, deadline, plan):
+    """Answers, after FAULTY_SECONDS, with what the worker's environment says about the GPU it may use."""
+    time.sleep(float(os.environ.get("FAULTY_SECONDS", "0.2")))
+    return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}")
+
+
+def prepared_gpu(cfg, where):
+    """A stage that prepares over every task first (FAULTY_TASKS names one whose preparation fails), then
+    answers with how many tasks its worker prepared on."""
+    if where != "gpu":
+        return []
+    seen: list[int] = []
+
+    def prepare(tasks, deadline):
+        _log("prepare", tasks[0])
+        seen.append(len(tasks))
+        if any(t.id == os.environ.get("FAULTY_TASKS") for t in tasks):
+            raise RuntimeError("deliberate preparation failure")
+
+    def solve(task, deadline, plan):
+        return _answer(task, "prepared", program=f"prepared on {seen}")
+    return [Stage("prepared", solve, prepare=prepare)]
+
+
+def _broken_build(cfg, where):
+    if where == "gpu":
+        raise FileNotFoundError("model directory /nonexistent has no config.json")
+    return []
+
+
+slow_gpu = _on("gpu", "slow", _slow)
+slow_cpu = _on("cpu", "slowcpu", _slow)
+crash_gpu = _on("gpu", "crash", _crash)
+oom_gpu = _on("gpu", "oom", _oom)
+die_gpu = _on("gpu", "die", _die)
+hang_gpu = _on("gpu", "hang", _hang)
+ttt_gpu = _on("gpu", "ttt", _ttt)
+env_gpu = _on("gpu", "env", _env)
+broken_gpu = _broken_build

@@ -1,0 +1,140 @@
+"""The budget tuner: fitting the cost model, simulating the schedule, recommending settings, and the CLI on a
+real dry run."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solver.config import load_config
+from solver.tune import DryRun, SimTask, fit_costs, recommend, simulate, with_costs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_fit_recovers_costs_the_data_can_tell_apart():
+    rng = np.random.default_rng(0)
+    true = np.array([1.5, 0.3, 0.8, 3.2])
+    x = np.column_stack([np.ones(60), rng.uniform(0, 30, 60), rng.uniform(0, 8, 60) * (rng.random(60) < 0.5),
+                         rng.uniform(0, 8, 60)])
+    y = x @ true * rng.uniform(0.97, 1.03, 60)
+    fitted = fit_costs(x, y, prior=np.array([2.0, 0.5, 1.0, 4.0]))
+    assert np.allclose(fitted, true, rtol=0.1)
+
+
+def test_fit_keeps_the_priors_proportions_where_the_data_cannot_decide():
+    # Every task ran 20 steps and 2 greedy views: steps and views grow together with the size.
+    size = np.linspace(0.1, 3, 30)
+    x = np.column_stack([np.ones(30), 20 * size, 2 * size, np.zeros(30)])
+    y = 0.1 + 0.6 * size
+    prior = np.array([2.0, 0.5, 1.0, 4.0])
+    fitted = fit_costs(x, y, prior)
+    assert np.allclose(x @ fitted, y, rtol=0.05)  # the total is right
+    assert fitted[1] / fitted[2] == pytest.approx(0.5, rel=0.05)  # the split is the prior's
+    assert fitted[3] / fitted[2] == pytest.approx(4.0, rel=0.05)  # no DFS seen: the prior's factor stays
+
+
+def model_cfg(**over):
+    sets = {"model.path": '"m"', "ttt.steps": 32, "sample.views": 4, "sample.method": '"greedy"',
+            "budget.safety_seconds": 10.0, **over}
+    return load_config(None, [f"{k}={v}" for k, v in sets.items()])
+
+
+def test_simulate_spreads_tasks_over_the_workers():
+    cfg = model_cfg(**{"budget.model_task_seconds": 10.0, "budget.ttt_step_seconds": 0.0,
+                       "budget.view_seconds": 0.0, "dsl.enabled": "false"})
+    tasks = [SimTask(cells=500, n_test=1) for _ in range(40)]
+    sim = simulate(cfg, tasks, gpus=4, cpus=0, budget=10_000, startup={"gpu": 5.0}, ladder=False)
+    assert sim.makespan == pytest.approx(5 + 10 * 10)
+    assert sorted(len(v) for v in sim.lanes.values()) == [10, 10, 10, 10] and sim.cut == 0
+
+
+def test_simulated_ladder_keeps_the_deadline():
+    cfg = model_cfg(**{"dsl.seconds_per_task": 5.0})
+    rng = np.random.default_rng(1)
+    tasks = [SimTask(int(c), 1 + (c % 3 == 0), float(r), dsl_need=float(d))
+             for c, r, d in zip(rng.integers(50, 5000, 120), rng.uniform(0.5, 2, 120), rng.uniform(0.1, 20, 120))]
+    fixed = simulate(cfg, tasks, gpus=2, cpus=3, budget=600, startup={"gpu": 20}, ladder=False)
+    assert fixed.cut > 0  # the full settings do not fit in 600 s
+    laddered = simulate(cfg, tasks, gpus=2, cpus=3, budget=600, startup={"gpu": 20}, ladder=True)
+    assert laddered.degraded > 0
+    end = 600 - cfg.budget.safety_seconds + cfg.budget.kill_grace_seconds
+    assert all(e <= end + 1e-9 for lane in laddered.lanes.values() for _, e, _ in lane)
+
+
+def test_recommendation_is_the_most_training_that_fits():
+    cfg = model_cfg()
+    rng = np.random.default_rng(2)
+    tasks = [SimTask(int(c), 1, float(r)) for c, r in zip(rng.integers(100, 3000, 50), rng.uniform(0.8, 1.2, 50))]
+    costs = {"model_task_seconds": 3.0, "ttt_step_seconds": 0.4, "view_seconds": 2.0, "dfs_factor": 4.0}
+    dry = DryRun(cfg, tasks, costs, 50, 0, 0.0, {"gpu": 60.0}, 2)
+    rec = recommend(dry, gpus=4, cpus=0, hours=1.0, n_tasks=240, margin=0.1)
+    assert rec.fixed.makespan <= rec.target and rec.fixed.cut == 0
+    assert 8 <= rec.cfg.ttt.steps < 4 * 32  # neither starved nor at the cap
+    # One more step would not fit: the same draw of tasks, simulated at steps + 1.
+    more = with_costs(rec.cfg, costs, 1.0, 3600, ttt__steps=rec.cfg.ttt.steps + 1)
+    tasks_drawn = _drawn(dry, 240)
+    assert simulate(more, tasks_drawn, 4, 0, 3600, {"gpu": 60.0}, ladder=False).makespan > rec.target
+
+
+def _drawn(dry, n, seed=0):
+    import copy
+    import random
+    rng = random.Random(seed)
+    return [copy.copy(rng.choice(dry.tasks)) for _ in range(n)]
+
+
+def test_too_little_time_walks_down_to_greedy_and_then_off():
+    cfg = model_cfg(**{"sample.method": '"dfs"', "sample.views": 8})
+    tasks = [SimTask(1000, 1) for _ in range(10)]
+    costs = {"model_task_seconds": 1.0, "ttt_step_seconds": 1.0, "view_seconds": 1.0, "dfs_factor": 4.0}
+    dry = DryRun(cfg, tasks, costs, 10, 0, 0.0, {}, 1)
+    tight = recommend(dry, gpus=1, cpus=0, hours=0.1, n_tasks=40, margin=0.1)  # ~7.6 s a task
+    assert not tight.cfg.ttt.enabled and tight.cfg.sample.method == "greedy" and 1 <= tight.cfg.sample.views <= 6
+    hopeless = recommend(dry, gpus=1, cpus=0, hours=0.01, n_tasks=40, margin=0.1)
+    assert hopeless.cfg.model.path == ""
+
+
+def check_fit_explains(work: Path, cfg, steps: int, views: int, tolerance: float) -> None:
+    """The fitted cost model predicts the dry run's measured model time as a whole."""
+    measured = predicted = 0.0
+    for line in (work / "journal.jsonl").read_text().splitlines():
+        e = json.loads(line)
+        if e.get("type") == "task" and "gpu" in e["parts"]:
+            size = e["cells"] / 1000
+            measured += e["parts"]["gpu"]["end"] - e["parts"]["gpu"]["start"]
+            predicted += cfg.budget.model_task_seconds + size * (
+                steps * cfg.budget.ttt_step_seconds + views * len(e["attempts"]) * cfg.budget.view_seconds)
+    assert math.isclose(predicted, measured, rel_tol=tolerance)
+
+
+def test_tune_cli_on_a_real_dry_run_of_the_tiny_model(tmp_path, sample_challenges_path):
+    """A dry run of the tiny real model, then the tuner."""
+    data = json.loads(sample_challenges_path.read_text())
+    challenges = tmp_path / "six.json"
+    challenges.write_text(json.dumps({k: data[k] for k in list(data)[:6]}))
+    model = tmp_path / "model"
+    assert subprocess.run([sys.executable, "-m", "solver", "make-model", str(model), "--size", "tiny"],
+                          cwd=ROOT, capture_output=True, timeout=300).returncode == 0
+    work = tmp_path / "work"
+    dry = subprocess.run([sys.executable, "-m", "solver", "run", "--challenges", str(challenges), "--out",
+                          str(tmp_path / "s.json"), "--workdir", str(work), "--no-progress", "--config", "tiny",
+                          "--set", f'model.path="{model}"', "--set", "ttt.steps=2", "--set", "sample.views=2",
+                          "--set", "run.cpu_workers=1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert dry.returncode == 0, dry.stderr
+    tuned = subprocess.run([sys.executable, "-m", "solver", "tune", str(work), "--gpus", "4", "--hours", "0.05",
+                            "--tasks", "240"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert tuned.returncode == 0, tuned.stderr
+    assert "6 model parts" in tuned.stdout and (work / "tune_timeline.png").read_bytes().startswith(b"\x89PNG")
+    check_fit_explains(work, load_config(str(work / "tuned.toml")), steps=2, views=2, tolerance=0.15)
+
+
+def test_tune_refuses_a_folder_without_a_journal(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "solver", "tune", str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "no run journal" in out.stderr
