@@ -62,7 +62,7 @@ class DslConfig:
     test_variants: int = 2          # states kept per train-input result that differ on the test inputs
     memory_mb: int = 2048           # per task: stored states stop at a share of it; also the worker's limit
     state_memory_fraction: float = 0.5  # the rest is headroom for numpy temporaries and the interpreter
-    workers: int = 0                # processes for solve_many (bench, CPU runs); 0 = every core
+    workers: int = 0                # processes for solve_many (bench/dsl.py); 0 = every core. A run uses run.cpu_workers
     local_rule_depth: int = 1       # nodes up to this depth also try learned neighbourhood rules (costly)
     # Shares of the CPU budget: the search runs until search_fraction, the object-feature local rules of
     # depth-1 nodes until rules_fraction, edit composition until the end.
