@@ -304,10 +304,12 @@ def _candidates_html(rec: dict, i: int, attempts: list, truth: Any) -> str:
             continue
         g = next((g for g in groups if g["grid"] == c["grid"]), None)
         if g is None:
-            g = {"grid": c["grid"], "count": 0, "stages": defaultdict(int)}
+            g = {"grid": c["grid"], "count": 0, "stages": defaultdict(int), "programs": []}
             groups.append(g)
         g["count"] += c.get("count", 1)
         g["stages"][c["stage"]] += c.get("count", 1)
+        if c.get("program") and c["program"] not in g["programs"]:
+            g["programs"].append(c["program"])
     if not groups:
         return ""
     groups.sort(key=lambda g: -g["count"])
@@ -316,8 +318,13 @@ def _candidates_html(rec: dict, i: int, attempts: list, truth: Any) -> str:
         tags = [f"A{k + 1}" for k, a in enumerate(attempts) if a == g["grid"]]
         stages = ", ".join(f"{html.escape(s)}×{n}" for s, n in g["stages"].items())
         right = truth is not None and g["grid"] == truth
-        figs.append(_figure(g["grid"], f"{stages}{' ' + '/'.join(tags) if tags else ''}{' ✓' if right else ''}",
-                            "right" if right else ""))
+        caption = f"{stages}{' ' + '/'.join(tags) if tags else ''}{' ✓' if right else ''}"
+        if g["programs"]:  # provenance: the (first) program that made it, in full on hover
+            shown = g["programs"][0] if len(g["programs"][0]) <= 60 else g["programs"][0][:57] + "..."
+            more_programs = f" +{len(g['programs']) - 1}" if len(g["programs"]) > 1 else ""
+            caption += (f"<br><span class=dim title='{html.escape(chr(10).join(g['programs']), quote=True)}'>"
+                        f"{html.escape(shown)}{more_programs}</span>")
+        figs.append(_figure(g["grid"], caption, "right" if right else ""))
     more = (f"<span class=dim>+{len(groups) - MAX_CANDIDATES_SHOWN} more</span>"
             if len(groups) > MAX_CANDIDATES_SHOWN else "")
     return f"<div class='row cands'><b class=lab>candidates</b>{''.join(figs)}{more}</div>"

@@ -67,3 +67,18 @@ def test_report_cli_writes_where_asked(tmp_path, sample_challenges_path):
     assert out.returncode == 0, out.stderr
     page = (tmp_path / "r.html").read_text()
     assert "No solutions known" in page and "attempt 1" in page
+
+
+def test_report_names_the_program_behind_each_dsl_candidate(tmp_path, sample_challenges_path):
+    import html
+    from solver.journal import read_tasks
+    data = json.loads(Path(sample_challenges_path).read_text())
+    two = tmp_path / "two.json"
+    two.write_text(json.dumps({k: data[k] for k in list(data)[:2]}))
+    cfg = load_config("cpu", ["run.cpu_workers=1", "dsl.seconds_per_task=0.5", "dsl.max_depth=1"])
+    run(two, cfg, tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
+    programs = {c.program for r in read_tasks(tmp_path / "work").values() for c in r.candidates
+                if c.stage == "dsl"}
+    assert programs
+    page = write_report(tmp_path / "work").read_text()
+    assert all(html.escape(p) in page for p in programs)  # in full on hover, at least
