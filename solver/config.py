@@ -110,9 +110,29 @@ class TTTConfig:
 @dataclass
 class SampleConfig:
     views: int = 8          # augmented views sampled per test input; the budget may lower it per task
-    method: str = "greedy"  # greedy | dfs
+    method: str = "greedy"  # greedy | dfs (every completion with probability >= min_prob, per view)
     batch_size: int = 8     # prompts per generate call
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    # dfs: at most 1/min_prob completions can pass, so 0.1 keeps the search (and the rescoring after it)
+    # small; a lower threshold finds more second guesses at a cost that grows like 1/min_prob.
+    min_prob: float = 0.1
+    max_candidates: int = 16  # dfs, per view: binds only when min_prob is set below 1/16
+
+
+@dataclass
+class RescoreConfig:
+    """Product of experts (the ARChitects): each distinct predicted grid is scored by its log-likelihood
+    under fresh augmented views of the task, and ranked by that with its vote count."""
+    # Off by default so that a run measures what it names; the kaggle preset turns it on.
+    enabled: bool = False
+    views: int = 8  # one per D8 element, each with its own colour permutation and demo order
+    augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    # score = mean log-likelihood over the views + vote_weight * log(votes). At 1 a second vote is worth
+    # doubling the grid's probability; not tuned (no trained model to tune it on here).
+    vote_weight: float = 1.0
+    batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
+    # Share of the time left after training that sampling leaves for rescoring.
+    time_fraction: float = 0.25
 
 
 @dataclass
@@ -150,6 +170,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     ttt: TTTConfig = field(default_factory=TTTConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    rescore: RescoreConfig = field(default_factory=RescoreConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     kaggle: KaggleConfig = field(default_factory=KaggleConfig)
 
