@@ -138,9 +138,20 @@ class RescoreConfig:
 @dataclass
 class SelectConfig:
     vote: str = "hierarchical"  # hierarchical | flat | weighted
-    # Which stage's candidates go first when stages disagree; a program fitting every train pair is strong
-    # evidence (BARC), so the DSL leads by default.
-    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "neural", "baseline"])
+    # How the stages' candidates merge (select.py):
+    #   fitting-first  programs that reproduce every train pair, then the families in stage_priority order,
+    #                  where "dsl" then holds only such programs and "dsl-partial" the best non-fitting one
+    #                  (BARC: a program fitting every train pair is strong evidence; a partial one is not)
+    #   priority       the families in stage_priority order, "dsl" holding every DSL candidate
+    #   score          every distinct grid by a calibrated probability of being right (the fields below)
+    merge: str = "fitting-first"
+    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "neural", "dsl-partial", "baseline"])
+    # The score policy's calibration. A neural grid's probability is the model's, exp(score). The others
+    # are precisions measured by bench/merge.py on the dev split of arc-agi-1 training (rounded): how often
+    # a fitting program's first grid, the best partial program's grid and the baseline's grid were right.
+    fitting_precision: float = 0.8
+    partial_precision: float = 0.05
+    baseline_precision: float = 0.02
 
 
 @dataclass
