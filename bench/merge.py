@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dsl import is_held_out  # noqa: E402
+from bench.dsl import _commit, is_held_out  # noqa: E402
 from solver import baseline  # noqa: E402
 from solver.budget import Deadline  # noqa: E402
 from solver.config import SelectConfig, load_config  # noqa: E402
@@ -82,14 +81,6 @@ def calibration(tasks, candidates: dict, truths: dict, vote: str = "hierarchical
                     offered, right = out[kind]
                     out[kind] = (offered + 1, right + _right(top[0], truths[task.id][i]))
     return out
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from .budget import Deadline
 from .codec import MAX_OUTPUT_TOKENS, CodecError, GridGrammar, Vocab, answer_reserve, encode, parse_answer
 from .config import SampleConfig
 from .dfs import Search, explore
-from .tasks import MAX_SIDE, Candidate, Example, Task
+from .tasks import Candidate, Example, Task
 
 GREEDY_STAGE = "neural-greedy"
 DFS_STAGE = "neural-dfs"

@@ -1,7 +1,6 @@
 """VllmBackend around a fake engine (tests/fake_vllm.py: vLLM's call surface on the real tiny model). What
 is exercised: requests, parsing outputs and prompt_logprobs, LoRA bookkeeping, adapter checks and merging.
 What is not: vLLM itself (make_engine and the engine's own numbers)."""
-import json
 
 import numpy as np
 import pytest
