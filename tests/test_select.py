@@ -40,10 +40,10 @@ def test_priority_keeps_every_dsl_candidate_in_the_dsl_slot():
 def test_score_interleaves_families_by_calibrated_probability_keeping_each_family_s_order():
     pool = [FITTING, PARTIAL, BASELINE, neural(5, 0.95, "neural-dfs"), neural(6, 0.6), neural(7, 0.9)]
     # neural family order by votes (one each) then summed score: 5 (0.95), 7 (0.9), 6 (0.6)
-    assert firsts(pool, merge="score") == [5, 7, 1, 6, 2, 4]
+    assert firsts(pool, merge="score", fitting_precision=0.8) == [5, 7, 1, 6, 2, 4]
     # a grid voted first keeps its place ahead of a likelier one of its own family, at its lowered value
     voted = [neural(8, 0.3), neural(8, 0.3, view="rot90"), neural(9, 0.9)]
-    assert firsts(voted + [FITTING], merge="score") == [1, 8, 9]
+    assert firsts(voted + [FITTING], merge="score", fitting_precision=0.8) == [1, 8, 9]
 
 
 def test_two_attempts_one_grid_twice_or_the_fallback():
