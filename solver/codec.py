@@ -223,6 +223,34 @@ def parse_answer(ids: Sequence[int], vocab: Vocab) -> Parsed:
     return Parsed(grid)
 
 
+class GridGrammar:
+    """Which answer prefixes can still become a grid, one token at a time (cells and row separators).
+
+    The state is (width of the first row, or -1 before it is closed; cells in the current row; rows closed).
+    `step` returns None as soon as a prefix cannot parse: a row longer or shorter than the first, an empty
+    row, more than 30 rows or columns. Greedy decoding stops such a sequence early; depth-first search
+    never enters it."""
+    start = (-1, 0, 0)
+
+    def __init__(self, vocab: Vocab):
+        self.cells = frozenset(vocab.cells)
+        self.row = vocab.row
+
+    def step(self, state: tuple[int, int, int], token: int) -> tuple[int, int, int] | None:
+        width, length, rows = state
+        if token in self.cells:
+            length += 1
+            return None if length > MAX_SIDE or 0 <= width < length else (width, length, rows)
+        if token != self.row or length == 0 or (width >= 0 and length != width) or rows >= MAX_SIDE:
+            return None
+        return (length, 0, rows + 1)
+
+    @staticmethod
+    def can_end(state: tuple[int, int, int]) -> bool:
+        """Whether the end token may follow: at least one row, the last one closed."""
+        return state[2] > 0 and state[1] == 0
+
+
 # ------------------------------------------------------------------------------------ vocabulary shrinking
 
 def shrink_embeddings(model, vocab: Vocab) -> Vocab:

@@ -126,17 +126,49 @@ class TTTConfig:
 @dataclass
 class SampleConfig:
     views: int = 8          # augmented views sampled per test input; the budget may lower it per task
-    method: str = "greedy"  # greedy | dfs
+    method: str = "greedy"  # greedy | dfs (every completion with probability >= min_prob, per view)
     batch_size: int = 8     # prompts per generate call
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    # dfs: at most 1/min_prob completions can pass, so 0.1 keeps the search (and the rescoring after it)
+    # small; a lower threshold finds more second guesses at a cost that grows like 1/min_prob.
+    min_prob: float = 0.1
+    max_candidates: int = 16  # dfs, per view: binds only when min_prob is set below 1/16
+
+
+@dataclass
+class RescoreConfig:
+    """Product of experts (the ARChitects): each distinct predicted grid is scored by its log-likelihood
+    under fresh augmented views of the task, and ranked by that with its vote count."""
+    # Off by default so that a run measures what it names; the kaggle preset turns it on.
+    enabled: bool = False
+    views: int = 8  # one per D8 element, each with its own colour permutation and demo order
+    augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    # score = mean log-likelihood over the views + vote_weight * log(votes). At 1 a second vote is worth
+    # doubling the grid's probability; not tuned (no trained model to tune it on here).
+    vote_weight: float = 1.0
+    batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
+    # Share of the time left after training that sampling leaves for rescoring.
+    time_fraction: float = 0.25
 
 
 @dataclass
 class SelectConfig:
     vote: str = "hierarchical"  # hierarchical | flat | weighted
-    # Which stage's candidates go first when stages disagree; a program fitting every train pair is strong
-    # evidence (BARC), so the DSL leads by default.
-    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "neural", "baseline"])
+    # How the stages' candidates merge (select.py):
+    #   fitting-first  programs that reproduce every train pair, then the families in stage_priority order,
+    #                  where "dsl" then holds only such programs and "dsl-partial" the best non-fitting one
+    #                  (BARC: a program fitting every train pair is strong evidence; a partial one is not)
+    #   priority       the families in stage_priority order, "dsl" holding every DSL candidate
+    #   score          every distinct grid by a calibrated probability of being right (the fields below)
+    merge: str = "fitting-first"
+    stage_priority: list[str] = field(default_factory=lambda: ["dsl", "neural", "dsl-partial", "baseline"])
+    # The score policy's calibration. A neural grid's probability is the model's, exp(score). The others
+    # are precisions measured by bench/merge.py (bench/results/merge_arc1_dev40.txt: 40 dev-split tasks of
+    # arc-agi-1 training, DSL at 2 CPU-s): a fitting program's first grid was right 24 times of 26, the best
+    # partial program's 1 of 16, the baseline's 0 of 43 (kept above 0 so that it still orders).
+    fitting_precision: float = 0.9
+    partial_precision: float = 0.06
+    baseline_precision: float = 0.01
 
 
 @dataclass
@@ -177,6 +209,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     ttt: TTTConfig = field(default_factory=TTTConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    rescore: RescoreConfig = field(default_factory=RescoreConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     run: RunConfig = field(default_factory=RunConfig)
     kaggle: KaggleConfig = field(default_factory=KaggleConfig)

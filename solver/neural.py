@@ -1,4 +1,5 @@
-"""The neural stage: per task, test-time training of a LoRA adapter, then augmented greedy sampling.
+"""The neural stage: per task, test-time training of a LoRA adapter, augmented sampling (greedy or depth-first
+under a probability threshold), then optionally product-of-experts rescoring of the sampled grids.
 
 The model is loaded once, when the stage is built, and the adapter attached once; each task starts from
 the adapter's starting weights and leaves them as it found them. The per-task knobs (ttt.enabled,
@@ -8,6 +9,7 @@ before it (leaving time to sample), sampling stops at it and returns what it has
 """
 from __future__ import annotations
 
+import math
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -18,11 +20,10 @@ import numpy as np
 from .budget import Deadline
 from .config import Config
 from .model import LoadedModel, load_model
-from .sample import SampleReport, TransformersBackend, sample_task
+from .rescore import RescoreReport, rescore
+from .sample import METHODS, SampleReport, TransformersBackend, sample_task
 from .tasks import Candidate, Task
 from .ttt import Adapter, FitReport, train_on_task, train_shared
-
-SAMPLE_METHODS = ("greedy",)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class TaskReport:
     """What the stage did for one task (kept on the stage, for benchmarks and debugging)."""
     ttt: FitReport | None = None
     sample: SampleReport = field(default_factory=SampleReport)
+    rescore: RescoreReport | None = None
 
 
 def task_rng(seed: int, task_id: str) -> np.random.Generator:
@@ -63,9 +65,8 @@ class NeuralStage:
 
     def solve(self, task: Task, deadline: Deadline, cfg: Config | None = None) -> list[Candidate]:
         cfg = cfg or self.cfg
-        if cfg.sample.method not in SAMPLE_METHODS:
-            raise ValueError(f"sample.method {cfg.sample.method!r} is not available; "
-                             f"methods: {', '.join(SAMPLE_METHODS)}")
+        if cfg.sample.method not in METHODS:  # refused before any training time is spent
+            raise ValueError(f"sample.method {cfg.sample.method!r} is not available; methods: {', '.join(METHODS)}")
         rng = task_rng(cfg.seed, task.id)
         report = self.reports[task.id] = TaskReport()
         vocab, max_len = self.loaded.vocab, self.loaded.max_length
@@ -74,7 +75,13 @@ class NeuralStage:
             if cfg.ttt.enabled and cfg.ttt.steps > 0:
                 share = None if deadline.at == float("inf") else deadline.remaining() * cfg.ttt.time_fraction
                 report.ttt = train_on_task(self.adapter, task, cfg.ttt, vocab, max_len, deadline.within(share), rng)
-            candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, deadline, rng)
+            sampling = deadline
+            if cfg.rescore.enabled and not math.isinf(deadline.at):
+                sampling = deadline.within(deadline.remaining() * (1.0 - cfg.rescore.time_fraction))
+            candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, sampling, rng)
+            if cfg.rescore.enabled and candidates:
+                candidates, report.rescore = rescore(task, candidates, self.backend, vocab, cfg.rescore, max_len,
+                                                     deadline, rng)
         finally:
             self.adapter.reset()  # the task's adapter is discarded
         return candidates

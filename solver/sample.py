@@ -5,16 +5,18 @@ as given), the task is transformed, encoded as a prompt, and decoded; each parse
 the task's frame and becomes a Candidate whose `view` is the D8 element's name, so that the hierarchical
 vote (select.py) groups predictions as the MIT paper does.
 
-Decoding goes through a `Backend`: `generate` (batched greedy with a KV cache, here through transformers)
-and `score` (teacher-forced log-likelihood of given answers). Other decoders (depth-first search under a
-probability threshold), rescoring under augmented views and other engines (vLLM) implement the same two
-calls.
+Decoding goes through a `Backend`: `generate` (batched greedy with a KV cache), `explore` (every completion
+above a probability threshold, depth first: dfs.py), `score` (teacher-forced log-likelihood of given
+answers) and `score_shared` (many answers after one prompt, the prompt computed once: rescore.py). The
+transformers backend is here; vllm_backend.py implements the same calls on vLLM.
 """
 from __future__ import annotations
 
+import copy
+import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -22,11 +24,14 @@ import transformers
 
 from .augment import Compose, views_of_kinds
 from .budget import Deadline
-from .codec import MAX_OUTPUT_TOKENS, CodecError, Vocab, answer_reserve, encode, parse_answer
+from .codec import MAX_OUTPUT_TOKENS, CodecError, GridGrammar, Vocab, answer_reserve, encode, parse_answer
 from .config import SampleConfig
-from .tasks import MAX_SIDE, Candidate, Example, Task
+from .dfs import Search, explore
+from .tasks import Candidate, Example, Task
 
 GREEDY_STAGE = "neural-greedy"
+DFS_STAGE = "neural-dfs"
+METHODS = ("greedy", "dfs")
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,15 @@ class Backend(Protocol):
                  deadline: Deadline) -> list[Generation]:
         """One greedy answer per prompt; generation stops early for all when `deadline` passes."""
 
+    def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
+                deadline: Deadline) -> Search:
+        """Answers whose probability is at least `min_prob` (grids only), most likely branches first."""
+
     def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
         """Log-likelihood of each answer after its prompt, by teacher forcing."""
+
+    def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:
+        """Log-likelihood of each answer after one common prompt."""
 
 
 class _OnlyAnswerTokens(transformers.LogitsProcessor):
@@ -63,31 +75,16 @@ class _OnlyAnswerTokens(transformers.LogitsProcessor):
 
 
 class _StopMalformed(transformers.StoppingCriteria):
-    """Stops a sequence as soon as it can no longer parse as a grid (a row longer or shorter than the first,
-    an empty row, more than 30 rows or columns) instead of letting it run to the token limit. It looks at
-    one new token per sequence and step."""
+    """Stops a sequence as soon as it can no longer parse as a grid (`GridGrammar`) instead of letting it
+    run to the token limit. It looks at one new token per sequence and step."""
 
     def __init__(self, vocab: Vocab, batch: int):
-        self.cells = set(vocab.cells)
-        self.row, self.end = vocab.row, vocab.end
-        self.width = np.full(batch, -1)
-        self.length = np.zeros(batch, dtype=int)   # cells in the current row
-        self.rows = np.zeros(batch, dtype=int)     # rows closed so far
+        self.grammar = GridGrammar(vocab)
+        self.end = vocab.end
+        self.states = [self.grammar.start] * batch
         self.steps = np.zeros(batch, dtype=int)    # tokens generated while running
         self.done = np.zeros(batch, dtype=bool)    # ended or stopped: generate pads these from now on
         self.malformed = np.zeros(batch, dtype=bool)
-
-    def _bad(self, r: int, token: int) -> bool:
-        if token in self.cells:
-            self.length[r] += 1
-            return self.length[r] > MAX_SIDE or 0 <= self.width[r] < self.length[r]
-        if token != self.row:
-            return True
-        if self.width[r] < 0:
-            self.width[r] = self.length[r]
-        closed, self.length[r] = self.length[r], 0
-        self.rows[r] += 1
-        return closed == 0 or closed != self.width[r] or self.rows[r] > MAX_SIDE
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
         last = input_ids[:, -1].tolist()
@@ -95,7 +92,9 @@ class _StopMalformed(transformers.StoppingCriteria):
             self.steps[r] += 1
             if last[r] == self.end:
                 self.done[r] = True
-            elif self._bad(r, last[r]):
+                continue
+            self.states[r] = self.grammar.step(self.states[r], last[r])
+            if self.states[r] is None:
                 self.done[r] = self.malformed[r] = True
         return torch.from_numpy(self.malformed.copy()).to(input_ids.device)
 
@@ -164,14 +163,48 @@ class TransformersBackend:
             scores.append(float(logprobs[r, at - 1].gather(-1, ids[r, at, None]).sum()))
         return scores
 
+    def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
+                deadline: Deadline) -> Search:
+        v = self.vocab
+        return explore(self.model, prompt, allowed=v.answer_ids, end=v.end, min_prob=min_prob,
+                       max_new_tokens=max_new_tokens, max_candidates=max_candidates, deadline=deadline,
+                       grammar=GridGrammar(v))
+
+    @torch.no_grad()
+    def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:
+        """The prompt runs once; its KV cache is copied across each batch of answers. Answers are right
+        padded: a pad only follows the real tokens, which the causal mask already hides it from."""
+        out = self.model(input_ids=torch.as_tensor(np.asarray(prompt, dtype=np.int64), device=self.device)[None],
+                         use_cache=True)
+        first = out.logits[0, -1].float().log_softmax(-1)  # the first answer token's distribution
+        scores: list[float] = []
+        for start in range(0, len(answers), max(1, batch_size)):
+            chunk = [np.asarray(a, dtype=np.int64) for a in answers[start:start + max(1, batch_size)]]
+            cache = copy.deepcopy(out.past_key_values)
+            cache.batch_repeat_interleave(len(chunk))
+            width = max(len(a) for a in chunk)
+            ids = torch.full((len(chunk), width), self.vocab.pad, dtype=torch.long)
+            for r, a in enumerate(chunk):
+                ids[r, :len(a)] = torch.from_numpy(a)
+            ids = ids.to(self.device)
+            logprobs = self.model(input_ids=ids, past_key_values=cache, use_cache=True).logits.float().log_softmax(-1)
+            for r, a in enumerate(chunk):
+                total = first[ids[r, 0]]
+                if len(a) > 1:
+                    total = total + logprobs[r, :len(a) - 1].gather(-1, ids[r, 1:len(a), None]).sum()
+                scores.append(float(total))
+        return scores
+
 
 @dataclass
 class SampleReport:
     prompts: int = 0
-    generated: int = 0
+    generated: int = 0  # prompts decoded
     candidates: int = 0
     skipped: int = 0  # prompts never decoded because the deadline passed
     rejects: Counter = field(default_factory=Counter)  # malformed outputs, by reason
+    forwards: int = 0  # dfs: forward passes
+    stops: Counter = field(default_factory=Counter)  # dfs: why each search ended (done | candidates | time)
 
 
 @dataclass(frozen=True)
@@ -182,12 +215,45 @@ class _Job:
     room: int  # answer tokens the context leaves after the prompt
 
 
+def _greedy(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Deadline,
+            report: SampleReport) -> Iterator[tuple[_Job, Generation]]:
+    size = max(1, cfg.batch_size)
+    for start in range(0, len(jobs), size):
+        if deadline.expired():
+            report.skipped += len(jobs) - start
+            return
+        batch = jobs[start:start + size]
+        gens = backend.generate([j.prompt for j in batch], min(j.room for j in batch), deadline)
+        report.generated += len(batch)
+        yield from zip(batch, gens)
+
+
+def _dfs(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Deadline,
+         report: SampleReport) -> Iterator[tuple[_Job, Generation]]:
+    for n, job in enumerate(jobs):
+        if deadline.expired():
+            report.skipped += len(jobs) - n
+            return
+        # Each prompt gets an equal share of the time left, so that one view's wide tree cannot take the
+        # time of the views after it.
+        share = None if math.isinf(deadline.at) else deadline.remaining() / (len(jobs) - n)
+        search = backend.explore(job.prompt, job.room, cfg.min_prob, cfg.max_candidates, deadline.within(share))
+        report.generated += 1
+        report.forwards += search.forwards
+        report.stops[search.stop] += 1
+        for c in search.completions:
+            yield job, Generation(c.tokens, c.logprob, "end")
+
+
 def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, max_len: int,
                 deadline: Deadline, rng: np.random.Generator, views: Sequence[Compose] | None = None,
-                stage: str = GREEDY_STAGE) -> tuple[list[Candidate], SampleReport]:
-    """Greedy answers for every test input under every view, inverted to the task's frame. Views go in
-    order (the identity first) and all test inputs of a view before the next view, so that a deadline
-    cuts views, never whole test inputs."""
+                stage: str | None = None) -> tuple[list[Candidate], SampleReport]:
+    """Answers for every test input under every view (cfg.method: greedy, or dfs), inverted to the task's
+    frame. Views go in order (the identity first) and all test inputs of a view before the next view, so
+    that a deadline cuts views, never whole test inputs."""
+    if cfg.method not in METHODS:
+        raise ValueError(f"sample.method {cfg.method!r} is not available; methods: {', '.join(METHODS)}")
+    stage = stage or (GREEDY_STAGE if cfg.method == "greedy" else DFS_STAGE)
     views = list(views) if views is not None else views_of_kinds(task, cfg.views, cfg.augment, rng, "sample.augment")
     report = SampleReport()
     jobs = []
@@ -203,20 +269,13 @@ def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, m
                 continue
             jobs.append(_Job(view, t, enc.ids, min(MAX_OUTPUT_TOKENS, max_len - len(enc))))
     candidates = []
-    size = max(1, cfg.batch_size)
-    for start in range(0, len(jobs), size):
-        if deadline.expired():
-            report.skipped += len(jobs) - start
-            break
-        batch = jobs[start:start + size]
-        gens = backend.generate([j.prompt for j in batch], min(j.room for j in batch), deadline)
-        for job, gen in zip(batch, gens):
-            report.generated += 1
-            parsed = parse_answer(gen.tokens, vocab)
-            if parsed.grid is None:
-                report.rejects[parsed.reason if gen.finished else f"stopped: {gen.stop}"] += 1
-                continue
-            candidates.append(Candidate(job.test_index, job.view.invert(parsed.grid), stage,
-                                        view=job.view.geometry.name, score=gen.logprob))
+    decoded = (_greedy if cfg.method == "greedy" else _dfs)(jobs, backend, cfg, deadline, report)
+    for job, gen in decoded:
+        parsed = parse_answer(gen.tokens, vocab)
+        if parsed.grid is None:
+            report.rejects[parsed.reason if gen.finished else f"stopped: {gen.stop}"] += 1
+            continue
+        candidates.append(Candidate(job.test_index, job.view.invert(parsed.grid), stage,
+                                    view=job.view.geometry.name, score=gen.logprob))
     report.candidates = len(candidates)
     return candidates, report

@@ -1,18 +1,24 @@
 """Choosing two attempts per test input from every stage's candidates.
 
-Stages are taken in the configured priority order (by default: programs that fit every train pair, then the
-model's voted predictions, then baselines). Within a stage family the candidates are ranked by their own
-vote, and distinct grids are taken until there are two.
+Within a family of stages ('neural-greedy' and 'neural-dfs' are both 'neural') candidates are ranked by the
+family's own vote. Families then merge by the configured policy (config.SelectConfig.merge): in a fixed
+priority order, with programs that reproduce every train pair first (the default), or by a calibrated
+probability of being right. Distinct grids are taken until there are two.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 
 from .config import SelectConfig
 from .tasks import Candidate, Grid, MAX_SIDE, N_COLORS
+from .dsl.stage import is_fitting
 from .vote import hierarchical_vote, tally
+
+MERGES = ("fitting-first", "priority", "score")
+PARTIAL = "dsl-partial"
 
 
 def family(stage: str) -> str:
@@ -49,17 +55,56 @@ def _same(a: Grid, b: Grid) -> bool:
     return a.shape == b.shape and np.array_equal(a, b)
 
 
+def merge_family(c: Candidate, merge: str) -> str:
+    """The family a candidate is ranked in: a DSL program that does not reproduce every train pair is a
+    family of its own ('dsl-partial') except under the plain priority policy."""
+    fam = family(c.stage)
+    return PARTIAL if merge != "priority" and fam == "dsl" and not is_fitting(c) else fam
+
+
+def calibrated(c: Candidate, cfg: SelectConfig) -> float:
+    """An estimate of the probability that the candidate is right."""
+    fam = family(c.stage)
+    if fam == "neural":
+        return math.exp(min(0.0, c.score))
+    if fam == "dsl":
+        return cfg.fitting_precision if is_fitting(c) else cfg.partial_precision
+    return cfg.baseline_precision
+
+
+def ranked_grids(candidates: Sequence[Candidate], cfg: SelectConfig) -> list[Grid]:
+    """Every distinct grid, best first, by the merge policy."""
+    if cfg.merge not in MERGES:
+        raise ValueError(f"select.merge must be one of {', '.join(MERGES)}, got {cfg.merge!r}")
+    groups: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        groups.setdefault(merge_family(c, cfg.merge), []).append(c)
+    families = [f for f in cfg.stage_priority if f in groups]
+    families += sorted(set(groups) - set(families))  # unlisted families go last
+    ranked = [(f, rank_family(groups[f], cfg.vote)) for f in families]
+    if cfg.merge == "score":
+        # Each family keeps its own order (its vote); a grid's value is its best candidate's calibrated
+        # probability, lowered to that of the grid before it, so that families interleave by value.
+        entries = []
+        for rank, (f, grids) in enumerate(ranked):
+            value = 1.0
+            for pos, g in enumerate(grids):
+                value = min(value, max(calibrated(c, cfg) for c in groups[f] if _same(c.grid, g)))
+                entries.append((-value, rank, pos, g))
+        entries.sort(key=lambda e: e[:3])
+        ordered = [e[3] for e in entries]
+    else:
+        ordered = [g for _, grids in ranked for g in grids]
+    out: list[Grid] = []
+    for g in ordered:
+        if not any(_same(g, o) for o in out):
+            out.append(g)
+    return out
+
+
 def select_attempts(candidates: Sequence[Candidate], cfg: SelectConfig, fallback: Grid) -> tuple[Grid, Grid]:
     """Two attempts for one test input. With one distinct grid it is given twice; with none, `fallback`."""
-    chosen: list[Grid] = []
-    families = list(cfg.stage_priority)
-    families += sorted({family(c.stage) for c in candidates} - set(families))  # unlisted stages go last
-    for fam in families:
-        for grid in rank_family([c for c in candidates if family(c.stage) == fam], cfg.vote):
-            if not any(_same(grid, c) for c in chosen):
-                chosen.append(grid)
-            if len(chosen) == 2:
-                return chosen[0], chosen[1]
+    chosen = ranked_grids(candidates, cfg)[:2]
     if not chosen:
         return fallback, fallback
-    return chosen[0], chosen[0]
+    return chosen[0], chosen[-1]

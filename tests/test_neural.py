@@ -55,8 +55,8 @@ def test_the_stage_honours_its_deadline(stage):
 
 
 def test_unknown_sampling_methods_are_refused(stage):
-    stage.cfg.sample.method = "dfs"
-    with pytest.raises(ValueError, match="sample.method 'dfs' is not available"):
+    stage.cfg.sample.method = "beam"
+    with pytest.raises(ValueError, match="sample.method 'beam' is not available"):
         stage.solve(make_task(RULES["identity"], np.random.default_rng(0)), Deadline.never())
 
 

@@ -1,0 +1,208 @@
+"""The sampling backend on vLLM: one engine with LoRA enabled, one adapter per task (MIT, BARC, arc24).
+
+vLLM batches and pages the KV cache and shares prompt prefixes across requests (prefix caching), which is
+what makes many views and many rescoring requests cheap on a GPU. It implements sample.Backend:
+
+    generate      greedy (temperature 0), output restricted to the answer tokens, stopped at the end token
+    explore       sampling: max_candidates completions at temperature 1, deduplicated, those with
+                  probability >= min_prob, best first. A subset of what dfs.explore returns exactly (a
+                  completion above the threshold can be missed by chance); vLLM has no depth-first search.
+    score         prompt_logprobs of prompt + answer, summed over the answer's positions
+    score_shared  score with the prompt repeated: prefix caching computes it once
+
+vLLM is imported only here, only when an engine is built (`make_engine`); it is too large to install where
+the test suite runs. Everything around the engine call (requests, LoRA bookkeeping, adapter checks,
+parsing outputs and prompt_logprobs) is tested against a fake engine with vLLM's call surface backed by a
+real tiny model (tests/fake_vllm.py). The engine call itself (`_run`) and `make_engine` are not exercised
+there. A call to the engine is not interruptible: the deadline is checked between calls, and prompts go
+in chunks of `chunk` so that a call stays short.
+
+vLLM refuses LoRA adapters that hold full embedding or output-head weights (modules_to_save); `check_adapter`
+names the problem and `merged_model` folds such an adapter into the base weights instead, for serving
+without LoRA.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .budget import Deadline
+from .codec import Vocab
+from .dfs import Completion, Search
+from .sample import Generation
+
+# Module names that hold the vocabulary: adapters training them carry full (V, d) matrices.
+VOCAB_MODULES = ("embed_tokens", "lm_head", "wte", "embed_in", "embed_out", "output")
+
+
+class AdapterError(ValueError):
+    """An adapter vLLM cannot load as a LoRA; the message names the directory and the modules."""
+
+
+def check_adapter(directory: str | Path) -> list[str]:
+    """The adapter's modules vLLM cannot serve as LoRA (full embedding / output-head weights); [] if none.
+    Both the config (modules_to_save, target_modules) and the saved weights are read: peft saves the full
+    embeddings on its own when the vocabulary was resized (vocabulary shrinking), whatever the config says."""
+    directory = Path(directory)
+    path = directory / "adapter_config.json"
+    if not path.is_file():
+        raise AdapterError(f"{directory} has no adapter_config.json; expected a peft LoRA adapter directory")
+    config = json.loads(path.read_text())
+    named = list(config.get("modules_to_save") or [])
+    targets = config.get("target_modules") or []
+    named += [targets] if isinstance(targets, str) else list(targets)
+    weights = directory / "adapter_model.safetensors"
+    if weights.is_file():
+        from safetensors import safe_open
+        with safe_open(str(weights), "pt") as f:
+            named += [k.rsplit(".", 1)[0] for k in f.keys() if "lora_" not in k]
+    return sorted({m.split(".")[-1] for m in named if isinstance(m, str) and m.split(".")[-1] in VOCAB_MODULES})
+
+
+def save_adapter(model, directory: str | Path) -> Path:
+    """Save a task's LoRA adapter as vLLM can load it: the LoRA matrices only. With vocabulary shrinking the
+    engine must serve the shrunk base model (saved once with `model.base_model.save_pretrained`), which
+    already holds the embeddings the adapter would otherwise carry."""
+    model.save_pretrained(str(directory), save_embedding_layers=False)
+    return Path(directory)
+
+
+def merged_model(base_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
+    """The base model with the adapter folded into its weights, saved to `out_dir` (served without LoRA)."""
+    import transformers
+    from peft import PeftModel
+    base = transformers.AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    out_dir = Path(out_dir)
+    merged.save_pretrained(out_dir)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (Path(base_dir) / name).is_file():
+            (out_dir / name).write_bytes((Path(base_dir) / name).read_bytes())
+    return out_dir
+
+
+@dataclass
+class LoraRegistry:
+    """One LoRA request per task adapter. vLLM caches adapters by their integer id, so an id is never
+    given to a second adapter: a reused id would serve the cached weights of the first."""
+    make_request: Callable[..., Any]  # vllm.lora.request.LoRARequest(lora_name, lora_int_id, lora_path)
+    requests: dict[str, Any] = field(default_factory=dict)
+    next_id: int = 1
+
+    def request(self, task_id: str, adapter_dir: str | Path) -> Any:
+        problems = check_adapter(adapter_dir)
+        if problems:
+            raise AdapterError(f"task {task_id}: adapter {adapter_dir} trains {', '.join(problems)} in full; "
+                               f"vLLM cannot load it as a LoRA. Train LoRA on the projections only, or serve "
+                               f"merged_model(...) without LoRA")
+        req = self.make_request(lora_name=f"{task_id}-{self.next_id}", lora_int_id=self.next_id,
+                                lora_path=str(adapter_dir))
+        self.next_id += 1
+        self.requests[task_id] = req
+        return req
+
+    def release(self, task_id: str) -> None:
+        self.requests.pop(task_id, None)
+
+
+def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, **kwargs):  # pragma: no cover
+    """A vLLM engine with LoRA and prefix caching, reading token ids only (no tokenizer round trip)."""
+    from vllm import LLM
+    return LLM(model=str(model_dir), enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1,
+               enable_prefix_caching=True, skip_tokenizer_init=True, max_model_len=max_model_len,
+               dtype="bfloat16", **kwargs)
+
+
+def _vllm_params(**kwargs):  # pragma: no cover - needs vllm
+    from vllm import SamplingParams
+    return SamplingParams(**kwargs)
+
+
+def _logprob(entry: Any) -> float:
+    """A prompt_logprobs entry: vllm.sequence.Logprob (with .logprob) or a plain float."""
+    return float(getattr(entry, "logprob", entry))
+
+
+class VllmBackend:
+    """sample.Backend on a vLLM engine; `use_adapter` selects the task's LoRA for the calls after it."""
+
+    def __init__(self, engine, vocab: Vocab, make_params: Callable[..., Any] = _vllm_params,
+                 make_lora_request: Callable[..., Any] | None = None, chunk: int = 64, seed: int = 0):
+        self.engine = engine
+        self.vocab = vocab
+        self.make_params = make_params
+        if make_lora_request is None:  # pragma: no cover - needs vllm
+            from vllm.lora.request import LoRARequest as make_lora_request
+        self.loras = LoraRegistry(make_lora_request)
+        self.lora = None
+        self.chunk = chunk
+        self.seed = seed
+
+    def use_adapter(self, task_id: str, adapter_dir: str | Path | None) -> None:
+        """Serve the task's adapter from now on (None: the base model)."""
+        self.lora = None if adapter_dir is None else self.loras.request(task_id, adapter_dir)
+
+    def _run(self, prompts: Sequence[np.ndarray], params) -> list:
+        """The one engine call."""
+        return self.engine.generate([{"prompt_token_ids": [int(t) for t in p]} for p in prompts], params,
+                                    lora_request=self.lora, use_tqdm=False)
+
+    def _answer_params(self, max_new_tokens: int, **kwargs):
+        return self.make_params(max_tokens=max_new_tokens, stop_token_ids=[self.vocab.end],
+                                allowed_token_ids=list(self.vocab.answer_ids), logprobs=0, **kwargs)
+
+    def _generation(self, out, max_new_tokens: int) -> Generation:
+        tokens = [int(t) for t in out.token_ids]
+        if out.finish_reason == "stop" and (not tokens or tokens[-1] != self.vocab.end):
+            tokens.append(self.vocab.end)  # some versions leave the stop token out of token_ids
+        stop = "end" if out.finish_reason == "stop" else "length"
+        return Generation(np.array(tokens, dtype=np.int64), float(out.cumulative_logprob or 0.0), stop)
+
+    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int, deadline: Deadline) -> list[Generation]:
+        params = self._answer_params(max_new_tokens, temperature=0.0)
+        gens: list[Generation] = []
+        for start in range(0, len(prompts), self.chunk):
+            batch = prompts[start:start + self.chunk]
+            if deadline.expired():
+                gens += [Generation(np.zeros(0, dtype=np.int64), 0.0, "time") for _ in batch]
+                continue
+            gens += [self._generation(r.outputs[0], max_new_tokens) for r in self._run(batch, params)]
+        return gens
+
+    def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
+                deadline: Deadline) -> Search:
+        if deadline.expired():
+            return Search(stop="time")
+        params = self._answer_params(max_new_tokens, temperature=1.0, n=max_candidates, seed=self.seed)
+        (result,) = self._run([prompt], params)
+        floor, seen, found = math.log(min_prob), set(), []
+        for out in result.outputs:
+            gen = self._generation(out, max_new_tokens)
+            key = gen.tokens.tobytes()
+            if gen.finished and gen.logprob >= floor and key not in seen:
+                seen.add(key)
+                found.append(Completion(gen.tokens, gen.logprob))
+        found.sort(key=lambda c: -c.logprob)
+        return Search(found, forwards=0, stop="done")
+
+    def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
+        params = self.make_params(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        scores: list[float] = []
+        for start in range(0, len(prompts), self.chunk):
+            seqs = [np.concatenate([p, a]) for p, a in zip(prompts[start:start + self.chunk],
+                                                            answers[start:start + self.chunk])]
+            for seq, n, result in zip(seqs, [len(a) for a in answers[start:start + self.chunk]],
+                                      self._run(seqs, params)):
+                # prompt_logprobs[j] holds the log-probability of token j given the tokens before it
+                # (None for the first token), the prompt's own token among the entries.
+                entries = result.prompt_logprobs
+                scores.append(sum(_logprob(entries[j][int(seq[j])]) for j in range(len(seq) - n, len(seq))))
+        return scores
+
+    def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:
+        return self.score([prompt] * len(answers), answers)

@@ -1,0 +1,80 @@
+"""A stand-in for vLLM's `LLM.generate` call surface, backed by a real transformers model.
+
+vLLM cannot be installed where the tests run (no GPU, too large), so this is the one fake the suite allows:
+it answers `generate(prompts, sampling_params, lora_request=..., use_tqdm=...)` the way vLLM does (outputs
+with token_ids / cumulative_logprob / finish_reason, prompt_logprobs with None for the first token and
+{token: Logprob} after), computing every number with the real model. Only the fields VllmBackend uses
+exist. LoRA requests are recorded, not applied.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import torch
+
+
+@dataclass
+class Params:  # the fields of vllm.SamplingParams that VllmBackend sets
+    max_tokens: int = 16
+    temperature: float = 1.0
+    n: int = 1
+    stop_token_ids: list | None = None
+    allowed_token_ids: list | None = None
+    logprobs: int | None = None
+    prompt_logprobs: int | None = None
+    seed: int | None = None
+
+
+@dataclass
+class Logprob:
+    logprob: float
+
+
+@dataclass(frozen=True)
+class LoRARequest:
+    lora_name: str
+    lora_int_id: int
+    lora_path: str
+
+
+class FakeLLM:
+    def __init__(self, model):
+        self.model = model
+        self.calls: list[tuple[int, object]] = []  # (prompts, lora_request) per call
+
+    @torch.no_grad()
+    def generate(self, prompts, sampling_params, lora_request=None, use_tqdm=True):
+        self.calls.append((len(prompts), lora_request))
+        results = []
+        for p in prompts:
+            ids = list(p["prompt_token_ids"])
+            prompt_logprobs = None
+            if sampling_params.prompt_logprobs is not None:
+                lp = self._logprobs(ids)
+                prompt_logprobs = [None] + [{ids[j]: Logprob(float(lp[j - 1, ids[j]]))} for j in range(1, len(ids))]
+            outputs = [self._decode(ids, sampling_params, k) for k in range(sampling_params.n)]
+            results.append(SimpleNamespace(prompt_logprobs=prompt_logprobs, outputs=outputs))
+        return results
+
+    def _logprobs(self, ids):
+        return self.model(input_ids=torch.tensor([ids])).logits[0].float().log_softmax(-1)
+
+    def _decode(self, ids, sp: Params, k: int):
+        gen = torch.Generator().manual_seed((sp.seed or 0) * 1000 + k)
+        out, total, reason = [], 0.0, "length"
+        for _ in range(sp.max_tokens):
+            raw = self._logprobs(ids + out)[-1]
+            masked = torch.full_like(raw, -torch.inf)
+            allowed = sp.allowed_token_ids or list(range(len(raw)))
+            masked[allowed] = raw[allowed]
+            if sp.temperature == 0:
+                token = int(masked.argmax())
+            else:
+                token = int(torch.multinomial((masked / sp.temperature).softmax(-1), 1, generator=gen))
+            out.append(token)
+            total += float(raw[token])  # vLLM's default logprobs are the raw model's
+            if token in (sp.stop_token_ids or []):
+                reason = "stop"
+                break
+        return SimpleNamespace(token_ids=out, cumulative_logprob=total, finish_reason=reason)

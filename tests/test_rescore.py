@@ -1,0 +1,133 @@
+"""Depth-first sampling through the transformers backend, shared-prefix scoring, product-of-experts
+rescoring and their wiring into the neural stage, on real tiny models."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from solver.augment import views_of_kinds
+from solver.budget import Deadline
+from solver.codec import encode, parse_answer
+from solver.config import ModelConfig, RescoreConfig, load_config
+from solver.model import load_model, make_tiny_model
+from solver.neural import NeuralStage
+from solver.rescore import rescore
+from solver.sample import TransformersBackend
+from solver.synth import RULES, make_task
+from solver.tasks import Candidate, Example
+from solver.ttt import fit, training_sequences
+
+VIEWS = ["geometry"]  # deterministic views: the identity, rot90, rot180, ... in turn
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    """The tiny model trained (every weight, 120 steps, ~1.5 CPU-s) on one task's answer under its first
+    three geometric views, then saved: it has learnt that task and nothing else."""
+    directory = make_tiny_model(tmp_path_factory.mktemp("trained-on-a-task"), "tiny", seed=0)
+    loaded = load_model(ModelConfig(path=str(directory), shrink_vocab=False, max_length=512))
+    task = trained_task()
+    sequences, _ = training_sequences([v.apply_task(task) for v in views_of_kinds(task, 3, VIEWS, None)],
+                                      loaded.vocab, 512, skip_first=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # on a shared 2-core machine, two spinning threads run this ~30x slower
+    try:
+        for p in loaded.model.parameters():
+            p.requires_grad_(True)
+        fit(loaded.model, sequences, steps=120, lr=3e-3, batch_size=len(sequences), pad=loaded.vocab.pad,
+            max_len=512, deadline=Deadline.never(), rng=np.random.default_rng(0))
+    finally:
+        torch.set_num_threads(threads)
+    loaded.model.save_pretrained(directory)
+    return directory
+
+
+def trained_task():
+    return make_task(RULES["dilate_cross"], np.random.default_rng(0), n_train=2, sides=(3, 3))
+
+
+@pytest.fixture
+def trained(trained_dir):
+    return load_model(ModelConfig(path=str(trained_dir), max_length=512))
+
+
+def prompt_of(task, vocab, max_len=512):
+    return encode(task.train, Example(task.test[0].input), vocab, max_len).ids
+
+
+def test_shared_prefix_scores_equal_one_prompt_per_answer(tiny_loaded):
+    backend = TransformersBackend(tiny_loaded.model, tiny_loaded.vocab)
+    task = make_task(RULES["identity"], np.random.default_rng(0))
+    prompt = prompt_of(task, tiny_loaded.vocab)
+    rng = np.random.default_rng(1)
+    answers = [rng.choice(tiny_loaded.vocab.answer_ids, size=n) for n in (1, 5, 9, 3, 7)]
+    shared = backend.score_shared(prompt, answers, batch_size=2)  # three batches, the last one short
+    np.testing.assert_allclose(shared, backend.score([prompt] * len(answers), answers), rtol=1e-4, atol=1e-4)
+
+
+def test_dfs_finds_the_greedy_answer_first_and_only_grids_above_the_threshold(trained):
+    backend = TransformersBackend(trained.model, trained.vocab)
+    task = trained_task()
+    prompt = prompt_of(task, trained.vocab)
+    greedy = backend.generate([prompt], 40, Deadline.never())[0]
+    assert greedy.logprob > np.log(0.1)  # the model learnt the task
+    search = backend.explore(prompt, 40, min_prob=0.02, max_candidates=50, deadline=Deadline.never())
+    assert search.stop == "done" and len(search.completions) > 1
+    first = search.completions[0]
+    assert np.array_equal(first.tokens, greedy.tokens) and first.logprob == pytest.approx(greedy.logprob, abs=1e-4)
+    for c in search.completions:  # every completion is a grid, above the threshold, and found once
+        assert c.logprob >= np.log(0.02) and parse_answer(c.tokens, trained.vocab).grid is not None
+    assert len({c.tokens.tobytes() for c in search.completions}) == len(search.completions)
+    assert np.exp([c.logprob for c in search.completions]).sum() <= 1.0
+
+
+def near_misses(right: np.ndarray) -> list[np.ndarray]:
+    one_cell = right.copy()
+    one_cell[0, 0] = (one_cell[0, 0] + 1) % 10
+    other_cell = right.copy()
+    other_cell[-1, 1] = (other_cell[-1, 1] + 5) % 10
+    return [one_cell, other_cell, right.T.copy(), right[::-1].copy()]
+
+
+def test_a_planted_right_answer_ranks_first_against_wrong_grids_with_more_votes(trained):
+    backend = TransformersBackend(trained.model, trained.vocab)
+    task = trained_task()
+    right = task.test[0].output
+    wrong = [w for w in near_misses(right) if not np.array_equal(w, right)]
+    candidates = [Candidate(0, g, "neural-greedy", view=v) for g in wrong for v in ("identity", "rot90")]
+    candidates.append(Candidate(0, right, "neural-greedy", view="identity"))  # one vote, the others two
+    cfg = RescoreConfig(views=3, augment=VIEWS)
+    ranked, report = rescore(task, candidates, backend, trained.vocab, cfg, 512, Deadline.never(),
+                             np.random.default_rng(0))
+    assert report.views == 3 and report.grids == len(wrong) + 1 and len(ranked) == len(wrong) + 1
+    assert np.array_equal(ranked[0].grid, right), [c.score for c in ranked]
+    assert [c.score for c in ranked] == sorted((c.score for c in ranked), reverse=True)
+    assert all(c.stage == "neural-greedy" and c.test_index == 0 for c in ranked)
+
+
+def test_rescoring_after_the_deadline_keeps_the_sampled_candidates(tiny_loaded):
+    backend = TransformersBackend(tiny_loaded.model, tiny_loaded.vocab)
+    task = make_task(RULES["identity"], np.random.default_rng(5))
+    candidates = [Candidate(0, task.test[0].output, "neural-dfs", score=-1.0)]
+    out, report = rescore(task, candidates, backend, tiny_loaded.vocab, RescoreConfig(views=3), 512,
+                          Deadline.after(0), np.random.default_rng(0))
+    assert out == candidates and report.views == 0 and report.skipped["deadline"] == 3
+
+
+def test_the_stage_samples_depth_first_and_rescores_when_configured(trained_dir):
+    cfg = load_config("tiny", [f"model.path={json.dumps(str(trained_dir))}", "model.max_length=512",
+                               "ttt.enabled=false", "sample.views=2", "sample.method=dfs", "sample.min_prob=0.02",
+                               "rescore.enabled=true", "rescore.views=3",
+                               f"sample.augment={json.dumps(VIEWS)}", f"rescore.augment={json.dumps(VIEWS)}"])
+    stage = NeuralStage(cfg)
+    task = trained_task()
+    candidates = stage.solve(task, Deadline.never())
+    report = stage.reports[task.id]
+    assert report.sample.generated == 2 and report.sample.stops["done"] == 2 and report.sample.forwards > 2
+    assert report.rescore is not None and report.rescore.views == 3
+    assert candidates and all(c.stage == "neural-dfs" and np.isfinite(c.score) for c in candidates)
+    grids = [c.grid.tobytes() + bytes(c.grid.shape) for c in candidates]
+    assert len(set(grids)) == len(grids)  # one candidate per distinct grid after rescoring
+    assert np.array_equal(candidates[0].grid, task.test[0].output)
+    assert stage.solve(task, Deadline.after(0)) == []

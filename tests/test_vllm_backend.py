@@ -1,0 +1,114 @@
+"""VllmBackend around a fake engine (tests/fake_vllm.py: vLLM's call surface on the real tiny model). What
+is exercised: requests, parsing outputs and prompt_logprobs, LoRA bookkeeping, adapter checks and merging.
+What is not: vLLM itself (make_engine and the engine's own numbers)."""
+
+import numpy as np
+import pytest
+import torch
+
+from .fake_vllm import FakeLLM, LoRARequest, Params
+from solver.budget import Deadline
+from solver.codec import encode
+from solver.config import TTTConfig
+from solver.sample import TransformersBackend
+from solver.synth import RULES, make_task
+from solver.tasks import Example
+from solver.ttt import Adapter
+from solver.vllm_backend import AdapterError, VllmBackend, check_adapter, merged_model, save_adapter
+
+
+def prompts_of(vocab, n=3):
+    rng = np.random.default_rng(0)
+    tasks = [make_task(RULES["identity"], rng, sides=(2, 3)) for _ in range(n)]
+    return [encode(t.train, Example(t.test[0].input), vocab, 1000).ids for t in tasks]
+
+
+@pytest.fixture
+def backends(tiny_loaded):
+    engine = FakeLLM(tiny_loaded.model)
+    vllm = VllmBackend(engine, tiny_loaded.vocab, make_params=Params, make_lora_request=LoRARequest, chunk=2)
+    return vllm, TransformersBackend(tiny_loaded.model, tiny_loaded.vocab), engine
+
+
+def test_greedy_outputs_parse_like_the_transformers_backend(backends):
+    vllm, hf, engine = backends
+    prompts = prompts_of(vllm.vocab)
+    ours = vllm.generate(prompts, 8, Deadline.never())
+    theirs = hf.generate(prompts, 8, Deadline.never())
+    assert [n for n, _ in engine.calls] == [2, 1]  # chunks of two prompts
+    for a, b in zip(ours, theirs):
+        # the same greedy tokens (transformers stops a malformed grid early, vLLM runs on)
+        assert np.array_equal(a.tokens[:len(b.tokens)], b.tokens)
+        assert a.stop in ("end", "length") and (a.stop == "end") == (a.tokens[-1] == vllm.vocab.end)
+    assert [g.logprob for g in ours] == pytest.approx(hf.score(prompts, [g.tokens for g in ours]), abs=1e-4)
+
+
+def test_prompt_logprobs_give_the_teacher_forced_score(backends):
+    vllm, hf, _ = backends
+    prompts = prompts_of(vllm.vocab)
+    rng = np.random.default_rng(1)
+    answers = [rng.choice(vllm.vocab.answer_ids, size=n) for n in (1, 4, 6)]
+    assert vllm.score(prompts, answers) == pytest.approx(hf.score(prompts, answers), abs=1e-4)
+    assert vllm.score_shared(prompts[0], answers, 2) == pytest.approx(hf.score_shared(prompts[0], answers, 2), abs=1e-4)
+
+
+def test_sampled_exploration_keeps_distinct_finished_completions_above_the_threshold(backends):
+    vllm, hf, _ = backends
+    prompt = prompts_of(vllm.vocab, 1)[0]
+    search = vllm.explore(prompt, 3, min_prob=1e-6, max_candidates=12, deadline=Deadline.never())
+    keys = [c.tokens.tobytes() for c in search.completions]
+    assert len(keys) == len(set(keys)) and search.completions
+    assert [c.logprob for c in search.completions] == sorted((c.logprob for c in search.completions), reverse=True)
+    for c in search.completions:
+        assert c.tokens[-1] == vllm.vocab.end and c.logprob >= np.log(1e-6)
+        assert c.logprob == pytest.approx(hf.score([prompt], [c.tokens])[0], abs=1e-4)
+    assert vllm.explore(prompt, 3, 0.1, 12, Deadline.after(0)).stop == "time"
+
+
+def test_nothing_reaches_the_engine_after_the_deadline(backends):
+    vllm, _, engine = backends
+    gens = vllm.generate(prompts_of(vllm.vocab), 8, Deadline.after(0))
+    assert engine.calls == [] and [g.stop for g in gens] == ["time"] * 3
+
+
+def test_each_task_adapter_gets_its_own_lora_id_never_reused(tmp_path, tiny_loaded, backends):
+    vllm, _, engine = backends
+    adapter = Adapter(tiny_loaded, TTTConfig(rank=4, alpha=8.0))
+    adapter.model.save_pretrained(tmp_path / "default")  # the vocabulary was shrunk: peft adds embeddings
+    assert check_adapter(tmp_path / "default") == ["embed_tokens", "lm_head"]
+    save_adapter(adapter.model, tmp_path / "a")
+    assert check_adapter(tmp_path / "a") == []
+    vllm.use_adapter("task-1", tmp_path / "a")
+    vllm.generate(prompts_of(vllm.vocab, 1), 2, Deadline.never())
+    first = engine.calls[-1][1]
+    vllm.use_adapter("task-2", tmp_path / "a")
+    vllm.use_adapter("task-1", tmp_path / "a")  # the same task again (a retrained adapter): a new id
+    vllm.generate(prompts_of(vllm.vocab, 1), 2, Deadline.never())
+    assert first.lora_int_id == 1 and engine.calls[-1][1].lora_int_id == 3
+    assert engine.calls[-1][1].lora_path == str(tmp_path / "a")
+    vllm.use_adapter("task-3", None)
+    assert vllm.lora is None
+
+
+def test_adapters_with_full_vocabulary_weights_are_refused_and_can_be_merged(tmp_path, tiny_model_dir, backends):
+    from peft import LoraConfig, get_peft_model
+    import transformers
+    vllm, _, _ = backends
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])
+    model = get_peft_model(base, lora)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)  # a non-zero update, so that merging has something to fold in
+    model.save_pretrained(tmp_path / "full")
+    assert check_adapter(tmp_path / "full") == ["lm_head"]
+    with pytest.raises(AdapterError, match="task t7: adapter .* trains lm_head in full"):
+        vllm.use_adapter("t7", tmp_path / "full")
+    ids = torch.tensor([[1, 5, 9, 12, 20]])
+    merged = transformers.AutoModelForCausalLM.from_pretrained(merged_model(tiny_model_dir, tmp_path / "full",
+                                                                            tmp_path / "merged"))
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, model.eval()(ids).logits, atol=1e-4, rtol=1e-4)
+    with pytest.raises(AdapterError, match="no adapter_config.json"):
+        check_adapter(tmp_path)
