@@ -1,6 +1,7 @@
 """Shared test fixtures: the bundled sample of ARC tasks, the shared ARC data when present, grid helpers."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -54,26 +55,47 @@ def tiny_loaded(tiny_model_dir):
     return load_model(ModelConfig(path=str(tiny_model_dir)))
 
 
-@pytest.fixture(scope="session")
-def pretrained_model_dir(tmp_path_factory) -> Path:
-    """The 'small' model pre-trained briefly on the colour-map rules of bench/ttt_mini.py (shrink off while
-    training, so that the saved model still matches its tokenizer). It copies grids and writes well-formed
-    outputs; it has never seen the held-out rules."""
-    import numpy as np
+@contextlib.contextmanager
+def one_torch_thread():
+    """One intra-op thread for the costliest tests: on a machine shared with other jobs, torch's spinning
+    OpenMP threads made the pre-training of the 'small' model 13x slower with 2 threads than with 1, and
+    tests/test_ttt_effect.py took 194 s instead of 14 s."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def single_torch_thread():
+    with one_torch_thread():
+        yield
+
+
+def pretrain_copying_model(directory: Path, seed: int) -> Path:
+    """The 'small' model pre-trained on the identity rule of bench/ttt_mini.py (200 steps, ~40 CPU seconds;
+    shrink off while training, so that the saved model still matches its tokenizer). It copies 4x4 grids
+    and writes well-formed outputs; it has never seen the held-out colour maps."""
     from solver.budget import Deadline
     from solver.config import ModelConfig
     from solver.model import load_model, make_tiny_model
     from solver.synth import colour_map_split, pretrain
-    directory = make_tiny_model(tmp_path_factory.mktemp("pretrained"), "small", seed=0)
+    directory = make_tiny_model(directory, "small", seed=seed)
     loaded = load_model(ModelConfig(path=str(directory), shrink_vocab=False, max_length=512))
-    rules, _ = colour_map_split(0)
-    pretrain(loaded.model, rules, loaded.vocab, steps=PRETRAIN_STEPS, batch_size=16, lr=2e-3, max_len=512,
-             deadline=Deadline.never(), rng=np.random.default_rng(0))
+    copy, _ = colour_map_split(seed)
+    with one_torch_thread():
+        pretrain(loaded.model, [copy], loaded.vocab, steps=200, batch_size=16, lr=5e-3, max_len=512,
+                 deadline=Deadline.never(), rng=np.random.default_rng(seed))
     loaded.model.save_pretrained(directory)
     return directory
 
 
-PRETRAIN_STEPS = 200
+@pytest.fixture(scope="session")
+def pretrained_model_dir(tmp_path_factory) -> Path:
+    return pretrain_copying_model(tmp_path_factory.mktemp("pretrained"), seed=0)
 
 
 def child_pids(pid: int) -> list[int]:

@@ -11,10 +11,11 @@ from solver.neural import NeuralStage
 from solver.sample import TransformersBackend, sample_task
 from solver.synth import colour_map_split, make_task
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("single_torch_thread")]
 
 
 def bench_config(ttt: bool) -> Config:
+    """bench/ttt_mini.py's TTT recipe, with one view."""
     cfg = Config()
     cfg.model.max_length = 512
     cfg.ttt.enabled, cfg.ttt.steps, cfg.ttt.lr, cfg.ttt.rank, cfg.ttt.alpha = ttt, 32, 1e-2, 16, 16.0
@@ -30,14 +31,22 @@ def solved(task, candidates) -> bool:
     return best is not None and best.grid.shape == truth.shape and np.array_equal(best.grid, truth)
 
 
-def test_ttt_solves_held_out_rules_the_model_cannot(pretrained_model_dir):
-    loaded = load_model(ModelConfig(path=str(pretrained_model_dir), max_length=512))
-    stage = NeuralStage(bench_config(True), loaded=loaded)
-    _, held_out = colour_map_split(0)
-    tasks = [make_task(rule, np.random.default_rng(100 + i)) for i, rule in enumerate(held_out)]
+def held_out_results(model_dir, seed: int) -> tuple[list[bool], list[bool], NeuralStage, list]:
+    """Exact match without and with TTT on one task of each of 8 held-out colour maps."""
+    stage = NeuralStage(bench_config(True), loaded=load_model(ModelConfig(path=str(model_dir), max_length=512)))
+    _, held_out = colour_map_split(seed)
+    tasks = [make_task(rule, np.random.default_rng([seed, i])) for i, rule in enumerate(held_out)]
     without = [solved(t, stage.solve(t, Deadline.never(), bench_config(False))) for t in tasks]
     with_ttt = [solved(t, stage.solve(t, Deadline.never(), bench_config(True))) for t in tasks]
-    assert sum(with_ttt) >= sum(without) + 3, (without, with_ttt)
+    return without, with_ttt, stage, tasks
+
+
+def test_ttt_solves_held_out_rules_the_model_cannot(pretrained_model_dir):
+    # Measured with this fixture's recipe and held_out_results for seeds 0-5 (seed for the model, its
+    # pre-training and the tasks): without TTT 0 of 8 every time; with TTT 7, 6, 7, 7, 8, 7 of 8. The
+    # margin of 4 leaves 2 tasks of slack below the worst seed.
+    without, with_ttt, stage, tasks = held_out_results(pretrained_model_dir, seed=0)
+    assert sum(with_ttt) >= sum(without) + 4, (without, with_ttt)
     for t in tasks:  # the model writes grids: every output parsed
         assert stage.reports[t.id].sample.candidates == 1
 
@@ -48,8 +57,8 @@ def test_a_view_s_prediction_mapped_back_is_what_the_identity_view_predicts(pret
     # w^-1 = v, and the candidate for (v(task), view w) must equal v(candidate for (task, identity)).
     loaded = load_model(ModelConfig(path=str(pretrained_model_dir), max_length=512))
     backend = TransformersBackend(loaded.model, loaded.vocab)
-    rules, _ = colour_map_split(0)
-    task = make_task(rules[0], np.random.default_rng(7))  # the identity rule: the model copies well
+    copy, _ = colour_map_split(0)
+    task = make_task(copy, np.random.default_rng(7))  # the model copies well
     perm = (0, 3, 1, 2, 5, 4, 7, 9, 6, 8)
     inverse_perm = tuple(int(i) for i in np.argsort(perm))
     v = Compose((D8(1), ColorPerm(perm), DemoOrder((2, 0, 1))))
