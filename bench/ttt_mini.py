@@ -31,6 +31,7 @@ training step of this model 13x slower with 2 threads than with 1 (1.8 s vs 0.14
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import tempfile
 import time
@@ -91,15 +92,46 @@ def config(args, ttt: bool, views: int) -> Config:
     return cfg
 
 
-def evaluate(stage: NeuralStage, tasks, args) -> dict[str, list[tuple[bool, bool]]]:
+def decoding_variants(args) -> dict[str, Config]:
+    """The rows of issue 5 on top of TTT + voting: depth-first sampling and product-of-experts rescoring.
+    Each retrains the task's adapter; training is seeded by the task, so it is the same adapter."""
+    dfs = config(args, True, args.views)
+    dfs.sample.method, dfs.sample.min_prob = "dfs", 0.1
+    poe = config(args, True, args.views)
+    poe.rescore.enabled, poe.rescore.views, poe.rescore.augment = True, args.views, AUGMENT
+    dfs_poe = copy.deepcopy(dfs)
+    dfs_poe.rescore = copy.deepcopy(poe.rescore)
+    return {"TTT + DFS": dfs, "TTT + voting + rescoring": poe, "TTT + DFS + rescoring": dfs_poe}
+
+
+def evaluate(stage: NeuralStage, tasks, args) -> tuple[dict[str, list[tuple[bool, bool]]], dict[str, list]]:
+    """Rows per task; the decoding variants on the first `args.variant_tasks` tasks of each rule only (each
+    costs one more adapter training). Also returns each task's TTT + voting candidates."""
     no_ttt, with_ttt = config(args, False, 1), config(args, True, args.views)
-    results: dict[str, list] = {"no TTT": [], "TTT": [], "TTT + voting": []}
-    for task in tasks:
+    variants = decoding_variants(args)
+    results: dict[str, list] = {"no TTT": [], "TTT": [], "TTT + voting": [], **{k: [] for k in variants}}
+    voted: dict[str, list] = {}
+    for k, task in enumerate(tasks):
         results["no TTT"].append(solved(task, stage.solve(task, Deadline.never(), no_ttt), no_ttt))
-        candidates = stage.solve(task, Deadline.never(), with_ttt)
+        candidates = voted[task.id] = stage.solve(task, Deadline.never(), with_ttt)
         results["TTT"].append(solved(task, [c for c in candidates if c.view == "identity"][:1], with_ttt))
         results["TTT + voting"].append(solved(task, candidates, with_ttt))
-    return results
+        if k % args.tasks_per_rule < args.variant_tasks:
+            for name, cfg in variants.items():
+                results[name].append(solved(task, stage.solve(task, Deadline.never(), cfg), cfg))
+    return results, voted
+
+
+def merge_rows(tasks, voted: dict[str, list], dsl_seconds: float) -> list[tuple[str, int, int, int]]:
+    """Issue 5's merge policies on the miniature tasks: the DSL's candidates (a colour map is one of its
+    learned steps) pooled with the model's TTT + voting candidates."""
+    from bench.merge import policy_rows
+    from solver import dsl
+    from solver.config import load_config
+    dsl_cfg = load_config("cpu", [f"dsl.seconds_per_task={dsl_seconds}"]).dsl
+    dsl.warm_up()
+    pool = {t.id: voted[t.id] + dsl.solve(t, dsl_cfg, Deadline.never()) for t in tasks}
+    return policy_rows(tasks, pool, {t.id: [ex.output for ex in t.test] for t in tasks})
 
 
 def main(argv=None) -> int:
@@ -119,6 +151,10 @@ def main(argv=None) -> int:
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--augmentations", type=int, default=8)
     p.add_argument("--views", type=int, default=8)
+    p.add_argument("--variant-tasks", type=int, default=2,
+                   help="tasks per rule that also run the DFS and rescoring rows (each retrains the adapter)")
+    p.add_argument("--merge-tasks", type=int, default=16, help="tasks for the merge-policy rows (0: none)")
+    p.add_argument("--dsl-seconds", type=float, default=2.0, help="CPU seconds of the DSL per merge task")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
@@ -144,23 +180,34 @@ def main(argv=None) -> int:
 
     tasks = [make_task(rule, rng) for rule in held_out for _ in range(args.tasks_per_rule)]
     clock = Clock()
-    results = evaluate(stage, tasks, args)
+    results, voted = evaluate(stage, tasks, args)
     ev_wall, ev_cpu = clock.lap()
+    merge_tasks = tasks[::max(1, len(tasks) // args.merge_tasks)][:args.merge_tasks] if args.merge_tasks else []
+    merged = merge_rows(merge_tasks, voted, args.dsl_seconds) if merge_tasks else []
     wall, cpu = total.lap()
 
     n = len(tasks)
     print(f"\n{len(held_out)} held-out rules x {args.tasks_per_rule} tasks = {n} tasks; seed {args.seed}; "
           f"model '{args.size}'; TTT {args.ttt_steps} steps, lr {args.ttt_lr:g}, rank {args.rank}; "
           f"{args.views} views")
-    print(f"{'setting':<14} {'top-1':>12} {'pass@2':>12}")
+    print(f"{'setting':<26} {'top-1':>12} {'pass@2':>12}")
     for name, rows in results.items():
-        t1, p2 = sum(r[0] for r in rows), sum(r[1] for r in rows)
-        print(f"{name:<14} {t1:>4}/{n} {t1 / n:6.1%} {p2:>4}/{n} {p2 / n:6.1%}")
+        t1, p2, m = sum(r[0] for r in rows), sum(r[1] for r in rows), len(rows)
+        print(f"{name:<26} {t1:>4}/{m:<3} {t1 / m:6.1%} {p2:>4}/{m:<3} {p2 / m:6.1%}")
+    m = len(results["TTT + DFS"])
+    print(f"(the DFS and rescoring rows: the first {args.variant_tasks} tasks of each rule, {m} tasks; "
+          f"TTT + voting on those same tasks: {sum(r[0] for k, r in enumerate(results['TTT + voting']) if k % args.tasks_per_rule < args.variant_tasks)}/{m} top-1)")
     print("\nper rule, top-1 (no TTT / TTT / TTT + voting)")
     for k, rule in enumerate(held_out):
         idx = range(k * args.tasks_per_rule, (k + 1) * args.tasks_per_rule)
-        print(f"  {rule.name:<16} " + " / ".join(str(sum(results[s][i][0] for i in idx)) for s in results)
+        print(f"  {rule.name:<16} " + " / ".join(str(sum(results[s][i][0] for i in idx))
+                                                  for s in ("no TTT", "TTT", "TTT + voting"))
               + f"  of {args.tasks_per_rule}")
+    if merged:
+        print(f"\nmerge policies (select.merge) on {len(merge_tasks)} tasks: the model's TTT + voting candidates "
+              f"with the DSL's ({args.dsl_seconds:g} CPU-s a task); right in either attempt")
+        for label, right, total_outputs, solved_tasks in merged:
+            print(f"  {label:<30} {right:>3}/{total_outputs}")
     print(f"\npre-training {pre_wall:.0f} s wall, {pre_cpu:.0f} s CPU; evaluation {ev_wall:.0f} s wall, "
           f"{ev_cpu:.0f} s CPU; whole run {wall:.0f} s wall, {cpu:.0f} s CPU ({args.threads} threads)")
     return 0
