@@ -142,8 +142,19 @@ def fit_costs(x: np.ndarray, y: np.ndarray, prior: np.ndarray, strength: float =
     xs = x * prior
     gram = xs.T @ xs
     lam = strength * max(np.trace(gram) / len(prior), 1e-12)
-    r = np.linalg.solve(gram + lam * np.eye(len(prior)), xs.T @ y + lam)
-    return prior * np.clip(r, 0.0, None)
+    # Non-negative: a coefficient the data drives below zero is set to zero and the others are solved again
+    # without it. Clipping alone would keep the others at values that assumed the negative one (on a dry run
+    # whose times do not grow with size, the fixed cost came out well above the mean part time).
+    r = np.zeros(len(prior))
+    free = np.ones(len(prior), bool)
+    while free.any():
+        idx = np.flatnonzero(free)
+        sub = np.linalg.solve(gram[np.ix_(idx, idx)] + lam * np.eye(len(idx)), xs[:, idx].T @ y + lam)
+        if (sub >= 0).all():
+            r[idx] = sub
+            break
+        free[idx[sub < 0]] = False
+    return prior * r
 
 
 def simulate(cfg: Config, tasks: list[SimTask], gpus: int, cpus: int, budget: float, startup: dict[str, float],

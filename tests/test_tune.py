@@ -39,6 +39,19 @@ def test_fit_keeps_the_priors_proportions_where_the_data_cannot_decide():
     assert fitted[3] / fitted[2] == pytest.approx(4.0, rel=0.05)  # no DFS seen: the prior's factor stays
 
 
+def test_fit_stays_non_negative_and_refits_the_rest():
+    # Part times that do not grow with the size (a tiny model: fixed costs dominate), and fall a little:
+    # the size terms would go negative; they are held at zero (or near it) and the fixed cost is refitted
+    # to the mean part time, so the total stays right. (Clipping alone gave a total 13-40% too high.)
+    size = np.linspace(0.05, 0.25, 12)
+    x = np.column_stack([np.ones(12), 2 * size, 2 * size, np.zeros(12)])
+    y = 0.2 - 0.1 * size + np.tile([0.01, -0.01], 6)
+    fitted = fit_costs(x, y, np.array([2.0, 0.5, 1.0, 4.0]))
+    assert (fitted >= 0).all()
+    assert (x @ fitted).sum() == pytest.approx(y.sum(), rel=0.02)
+    assert fitted[0] == pytest.approx(y.mean(), rel=0.05)
+
+
 def model_cfg(**over):
     sets = {"model.path": '"m"', "ttt.steps": 32, "sample.views": 4, "sample.method": '"greedy"',
             "budget.safety_seconds": 10.0, **over}
