@@ -14,6 +14,7 @@ from typing import Sequence
 import numba
 import numpy as np
 
+from ..augment import D8, D8_NAMES as AUGMENT_D8_NAMES
 from ..tasks import Grid, MAX_SIDE
 
 # ------------------------------------------------------------------------------------------------- basics
@@ -53,29 +54,16 @@ def same(a: Grid | None, b: Grid | None) -> bool:
 # ---------------------------------------------------------------------------------------------- D8 group
 
 D8_NAMES = ("identity", "rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "antitranspose")
+# The DSL's names (they appear in program texts) for the kit's own D8 elements (solver/augment.py).
+_D8 = {name: D8(AUGMENT_D8_NAMES.index("anti_transpose" if name == "antitranspose" else name))
+       for name in D8_NAMES}
 
 
 def d8(g: Grid, name: str) -> Grid:
     """One of the eight rotations/reflections; rot90 turns counter-clockwise (numpy's convention)."""
-    if name == "identity":
-        out = g
-    elif name == "rot90":
-        out = np.rot90(g, 1)
-    elif name == "rot180":
-        out = np.rot90(g, 2)
-    elif name == "rot270":
-        out = np.rot90(g, 3)
-    elif name == "flip_lr":
-        out = g[:, ::-1]
-    elif name == "flip_ud":
-        out = g[::-1, :]
-    elif name == "transpose":
-        out = g.T
-    elif name == "antitranspose":
-        out = np.rot90(g, 2).T
-    else:
+    if name not in _D8:
         raise ValueError(f"unknown D8 element {name!r}")
-    return np.ascontiguousarray(out)
+    return _D8[name].apply(g)
 
 
 # ------------------------------------------------------------------------------------------------ cropping
@@ -421,15 +409,17 @@ def shift(g: Grid, dy: int, dx: int, bg: int) -> Grid:
 
 
 @numba.njit(cache=True)
-def _flood_from_border(passable, diagonal):
+def _reach(start, passable, diagonal):
+    """Passable cells connected to a start cell through passable cells (4- or 8-connected); a start cell
+    counts itself only when it is passable."""
     h, w = passable.shape
     reach = np.zeros((h, w), np.bool_)
-    stack = np.empty(h * w, np.int64)
+    stack = np.empty(h * w, np.int64)  # a cell is pushed once: as a start cell or when first reached
     top = 0
     for i in range(h):
         for j in range(w):
-            if (i == 0 or j == 0 or i == h - 1 or j == w - 1) and passable[i, j]:
-                reach[i, j] = True
+            if start[i, j]:
+                reach[i, j] = passable[i, j]
                 stack[top] = i * w + j
                 top += 1
     while top > 0:
@@ -449,31 +439,9 @@ def _flood_from_border(passable, diagonal):
 
 def outside_mask(passable: np.ndarray, diagonal: bool = False) -> np.ndarray:
     """Cells of `passable` reachable from the grid border through passable cells."""
-    return _flood_from_border(np.ascontiguousarray(passable), diagonal)
-
-
-@numba.njit(cache=True)
-def _flood_from(g, seed, bg):
-    """Background cells 4-connected, through background, to a cell of colour `seed`."""
-    h, w = g.shape
-    reach = np.zeros((h, w), np.bool_)
-    stack = np.empty(h * w, np.int64)
-    top = 0
-    for i in range(h):
-        for j in range(w):
-            if g[i, j] == seed:
-                stack[top] = i * w + j
-                top += 1
-    while top > 0:
-        top -= 1
-        y, x = stack[top] // w, stack[top] % w
-        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            yy, xx = y + dy, x + dx
-            if 0 <= yy < h and 0 <= xx < w and g[yy, xx] == bg and not reach[yy, xx]:
-                reach[yy, xx] = True
-                stack[top] = yy * w + xx
-                top += 1
-    return reach
+    border = np.zeros(passable.shape, np.bool_)
+    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
+    return _reach(border & passable, np.ascontiguousarray(passable), diagonal)
 
 
 def flood(g: Grid, seed: int, bg: int) -> Grid | None:
@@ -481,7 +449,7 @@ def flood(g: Grid, seed: int, bg: int) -> Grid | None:
     if seed == bg or not (g == seed).any():
         return None
     out = g.copy()
-    out[_flood_from(np.ascontiguousarray(g), np.uint8(seed), np.uint8(bg))] = seed
+    out[_reach(g == seed, g == bg, False)] = seed  # background 4-connected to a cell of `seed`
     return out
 
 
