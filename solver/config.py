@@ -90,6 +90,17 @@ class ModelConfig:
     # Keep only the rows of the embeddings and the output head that ARC symbols use (as the ARChitects do):
     # smaller logits and optimizer state, and the model can only ever emit an ARC symbol.
     shrink_vocab: bool = True
+    # Where sampling and rescoring run; test-time training always runs on the loaded model.
+    #   transformers  the training model itself: greedy decoding, exact depth-first search
+    #   vllm          a vLLM engine beside it that serves each task's adapter as a LoRA (paged batching,
+    #                 prefix caching); needs vllm installed and a GPU. dfs then samples above the threshold.
+    backend: str = "transformers"
+    # vllm: the share of the GPU's memory the engine takes (weights, KV cache), asked for after the training
+    # model has loaded: it must fit in what that model leaves free.
+    vllm_memory_fraction: float = 0.45
+    # vllm with shrink_vocab: where the serving copy of the model (its vocabulary shrunk) is written, once
+    # per machine; "" = the system's temporary directory.
+    serving_dir: str = ""
 
 
 @dataclass

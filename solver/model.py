@@ -79,7 +79,7 @@ def check_model_dir(path: str | Path) -> Path:
     return path
 
 
-def _dtype_kwarg(dtype: torch.dtype) -> dict:
+def dtype_kwarg(dtype: torch.dtype | str) -> dict:
     # transformers renamed `torch_dtype` to `dtype` in 4.56; the old name warns from then on.
     major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
     return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
@@ -119,9 +119,9 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
 def _load_transformers(path: Path, loader: str) -> torch.nn.Module:
     kwargs: dict = {"local_files_only": True}
     if loader == "cpu":
-        kwargs.update(_dtype_kwarg(torch.float32))
+        kwargs.update(dtype_kwarg(torch.float32))
     else:
-        kwargs.update(_dtype_kwarg(torch.bfloat16), device_map={"": torch.cuda.current_device()})
+        kwargs.update(dtype_kwarg(torch.bfloat16), device_map={"": torch.cuda.current_device()})
         if loader == "bnb-4bit":
             kwargs["quantization_config"] = bnb_config()
     return transformers.AutoModelForCausalLM.from_pretrained(path, **kwargs)

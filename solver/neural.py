@@ -6,9 +6,14 @@ the adapter's starting weights and leaves them as it found them. The per-task kn
 ttt.steps, sample.views, ...) are read from the config on every call, so that the budget can lower them
 task by task; `solve` also takes a config for one call. The deadline is always honoured: training stops
 before it (leaving time to sample), sampling stops at it and returns what it has.
+
+Sampling and rescoring run on the training model itself (model.backend = "transformers") or on a vLLM
+engine beside it (model.backend = "vllm", solver/vllm_backend.py), which serves the task's adapter as a
+LoRA: the same candidates through the same sample.Backend interface.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import zlib
@@ -19,7 +24,7 @@ import numpy as np
 
 from .budget import Deadline
 from .config import Config
-from .model import LoadedModel, load_model
+from .model import LoadedModel, ModelError, load_model
 from .rescore import RescoreReport, rescore
 from .sample import METHODS, SampleReport, TransformersBackend, sample_task
 from .tasks import Candidate, Task
@@ -39,14 +44,25 @@ def task_rng(seed: int, task_id: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(task_id.encode())])
 
 
+BACKENDS = ("transformers", "vllm")
+
+
 class NeuralStage:
     name = "neural"
 
-    def __init__(self, cfg: Config, loaded: LoadedModel | None = None):
+    def __init__(self, cfg: Config, loaded: LoadedModel | None = None, serving=None):
+        """`serving`: a vllm_backend.VllmServing to sample with; by default one is built when model.backend
+        is "vllm" (the tests pass one on a stand-in engine)."""
+        if cfg.model.backend not in BACKENDS:  # refused before the model is loaded
+            raise ModelError(f"model.backend must be one of {', '.join(BACKENDS)}, got {cfg.model.backend!r}")
         self.cfg = cfg
         self.loaded = loaded if loaded is not None else load_model(cfg.model)
         self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
-        self.backend = TransformersBackend(self.adapter.model, self.loaded.vocab)
+        if serving is None and cfg.model.backend == "vllm":
+            from .vllm_backend import VllmServing  # vllm is imported only when it is used
+            serving = VllmServing(cfg, self.loaded.vocab, self.loaded.max_length)
+        self.serving = serving
+        self.backend = serving.backend if serving else TransformersBackend(self.adapter.model, self.loaded.vocab)
         self.reports: dict[str, TaskReport] = {}
         self.shared: FitReport | None = None
 
@@ -78,10 +94,18 @@ class NeuralStage:
             sampling = deadline
             if cfg.rescore.enabled and not math.isinf(deadline.at):
                 sampling = deadline.within(deadline.remaining() * (1.0 - cfg.rescore.time_fraction))
-            candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, sampling, rng)
-            if cfg.rescore.enabled and candidates:
-                candidates, report.rescore = rescore(task, candidates, self.backend, vocab, cfg.rescore, max_len,
-                                                     deadline, rng)
+            with self._serve(task.id, trained=bool(report.ttt and report.ttt.steps) or self.shared is not None):
+                candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, sampling, rng)
+                if cfg.rescore.enabled and candidates:
+                    candidates, report.rescore = rescore(task, candidates, self.backend, vocab, cfg.rescore,
+                                                         max_len, deadline, rng)
         finally:
             self.adapter.reset()  # the task's adapter is discarded
         return candidates
+
+    def _serve(self, task_id: str, trained: bool):
+        """The transformers backend samples from the adapter in place; a vLLM engine is handed the adapter
+        (none when it holds only its zero starting update)."""
+        if self.serving is None:
+            return contextlib.nullcontext()
+        return self.serving.serving(task_id, self.adapter.model if trained else None)

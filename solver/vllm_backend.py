@@ -20,20 +20,34 @@ in chunks of `chunk` so that a call stays short.
 vLLM refuses LoRA adapters that hold full embedding or output-head weights (modules_to_save); `check_adapter`
 names the problem and `merged_model` folds such an adapter into the base weights instead, for serving
 without LoRA.
+
+`VllmServing` is what the neural stage uses with model.backend = "vllm": the engine on the serving model
+(`serving_model_dir`: with vocabulary shrinking, a copy of the model whose embeddings hold only the ARC
+symbols, so that prompts and adapters use the same ids as in training) and, per task, the trained adapter
+saved for the engine to load. Its tests run the neural stage end to end with the fake engine.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import itertools
 import json
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .budget import Deadline
-from .codec import Vocab
+from .codec import Vocab, shrink_embeddings, vocab_from_tokenizer
+from .config import Config, ModelConfig
 from .dfs import Completion, Search
+from .model import ModelError, check_model_dir, dtype_kwarg
 from .sample import Generation
 
 # Module names that hold the vocabulary: adapters training them carry full (V, d) matrices.
@@ -112,10 +126,60 @@ class LoraRegistry:
 
 def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, **kwargs):  # pragma: no cover
     """A vLLM engine with LoRA and prefix caching, reading token ids only (no tokenizer round trip)."""
-    from vllm import LLM
+    try:
+        from vllm import LLM
+    except ImportError as exc:
+        raise ModelError(f"model.backend = 'vllm' needs vllm installed ({exc}); install it from the offline "
+                         f"wheels, or set model.backend = 'transformers'") from exc
     return LLM(model=str(model_dir), enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1,
                enable_prefix_caching=True, skip_tokenizer_init=True, max_model_len=max_model_len,
                dtype="bfloat16", **kwargs)
+
+
+# vLLM sizes its LoRA buffers for one of these ranks and refuses any other max_lora_rank (recent releases;
+# earlier releases stop at 64 or 256).
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def max_lora_rank(rank: int) -> int:
+    """The smallest rank vLLM accepts as max_lora_rank that holds adapters of `rank`."""
+    for allowed in LORA_RANKS:
+        if rank <= allowed:
+            return allowed
+    raise ModelError(f"ttt.rank {rank} is above the largest LoRA rank vLLM serves ({LORA_RANKS[-1]})")
+
+
+def serving_model_dir(cfg: ModelConfig) -> Path:
+    """The model directory vLLM serves. Without vocabulary shrinking, the model itself. With it, a copy whose
+    embeddings hold only the ARC symbols, shrunk as load_model shrinks them, so that the prompts and the
+    adapters (which never carry embeddings, see save_adapter) use the ids they were built with.
+
+    The copy is made once per machine and model: every model worker asks for it, the first writes it (under
+    a file lock, in the checkpoint's own dtype on the CPU: an 8B model in bf16 needs 16 GB of RAM while it
+    is written, so two workers must not do it at once) and the others wait, then reuse it."""
+    path = check_model_dir(cfg.path).resolve()
+    if not cfg.shrink_vocab:
+        return path
+    stamp = f"{path}:{(path / 'config.json').stat().st_mtime_ns}"
+    root = Path(cfg.serving_dir or tempfile.gettempdir())
+    root.mkdir(parents=True, exist_ok=True)
+    out = root / f"arc-serving-{path.name}-{hashlib.sha1(stamp.encode()).hexdigest()[:10]}"
+    with open(root / f"{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if this process dies
+        if not (out / "config.json").is_file():
+            partial = root / f"{out.name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)  # a writer that died half way
+            _write_shrunk_copy(path, partial)
+            os.rename(partial, out)  # config.json appears with the last weight file, never before
+    return out
+
+
+def _write_shrunk_copy(path: Path, out: Path) -> None:
+    import transformers
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True, **dtype_kwarg("auto"))
+    shrink_embeddings(model, vocab_from_tokenizer(tokenizer))
+    model.save_pretrained(out)
 
 
 def _vllm_params(**kwargs):  # pragma: no cover - needs vllm
@@ -206,3 +270,35 @@ class VllmBackend:
 
     def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:
         return self.score([prompt] * len(answers), answers)
+
+
+class VllmServing:
+    """Sampling on vLLM for the neural stage: the engine on the serving model, and each task's trained
+    adapter saved where the engine loads it from. The training model stays on the GPU beside the engine
+    (model.vllm_memory_fraction says how much of the GPU the engine takes)."""
+
+    def __init__(self, cfg: Config, vocab: Vocab, max_length: int, engine_factory: Callable[..., Any] = make_engine,
+                 make_params: Callable[..., Any] = _vllm_params, make_lora_request: Callable[..., Any] | None = None):
+        self.model_dir = serving_model_dir(cfg.model)
+        # A 4-bit training model (QLoRA) is served 4-bit as well (vLLM quantizes while loading): the adapter
+        # meets 4-bit weights as in training, and the engine's copy of the weights takes a quarter of bf16's.
+        quantization = {"quantization": "bitsandbytes"} if cfg.model.load_in_4bit else {}
+        engine = engine_factory(self.model_dir, max_lora_rank=max_lora_rank(cfg.ttt.rank), max_model_len=max_length,
+                                gpu_memory_utilization=cfg.model.vllm_memory_fraction, seed=cfg.seed, **quantization)
+        self.backend = VllmBackend(engine, vocab, make_params, make_lora_request, seed=cfg.seed)
+        self.adapter_root = Path(tempfile.mkdtemp(prefix="arc-adapters-"))
+        self._names = itertools.count()
+
+    @contextlib.contextmanager
+    def serving(self, task_id: str, model) -> Iterator[Path | None]:
+        """The engine serves `model`'s adapter (a peft model; None: the base model) for the calls inside;
+        the saved adapter is deleted after them."""
+        directory = None if model is None else save_adapter(model, self.adapter_root / f"adapter-{next(self._names)}")
+        try:
+            self.backend.use_adapter(task_id, directory)
+            yield directory
+        finally:
+            self.backend.use_adapter(task_id, None)
+            self.backend.loras.release(task_id)
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)

@@ -4,10 +4,13 @@ vLLM cannot be installed where the tests run (no GPU, too large), so this is the
 it answers `generate(prompts, sampling_params, lora_request=..., use_tqdm=...)` the way vLLM does (outputs
 with token_ids / cumulative_logprob / finish_reason, prompt_logprobs with None for the first token and
 {token: Logprob} after), computing every number with the real model. Only the fields VllmBackend uses
-exist. LoRA requests are recorded, not applied.
+exist. LoRA requests are always recorded; an engine built by `FakeLLM.from_dir` (which owns its model, as
+vLLM does) also applies them: it loads the adapter from lora_path the first time its lora_int_id is seen,
+and serves it for that call, the base model for a call without one.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -39,13 +42,47 @@ class LoRARequest:
 
 
 class FakeLLM:
-    def __init__(self, model):
+    def __init__(self, model, apply_lora: bool = False, options: dict | None = None):
         self.model = model
+        self.apply_lora = apply_lora
+        self.options = options or {}  # what the engine was built with (LLM's keyword arguments)
         self.calls: list[tuple[int, object]] = []  # (prompts, lora_request) per call
+        self.peft = None  # the base model with every adapter loaded so far, once one is
+
+    @classmethod
+    def from_dir(cls, model_dir, **options) -> FakeLLM:
+        """An engine on a model directory, with the signature of vllm_backend.make_engine."""
+        import transformers
+        model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True,
+                                                                  dtype=torch.float32).eval()
+        return cls(model, apply_lora=True, options=options)
+
+    @contextlib.contextmanager
+    def _serving(self, lora_request):
+        if not self.apply_lora or (lora_request is None and self.peft is None):
+            yield
+            return
+        if lora_request is None:
+            with self.peft.disable_adapter():
+                yield
+            return
+        name = str(lora_request.lora_int_id)
+        if self.peft is None:
+            from peft import PeftModel
+            self.peft = PeftModel.from_pretrained(self.model, lora_request.lora_path, adapter_name=name).eval()
+            self.model = self.peft
+        elif name not in self.peft.peft_config:
+            self.peft.load_adapter(lora_request.lora_path, adapter_name=name)
+        self.peft.set_adapter(name)
+        yield
 
     @torch.no_grad()
     def generate(self, prompts, sampling_params, lora_request=None, use_tqdm=True):
         self.calls.append((len(prompts), lora_request))
+        with self._serving(lora_request):
+            return self._generate(prompts, sampling_params)
+
+    def _generate(self, prompts, sampling_params):
         results = []
         for p in prompts:
             ids = list(p["prompt_token_ids"])

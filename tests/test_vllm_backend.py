@@ -1,6 +1,10 @@
 """VllmBackend around a fake engine (tests/fake_vllm.py: vLLM's call surface on the real tiny model). What
 is exercised: requests, parsing outputs and prompt_logprobs, LoRA bookkeeping, adapter checks and merging.
-What is not: vLLM itself (make_engine and the engine's own numbers)."""
+The neural stage runs end to end on the stand-in (model.backend = "vllm"): the serving copy of the model,
+each task's adapter saved and served. What is not exercised: vLLM itself (the engine's own numbers)."""
+
+import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -14,7 +18,9 @@ from solver.sample import TransformersBackend
 from solver.synth import RULES, make_task
 from solver.tasks import Example
 from solver.ttt import Adapter
-from solver.vllm_backend import AdapterError, VllmBackend, check_adapter, merged_model, save_adapter
+from solver.model import ModelError
+from solver.vllm_backend import (AdapterError, VllmBackend, check_adapter, max_lora_rank, merged_model,
+                                   save_adapter, serving_model_dir)
 
 
 def prompts_of(vocab, n=3):
@@ -112,3 +118,77 @@ def test_adapters_with_full_vocabulary_weights_are_refused_and_can_be_merged(tmp
         torch.testing.assert_close(merged(ids).logits, model.eval()(ids).logits, atol=1e-4, rtol=1e-4)
     with pytest.raises(AdapterError, match="no adapter_config.json"):
         check_adapter(tmp_path)
+
+
+# ------------------------------------------------------------------ the neural stage on the vLLM backend
+
+def stage_config(model_dir, serving_dir, *extra):
+    from solver.config import load_config
+    return load_config("tiny", [f"model.path={json.dumps(str(model_dir))}",
+                                f"model.serving_dir={json.dumps(str(serving_dir))}", *extra])
+
+
+def fake_serving(cfg, loaded):
+    from solver.vllm_backend import VllmServing
+    return VllmServing(cfg, loaded.vocab, loaded.max_length, engine_factory=FakeLLM.from_dir, make_params=Params,
+                       make_lora_request=LoRARequest)
+
+
+def test_the_serving_model_is_the_shrunk_model_written_once(tmp_path, tiny_model_dir, tiny_loaded):
+    from solver.config import ModelConfig
+    cfg = ModelConfig(path=str(tiny_model_dir), serving_dir=str(tmp_path))
+    out = serving_model_dir(cfg)
+    assert out.parent == tmp_path and out != tiny_model_dir
+    written = (out / "config.json").stat().st_mtime_ns
+    assert serving_model_dir(cfg) == out and (out / "config.json").stat().st_mtime_ns == written  # reused
+    served = FakeLLM.from_dir(out).model
+    ids = torch.tensor([tiny_loaded.vocab.ids])  # every symbol, in the shrunk ids prompts are written in
+    assert served.get_input_embeddings().weight.shape[0] == len(tiny_loaded.vocab.ids)
+    with torch.no_grad():
+        torch.testing.assert_close(served(ids).logits, tiny_loaded.model(ids).logits, atol=1e-5, rtol=1e-5)
+    assert serving_model_dir(ModelConfig(path=str(tiny_model_dir), shrink_vocab=False)) == tiny_model_dir.resolve()
+
+
+def test_lora_ranks_round_up_to_the_ones_vllm_serves():
+    assert [max_lora_rank(r) for r in (1, 8, 9, 32, 33, 512)] == [8, 8, 16, 32, 64, 512]
+    with pytest.raises(ModelError, match="ttt.rank 1000"):
+        max_lora_rank(1000)
+
+
+def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path, pretrained_model_dir,
+                                                                       single_torch_thread):
+    """The same run twice: sampling on the training model, and on the (stand-in) engine serving the saved
+    adapter. The candidates must agree, scores included: an adapter lost on the way changes the scores.
+    The model is the one pre-trained to copy 4x4 grids, so that there are grids to compare."""
+    from solver.model import load_model
+    from solver.neural import NeuralStage
+    tasks = [make_task(RULES["identity"], np.random.default_rng(s), sides=(4, 4), task_id=f"t{s}") for s in (0, 1)]
+    runs = {}
+    for backend in ("transformers", "vllm"):
+        cfg = stage_config(pretrained_model_dir, tmp_path, f"model.backend={backend}", "ttt.steps=4")
+        loaded = load_model(cfg.model)
+        stage = NeuralStage(cfg, loaded, fake_serving(cfg, loaded) if backend == "vllm" else None)
+        runs[backend] = ([stage.solve(t, Deadline.never()) for t in tasks], stage)
+    (hf, _), (ours, stage) = runs["transformers"], runs["vllm"]
+    engine = stage.backend.engine
+    assert engine.options["max_lora_rank"] == 8 and engine.options["gpu_memory_utilization"] == 0.45
+    for a, b in zip(hf, ours):
+        assert a and [c.grid.tolist() for c in a] == [c.grid.tolist() for c in b]
+        assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-3)
+    served = [lora for _, lora in engine.calls]
+    assert all(lora is not None for lora in served) and {lora.lora_int_id for lora in served} == {1, 2}
+    assert list(stage.serving.adapter_root.iterdir()) == []  # each task's adapter deleted after it
+
+    stage.cfg.ttt.enabled = False  # nothing trained: the engine serves the base model
+    untrained = stage.solve(tasks[0], Deadline.never())
+    assert engine.calls[-1][1] is None
+    assert [c.score for c in untrained] != pytest.approx([c.score for c in ours[0]], abs=1e-3)
+
+
+def test_a_vllm_backend_that_cannot_start_is_a_clear_error(tmp_path, tiny_model_dir):
+    from solver.neural import NeuralStage
+    with pytest.raises(ModelError, match="model.backend must be one of transformers, vllm, got 'tgi'"):
+        NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=tgi"))
+    if importlib.util.find_spec("vllm") is None:  # the real engine factory, where vllm is not installed
+        with pytest.raises(ModelError, match="needs vllm installed"):
+            NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=vllm"))
