@@ -126,6 +126,10 @@ class LoraRegistry:
 
 def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, **kwargs):  # pragma: no cover
     """A vLLM engine with LoRA and prefix caching, reading token ids only (no tokenizer round trip)."""
+    # The engine core stays in this process. Model workers are daemonic processes, which multiprocessing
+    # forbids to start children (vLLM's own engine process), and a worker killed past its deadline must
+    # take the engine's GPU memory down with it: a separate engine process would outlive it.
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     try:
         from vllm import LLM
     except ImportError as exc:
