@@ -191,6 +191,12 @@ def _vllm_params(**kwargs):  # pragma: no cover - needs vllm
     return SamplingParams(**kwargs)
 
 
+def _token_params(make_params: Callable[..., Any], **kwargs):
+    """Sampling parameters for token ids in and out: the engine has no tokenizer (skip_tokenizer_init), and
+    detokenizing, on by default, would need one."""
+    return make_params(detokenize=False, **kwargs)
+
+
 def _logprob(entry: Any) -> float:
     """A prompt_logprobs entry: vllm.sequence.Logprob (with .logprob) or a plain float."""
     return float(getattr(entry, "logprob", entry))
@@ -221,8 +227,8 @@ class VllmBackend:
                                     lora_request=self.lora, use_tqdm=False)
 
     def _answer_params(self, max_new_tokens: int, **kwargs):
-        return self.make_params(max_tokens=max_new_tokens, stop_token_ids=[self.vocab.end],
-                                allowed_token_ids=list(self.vocab.answer_ids), logprobs=0, **kwargs)
+        return _token_params(self.make_params, max_tokens=max_new_tokens, stop_token_ids=[self.vocab.end],
+                             allowed_token_ids=list(self.vocab.answer_ids), logprobs=0, **kwargs)
 
     def _generation(self, out, max_new_tokens: int) -> Generation:
         tokens = [int(t) for t in out.token_ids]
@@ -259,7 +265,7 @@ class VllmBackend:
         return Search(found, forwards=0, stop="done")
 
     def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
-        params = self.make_params(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        params = _token_params(self.make_params, max_tokens=1, temperature=0.0, prompt_logprobs=0)
         scores: list[float] = []
         for start in range(0, len(prompts), self.chunk):
             seqs = [np.concatenate([p, a]) for p, a in zip(prompts[start:start + self.chunk],

@@ -27,6 +27,7 @@ class Params:  # the fields of vllm.SamplingParams that VllmBackend sets
     logprobs: int | None = None
     prompt_logprobs: int | None = None
     seed: int | None = None
+    detokenize: bool = True
 
 
 @dataclass
@@ -78,6 +79,8 @@ class FakeLLM:
 
     @torch.no_grad()
     def generate(self, prompts, sampling_params, lora_request=None, use_tqdm=True):
+        if sampling_params.detokenize:  # the kit's engines have no tokenizer (skip_tokenizer_init)
+            raise ValueError("detokenize=True needs a tokenizer; this engine was built without one")
         self.calls.append((len(prompts), lora_request))
         with self._serving(lora_request):
             return self._generate(prompts, sampling_params)
