@@ -77,6 +77,18 @@ class DslConfig:
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")
+# Fields that take one of a few names. The modules that act on them import these, so each name is written
+# once, and load_config refuses anything else: a typo stops the run before it starts, instead of failing
+# task by task in a worker (or, for the vote, silently falling back to another one).
+DEVICES = ("auto", "cuda", "cpu")
+BACKENDS = ("transformers", "vllm")
+TTT_SCOPES = ("task", "shared")
+SAMPLE_METHODS = ("greedy", "dfs")
+VOTES = ("hierarchical", "flat", "weighted")
+MERGES = ("fitting-first", "priority", "score")
+CHOICES = {"model.device": DEVICES, "model.backend": BACKENDS, "ttt.scope": TTT_SCOPES,
+           "sample.method": SAMPLE_METHODS, "select.vote": VOTES, "select.merge": MERGES}
+LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS}
 
 
 @dataclass
@@ -258,7 +270,16 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"'{path}' is a section; give it as a table of keys")
             _apply(current, value, path)
         else:
-            setattr(obj, key, _coerce(value, current, path))
+            setattr(obj, key, _check_choice(_coerce(value, current, path), path))
+
+
+def _check_choice(value: Any, path: str) -> Any:
+    if path in CHOICES and value not in CHOICES[path]:
+        raise ConfigError(f"{path} must be one of {', '.join(CHOICES[path])}, got {value!r}")
+    unknown = [v for v in value if v not in LIST_CHOICES[path]] if path in LIST_CHOICES else []
+    if unknown:
+        raise ConfigError(f"{path}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(LIST_CHOICES[path])}")
+    return value
 
 
 def preset_path(name_or_path: str) -> Path:

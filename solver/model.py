@@ -22,7 +22,7 @@ import torch
 import transformers
 
 from .codec import Vocab, shrink_embeddings, vocab_from_tokenizer
-from .config import ConfigError, ModelConfig
+from .config import DEVICES, ConfigError, ModelConfig
 
 LOADERS = ("cpu", "bf16", "bnb-4bit", "unsloth")
 
@@ -45,8 +45,8 @@ class LoadedModel:
 
 
 def choose_loader(cfg: ModelConfig, cuda_available: bool, unsloth_installed: bool) -> str:
-    if cfg.device not in ("auto", "cuda", "cpu"):
-        raise ModelError(f"model.device must be auto, cuda or cpu, got {cfg.device!r}")
+    if cfg.device not in DEVICES:
+        raise ModelError(f"model.device must be one of {', '.join(DEVICES)}, got {cfg.device!r}")
     if cfg.device == "cuda" and not cuda_available:
         raise ModelError("model.device is 'cuda' but torch sees no CUDA device")
     if cfg.device == "cpu" or not cuda_available:

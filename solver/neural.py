@@ -23,10 +23,10 @@ from typing import Sequence
 import numpy as np
 
 from .budget import Deadline
-from .config import Config
+from .config import BACKENDS, SAMPLE_METHODS, TTT_SCOPES, Config
 from .model import LoadedModel, ModelError, load_model
 from .rescore import RescoreReport, rescore
-from .sample import METHODS, SampleReport, TransformersBackend, sample_task
+from .sample import SampleReport, TransformersBackend, sample_task
 from .tasks import Candidate, Task
 from .ttt import Adapter, FitReport, train_on_task, train_shared
 
@@ -42,9 +42,6 @@ class TaskReport:
 def task_rng(seed: int, task_id: str) -> np.random.Generator:
     """A generator per task, so that a task's views do not depend on which tasks ran before it."""
     return np.random.default_rng([seed, zlib.crc32(task_id.encode())])
-
-
-BACKENDS = ("transformers", "vllm")
 
 
 class NeuralStage:
@@ -69,8 +66,8 @@ class NeuralStage:
     def prepare(self, tasks: Sequence[Task], deadline: Deadline) -> None:
         """With ttt.scope = "shared", fit the shared adapter on every task before the first one is solved."""
         ttt = self.cfg.ttt
-        if ttt.scope not in ("task", "shared"):
-            raise ValueError(f"ttt.scope must be task or shared, got {ttt.scope!r}")
+        if ttt.scope not in TTT_SCOPES:
+            raise ValueError(f"ttt.scope must be one of {', '.join(TTT_SCOPES)}, got {ttt.scope!r}")
         if ttt.scope != "shared" or ttt.shared_steps <= 0 or not tasks:
             return
         share = None if deadline.at == float("inf") else deadline.remaining() * ttt.shared_fraction
@@ -81,8 +78,8 @@ class NeuralStage:
 
     def solve(self, task: Task, deadline: Deadline, cfg: Config | None = None) -> list[Candidate]:
         cfg = cfg or self.cfg
-        if cfg.sample.method not in METHODS:  # refused before any training time is spent
-            raise ValueError(f"sample.method {cfg.sample.method!r} is not available; methods: {', '.join(METHODS)}")
+        if cfg.sample.method not in SAMPLE_METHODS:  # refused before any training time is spent
+            raise ValueError(f"sample.method {cfg.sample.method!r} is not available; methods: {', '.join(SAMPLE_METHODS)}")
         rng = task_rng(cfg.seed, task.id)
         report = self.reports[task.id] = TaskReport()
         vocab, max_len = self.loaded.vocab, self.loaded.max_length

@@ -25,13 +25,12 @@ import transformers
 from .augment import Compose, views_of_kinds
 from .budget import Deadline
 from .codec import MAX_OUTPUT_TOKENS, CodecError, GridGrammar, Vocab, answer_reserve, encode, parse_answer
-from .config import SampleConfig
+from .config import SAMPLE_METHODS, SampleConfig
 from .dfs import Search, explore
 from .tasks import Candidate, Example, Task
 
 GREEDY_STAGE = "neural-greedy"
 DFS_STAGE = "neural-dfs"
-METHODS = ("greedy", "dfs")
 
 
 @dataclass(frozen=True)
@@ -251,8 +250,8 @@ def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, m
     """Answers for every test input under every view (cfg.method: greedy, or dfs), inverted to the task's
     frame. Views go in order (the identity first) and all test inputs of a view before the next view, so
     that a deadline cuts views, never whole test inputs."""
-    if cfg.method not in METHODS:
-        raise ValueError(f"sample.method {cfg.method!r} is not available; methods: {', '.join(METHODS)}")
+    if cfg.method not in SAMPLE_METHODS:
+        raise ValueError(f"sample.method {cfg.method!r} is not available; methods: {', '.join(SAMPLE_METHODS)}")
     stage = stage or (GREEDY_STAGE if cfg.method == "greedy" else DFS_STAGE)
     views = list(views) if views is not None else views_of_kinds(task, cfg.views, cfg.augment, rng, "sample.augment")
     report = SampleReport()

@@ -12,12 +12,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import SelectConfig
+from .config import MERGES, SelectConfig
 from .tasks import Candidate, Grid, MAX_SIDE, N_COLORS
 from .dsl.stage import is_fitting
 from .vote import hierarchical_vote, tally
 
-MERGES = ("fitting-first", "priority", "score")
 PARTIAL = "dsl-partial"
 
 

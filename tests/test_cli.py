@@ -49,6 +49,8 @@ def test_wrong_shape_and_bad_config_are_clear_errors(tmp_path):
     good = write_json(tmp_path / "c.json", {"t": {"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1]]}]}})
     r = solver("run", "--challenges", good, "--out", tmp_path / "s.json", "--set", "dsl.bogus=1")
     assert r.returncode == 2 and "unknown config key 'dsl.bogus'" in r.stderr
+    r = solver("run", "--challenges", good, "--out", tmp_path / "s.json", "--set", "select.vote=flaat")
+    assert r.returncode == 2 and "select.vote must be one of" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_bad_tasks_are_named_and_the_others_are_solved(tmp_path):

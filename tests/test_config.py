@@ -29,6 +29,13 @@ def test_int_is_accepted_for_a_float_field():
     ("baseline.enabled=1", "baseline.enabled: expected bool"),
     ("dsl=3", "'dsl' is a section"),
     ("no_equals_sign", "section.key=value"),
+    ("model.backend=tgi", "model.backend must be one of transformers, vllm, got 'tgi'"),
+    ("select.vote=flaat", "select.vote must be one of hierarchical, flat, weighted, got 'flaat'"),
+    ("select.merge=neural-first", "select.merge must be one of fitting-first, priority, score"),
+    ("sample.method=beam", "sample.method must be one of greedy, dfs, got 'beam'"),
+    ("ttt.scope=global", "ttt.scope must be one of task, shared"),
+    ("model.device=tpu", "model.device must be one of auto, cuda, cpu"),
+    ("ttt.augment=['geometry','colours']", "ttt.augment: unknown 'colours'; known: geometry, colors, demo_order"),
 ])
 def test_bad_overrides_are_clear_errors(override, message):
     with pytest.raises(ConfigError, match=message):

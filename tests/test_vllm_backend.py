@@ -187,8 +187,10 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
 
 def test_a_vllm_backend_that_cannot_start_is_a_clear_error(tmp_path, tiny_model_dir):
     from solver.neural import NeuralStage
+    cfg = stage_config(tiny_model_dir, tmp_path)
+    cfg.model.backend = "tgi"  # set in code: load_config would have refused it already (tests/test_config.py)
     with pytest.raises(ModelError, match="model.backend must be one of transformers, vllm, got 'tgi'"):
-        NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=tgi"))
+        NeuralStage(cfg)
     if importlib.util.find_spec("vllm") is None:  # the real engine factory, where vllm is not installed
         with pytest.raises(ModelError, match="needs vllm installed"):
             NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=vllm"))
