@@ -5,6 +5,7 @@ each task's adapter saved and served. What is not exercised: vLLM itself (the en
 
 import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,6 +148,21 @@ def test_the_serving_model_is_the_shrunk_model_written_once(tmp_path, tiny_model
     with torch.no_grad():
         torch.testing.assert_close(served(ids).logits, tiny_loaded.model(ids).logits, atol=1e-5, rtol=1e-5)
     assert serving_model_dir(ModelConfig(path=str(tiny_model_dir), shrink_vocab=False)) == tiny_model_dir.resolve()
+
+
+def _serving_dir_in_child(model_dir: str, serving_dir: str) -> str:
+    from solver.config import ModelConfig
+    return str(serving_model_dir(ModelConfig(path=model_dir, serving_dir=serving_dir)))
+
+
+def test_workers_asking_for_the_serving_model_at_once_share_one_copy(tmp_path, tiny_model_dir):
+    """Model workers start together; one writes the copy, the others wait on the lock and reuse it (a second
+    writer would fail to rename its copy onto the first)."""
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        outs = pool.starmap(_serving_dir_in_child, [(str(tiny_model_dir), str(tmp_path))] * 3)
+    assert len(set(outs)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([Path(outs[0]).name, Path(outs[0]).name + ".lock"])
 
 
 def test_lora_ranks_round_up_to_the_ones_vllm_serves():
