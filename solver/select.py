@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import MERGES, SelectConfig
+from .config import MERGES, VOTES, SelectConfig
 from .tasks import Candidate, Grid, MAX_SIDE, N_COLORS
 from .dsl.stage import is_fitting
 from .vote import hierarchical_vote, tally
@@ -75,6 +75,8 @@ def ranked_grids(candidates: Sequence[Candidate], cfg: SelectConfig) -> list[Gri
     """Every distinct grid, best first, by the merge policy."""
     if cfg.merge not in MERGES:
         raise ValueError(f"select.merge must be one of {', '.join(MERGES)}, got {cfg.merge!r}")
+    if cfg.vote not in VOTES:  # rank_family would treat an unknown vote as flat
+        raise ValueError(f"select.vote must be one of {', '.join(VOTES)}, got {cfg.vote!r}")
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
         groups.setdefault(merge_family(c, cfg.merge), []).append(c)

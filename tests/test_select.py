@@ -55,3 +55,5 @@ def test_two_attempts_one_grid_twice_or_the_fallback():
     assert a1[0, 0] == a2[0, 0] == 0
     with pytest.raises(ValueError, match="select.merge"):
         select_attempts([FITTING], SelectConfig(merge="best"), g(0))
+    with pytest.raises(ValueError, match="select.vote must be one of hierarchical, flat, weighted, got 'majority'"):
+        select_attempts([FITTING], SelectConfig(vote="majority"), g(0))
