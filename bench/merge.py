@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,6 +27,7 @@ from solver import baseline  # noqa: E402
 from solver.budget import Deadline  # noqa: E402
 from solver.config import SelectConfig, load_config  # noqa: E402
 from solver.dsl import is_fitting, solve_many  # noqa: E402
+from solver.metrics import same_grid as _right  # noqa: E402
 from solver.select import family, rank_family, select_attempts  # noqa: E402
 from solver.tasks import load_challenges, load_solutions  # noqa: E402
 
@@ -37,10 +37,6 @@ POLICIES = {
     "priority neural>dsl>baseline": SelectConfig(merge="priority", stage_priority=["neural", "dsl", "baseline"]),
     "score (calibrated)": SelectConfig(merge="score"),
 }
-
-
-def _right(grid, truth) -> bool:
-    return grid.shape == truth.shape and bool(np.array_equal(grid, truth))
 
 
 def policy_rows(tasks, candidates: dict, truths: dict, policies: dict | None = None) -> list[tuple[str, int, int, int]]:

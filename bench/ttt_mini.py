@@ -46,6 +46,7 @@ from solver.budget import Deadline  # noqa: E402
 from solver.config import Config, ModelConfig  # noqa: E402
 from solver.model import load_model, make_tiny_model  # noqa: E402
 from solver.neural import NeuralStage  # noqa: E402
+from solver.metrics import same_grid  # noqa: E402
 from solver.select import select_attempts  # noqa: E402
 from solver.synth import colour_map_split, make_task, pretrain  # noqa: E402
 
@@ -70,7 +71,7 @@ def solved(task, candidates, cfg: Config) -> tuple[bool, bool]:
     top1 = pass2 = True
     for i, ex in enumerate(task.test):
         a1, a2 = select_attempts([c for c in candidates if c.test_index == i], cfg.select, ex.input)
-        same = [a.shape == ex.output.shape and np.array_equal(a, ex.output) for a in (a1, a2)]
+        same = [same_grid(a, ex.output) for a in (a1, a2)]
         top1 &= same[0]
         pass2 &= any(same)
     return top1, pass2

@@ -64,8 +64,9 @@ def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, vo
             continue
         seen = view.apply_task(task)
         query = seen.test[test_index].input
-        answers = [np.concatenate([encode_grid(view.apply(g), vocab), [vocab.end]]) for g in grids]
-        reserve = max(answer_length(view.apply(g)) for g in grids)
+        seen_grids = [view.apply(g) for g in grids]
+        answers = [np.concatenate([encode_grid(g, vocab), [vocab.end]]) for g in seen_grids]
+        reserve = max(answer_length(g) for g in seen_grids)
         try:
             prompt = encode(seen.train, Example(query), vocab, max_len, reserve, task.id).ids
         except CodecError:

@@ -15,6 +15,7 @@ import numpy as np
 from .config import MERGES, VOTES, SelectConfig
 from .tasks import Candidate, Grid, MAX_SIDE, N_COLORS
 from .dsl.stage import is_fitting
+from .metrics import same_grid
 from .vote import hierarchical_vote, tally
 
 PARTIAL = "dsl-partial"
@@ -40,7 +41,7 @@ def rank_family(candidates: Sequence[Candidate], vote: str) -> list[Grid]:
     if vote == "hierarchical" and len(views) > 1:
         top = hierarchical_vote(grids, [c.view for c in candidates], "identity", k=len(grids))
         # The hierarchical vote ranks what its views chose; any other grid follows by count.
-        rest = [g for g in rank_family(candidates, "flat") if not any(_same(g, t) for t in top)]
+        rest = [g for g in rank_family(candidates, "flat") if not any(same_grid(g, t) for t in top)]
         return top + rest
     t = tally(grids, [c.score for c in candidates])
     if vote == "weighted":
@@ -48,10 +49,6 @@ def rank_family(candidates: Sequence[Candidate], vote: str) -> list[Grid]:
     else:  # flat: by count, then by summed score, then first seen
         order = np.lexsort((t.first_index, -t.weights, -t.counts))
     return [t.grids[i] for i in order]
-
-
-def _same(a: Grid, b: Grid) -> bool:
-    return a.shape == b.shape and np.array_equal(a, b)
 
 
 def merge_family(c: Candidate, merge: str) -> str:
@@ -90,7 +87,7 @@ def ranked_grids(candidates: Sequence[Candidate], cfg: SelectConfig) -> list[Gri
         for rank, (f, grids) in enumerate(ranked):
             value = 1.0
             for pos, g in enumerate(grids):
-                value = min(value, max(calibrated(c, cfg) for c in groups[f] if _same(c.grid, g)))
+                value = min(value, max(calibrated(c, cfg) for c in groups[f] if same_grid(c.grid, g)))
                 entries.append((-value, rank, pos, g))
         entries.sort(key=lambda e: e[:3])
         ordered = [e[3] for e in entries]
@@ -98,7 +95,7 @@ def ranked_grids(candidates: Sequence[Candidate], cfg: SelectConfig) -> list[Gri
         ordered = [g for _, grids in ranked for g in grids]
     out: list[Grid] = []
     for g in ordered:
-        if not any(_same(g, o) for o in out):
+        if not any(same_grid(g, o) for o in out):
             out.append(g)
     return out
 

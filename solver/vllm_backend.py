@@ -37,7 +37,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -105,7 +105,6 @@ class LoraRegistry:
     """One LoRA request per task adapter. vLLM caches adapters by their integer id, so an id is never
     given to a second adapter: a reused id would serve the cached weights of the first."""
     make_request: Callable[..., Any]  # vllm.lora.request.LoRARequest(lora_name, lora_int_id, lora_path)
-    requests: dict[str, Any] = field(default_factory=dict)
     next_id: int = 1
 
     def request(self, task_id: str, adapter_dir: str | Path) -> Any:
@@ -117,11 +116,7 @@ class LoraRegistry:
         req = self.make_request(lora_name=f"{task_id}-{self.next_id}", lora_int_id=self.next_id,
                                 lora_path=str(adapter_dir))
         self.next_id += 1
-        self.requests[task_id] = req
         return req
-
-    def release(self, task_id: str) -> None:
-        self.requests.pop(task_id, None)
 
 
 def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, **kwargs):  # pragma: no cover
@@ -309,6 +304,5 @@ class VllmServing:
             yield directory
         finally:
             self.backend.use_adapter(task_id, None)
-            self.backend.loras.release(task_id)
             if directory is not None:
                 shutil.rmtree(directory, ignore_errors=True)
