@@ -86,21 +86,32 @@ TTT_SCOPES = ("task", "shared")
 SAMPLE_METHODS = ("greedy", "dfs")
 VOTES = ("hierarchical", "flat", "weighted")
 MERGES = ("fitting-first", "priority", "score")
+# The format profiles (solver/formats/profiles.py PROFILES) and the selection rules (solver/rules.py RULES);
+# "auto": the format is read from the model directory (solver/formats/detect.py).
+FORMATS = ("auto", "kit", "nvarc", "architects", "marc")
+RESCORE_RULES = ("mean-votes", "kgmon", "nll-sum", "probmul")
+TTT_DATA = ("leave-out", "all-demos")
 CHOICES = {"model.device": DEVICES, "model.backend": BACKENDS, "ttt.scope": TTT_SCOPES,
-           "sample.method": SAMPLE_METHODS, "select.vote": VOTES, "select.merge": MERGES}
+           "sample.method": SAMPLE_METHODS, "select.vote": VOTES, "select.merge": MERGES,
+           "model.format": FORMATS, "rescore.rule": RESCORE_RULES, "ttt.data": TTT_DATA}
 LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS}
 
 
 @dataclass
 class ModelConfig:
     path: str = ""  # a local Hugging Face model directory; empty turns the neural stages off
+    # The format the model was trained on, which every prompt and answer follows (solver/formats/): auto
+    # reads it from the model directory (NVARC's and the ARChitects' vocabularies, the kit's own marker);
+    # kit | nvarc | architects | marc names it (marc must be named: a Llama-3 chat model looks like any other).
+    format: str = "auto"
     device: str = "auto"  # auto (CUDA when present) | cuda | cpu
     # Tokens of prompt + answer. A task longer than this loses demonstrations (never its test input).
     max_length: int = 8192
     load_in_4bit: bool = False  # CUDA only: NF4 weights through bitsandbytes (QLoRA when TTT is on)
     unsloth: bool = True        # CUDA only: load through unsloth's FastLanguageModel when it is installed
     # Keep only the rows of the embeddings and the output head that ARC symbols use (as the ARChitects do):
-    # smaller logits and optimizer state, and the model can only ever emit an ARC symbol.
+    # smaller logits and optimizer state, and the model can only ever emit an ARC symbol. A checkpoint that
+    # ships a cut vocabulary (nvarc, architects) is never cut again, and a text format (marc) is never cut.
     shrink_vocab: bool = True
     # Where sampling and rescoring run; test-time training always runs on the loaded model.
     #   transformers  the training model itself: greedy decoding, exact depth-first search
@@ -122,20 +133,26 @@ class TTTConfig:
     batch_size: int = 4        # sequences per optimiser step
     micro_batch_size: int = 0  # sequences per forward pass (gradient accumulation); 0 = the whole batch
     lr: float = 1e-4
+    # Learning rate of the embeddings and the output head when target_modules trains them (the ARChitects:
+    # 1e-5 beside 1e-4); 0 = lr.
+    embedding_lr: float = 0.0
     rank: int = 32
     alpha: float = 32.0
     dropout: float = 0.0
     rslora: bool = False  # alpha/sqrt(rank) scaling, which keeps the update size stable at high ranks
     target_modules: list[str] = field(default_factory=lambda: [
         "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    # Each leave-out task is seen under this many views (the first is the task as given).
+    # The training tasks: leave-out (MIT: each demonstration in turn is the query of a task made of the
+    # others) or all-demos (NVARC, the ARChitects: the demonstrations themselves, every output a target).
+    data: str = "leave-out"
+    # Each training task is seen under this many views (the first is the task as given).
     augmentations: int = 8
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
     # Below this many leave-one-out tasks (tasks with few demos), leave-two-out tasks top the set up.
     min_leave_out: int = 6
     # The first demonstration's output cannot be inferred from any context, so learning it only teaches
-    # the model to guess; the ARChitects mask it.
-    loss_skip_first: bool = True
+    # the model to guess; the ARChitects and MIT mask it, NVARC does not. None: the model format's rule.
+    loss_skip_first: bool | None = None
     time_fraction: float = 0.5  # share of the task's remaining time TTT may use; sampling gets the rest
     gradient_checkpointing: bool = True  # CUDA only: trade compute for the memory of long ARC sequences
     # task: a fresh adapter per task, discarded after it. shared: one adapter is first trained on every
@@ -166,8 +183,12 @@ class RescoreConfig:
     enabled: bool = False
     views: int = 8  # one per D8 element, each with its own colour permutation and demo order
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
-    # score = mean log-likelihood over the views + vote_weight * log(votes). At 1 a second vote is worth
-    # doubling the grid's probability; not tuned (no trained model to tune it on here).
+    # How the rescored grids are ranked (solver/rules.py): mean-votes (the kit's: mean log-likelihood over
+    # the views + vote_weight * log(votes)), kgmon (NVARC), nll-sum (the ARChitects' paper), probmul (the
+    # ARChitects' Kaggle 2024 score_full_probmul_3).
+    rule: str = "mean-votes"
+    # mean-votes: at 1 a second vote is worth doubling the grid's probability; not tuned (no trained model
+    # to tune it on here).
     vote_weight: float = 1.0
     batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
     # Share of the time left after training that sampling leaves for rescoring.

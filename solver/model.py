@@ -23,6 +23,7 @@ import transformers
 
 from .codec import Vocab, shrink_embeddings, vocab_from_tokenizer
 from .config import DEVICES, ConfigError, ModelConfig
+from .formats import write_marker
 
 LOADERS = ("cpu", "bf16", "bnb-4bit", "unsloth")
 
@@ -184,4 +185,5 @@ def make_tiny_model(directory: str | Path, size: str = "tiny", seed: int = 0, ma
     transformers.logging.disable_progress_bar()
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    write_marker(directory, "kit")  # its tokenizer is one of single characters: without this, it reads as the ARChitects'
     return directory

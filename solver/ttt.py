@@ -87,7 +87,7 @@ def training_sequences(tasks: Sequence[Task], vocab: Vocab, max_len: int,
 def task_sequences(task: Task, cfg: TTTConfig, vocab: Vocab, max_len: int,
                    rng: np.random.Generator) -> tuple[list[TrainSequence], int]:
     tasks = augmented_tasks(leave_out_tasks(task, cfg.min_leave_out, rng), cfg.augmentations, cfg.augment, rng)
-    return training_sequences(tasks, vocab, max_len, cfg.loss_skip_first)
+    return training_sequences(tasks, vocab, max_len, cfg.loss_skip_first is not False)
 
 
 # ----------------------------------------------------------------------------------------------- fitting
