@@ -272,3 +272,14 @@ def test_model_format_overrides_detection(family_dirs, tmp_path):
 def test_the_config_names_every_format_and_rule():
     from solver.rules import RULES
     assert FORMATS == (AUTO, *PROFILES) and RESCORE_RULES == tuple(RULES)
+
+
+def test_make_model_writes_each_family_s_architecture(tmp_path):
+    from solver.__main__ import main
+    assert main(["make-model", str(tmp_path / "n"), "--family", "nvarc"]) == 0
+    config = json.loads((tmp_path / "n" / "config.json").read_text())
+    assert config["architectures"] == ["Qwen3ForCausalLM"] and config["vocab_size"] == 16
+    assert detect_format(tmp_path / "n").format == "nvarc"
+    assert main(["make-model", str(tmp_path / "a"), "--family", "architects"]) == 0
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["architectures"] == ["MistralForCausalLM"]
+    assert detect_format(tmp_path / "a").format == "architects"
