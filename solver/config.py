@@ -224,9 +224,10 @@ class KaggleConfig:
     wheels_dataset: str = "arc-solver-wheels"  # dataset slug holding offline_wheels/ (wheels + kaggle.lock)
     dataset_sources: list[str] = field(default_factory=list)  # more datasets, e.g. weights uploaded as one
     model_sources: list[str] = field(default_factory=list)    # Kaggle Models: owner/model/framework/variation/N
-    # 4x L4, the ARC Prize machine. Kaggle does not publish the list of shapes; this is the name public ARC
-    # notebooks push with. NvidiaTeslaT4 (2x T4) is the shape open to every notebook.
-    machine_shape: str = "NvidiaL4x4"
+    # The ARC Prize's 4x L4 machine, given to a notebook that has the competition attached. "NvidiaL4" is the
+    # name the kaggle CLI documents and public ARC Prize 2026 notebooks push; "NvidiaL4x4" is no Kaggle name
+    # (sources: docs/kaggle.md). NvidiaTeslaT4 (2x T4) is the shape open to every notebook.
+    machine_shape: str = "NvidiaL4"
     private: bool = True
 
 
