@@ -1,6 +1,6 @@
 """Selection rules of the published recipes: how one test input's distinct predicted grids are ranked from
-what sampling and rescoring learnt of them. Pure functions; rescore.py applies the one configured
-(rescore.rule), and the kit's merge with the DSL (select.py) still wraps the result.
+what sampling and rescoring learnt of them. Pure functions; select.py ranks a family's rescored grids by
+the one configured (select.rescore_rule), and its merge with the DSL still wraps the result.
 
 Evidence per distinct grid: the NLL of each time sampling produced it (a "find": one greedy answer or one
 depth-first completion, under one view) and its NLL under each rescoring view (the task, the test input
@@ -61,6 +61,6 @@ RULES: dict[str, Callable[..., float]] = {"mean-votes": mean_votes, "kgmon": kgm
 def rank(evidence: Sequence[Evidence], rule: str, vote_weight: float = 1.0) -> list[tuple[Evidence, float]]:
     """The grids best first with their scores under `rule`; ties keep the input order (first found first)."""
     if rule not in RULES:
-        raise ValueError(f"rescore.rule must be one of {', '.join(RULES)}, got {rule!r}")
+        raise ValueError(f"select.rescore_rule must be one of {', '.join(RULES)}, got {rule!r}")
     scored = [(e, RULES[rule](e, vote_weight)) for e in evidence]
     return sorted(scored, key=lambda s: -s[1])  # sorted is stable

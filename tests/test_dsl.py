@@ -430,7 +430,7 @@ def test_search_finds_flip_then_colour_map():
     assert cands and is_fitting(cands[0])
     assert np.array_equal(cands[0].grid, task.test[0].output)
     assert "flip_lr" in cands[0].program and "recolour" in cands[0].program
-    assert cands[0].stage == "dsl" and 1.0 < cands[0].score <= 2.0
+    assert cands[0].stage == "dsl" and cands[0].fits_train and cands[0].cost >= 0
 
 
 def test_search_finds_crop_of_largest_object_then_upscale():
@@ -528,7 +528,8 @@ def test_limit_memory_turns_a_runaway_allocation_into_memory_error():
 
 def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_solutions_path):
     from solver.journal import read_tasks
-    from solver.pipeline import build_stages, run
+    from solver.pipeline import run
+    from solver.stages import build_stages
     cfg = load_config("cpu", ["dsl.seconds_per_task=0.5", "dsl.max_depth=1"])
     assert [s.name for s in build_stages(cfg, "inline")] == ["baseline"]
     assert [s.name for s in build_stages(cfg, "cpu")] == ["dsl"]

@@ -5,7 +5,8 @@ import numpy as np
 from solver.budget import Deadline
 from solver.config import load_config
 from solver.journal import read_entries, read_tasks
-from solver.pipeline import Stage, run, solve_task, summary_lines
+from solver.pipeline import run, summary_lines
+from solver.stages import Stage, solve_task
 from solver.submission import validate_submission
 from solver.tasks import Candidate, load_challenges
 

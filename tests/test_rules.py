@@ -37,5 +37,5 @@ def test_ties_keep_the_order_grids_were_first_found():
 
 
 def test_unknown_rules_are_refused():
-    with pytest.raises(ValueError, match="rescore.rule must be one of mean-votes, kgmon, nll-sum, probmul"):
+    with pytest.raises(ValueError, match="select.rescore_rule must be one of mean-votes, kgmon, nll-sum, probmul"):
         rank([A], "best")
