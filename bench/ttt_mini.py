@@ -166,7 +166,7 @@ def main(argv=None) -> int:
         loaded = load_model(ModelConfig(path=str(make_tiny_model(tmp, args.size, args.seed)), device="cpu",
                                         max_length=2048))
     clock = Clock()
-    report = pretrain(loaded.model, [copy], loaded.vocab, steps=args.pretrain_steps,
+    report = pretrain(loaded.model, [copy], loaded.format, steps=args.pretrain_steps,
                       batch_size=args.pretrain_batch, lr=args.pretrain_lr, max_len=loaded.max_length,
                       deadline=Deadline.never(), rng=rng)
     pre_wall, pre_cpu = clock.lap()

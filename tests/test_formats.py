@@ -8,11 +8,10 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from .conftest import grid
-from solver.codec import GridGrammar, encode as codec_encode, vocab_from_tokenizer
 from solver.config import FORMATS, RESCORE_RULES
 from solver.family_models import (build_architects_tokenizer, build_marc_tokenizer, build_nvarc_tokenizer,
                                   make_family_model)
-from solver.formats import AUTO, MARKER, PROFILES, FormatError, bind, detect_format, write_marker
+from solver.formats import AUTO, MARKER, PROFILES, ContextError, FormatError, bind, detect_format, write_marker
 from solver.model import build_tokenizer
 from solver.tasks import Example
 
@@ -89,19 +88,42 @@ def test_marc_grids_are_numpy_prints():
         assert PROFILES["marc"].style.render(g) == str(g)
 
 
-def test_kit_profile_is_exactly_the_codec_format(formats, tokenizers):
-    f = formats["kit"]
-    vocab = vocab_from_tokenizer(tokenizers["kit"])
-    rng = np.random.default_rng(1)
-    for _ in range(20):
-        demos = [Example(*(rng.integers(0, 10, rng.integers(1, 6, 2)).astype(np.uint8) for _ in range(2)))
-                 for _ in range(rng.integers(1, 5))]
-        query = Example(rng.integers(0, 10, (3, 4)).astype(np.uint8), rng.integers(0, 10, (2, 2)).astype(np.uint8))
-        for max_len in (10_000, 90):
-            ours, theirs = f.encode(demos, query, max_len), codec_encode(demos, query, vocab, max_len)
-            assert list(ours.ids) == list(theirs.ids) and ours.kept == theirs.kept
-            assert list(ours.pair) == list(theirs.pair) and list(ours.is_answer) == list(theirs.is_answer)
-    assert sorted(f.answer_ids) == sorted(vocab.answer_ids) and f.pad == vocab.pad and f.bos == vocab.bos
+def test_kit_golden_ids(formats, tokenizers):
+    f, tok = formats["kit"], tokenizers["kit"]
+    prompt = f.encode([DEMO], QUERY, max_len=8192)
+    assert tok.decode(prompt.ids) == "<s>I\n12\n34\nO\n43\n21\n</s>I\n56\n78\nO\n"
+    assert list(prompt.ids) == [tok.bos_token_id, *tok.encode("I\n12\n34\nO\n43\n21\n", add_special_tokens=False),
+                                tok.eos_token_id, *tok.encode("I\n56\n78\nO\n", add_special_tokens=False)]
+    assert tok.decode(f.answer(ANSWER)) == "87\n65\n</s>"
+    assert list(prompt.pair) == [-1] + [0] * 17 + [1] * 10
+    assert [tok.decode([i]) for i, a in zip(prompt.ids, prompt.is_answer) if a] == list("43\n21\n") + ["</s>"]
+    assert f.bos == tok.bos_token_id and f.pad == tok.pad_token_id and f.end == tok.eos_token_id
+
+
+def test_a_tokenizer_without_an_end_token_is_refused():
+    tok = build_tokenizer()
+    tok.eos_token = None
+    with pytest.raises(FormatError, match="format kit: the tokenizer has no end-of-sequence token"):
+        bind("kit", tok)
+
+
+def test_a_shrunk_model_gives_the_same_logits_for_the_format_s_symbols(family_dirs):
+    import torch
+    import transformers
+    from solver.model import shrink_embeddings
+    directory = family_dirs["kit"]
+    model = transformers.AutoModelForCausalLM.from_pretrained(directory, local_files_only=True)
+    full = bind("kit", transformers.AutoTokenizer.from_pretrained(directory))
+    enc = full.encode([DEMO], QUERY, max_len=100)
+    keep = full.shrink_ids()
+    with torch.no_grad():
+        before = model(torch.from_numpy(enc.ids)[None]).logits[0][:, keep]
+        mapping = shrink_embeddings(model, keep)
+        small = full.remapped(mapping)
+        after = model(torch.from_numpy(small.encode([DEMO], QUERY, max_len=100).ids)[None]).logits[0]
+    assert model.get_input_embeddings().weight.shape[0] == len(keep) == after.shape[-1] == 16
+    assert sorted(small.shrink_ids()) == list(range(16)) and model.config.eos_token_id == small.end
+    torch.testing.assert_close(after, before)
 
 
 # ------------------------------------------------------------------------------- round trip and parsing
@@ -182,24 +204,6 @@ def test_the_grammar_refuses_prefixes_that_cannot_become_a_grid(formats, tokeniz
     assert state is None
 
 
-def test_the_kit_grammar_agrees_with_the_codec_grammar(formats, tokenizers):
-    f = formats["kit"]
-    old = GridGrammar(vocab_from_tokenizer(tokenizers["kit"]))
-    new = f.grammar()
-    rng = np.random.default_rng(0)
-    symbols = [t for t in f.answer_ids if t != f.end]
-    newline = f.ids["\n"]
-    for _ in range(300):
-        seq = rng.choice(symbols + [newline] * 3, size=rng.integers(1, 40))
-        a, b = old.start, new.start
-        for t in seq:
-            a, b = old.step(a, int(t)), new.step(b, int(t))
-            assert (a is None) == (b is None)
-            if a is None:
-                break
-            assert old.can_end(a) == new.can_end(b)
-
-
 def test_over_long_tasks_lose_demonstrations_as_their_family_does(formats):
     small, big = Example(grid([[1]]), grid([[1]])), Example(np.ones((5, 5), np.uint8), np.ones((5, 5), np.uint8))
     demos = [small, big, small]
@@ -210,7 +214,7 @@ def test_over_long_tasks_lose_demonstrations_as_their_family_does(formats):
     f = formats["marc"]
     full = f.encode(demos, QUERY, 10_000)
     assert full.kept == (0, 1, 2) and f.encode(demos, QUERY, len(full) - 1).kept == (1, 2)
-    with pytest.raises(FormatError, match="task t1: the test input alone"):
+    with pytest.raises(ContextError, match="task t1: the test input alone"):
         formats["nvarc"].encode(demos, QUERY, 10, task_id="t1")
 
 

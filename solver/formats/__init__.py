@@ -6,8 +6,8 @@
 """
 from .detect import AUTO, MARKER, Detection, detect_format, write_marker
 from .gridtext import GridStyle, Parsed, TextGrammar
-from .profiles import CUTS, MODES, PROFILES, ChatFormat, Encoded, Format, FormatError, IdFormat, Profile, bind
+from .profiles import CUTS, MODES, PROFILES, ChatFormat, ContextError, Encoded, Format, FormatError, IdFormat, Profile, bind
 
-__all__ = ["AUTO", "CUTS", "MARKER", "MODES", "PROFILES", "ChatFormat", "Detection", "Encoded", "Format",
+__all__ = ["AUTO", "CUTS", "MARKER", "MODES", "PROFILES", "ChatFormat", "ContextError", "Detection", "Encoded", "Format",
            "FormatError", "GridStyle", "IdFormat", "Parsed", "Profile", "TextGrammar", "bind", "detect_format",
            "write_marker"]

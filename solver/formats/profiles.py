@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..config import ConfigError
 from ..tasks import Example, Grid
 from .gridtext import GridStyle, Parsed, TextGrammar
 
@@ -36,8 +37,12 @@ MARC_INSTRUCTION = ("Figure out the underlying transformation in the following e
                     "format.\nThe input-output grids are provided as python arrays:\n")
 
 
-class FormatError(ValueError):
-    """A tokenizer that cannot write a profile's format, or a task that cannot fit the context."""
+class FormatError(ConfigError):
+    """A tokenizer that cannot write a profile's format, or a format that is not known."""
+
+
+class ContextError(ValueError):
+    """A task whose test input cannot fit the context even without demonstrations."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,12 @@ class Profile:
     io_sep: str = ""                   # chat: between an input grid and its output
     cleanup: bool = False              # chat: surrounding whitespace of a decoded answer is dropped
     summary: str = ""
+
+    @property
+    def cuttable(self) -> bool:
+        """Whether the vocabulary may be cut to the format's symbols: not when it ships cut already, nor for
+        a text format, which needs the whole vocabulary."""
+        return self.mode == "ids" and not self.vocab_cut
 
     @property
     def answer_style(self) -> GridStyle:
@@ -98,7 +109,7 @@ def fit_demos(lengths: Sequence[int], fixed: int, max_len: int, cut: str, task_i
     """Indices of the demonstrations (token counts `lengths`) to keep so that they and `fixed` tokens fit
     in `max_len`; the query is in `fixed` and is never dropped."""
     if fixed > max_len:
-        raise FormatError(f"task {task_id}: the test input alone needs {fixed} tokens with its answer; "
+        raise ContextError(f"task {task_id}: the test input alone needs {fixed} tokens with its answer; "
                           f"the context holds {max_len}")
     kept = list(range(len(lengths)))
     total = fixed + sum(lengths)
@@ -269,7 +280,7 @@ class IdFormat(Format):
         return Encoded(np.array(ids, dtype=np.int64), np.array(pair), np.array(answer, dtype=bool), kept)
 
     def shrink_ids(self) -> list[int] | None:
-        if self.profile.vocab_cut:
+        if not self.profile.cuttable:
             return None
         seen: dict[int, None] = {}
         for i in [*self._head, *self._open, *self._close, *self.ids.values(), self.pad]:
@@ -380,7 +391,7 @@ class ChatFormat(Format):
             if len(enc) + reserve <= max_len:
                 return Encoded(enc.ids, enc.pair, enc.is_answer, tuple(kept))
             if not kept:
-                raise FormatError(f"task {task_id}: the test input alone needs {len(enc) + reserve} tokens "
+                raise ContextError(f"task {task_id}: the test input alone needs {len(enc) + reserve} tokens "
                                   f"with its answer; the context holds {max_len}")
             kept.remove(kept[0] if self.profile.cut == "front"
                         else max(kept, key=lambda i: (demos[i].input.size + demos[i].output.size, i)))
