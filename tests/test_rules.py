@@ -39,3 +39,16 @@ def test_ties_keep_the_order_grids_were_first_found():
 def test_unknown_rules_are_refused():
     with pytest.raises(ValueError, match="select.rescore_rule must be one of mean-votes, kgmon, nll-sum, probmul"):
         rank([A], "best")
+
+
+@pytest.mark.parametrize("rule, first, second", [("kgmon", "C", "B"), ("nll-sum", "B", "A"),
+                                                  ("probmul", "C", "B"), ("mean-votes", "B", "C")])
+def test_selection_ranks_rescored_model_candidates_by_the_configured_rule(rule, first, second):
+    from solver.config import SelectConfig
+    from solver.select import select_attempts
+    from solver.tasks import Candidate
+    cands = [Candidate(0, e.grid, "neural-dfs", logprob=-f, rescore_nll=e.views)
+             for e in (A, B, C) for f in e.finds]
+    grids = {"A": A.grid, "B": B.grid, "C": C.grid}
+    a1, a2 = select_attempts(cands, SelectConfig(rescore_rule=rule), A.grid)
+    assert np.array_equal(a1, grids[first]) and np.array_equal(a2, grids[second])
