@@ -74,6 +74,7 @@ class Program:
     text: str
     cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
     outputs: tuple[Grid, ...]  # one per test input
+    depth: int = 0             # searched ops before the learned final steps (composition: its deepest edit)
 
 
 @dataclass
@@ -131,11 +132,11 @@ class Search:
 
     # ------------------------------------------------------------------------------------------- results
 
-    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...]) -> None:
+    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...], depth: int) -> None:
         if self.test_shapes is not None and any(o.shape != s for o, s in zip(outputs, self.test_shapes)):
             cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
         key = _state_key(outputs)
-        self.found.setdefault(key, []).append(Program(text, cost, outputs))
+        self.found.setdefault(key, []).append(Program(text, cost, outputs, depth))
         self.best_cost = min(self.best_cost, cost)
 
     def _finish(self, node: Node, *steps: Fitted) -> None:
@@ -149,7 +150,7 @@ class Search:
             if step.name:
                 text = f"{step.name}({text})"
             cost += step.cost
-        self._keep(text, cost, outs)
+        self._keep(text, cost, outs, node.depth)
 
     def _check(self, node: Node) -> None:
         """Every final step that makes the node reproduce the train outputs."""
@@ -323,7 +324,7 @@ class Search:
             outs.append(out)
         text = "compose(" + ", ".join(("+" if e.additive else "") + e.node.program for e in chosen) + ")"
         cost = sum(e.node.cost for e in chosen) + self.cfg.compose_cost
-        self._keep(text, cost, tuple(outs))
+        self._keep(text, cost, tuple(outs), max(e.node.depth for e in chosen))
 
     # ----------------------------------------------------------------------------------------- ranking
 
@@ -337,7 +338,7 @@ class Search:
             groups.append((rank_cost, best.text, best, len(progs)))
         groups.sort(key=lambda t: (t[0], t[1]))
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
-        return SearchResult([Program(g[2].text, g[0], g[2].outputs) for g in groups], [g[3] for g in groups],
+        return SearchResult([Program(g[2].text, g[0], g[2].outputs, g[2].depth) for g in groups], [g[3] for g in groups],
                             partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by)
 
 
