@@ -28,7 +28,7 @@ from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grids, pack
 from . import grids as G
-from . import learn
+from . import learn, roles
 from .grids import Grid, valid
 from .learn import Fitted
 from .ops import Op, build_ops, task_facts
@@ -164,14 +164,20 @@ class Search:
             step = learn.fit_lookup(xs, self.targets)
             if step is not None:
                 self._finish(node, step)
+            step = learn.fit_role_map(xs, self.targets)
+            if step is not None:
+                self._finish(node, step)
             self._note_partial(node, xs)
             if self.facts.same_shape and node.depth > 0:
                 self._note_edit(node, xs)
             if node.depth <= self.cfg.local_rule_depth:
                 # Below the root only the cheap feature sets run now; the ones that label objects wait
                 # until the search is done, for whatever budget is left.
-                for step in learn.fit_local_rules(xs, self.targets, "cheap" if node.depth else "all"):
+                which = "cheap" if node.depth else "all"
+                for step in learn.fit_local_rules(xs, self.targets, which):
                     self._finish(node, step)
+                if node.depth == 0 and self.cfg.roles:
+                    self._roles(node, xs, lambda a, b: learn.fit_local_rules(a, b, which))
                 if node.depth:
                     self.deferred.append(node)
             return
@@ -190,6 +196,11 @@ class Search:
             elif node.depth == 0:
                 for rule in learn.fit_local_rules(resized, self.targets):
                     self._finish(node, step, rule)
+
+    def _roles(self, node: Node, xs: Sequence[Grid], fit) -> None:
+        """Learned steps fitted with each grid's free colours renamed by their rank (roles.py)."""
+        for step in roles.normalised(fit, xs, self.targets, node.grids[self.n_train:], Fitted):
+            self._finish(node, step)
 
     def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
         right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
