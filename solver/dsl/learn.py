@@ -91,18 +91,24 @@ def colour_roles(g: Grid, fixed: frozenset[int]) -> dict[int, int]:
     return codes
 
 
-def _role_table(xs: Sequence[Grid], ys: Sequence[Grid], fixed: frozenset[int]) -> dict[int, int] | None:
+def _pair_map(x: Grid, y: Grid) -> dict[int, int] | None:
+    """colour -> colour turning x into y cell by cell, or None when a colour goes to two colours."""
+    pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
+    src, dst = pairs // 10, pairs % 10
+    if np.unique(src).size != src.size:
+        return None
+    return dict(zip(src.tolist(), dst.tolist()))
+
+
+def _role_table(maps: Sequence[dict[int, int]], xs: Sequence[Grid], fixed: frozenset[int]) -> dict[int, int] | None:
     """role code -> what it becomes (a colour 0-9, or a role code >= 10 meaning 'that role's colour in
-    this grid'), consistent with every pair; a fixed colour is preferred to a role where both fit."""
+    this grid'), consistent with every pair's colour map; a colour is preferred to a role where both fit."""
     options: dict[int, set[int]] = {}
     seen_in: dict[int, int] = {}
-    for x, y in zip(xs, ys):
+    for m, x in zip(maps, xs):
         codes = colour_roles(x, fixed)
-        for c, code in codes.items():
-            outs = np.unique(y[x == c])
-            if outs.size != 1:
-                return None  # one role goes to two colours
-            v = int(outs[0])
+        for c, v in m.items():
+            code = codes[c]
             here = {v} | ({codes[v]} if v in codes and codes[v] >= 10 else set())
             options[code] = options.get(code, here) & here
             if not options[code]:
@@ -125,9 +131,12 @@ def fit_role_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     fixed colours, then with the colours every node grid has held fixed."""
     if any(x.shape != y.shape for x, y in zip(xs, ys)):
         return None
-    everywhere = frozenset.intersection(*(G.palette(x) for x in xs))
+    maps = [_pair_map(x, y) for x, y in zip(xs, ys)]
+    if any(m is None for m in maps):
+        return None
+    everywhere = frozenset.intersection(*(frozenset(m) for m in maps))
     for fixed in (frozenset(), everywhere):
-        table = _role_table(xs, ys, fixed)
+        table = _role_table(maps, xs, fixed)
         if table is None:
             continue
 

@@ -34,6 +34,9 @@ from .learn import Fitted
 from .ops import Op, build_ops, task_facts
 
 
+CLOCK_STRIDE = 4
+
+
 class Clock:
     """The task's CPU-second budget (time.process_time) and the caller's wall-clock deadline, together."""
 
@@ -119,6 +122,10 @@ class Search:
         self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
                                                        self.inputs[self.n_train:])
         self.bar_layouts = learn.bar_layouts(self.targets)
+        # Composition on a blank canvas, for tasks whose outputs are not their inputs' shape: the colour
+        # every train output has most of (None when they differ, or when the shapes are the same).
+        self.canvas = None if self.facts.same_shape else _common_background(self.targets)
+        self.resize_cache: dict[tuple, list[Fitted]] = {}
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.best_cost = float("inf")
         self.partial: tuple[float, Program] | None = None
@@ -168,7 +175,7 @@ class Search:
             if step is not None:
                 self._finish(node, step)
             self._note_partial(node, xs)
-            if self.facts.same_shape and node.depth > 0:
+            if (self.facts.same_shape or self.canvas is not None) and node.depth > 0:
                 self._note_edit(node, xs)
             if node.depth <= self.cfg.local_rule_depth:
                 # Below the root only the cheap feature sets run now; the ones that label objects wait
@@ -186,7 +193,7 @@ class Search:
             if step is not None:
                 self._finish(node, step)
         scaled = learn.fit_count_scale(xs, self.targets)
-        for step in learn.resize_steps(xs, self.targets) + ([scaled] if scaled else []):
+        for step in self._resize_steps(xs) + ([scaled] if scaled else []):
             resized = _apply_all(step.apply, xs)
             if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
                 continue
@@ -202,12 +209,24 @@ class Search:
         for step in roles.normalised(fit, xs, self.targets, node.grids[self.n_train:], Fitted):
             self._finish(node, step)
 
+    def _resize_steps(self, xs: Sequence[Grid]) -> list[Fitted]:
+        """learn.resize_steps, which reads only the node's shapes (the targets are fixed): once per shapes."""
+        key = tuple(x.shape for x in xs)
+        steps = self.resize_cache.get(key)
+        if steps is None:
+            steps = self.resize_cache[key] = learn.resize_steps(xs, self.targets)
+        return steps
+
     def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
         right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
         total = sum(y.size for y in self.targets)
         acc = right / total
         if self.partial is None or acc > self.partial[0]:
             self.partial = (acc, Program(node.program, node.cost, node.grids[self.n_train:]))
+
+    def _base(self, i: int, shape: tuple[int, int]) -> Grid:
+        """What an edit paints on for input i: the input itself, or a blank canvas of the given shape."""
+        return self.inputs[i] if self.canvas is None else np.full(shape, self.canvas, np.uint8)
 
     def _edit_mask(self, g: Grid, inp: Grid, additive: bool) -> np.ndarray:
         """The cells an edit changes: every changed cell, or (additive) only those it paints a foreground
@@ -219,10 +238,12 @@ class Search:
         """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
         if len(self.edits) >= self.cfg.max_edits:
             return
-        if any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
+        if self.canvas is None and any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
             return
-        for additive in (False, True):
-            masks = [self._edit_mask(x, inp, additive) for x, inp in zip(xs, self.inputs)]
+        bases = [self._base(i, y.shape) for i, y in enumerate(self.targets)]
+        # On a canvas only the cells an edit paints count (painting it all is a fit, not an edit).
+        for additive in ((True,) if self.canvas is not None else (False, True)):
+            masks = [self._edit_mask(x, inp, additive) for x, inp in zip(xs, bases)]
             if any((x[m] != y[m]).any() for x, y, m in zip(xs, self.targets, masks)):
                 continue
             if any(m.any() for m in masks):
@@ -246,8 +267,9 @@ class Search:
 
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
-        for op in self.ops:
-            if self.clock.out(self.cfg.search_fraction):
+        for i, op in enumerate(self.ops):
+            # The clock is read every few ops (reading it costs about as much as a cheap op).
+            if i % CLOCK_STRIDE == 0 and self.clock.out(self.cfg.search_fraction):
                 self.stopped_by = "budget"
                 return False
             grids = _apply_all(op.fn, node.grids)
@@ -304,7 +326,7 @@ class Search:
 
     def _compose_edits(self) -> None:
         """Greedy cover of the cells the train outputs change by correct partial edits (fewest edits)."""
-        left = [x != y for x, y in zip(self.inputs[:self.n_train], self.targets)]
+        left = [self._base(i, y.shape) != y for i, y in enumerate(self.targets)]
         chosen: list[Edit] = []
         pool = sorted(self.edits, key=lambda e: e.node.cost)
         while any(m.any() for m in left) and len(chosen) < self.cfg.max_compose:
@@ -324,7 +346,10 @@ class Search:
         # The first chosen edit wins a cell two edits both change: it covered the most of what was needed.
         outs = []
         for t in range(self.n_train, len(self.inputs)):
-            inp = self.inputs[t]
+            shapes = {e.node.grids[t].shape for e in chosen}
+            if len(shapes) != 1:
+                return  # the edits disagree about the test output's shape
+            inp = self._base(t, shapes.pop())
             out = inp.copy()
             written = np.zeros(out.shape, bool)
             for edit in chosen:
@@ -351,6 +376,14 @@ class Search:
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
         return SearchResult([Program(g[2].text, g[0], g[2].outputs, g[2].depth) for g in groups], [g[3] for g in groups],
                             partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by)
+
+
+def _common_background(grids: Sequence[Grid]) -> int | None:
+    """The colour every grid has most of; failing that black, if every grid has some; else None."""
+    colours = {int(np.bincount(g.ravel(), minlength=10).argmax()) for g in grids}
+    if len(colours) == 1:
+        return colours.pop()
+    return 0 if all((g == 0).any() for g in grids) else None
 
 
 def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:
