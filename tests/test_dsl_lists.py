@@ -235,3 +235,19 @@ def test_colour_lists_by_count_and_by_stripes():
     stacked = side_by_side.T.copy()
     assert np.array_equal(G.colour_stripes(stacked), grid([[4], [2], [8]]))
     assert G.colour_stripes(grid([[1, 1], [2, 3]])) is None  # neither the first row nor column has all
+
+
+def test_edit_masks_count_all_painted_or_erased_cells():
+    from solver.dsl.search import EDIT_MODES, Clock, Search
+    x = grid([[0, 0, 0, 0, 0],
+              [0, 2, 0, 3, 0],
+              [0, 0, 0, 0, 0]])
+    task = task_of([(x.tolist(), x.tolist())], [(x.tolist(), None)])
+    search = Search(task, fast_cfg(), Clock(5.0, Deadline.never()))
+    node = x.copy()
+    node[1, 1] = 0  # erases the red cell
+    node[0, 4] = 7  # and paints a stroke
+    assert search._edit_mask(node, x, "all").sum() == 2
+    assert np.argwhere(search._edit_mask(node, x, "erase")).tolist() == [[1, 1]]
+    assert np.argwhere(search._edit_mask(node, x, "paint")).tolist() == [[0, 4]]
+    assert set(EDIT_MODES) == {"all", "paint", "erase"}

@@ -35,6 +35,7 @@ from .ops import Op, build_ops, task_facts
 
 
 CLOCK_STRIDE = 4
+EDIT_MODES = {"all": "", "paint": "+", "erase": "-"}  # the mark each puts before its edit in a program
 
 
 class Clock:
@@ -67,7 +68,7 @@ class Node:
 class Edit:
     """A node that changes some cells of the input and gets every changed cell right on every train pair."""
     node: Node
-    additive: bool                   # only the cells it paints foreground count (see Search._edit_mask)
+    mode: str                        # which changed cells count: all | paint | erase (see Search._edit_mask)
     train_masks: list[np.ndarray]    # the cells it changes, per train pair
 
 
@@ -228,11 +229,15 @@ class Search:
         """What an edit paints on for input i: the input itself, or a blank canvas of the given shape."""
         return self.inputs[i] if self.canvas is None else np.full(shape, self.canvas, np.uint8)
 
-    def _edit_mask(self, g: Grid, inp: Grid, additive: bool) -> np.ndarray:
-        """The cells an edit changes: every changed cell, or (additive) only those it paints a foreground
-        colour on, so that a node which also erased things can still contribute what it drew."""
+    def _edit_mask(self, g: Grid, inp: Grid, mode: str) -> np.ndarray:
+        """The cells an edit changes: every changed cell ('all'), only those it paints a foreground colour
+        on ('paint'), so that a node which also erased things can still contribute what it drew, or only
+        those it paints background ('erase'), for a node that erased the right things but drew wrong ones."""
         diff = g != inp
-        return diff & (g != G.background(inp)) if additive else diff
+        if mode == "all":
+            return diff
+        on_bg = g == G.background(inp)
+        return diff & (on_bg if mode == "erase" else ~on_bg)
 
     def _note_edit(self, node: Node, xs: Sequence[Grid]) -> None:
         """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
@@ -242,12 +247,12 @@ class Search:
             return
         bases = [self._base(i, y.shape) for i, y in enumerate(self.targets)]
         # On a canvas only the cells an edit paints count (painting it all is a fit, not an edit).
-        for additive in ((True,) if self.canvas is not None else (False, True)):
-            masks = [self._edit_mask(x, inp, additive) for x, inp in zip(xs, bases)]
+        for mode in ("paint",) if self.canvas is not None else tuple(EDIT_MODES):
+            masks = [self._edit_mask(x, inp, mode) for x, inp in zip(xs, bases)]
             if any((x[m] != y[m]).any() for x, y, m in zip(xs, self.targets, masks)):
                 continue
             if any(m.any() for m in masks):
-                self.edits.append(Edit(node, additive, masks))
+                self.edits.append(Edit(node, mode, masks))
             return
 
     # -------------------------------------------------------------------------------------------- search
@@ -354,11 +359,11 @@ class Search:
             written = np.zeros(out.shape, bool)
             for edit in chosen:
                 g = edit.node.grids[t]
-                m = self._edit_mask(g, inp, edit.additive) & ~written
+                m = self._edit_mask(g, inp, edit.mode) & ~written
                 out[m] = g[m]
                 written |= m
             outs.append(out)
-        text = "compose(" + ", ".join(("+" if e.additive else "") + e.node.program for e in chosen) + ")"
+        text = "compose(" + ", ".join(EDIT_MODES[e.mode] + e.node.program for e in chosen) + ")"
         cost = sum(e.node.cost for e in chosen) + self.cfg.compose_cost
         self._keep(text, cost, tuple(outs), max(e.node.depth for e in chosen))
 
