@@ -74,6 +74,8 @@ class DslConfig:
     compose_cost: float = 1.0       # extra cost of a composed program over the sum of its edits
     shape_penalty: float = 1.0      # extra cost of a test output whose shape contradicts the train pairs
     partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)
+    roles: bool = True              # also fit local rules on pairs with their free colours renamed by rank
+    max_predictions: int = 50       # fitting programs' predictions an Outcome keeps for benchmarks (coverage)
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")
