@@ -28,6 +28,7 @@ def config(directory, family, *extra):
                                 *(["model.format=marc"] if family == "marc" else []), *extra])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("method", ["greedy", "dfs"])
 def test_ttt_sampling_and_rescoring_run_under_each_profile(family_dirs, family, method):
