@@ -47,8 +47,12 @@ class TaskRecord:
     plan: dict[str, Any] = field(default_factory=dict)  # the ladder knobs the stages ran with (budget.knobs)
     degraded: list[str] = field(default_factory=list)  # the knobs the ladder turned down for this task
     # Per worker part ("gpu", "cpu"): worker, start and end (seconds since the run started), allotted
-    # seconds, and tries; the report's timeline and the tuner read these.
+    # seconds, tries, and the worker's memory after it (rss_mb, gpu_peak_mb); the report's timeline and the
+    # tuner read these.
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)  # per stage: seconds per phase
+    # Per stage, what it generated (a model stage: prompts, decoded, candidates, rejects by reason).
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "task", "task_id": self.task_id, "status": self.status,
@@ -56,7 +60,9 @@ class TaskRecord:
                 "candidates": _compact_candidates(self.candidates),
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
                 "errors": self.errors, "cells": self.cells, "plan": self.plan, "degraded": self.degraded,
-                "parts": self.parts}
+                "parts": self.parts,
+                "phases": {st: {k: round(v, 4) for k, v in ph.items()} for st, ph in self.phases.items()},
+                "stats": self.stats}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "TaskRecord":
@@ -70,7 +76,8 @@ class TaskRecord:
                                             logprob=lp, **evidence))
         return cls(d["task_id"], [(as_grid(a), as_grid(b)) for a, b in d["attempts"]], candidates,
                    d.get("seconds", {}), d.get("errors", []), d.get("status", "ok"), d.get("cells", 0),
-                   d.get("plan", {}), d.get("degraded", []), d.get("parts", {}))
+                   d.get("plan", {}), d.get("degraded", []), d.get("parts", {}), d.get("phases", {}),
+                   d.get("stats", {}))
 
 
 # The typed evidence of a candidate other than its log-probability (which may differ between identical

@@ -47,7 +47,7 @@ def test_the_stage_reads_its_knobs_on_every_call(stage):
 def test_the_stage_honours_its_deadline(stage):
     task = make_task(RULES["identity"], np.random.default_rng(1))
     stage.cfg.ttt.steps = 100_000
-    assert stage.solve(task, stage.cfg, Deadline.after(0)) == []
+    assert stage.solve(task, stage.cfg, Deadline.after(0)).candidates == []
     report = stage.reports[task.id]
     assert report.ttt.steps == 0 and report.sample.generated == 0 and report.sample.skipped == report.sample.prompts
     stage.solve(task, stage.cfg, Deadline.after(1.5))

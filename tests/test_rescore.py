@@ -127,11 +127,11 @@ def test_the_stage_samples_depth_first_and_rescores_when_configured(trained_dir)
                                f"sample.augment={json.dumps(VIEWS)}", f"rescore.augment={json.dumps(VIEWS)}"])
     stage = NeuralStage(cfg)
     task = trained_task()
-    candidates = stage.solve(task, stage.cfg, Deadline.never())
+    candidates = stage.solve(task, stage.cfg, Deadline.never()).candidates
     report = stage.reports[task.id]
     assert report.sample.generated == 2 and report.sample.stops["done"] == 2 and report.sample.forwards > 2
     assert report.rescore is not None and report.rescore.views == 3
     assert candidates and all(c.stage == "neural-dfs" and np.isfinite(c.logprob) and len(c.rescore_nll) == 3
                               for c in candidates)
     assert np.array_equal(select_attempts(candidates, cfg.select, task.test[0].input)[0], task.test[0].output)
-    assert stage.solve(task, stage.cfg, Deadline.after(0)) == []
+    assert stage.solve(task, stage.cfg, Deadline.after(0)).candidates == []

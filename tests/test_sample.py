@@ -6,7 +6,7 @@ from solver.augment import IDENTITY, views_of_kinds
 from solver.budget import Deadline
 from solver.codec import Vocab, encode
 from solver.config import SampleConfig
-from solver.engine import TransformersBackend, _StopMalformed
+from solver.engine import TransformersBackend, _StopRows
 from solver.sample import sample_task
 from solver.synth import RULES, make_task
 from solver.tasks import Example
@@ -17,7 +17,7 @@ VOCAB = Vocab(cells=tuple(range(10)), row=10, input=11, output=12, end=13, pad=1
 def feed(tokens_per_row: list[list[int]]) -> list[list[bool]]:
     """Stop flags after each step, for sequences generated token by token."""
     n, steps = len(tokens_per_row), len(tokens_per_row[0])
-    stop = _StopMalformed(VOCAB, n)
+    stop = _StopRows(VOCAB, [1000] * n)
     prompt = torch.full((n, 3), VOCAB.output)
     flags = []
     for s in range(steps):

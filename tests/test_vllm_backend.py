@@ -184,7 +184,7 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
         cfg = stage_config(pretrained_model_dir, tmp_path, f"model.backend={backend}", "ttt.steps=4")
         loaded = load_model(cfg.model)
         stage = NeuralStage(cfg, loaded, fake_serving(cfg, loaded) if backend == "vllm" else None)
-        runs[backend] = ([stage.solve(t, stage.cfg, Deadline.never()) for t in tasks], stage)
+        runs[backend] = ([stage.solve(t, stage.cfg, Deadline.never()).candidates for t in tasks], stage)
     (hf, _), (ours, stage) = runs["transformers"], runs["vllm"]
     engine = stage.backend.engine
     assert engine.options["max_lora_rank"] == 8 and engine.options["gpu_memory_utilization"] == 0.45
@@ -196,7 +196,7 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
     assert list(stage.serving.adapter_root.iterdir()) == []  # each task's adapter deleted after it
 
     stage.cfg.ttt.enabled = False  # nothing trained: the engine serves the base model
-    untrained = stage.solve(tasks[0], stage.cfg, Deadline.never())
+    untrained = stage.solve(tasks[0], stage.cfg, Deadline.never()).candidates
     assert engine.calls[-1][1] is None
     assert [c.logprob for c in untrained] != pytest.approx([c.logprob for c in ours[0]], abs=1e-3)
 
