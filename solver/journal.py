@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -235,3 +236,50 @@ def read_entries(path: str | Path) -> Iterator[dict[str, Any]]:
 def read_tasks(path: str | Path) -> dict[str, TaskRecord]:
     """The last record of every task in the journal."""
     return {e["task_id"]: TaskRecord.from_json(e) for e in read_entries(path) if e.get("type") == "task"}
+
+
+# ---- what the model stages did, over a run (the summary and the report) ----
+
+@dataclass
+class StageOutputs:
+    """One model stage's generations over the tasks it ran on (from each task's `stats`)."""
+    tasks: int = 0
+    prompts: int = 0
+    decoded: int = 0
+    candidates: int = 0
+    rejects: Counter = field(default_factory=Counter)
+    empty_tasks: int = 0  # tasks on which it produced no valid candidate
+
+    @property
+    def mostly_empty(self) -> bool:
+        """No valid candidate on most of the tasks it ran on: a model that does nothing useful."""
+        return self.tasks > 0 and self.empty_tasks > self.tasks / 2
+
+    def line(self) -> str:
+        rejected = ", ".join(f"{n} {reason}" for reason, n in self.rejects.most_common())
+        return (f"{self.tasks} tasks, {self.prompts} prompts, {self.decoded} decoded, {self.candidates} "
+                f"candidates; no candidate on {self.empty_tasks} tasks"
+                + (f"; rejected: {rejected}" if rejected else ""))
+
+    def warning(self, stage: str) -> str:
+        return (f"WARNING: the {stage} stage produced no valid candidate on {self.empty_tasks} of {self.tasks} "
+                f"tasks ({sum(self.rejects.values())} outputs rejected). Its outputs do not parse as grids: "
+                f"likely a format mismatch (a model trained on another prompt format than the kit's) or a "
+                f"broken model.")
+
+
+def stage_outputs(per_task_stats: list[dict[str, dict[str, Any]]]) -> dict[str, StageOutputs]:
+    """Per model stage (one whose stats count decoded outputs), its outputs summed over tasks."""
+    out: dict[str, StageOutputs] = {}
+    for stats in per_task_stats:
+        for stage, s in stats.items():
+            if "decoded" not in s:
+                continue
+            o = out.setdefault(stage, StageOutputs())
+            o.tasks += 1
+            o.prompts += s.get("prompts", 0)
+            o.decoded += s.get("decoded", 0)
+            o.candidates += s.get("candidates", 0)
+            o.rejects.update(s.get("rejects", {}))
+            o.empty_tasks += s.get("candidates", 0) == 0
+    return out

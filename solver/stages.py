@@ -154,12 +154,12 @@ def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline
         start = time.monotonic()
         try:
             result = stage.solve(task, plan, deadline)
+            if not isinstance(result, StageResult):
+                result = StageResult(list(result))
         except Exception as exc:  # noqa: BLE001 - a stage's bug must not cost the task the others' work
             result = StageResult(failures=[PhaseFailure(stage.name, f"{type(exc).__name__}: {exc}",
                                                         is_out_of_memory(exc))])
         out.seconds[stage.name] = out.seconds.get(stage.name, 0.0) + time.monotonic() - start
-        if not isinstance(result, StageResult):
-            result = StageResult(list(result))
         for f in result.failures:
             where = stage.name if f.phase == stage.name else f"{stage.name}/{f.phase}"
             out.errors.append(f"{where}: {f.error}")
