@@ -70,13 +70,12 @@ class CostFit:
     by_phases: bool                # fitted phase by phase (the journal has per-phase seconds)
     measured: float                # seconds of the model parts
     estimated: float               # what the fitted model says they take
+    # Per part, |estimate - measured|, summed, over the measured seconds: how far off the model is task by
+    # task (the totals agree by construction: the fixed cost is what the phases leave, on average).
+    error: float = 0.0
+    median_task_error: float = 0.0  # median over parts of |estimate - measured| / measured
     phases_measured: dict[str, float] = field(default_factory=dict)
     phases_estimated: dict[str, float] = field(default_factory=dict)
-    median_task_error: float = 0.0  # median over parts of |estimate - measured| / measured
-
-    @property
-    def error(self) -> float:
-        return abs(self.estimated - self.measured) / self.measured if self.measured > 0 else 0.0
 
 
 @dataclass
@@ -131,7 +130,8 @@ def read_dry_run(workdir: str | Path) -> DryRun:
     fit = None
     if rows:
         fit = CostFit(by_phases, float(y.sum()), float(estimates.sum()),
-                      median_task_error=float(np.median(np.abs(estimates - y) / np.maximum(y, 1e-9))))
+                      float(np.abs(estimates - y).sum() / max(float(y.sum()), 1e-9)),
+                      float(np.median(np.abs(estimates - y) / np.maximum(y, 1e-9))))
         for k, name in enumerate(("task",) + PHASES):
             fit.phases_estimated[name] = float((x[:, k] * coef[k]).sum())
             if by_phases and name != "task":
@@ -384,8 +384,8 @@ def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: 
         lines.append(f"  budget.{name:<38} {getattr(b, name):>10.4g} {dry.costs[name]:>11.4g}")
     if dry.fit is not None:
         f = dry.fit
-        lines.append(f"  explains {f.measured:.1f} s of measured model time as {f.estimated:.1f} s "
-                     f"({100 * f.error:.1f}% off; median task {100 * f.median_task_error:.0f}% off), "
+        lines.append(f"  explains {f.measured:.1f} s of measured model time ({f.estimated:.1f} s estimated); "
+                     f"task by task {100 * f.error:.1f}% off in all, median {100 * f.median_task_error:.1f}%; "
                      + ("fitted phase by phase:" if f.by_phases else "fitted on part times (no phases journaled)"))
         if f.by_phases:
             lines.append("    phase        measured s   estimated s")

@@ -151,3 +151,30 @@ def test_tune_refuses_a_folder_without_a_journal(tmp_path):
     out = subprocess.run([sys.executable, "-m", "solver", "tune", str(tmp_path)], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 2 and "no run journal" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_cost_model_fitted_phase_by_phase_explains_a_dry_run_with_rescoring(tmp_path, pretrained_model_dir,
+                                                                              single_torch_thread):
+    """A real dry run (the model pre-trained to copy grids writes grids, so rescoring has work), tasks of
+    several sizes: every phase is journaled, the fit includes rescoring, and it explains the measured model
+    time task by task within 15%."""
+    from solver.pipeline import run
+    from solver.synth import RULES, make_task
+    from solver.tune import read_dry_run, report_lines
+    rng = np.random.default_rng(0)
+    tasks = {f"t{k}": make_task(RULES["identity"], rng, sides=(side, side), n_train=2)
+             for k, side in enumerate([2, 3, 4, 4, 5, 6])}
+    challenges = tmp_path / "c.json"
+    challenges.write_text(json.dumps({tid: {"train": [{"input": e.input.tolist(), "output": e.output.tolist()}
+                                                      for e in t.train],
+                                            "test": [{"input": e.input.tolist()} for e in t.test]}
+                                      for tid, t in tasks.items()}))
+    cfg = load_config("tiny", [f"model.path={json.dumps(str(pretrained_model_dir))}", "model.max_length=512",
+                               "ttt.steps=2", "sample.views=2", "rescore.enabled=true", "rescore.views=2",
+                               "dsl.enabled=false", "run.cpu_workers=1"])
+    run(challenges, cfg, tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
+    dry = read_dry_run(tmp_path / "work")
+    assert dry.model_points == 6 and dry.fit.by_phases
+    assert dry.fit.phases_measured["rescore"] > 0 and dry.costs["rescore_view_seconds"] > 0
+    assert dry.fit.error <= 0.15, report_lines(dry, recommend(dry, 1, 1, 1, 10), 1, 1, 1, 10, 1, 1)

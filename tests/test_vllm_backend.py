@@ -208,3 +208,14 @@ def test_a_vllm_backend_that_cannot_start_is_a_clear_error(tmp_path, tiny_model_
     if importlib.util.find_spec("vllm") is None:  # the real engine factory, where vllm is not installed
         with pytest.raises(ModelError, match="needs vllm installed"):
             NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=vllm"))
+
+
+def test_a_generation_without_its_log_probability_is_an_error_not_certainty(tiny_loaded):
+    """A missing cumulative_logprob used to become 0.0 (probability 1), passing every threshold."""
+    from types import SimpleNamespace
+    vllm = VllmBackend(FakeLLM(tiny_loaded.model), tiny_loaded.vocab, make_params=Params, make_lora_request=LoRARequest)
+    end = tiny_loaded.vocab.end
+    ok = vllm._generation(SimpleNamespace(token_ids=[end], finish_reason="stop", cumulative_logprob=-0.5), 4)
+    assert ok.logprob == -0.5
+    with pytest.raises(ValueError, match="no cumulative_logprob"):
+        vllm._generation(SimpleNamespace(token_ids=[end], finish_reason="stop", cumulative_logprob=None), 4)
