@@ -12,7 +12,7 @@ import pytest
 import solver.neural as neural
 from solver.budget import Deadline, degraded, lighter
 from solver.config import load_config
-from solver.journal import read_entries, read_tasks
+from solver.journal import read_tasks
 from solver.neural import NeuralStage
 from solver.pipeline import run, summary_lines
 from solver.stages import Stage, StageResult, run_stages
