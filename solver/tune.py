@@ -114,10 +114,11 @@ def read_dry_run(workdir: str | Path) -> DryRun:
         part = r.get("parts", {}).get("gpu")
         if not part or "end" not in part or any("gpu part lost" in e for e in r.get("errors", [])):
             continue
-        rows.append(cost_row(r.get("plan", {}), t.cells, t.n_test))
+        ran = r.get("phases", {}).get("neural")
+        rows.append(cost_row(r.get("plan", {}), t.cells, t.n_test, set(ran) if ran else None))
         ys.append(part["end"] - part["start"])
         owners.append(t)
-        phases.append(r.get("phases", {}).get("neural"))
+        phases.append(ran)
     x, y = np.array(rows).reshape(-1, len(prior)), np.array(ys)
     by_phases = bool(rows) and all(ph for ph in phases)
     if by_phases:
@@ -162,34 +163,33 @@ def read_dry_run(workdir: str | Path) -> DryRun:
                   startup, int(header.get("workers", {}).get("cpu") or 1), fit)
 
 
-def cost_row(plan: dict, cells: int, n_test: int) -> list[float]:
+def cost_row(plan: dict, cells: int, n_test: int, ran: set[str] | None = None) -> list[float]:
     """A model part's units of each cost (budget.model_seconds's terms), from the knobs it ran with:
-    [1, TTT steps x size, greedy views x tests x size, DFS views x tests x size, rescoring views x ...]."""
+    [1, TTT steps x size, greedy views x tests x size, DFS views x tests x size, rescoring views x ...].
+    `ran`: the phases the journal says ran (None: unknown, all that the plan enables); a phase that did not
+    run (rescoring with no candidate to score) has no units, so that it does not dilute its cost."""
     if not plan.get("model"):
         return [1.0, 0.0, 0.0, 0.0, 0.0]
     size = cells / 1000
     views = plan.get("views", 0) * n_test * size
     dfs = plan.get("method") == "dfs"
-    return [1.0, plan.get("ttt_steps", 0) * size, 0.0 if dfs else views, views if dfs else 0.0,
-            plan.get("rescore_views", 0) * n_test * size]
+    row = [1.0, plan.get("ttt_steps", 0) * size, 0.0 if dfs else views, views if dfs else 0.0,
+           plan.get("rescore_views", 0) * n_test * size]
+    if ran is not None:
+        row = [row[0]] + [u if name in ran else 0.0 for name, u in zip(PHASES, row[1:])]
+    return row
 
 
 def fit_phases(x: np.ndarray, wall: np.ndarray, seconds: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """The cost model from per-phase seconds: each phase's cost per unit (x's columns 1..) is the slope of
-    that phase's seconds over its units (with an intercept where the units vary enough to tell one, else
-    through the origin; never negative; the prior where the phase never ran), and the fixed cost (column 0)
-    is the mean of what the slopes leave of the part's wall time (the intercepts, the work outside the
-    phases, the worker's overhead)."""
+    """The cost model from per-phase seconds: each phase's cost per unit (x's columns 1..) is its seconds
+    over its units, summed over the parts where it ran (so the model's total for the phase is the measured
+    total, whatever the mix of task sizes); the prior where the phase never ran. The fixed cost (column 0)
+    is the mean of what the phases leave of the part's wall time (the worker's own work between phases)."""
     coef = prior.astype(float).copy()
     for k in range(1, x.shape[1]):
-        u, s = x[:, k], seconds[:, k - 1]
-        if not (u > 0).any():
-            continue
-        slope = float(u @ s / (u @ u))  # through the origin
-        if len(u) >= 3 and u.std() > 0.1 * u.mean():
-            fitted = np.polyfit(u, s, 1)[0]
-            slope = float(fitted) if fitted > 0 else slope
-        coef[k] = max(0.0, slope)
+        units = x[:, k].sum()
+        if units > 0:
+            coef[k] = float(seconds[x[:, k] > 0, k - 1].sum() / units)
     coef[0] = max(0.0, float(np.mean(wall - x[:, 1:] @ coef[1:])))
     return coef
 
