@@ -41,6 +41,9 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_N
 # allocator grows its blocks in place instead of keeping a fixed-size block per size ever asked for, so that
 # the free memory does not fragment into pieces too small for the next long task. Read when torch first
 # initialises CUDA, so it is set in the environment the worker is spawned with, before it imports torch.
+# Not under a vLLM engine, which manages its own memory and has had start-up failures with expandable
+# segments in some versions and setups (vllm-project/vllm issues 29544 and 42609; the CuMemAllocator of its
+# sleep mode refused it until PR 40812).
 GPU_ALLOCATOR_ENV = {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}
 
 
@@ -89,7 +92,7 @@ class Worker:
         env = {}
         if device == "cpu":  # a thread count the user set wins
             env.update({k: v for k, v in SINGLE_THREAD_ENV.items() if k not in os.environ})
-        if device == "gpu":  # so does an allocator setting the user made
+        if device == "gpu" and cfg.model.backend == "transformers":  # so does an allocator setting the user made
             env.update({k: v for k, v in GPU_ALLOCATOR_ENV.items() if k not in os.environ})
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
