@@ -107,7 +107,8 @@ def _ttt(task, plan, deadline):
 def _env(task, plan, deadline):
     """Answers, after FAULTY_SECONDS, with what the worker's environment says about the GPU it may use."""
     time.sleep(float(os.environ.get("FAULTY_SECONDS", "0.2")))
-    return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}")
+    return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')} "
+                                        f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF')}")
 
 
 def prepared_gpu(cfg, where):
