@@ -3,7 +3,7 @@ model, the model worker's resident memory after each task read back from the jou
 
     python bench/rss_growth.py --tasks 300 [--model DIR] [--work /tmp/rss] [--out bench/results/x.md]
 
-Tasks are drawn from solver/synth.py's rules with sides 2..10, so that prompts vary in length. Prints the
+Tasks cycle through solver/synth.py's rules, each at its own sizes, so that prompts vary in length. Prints the
 first and last fifth of the tasks' RSS, and the least-squares slope over task order (MiB per 100 tasks).
 """
 from __future__ import annotations
@@ -30,8 +30,7 @@ def write_tasks(path: Path, n: int, seed: int = 0) -> Path:
     names = sorted(RULES)
     tasks = {}
     for k in range(n):
-        side = int(rng.integers(2, 11))
-        t = make_task(RULES[names[k % len(names)]], rng, sides=(side, side), task_id=f"t{k:04d}")
+        t = make_task(RULES[names[k % len(names)]], rng, task_id=f"t{k:04d}")  # each rule its own sizes
         tasks[t.id] = {"train": [{"input": e.input.tolist(), "output": e.output.tolist()} for e in t.train],
                        "test": [{"input": e.input.tolist()} for e in t.test]}
     path.write_text(json.dumps(tasks))
