@@ -30,6 +30,7 @@ def same_state(a, b) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_the_stage_reads_its_knobs_on_every_call(stage):
     task = make_task(RULES["identity"], np.random.default_rng(0), n_test=2)
     start = stage.adapter.state()
@@ -61,6 +62,7 @@ def test_unknown_sampling_methods_are_refused():
         load_config(overrides=["sample.method=beam"])
 
 
+@pytest.mark.slow
 def test_a_shared_adapter_becomes_every_task_s_start(tiny_model_dir):
     stage = NeuralStage(tiny_config(tiny_model_dir, "ttt.scope=shared", "ttt.shared_steps=3", "ttt.lr=1e-2"))
     fresh = stage.adapter.state()
@@ -89,6 +91,7 @@ def three_tasks(tmp_path, sample_challenges_path, sample_solutions_path):
             write_json(tmp_path / "s.json", {k: solutions[k] for k in keep}))
 
 
+@pytest.mark.slow
 def test_a_run_with_the_model_leaves_a_valid_submission(tmp_path, tiny_model_dir, three_tasks):
     challenges, solutions = three_tasks
     cfg = tiny_config(tiny_model_dir, "ttt.steps=2", "sample.views=2")
@@ -99,6 +102,7 @@ def test_a_run_with_the_model_leaves_a_valid_submission(tmp_path, tiny_model_dir
     assert all(not r.errors for r in result.records.values())
 
 
+@pytest.mark.slow
 def test_a_model_whose_answers_are_all_malformed_is_reported_loudly(tmp_path, tiny_model_dir, three_tasks):
     """The random tiny model writes no grid: the run still succeeds on the other stages, but the journal
     counts every rejected output with its reason, and the summary and the report warn."""
@@ -123,6 +127,7 @@ def test_a_model_whose_answers_are_all_malformed_is_reported_loudly(tmp_path, ti
     assert "WARNING: the neural stage produced no valid candidate on 3 of 3 tasks" in page
 
 
+@pytest.mark.slow
 def test_run_command_takes_a_model_directory(tmp_path, tiny_model_dir, three_tasks, capsys):
     challenges, _ = three_tasks
     out = tmp_path / "sub.json"

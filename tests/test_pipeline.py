@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from solver.budget import Deadline
 from solver.config import load_config
@@ -13,6 +14,7 @@ from solver.tasks import Candidate, load_challenges
 from .conftest import write_json
 
 
+@pytest.mark.slow
 def test_run_on_the_sample_leaves_a_valid_submission_and_a_journal(sample_challenges_path,
                                                                    sample_solutions_path, tmp_path):
     cfg = load_config("cpu", ["dsl.seconds_per_task=0.5"])  # the DSL's default 10 CPU-s a task is for real runs
@@ -64,6 +66,7 @@ def test_an_expired_deadline_skips_stages_but_still_gives_attempts(sample_challe
     assert np.array_equal(record.attempts[0][0], task.test[0].input)
 
 
+@pytest.mark.slow
 def test_bad_tasks_do_not_stop_the_run(tmp_path):
     good = {"train": [{"input": [[1, 2]], "output": [[2, 1]]}], "test": [{"input": [[3, 4]]}]}
     data = {"good1": good, "ragged": {"train": [{"input": [[1], [1, 2]], "output": [[1]]}], "test": [{"input": [[7]]}]},

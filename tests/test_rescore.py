@@ -92,6 +92,7 @@ def near_misses(right: np.ndarray) -> list[np.ndarray]:
     return [one_cell, other_cell, right.T.copy(), right[::-1].copy()]
 
 
+@pytest.mark.slow
 def test_a_planted_right_answer_ranks_first_against_wrong_grids_with_more_votes(trained):
     backend = TransformersBackend(trained.model, trained.vocab)
     task = trained_task()
@@ -120,6 +121,7 @@ def test_rescoring_after_the_deadline_keeps_the_sampled_candidates(tiny_loaded):
     assert out == candidates and report.views == 0 and report.skipped["deadline"] == 3
 
 
+@pytest.mark.slow
 def test_the_stage_samples_depth_first_and_rescores_when_configured(trained_dir):
     cfg = load_config("tiny", [f"model.path={json.dumps(str(trained_dir))}", "model.max_length=512",
                                "ttt.enabled=false", "sample.views=2", "sample.method=dfs", "sample.min_prob=0.02",

@@ -42,6 +42,7 @@ def held_out_results(model_dir, seed: int) -> tuple[list[bool], list[bool], Neur
     return without, with_ttt, stage, tasks
 
 
+@pytest.mark.slow
 def test_ttt_solves_held_out_rules_the_model_cannot(pretrained_model_dir):
     # Measured with this fixture's recipe and held_out_results for seeds 0-5 (seed for the model, its
     # pre-training and the tasks): without TTT 0 of 8 every time; with TTT 7, 6, 7, 7, 8, 7 of 8. The

@@ -129,6 +129,7 @@ def check_fit_explains(work: Path, cfg, steps: int, views: int, tolerance: float
     assert math.isclose(predicted, measured, rel_tol=tolerance)
 
 
+@pytest.mark.slow
 def test_tune_cli_on_a_real_dry_run_of_the_tiny_model(tmp_path, sample_challenges_path):
     """A dry run of the tiny real model, then the tuner."""
     data = json.loads(sample_challenges_path.read_text())

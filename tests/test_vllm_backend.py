@@ -50,6 +50,7 @@ def test_greedy_outputs_parse_like_the_transformers_backend(backends):
     assert [g.logprob for g in ours] == pytest.approx(hf.score(prompts, [g.tokens for g in ours]), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_prompt_logprobs_give_the_teacher_forced_score(backends):
     vllm, hf, _ = backends
     prompts = prompts_of(vllm.vocab)
@@ -59,6 +60,7 @@ def test_prompt_logprobs_give_the_teacher_forced_score(backends):
     assert vllm.score_shared(prompts[0], answers, 2) == pytest.approx(hf.score_shared(prompts[0], answers, 2), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_sampled_exploration_keeps_distinct_finished_completions_above_the_threshold(backends):
     vllm, hf, _ = backends
     prompt = prompts_of(vllm.vocab, 1)[0]
@@ -155,6 +157,7 @@ def _serving_dir_in_child(model_dir: str, serving_dir: str) -> str:
     return str(serving_model_dir(ModelConfig(path=model_dir, serving_dir=serving_dir)))
 
 
+@pytest.mark.slow
 def test_workers_asking_for_the_serving_model_at_once_share_one_copy(tmp_path, tiny_model_dir):
     """Model workers start together; one writes the copy, the others wait on the lock and reuse it (a second
     writer would fail to rename its copy onto the first)."""
@@ -171,6 +174,7 @@ def test_lora_ranks_round_up_to_the_ones_vllm_serves():
         max_lora_rank(1000)
 
 
+@pytest.mark.slow
 def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path, pretrained_model_dir,
                                                                        single_torch_thread):
     """The same run twice: sampling on the training model, and on the (stand-in) engine serving the saved
