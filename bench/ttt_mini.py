@@ -113,13 +113,13 @@ def evaluate(stage: NeuralStage, tasks, args) -> tuple[dict[str, list[tuple[bool
     results: dict[str, list] = {"no TTT": [], "TTT": [], "TTT + voting": [], **{k: [] for k in variants}}
     voted: dict[str, list] = {}
     for k, task in enumerate(tasks):
-        results["no TTT"].append(solved(task, stage.solve(task, no_ttt, Deadline.never()), no_ttt))
-        candidates = voted[task.id] = stage.solve(task, with_ttt, Deadline.never())
+        results["no TTT"].append(solved(task, stage.solve(task, no_ttt, Deadline.never()).candidates, no_ttt))
+        candidates = voted[task.id] = stage.solve(task, with_ttt, Deadline.never()).candidates
         results["TTT"].append(solved(task, [c for c in candidates if c.view == "identity"][:1], with_ttt))
         results["TTT + voting"].append(solved(task, candidates, with_ttt))
         if k % args.tasks_per_rule < args.variant_tasks:
             for name, cfg in variants.items():
-                results[name].append(solved(task, stage.solve(task, cfg, Deadline.never()), cfg))
+                results[name].append(solved(task, stage.solve(task, cfg, Deadline.never()).candidates, cfg))
     return results, voted
 
 
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
 
     stage = NeuralStage(config(args, True, args.views), loaded=loaded)
     seen = [make_task(copy, rng) for _ in range(args.seen_tasks)]
-    seen_ok = sum(solved(t, stage.solve(t, config(args, False, 1), Deadline.never()), stage.cfg)[0] for t in seen)
+    seen_ok = sum(solved(t, stage.solve(t, config(args, False, 1), Deadline.never()).candidates, stage.cfg)[0] for t in seen)
     print(f"sanity, the pre-training rule without TTT: {seen_ok}/{len(seen)} tasks solved", flush=True)
 
     tasks = [make_task(rule, rng) for rule in held_out for _ in range(args.tasks_per_rule)]
