@@ -20,8 +20,8 @@ from solver.synth import RULES, make_task
 from solver.tasks import Example
 from solver.ttt import Adapter
 from solver.model import ModelError
-from solver.vllm_backend import (AdapterError, VllmBackend, check_adapter, max_lora_rank, merged_model,
-                                   save_adapter, serving_model_dir)
+from solver.vllm_backend import (AdapterError, VllmBackend, check_adapter, check_quantization, max_lora_rank,
+                                   merged_model, save_adapter, serving_model_dir)
 
 
 def prompts_of(vocab, n=3):
@@ -165,6 +165,24 @@ def test_workers_asking_for_the_serving_model_at_once_share_one_copy(tmp_path, t
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([Path(outs[0]).name, Path(outs[0]).name + ".lock"])
 
 
+def test_4bit_serving_on_a_vllm_without_bitsandbytes_is_a_clear_error():
+    check_quantization(None, "0.32.0", ["fp8"])
+    check_quantization("bitsandbytes", "0.19.1", ["fp8", "bitsandbytes"])
+    with pytest.raises(ModelError, match="vLLM 0.32.0 does not have .*vLLM 0.19.1"):
+        check_quantization("bitsandbytes", "0.32.0", ["fp8"])
+
+
+def test_scoring_can_send_one_request_per_engine_call(tiny_loaded):
+    """vLLM's CPU build crashes on prompt_logprobs of several LoRA requests in one step."""
+    engine = FakeLLM(tiny_loaded.model)
+    vllm = VllmBackend(engine, tiny_loaded.vocab, make_params=Params, make_lora_request=LoRARequest, score_chunk=1)
+    prompts = prompts_of(vllm.vocab)
+    vllm.score(prompts, [p[:2] for p in prompts])
+    assert [n for n, _ in engine.calls] == [1, 1, 1]
+    vllm.generate(prompts, 2, Deadline.never())
+    assert engine.calls[-1][0] == 3  # generation still goes in chunks
+
+
 def test_lora_ranks_round_up_to_the_ones_vllm_serves():
     assert [max_lora_rank(r) for r in (1, 8, 9, 32, 33, 512)] == [8, 8, 16, 32, 64, 512]
     with pytest.raises(ModelError, match="ttt.rank 1000"):
@@ -188,6 +206,7 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
     (hf, _), (ours, stage) = runs["transformers"], runs["vllm"]
     engine = stage.backend.engine
     assert engine.options["max_lora_rank"] == 8 and engine.options["gpu_memory_utilization"] == 0.45
+    assert engine.options["dtype"] == "bfloat16"  # fake_serving's; the stage passes the training model's
     for a, b in zip(hf, ours):
         assert a and [c.grid.tolist() for c in a] == [c.grid.tolist() for c in b]
         assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-3)
