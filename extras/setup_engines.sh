@@ -50,7 +50,9 @@ install() {
       pip install -q "bitsandbytes==$BNB_VERSION" ;;
     unsloth)
       has "$dir" unsloth "$UNSLOTH_VERSION" && { echo "setup_engines: unsloth $UNSLOTH_VERSION kept"; return; }
-      pip install -q "unsloth==$UNSLOTH_VERSION" "bitsandbytes==$BNB_VERSION" ;;
+      pip install -q "unsloth==$UNSLOTH_VERSION" "bitsandbytes==$BNB_VERSION"
+      # CUDA builds that unsloth does not need on the CPU: torchvision fails its import check there
+      pip uninstall -q -y torchvision triton xformers ;;
     *) echo "setup_engines: unknown engine $name (vllm, bnb, unsloth)" >&2; exit 2 ;;
   esac
   echo "setup_engines: $name in $dir: $(du -sh "$dir" | cut -f1), $((SECONDS - start)) s"

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from .budget import Deadline
-from .codec import MAX_OUTPUT_TOKENS, answer_reserve, encode, encode_grid
+from .codec import answer_reserve, encode, encode_grid
 from .config import Config, RescoreConfig, SampleConfig
 from .tasks import Candidate, Example, Task
 
@@ -126,14 +126,23 @@ def selfcheck_task(seed: int = 0) -> Task:
     return make_task(RULES["identity"], np.random.default_rng(seed), n_train=3, sides=(3, 3), task_id="selfcheck")
 
 
+ROOM = 64  # answer tokens a check decodes at most: a 3x3 answer takes 13; a random model's output runs on
+
+
 def _prompts(task: Task, vocab, max_len: int) -> tuple[list[np.ndarray], int]:
     """The test input's prompt under the identity view and with the demonstrations reversed, and the answer
-    room they leave."""
+    room the checks give them."""
     prompts = []
     for train in (task.train, task.train[::-1]):
         query = task.test[0].input
         prompts.append(encode(train, Example(query), vocab, max_len, answer_reserve(train, query), task.id).ids)
-    return prompts, min(MAX_OUTPUT_TOKENS, max_len - max(len(p) for p in prompts))
+    return prompts, min(ROOM, max_len - max(len(p) for p in prompts))
+
+
+def _check_length(task: Task, vocab, max_len: int) -> int:
+    """The context the checks use: the prompts and ROOM answer tokens (sample_task decodes to the end of it)."""
+    prompts, room = _prompts(task, vocab, max_len)
+    return max(len(p) for p in prompts) + room
 
 
 def _compare(ours: Sequence[float], reference: Sequence[float], lengths: Sequence[int], exact: bool,
@@ -224,8 +233,9 @@ class _Phases:
         sample = SampleConfig(views=2, method="greedy", batch_size=2, augment=list(self.cfg.sample.augment))
         prompts, room = _prompts(self.task, vocab, max_len)
         with self._serving():
-            self.candidates, report = sample_task(self.task, self.neural.backend, vocab, sample, max_len,
-                                                  Deadline.never(), np.random.default_rng(0))
+            self.candidates, report = sample_task(self.task, self.neural.backend, vocab, sample,
+                                                  _check_length(self.task, vocab, max_len), Deadline.never(),
+                                                  np.random.default_rng(0))
             gens = self.neural.backend.generate(prompts, room, Deadline.never())
         check(all(g.stop != "time" for g in gens), f"stops: {[g.stop for g in gens]}")
         worst = _compare([g.logprob for g in gens], self.reference.score(prompts, [g.tokens for g in gens]),
@@ -266,7 +276,7 @@ class _Phases:
         d.update(grids=report.grids, max_logprob_difference=worst)
 
     def adapter_round_trip(self, d: dict) -> None:
-        d.update(_adapter_round_trip(self.stage, self.task, self.reference, self.exact))
+        d.update(_adapter_round_trip(self.neural, self.task, self.reference, self.exact))
 
 
 def _adapter_round_trip(stage, task: Task, reference, exact: bool) -> dict:

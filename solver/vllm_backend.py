@@ -39,6 +39,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,7 @@ def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, d
     check_quantization(kwargs.get("quantization"), vllm.__version__, _quantization_methods())
     if vllm_on_cpu():  # the CPU build sizes its KV cache from the machine's RAM unless told (GiB)
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        _answer_vars_like_any_object()
     return vllm.LLM(model=str(model_dir), enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1,
                     enable_prefix_caching=True, skip_tokenizer_init=True, max_model_len=max_model_len,
                     dtype=dtype, **kwargs)
@@ -155,6 +157,17 @@ def check_quantization(method: str | None, version: str, methods: Sequence[str])
                          f"{method!r} quantization, which vLLM {version} does not have (vLLM 0.19.1, the one "
                          f"the Kaggle lock pins, has it). Install that vLLM, set model.load_in_4bit = false, "
                          f"or set model.backend = 'transformers'")
+
+
+def _answer_vars_like_any_object() -> None:
+    """vLLM 0.32's CPU platform, starting an engine, scans every loaded module's objects for Triton kernels
+    with `vars(obj).get("kernel")`. llvmlite's library wrapper (loaded with numba, which the kit uses)
+    answers `__dict__` with a wrapped C symbol, and the engine fails to start ("'_lib_fn_wrapper' object
+    has no attribute 'get'"). An entry in the wrapper's function table makes it answer with a dict."""
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    table = getattr(getattr(ffi, "lib", None), "_fntab", None)
+    if isinstance(table, dict):
+        table["__dict__"] = {}
 
 
 def engine_dtype(device_type: str) -> str:
