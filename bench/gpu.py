@@ -239,7 +239,14 @@ def main(argv: list[str] | None = None) -> int:
                                      "nvarc-4b 2048,4096,8192)")
     p.add_argument("--precisions", default="bf16,4bit")
     p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "results"))
+    p.add_argument("--write-model", metavar="DIR", help="only write a random model of the first of --sizes "
+                   "(bf16, the kit's tokenizer) to DIR, e.g. for `python -m solver selfcheck --model DIR`")
     args = p.parse_args(argv)
+    if args.write_model:
+        shape = args.sizes.split(",")[0]
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        print(saved_model(shape, device, torch.bfloat16, Path(args.write_model)))
+        return 0
     if not args.smoke and not torch.cuda.is_available():
         print("bench/gpu.py measures a CUDA GPU and torch sees none; use --smoke for the CPU check",
               file=sys.stderr)
