@@ -60,3 +60,20 @@ def test_the_neural_stage_on_real_vllm_matches_the_transformers_backend(tmp_path
         assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-3)
     assert stage.serving.backend.loras.next_id == 3  # one LoRA per task
     assert list(stage.serving.adapter_root.iterdir()) == []
+
+
+def test_the_cpu_build_still_needs_one_scoring_request_per_call(tmp_path, tiny_model_dir):
+    """Why VllmServing scores one request per engine call on vLLM's CPU build: two prompt_logprobs requests
+    in one step with LoRA enabled crash its CPU LoRA kernel, even with no adapter served. When this test
+    fails, vLLM has fixed it and score_chunk=1 can go."""
+    from solver.config import ModelConfig
+    from solver.vllm_backend import VllmBackend, serving_model_dir
+    cfg = ModelConfig(path=str(tiny_model_dir), serving_dir=str(tmp_path))
+    backend = VllmBackend(make_engine(serving_model_dir(cfg), max_lora_rank=8, max_model_len=512, dtype="float32"),
+                          load_model(cfg).vocab)
+    prompts, answers = [np.arange(1, 6), np.arange(2, 9)], [np.array([3, 4]), np.array([5, 6, 7])]
+    backend.score_chunk = 1
+    assert all(np.isfinite(backend.score(prompts, answers)))
+    backend.score_chunk = 2
+    with pytest.raises(RuntimeError, match="einsum"):
+        backend.score(prompts, answers)
