@@ -18,6 +18,32 @@ from solver.vllm_backend import make_engine, vllm_on_cpu  # noqa: E402
 PHASES = ["load", "stage", "ttt", "greedy", "dfs", "rescore", "vllm-adapter"]
 
 
+def test_the_neural_stage_on_real_vllm_matches_the_transformers_backend(tmp_path, pretrained_model_dir,
+                                                                     single_torch_thread):
+    """First in this file, so that its model pre-trains before any engine has started in this process: vLLM's
+    CPU worker sets torch to one thread and replaces torch.set_num_threads process-wide. (In the other order
+    the fixture's pre-training took 467 s instead of 53 s, on a machine whose load also differed.)
+    Two tasks, each trained, sampled on 4 views and rescored: on the training model, and on the engine
+    serving each task's saved adapter. The same grids with the same scores (an adapter lost on the way, or
+    a prompt_logprobs request the CPU LoRA kernel mixes up, changes the scores)."""
+    from solver.config import load_config
+    from solver.neural import NeuralStage
+    tasks = [make_task(RULES["identity"], np.random.default_rng(s), sides=(4, 4), task_id=f"t{s}") for s in (0, 1)]
+    runs = {}
+    for backend in ("transformers", "vllm"):
+        cfg = load_config("tiny", [f"model.path={json.dumps(str(pretrained_model_dir))}", f"model.backend={backend}",
+                                   f"model.serving_dir={json.dumps(str(tmp_path))}", "ttt.steps=4",
+                                   "rescore.enabled=true", "rescore.views=2"])
+        stage = NeuralStage(cfg, load_model(cfg.model))
+        runs[backend] = [stage.solve(t, Deadline.never()) for t in tasks]
+    assert type(stage.backend).__name__ == "VllmBackend"
+    for a, b in zip(runs["transformers"], runs["vllm"]):
+        assert a and [c.grid.tolist() for c in a] == [c.grid.tolist() for c in b]
+        assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-3)
+    assert stage.serving.backend.loras.next_id == 3  # one LoRA per task
+    assert list(stage.serving.adapter_root.iterdir()) == []
+
+
 def test_this_is_vllms_cpu_build():
     assert vllm_on_cpu()
 
@@ -37,29 +63,6 @@ def test_selfcheck_passes_on_vllm(tmp_path, tiny_model_dir):
 def test_4bit_serving_on_this_vllm_is_refused_naming_the_version(tiny_model_dir):
     with pytest.raises(ModelError, match=f"vLLM {vllm.__version__} does not have .*0.19.1"):
         make_engine(tiny_model_dir, max_lora_rank=8, max_model_len=512, quantization="bitsandbytes")
-
-
-def test_the_neural_stage_on_real_vllm_matches_the_transformers_backend(tmp_path, pretrained_model_dir,
-                                                                     single_torch_thread):
-    """Two tasks, each trained, sampled on 4 views and rescored: on the training model, and on the engine
-    serving each task's saved adapter. The same grids with the same scores (an adapter lost on the way, or
-    a prompt_logprobs request the CPU LoRA kernel mixes up, changes the scores)."""
-    from solver.config import load_config
-    from solver.neural import NeuralStage
-    tasks = [make_task(RULES["identity"], np.random.default_rng(s), sides=(4, 4), task_id=f"t{s}") for s in (0, 1)]
-    runs = {}
-    for backend in ("transformers", "vllm"):
-        cfg = load_config("tiny", [f"model.path={json.dumps(str(pretrained_model_dir))}", f"model.backend={backend}",
-                                   f"model.serving_dir={json.dumps(str(tmp_path))}", "ttt.steps=4",
-                                   "rescore.enabled=true", "rescore.views=2"])
-        stage = NeuralStage(cfg, load_model(cfg.model))
-        runs[backend] = [stage.solve(t, Deadline.never()) for t in tasks]
-    assert type(stage.backend).__name__ == "VllmBackend"
-    for a, b in zip(runs["transformers"], runs["vllm"]):
-        assert a and [c.grid.tolist() for c in a] == [c.grid.tolist() for c in b]
-        assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-3)
-    assert stage.serving.backend.loras.next_id == 3  # one LoRA per task
-    assert list(stage.serving.adapter_root.iterdir()) == []
 
 
 def test_the_cpu_build_still_needs_one_scoring_request_per_call(tmp_path, tiny_model_dir):
