@@ -1,7 +1,8 @@
 """VllmBackend around a fake engine (tests/fake_vllm.py: vLLM's call surface on the real tiny model). What
 is exercised: requests, parsing outputs and prompt_logprobs, LoRA bookkeeping, adapter checks and merging.
 The neural stage runs end to end on the stand-in (model.backend = "vllm"): the serving copy of the model,
-each task's adapter saved and served. What is not exercised: vLLM itself (the engine's own numbers)."""
+each task's adapter saved and served. vLLM itself (the engine's own numbers) is tested in
+tests/engines/test_vllm.py, in the engine's own environment."""
 
 import importlib.util
 import json
