@@ -1,19 +1,26 @@
-"""GPU throughput of the neural path on randomly initialised Llama-shaped models (speed does not depend on
-the weights): 1B, 3B and 8B shapes (Llama 3.2 1B / 3B, Llama 3.1 8B), in bf16 and 4-bit NF4 (bitsandbytes).
+"""GPU throughput of the neural path on randomly initialised models of the shapes the kit runs (speed does not
+depend on the weights): the NVARC shape (Qwen3-4B architecture, the ARC Prize 2025 winner's model; prompts of
+2k, 4k and 8k tokens, as ARC-AGI-2 tasks have) and Llama 1B, 3B and 8B (Llama 3.2 1B / 3B, Llama 3.1 8B),
+in bf16 and 4-bit NF4 (bitsandbytes).
 
-Per model and precision:
-    ttt       LoRA training tokens/s (forward + backward + AdamW step on the adapter) and MFU against the
-              measured bf16 matmul peak; model FLOPs per token = 4 * params (forward 2N, backward through the
-              frozen base 2N: no weight gradients) + attention 6 * layers * seq * hidden (causal)
+Each model is saved with the kit's character tokenizer and loaded by the kit's own `load_model` (loader
+chosen by the config: bf16 or bnb-4bit), its vocabulary shrunk to the 16 ARC symbols as runs do (NVARC
+ships a 16-token vocabulary); training goes through the kit's `Adapter` and `ttt.fit`.
+
+Per model, precision and prompt length:
+    ttt       LoRA training tokens/s (forward + backward + AdamW step on the adapter; ttt.fit, one sequence
+              per forward pass, gradient checkpointing as on Kaggle) and MFU against the measured bf16
+              matmul peak; model FLOPs per token = 4 * params (forward 2N, backward through the frozen base
+              2N: no weight gradients) + attention 6 * layers * seq * heads * head_dim (causal)
     decode    greedy tokens/s over a batch, and its fraction of the memory-bandwidth roofline (every step
               reads every weight and the KV cache once; bandwidth measured by a device copy)
     dfs       solver.dfs.explore forward passes per second (one token each, KV cache cropped per branch)
     rescore   answer tokens/s of score_shared (one prompt, many answers after it)
     memory    peak allocated GiB
-The vocabulary is the kit's shrunk one (16 symbols), as runs use it (model.shrink_vocab). Writes JSON and
-the raw log to bench/results/ (or --out-dir).
+Writes JSON and the raw log to bench/results/ (or --out-dir).
 
     python bench/gpu.py                  # a CUDA machine; refuses without one
+    python bench/gpu.py --sizes nvarc-4b --prompts 2048,8192
     python bench/gpu.py --smoke          # CPU, tiny shapes, seconds: checks the script (tests run it)
 """
 from __future__ import annotations
@@ -33,33 +40,53 @@ import transformers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solver.budget import Deadline  # noqa: E402
+from solver.config import ModelConfig, TTTConfig  # noqa: E402
 from solver.dfs import explore  # noqa: E402
+from solver.formats import write_marker  # noqa: E402
+from solver.model import LoadedModel, build_tokenizer, load_model  # noqa: E402
 from solver.engine import TransformersBackend  # noqa: E402
-from solver.formats import PROFILES, IdFormat  # noqa: E402
+from solver.ttt import Adapter, TrainSequence, fit  # noqa: E402
 
-# hidden, MLP, layers, heads, kv heads
-SHAPES = {"1b": (2048, 8192, 16, 32, 8), "3b": (3072, 8192, 28, 24, 8), "8b": (4096, 14336, 32, 32, 8),
-          "smoke": (64, 128, 2, 4, 2)}
-FORMAT = IdFormat(PROFILES["kit"], {**{str(c): c for c in range(10)}, "\n": 10, "I": 11, "O": 12, "<eos>": 13},
-                  bos=15, pad=14)  # the kit's format in a shrunk vocabulary of 16 ids
+# architecture, hidden, MLP, layers, heads, kv heads, head size, default prompt lengths
+SHAPES = {
+    "nvarc-4b": ("qwen3", 2560, 9728, 36, 32, 8, 128, (2048, 4096, 8192)),  # Qwen3-4B
+    "1b": ("llama", 2048, 8192, 16, 32, 8, 64, (2048,)),
+    "3b": ("llama", 3072, 8192, 28, 24, 8, 128, (2048,)),
+    "8b": ("llama", 4096, 14336, 32, 32, 8, 128, (2048,)),
+    "smoke": ("llama", 64, 128, 2, 2, 1, 32, (32,)),
+    "smoke-qwen3": ("qwen3", 64, 128, 2, 2, 1, 32, (32, 64)),
+}
 
 
-def llama(shape: str, device: str, dtype: torch.dtype) -> torch.nn.Module:
-    hidden, mlp, layers, heads, kv = SHAPES[shape]
-    config = transformers.LlamaConfig(vocab_size=16, hidden_size=hidden, intermediate_size=mlp,
-                                      num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv,
-                                      max_position_embeddings=16384, tie_word_embeddings=False)
+def model_config(shape: str, vocab_size: int) -> transformers.PretrainedConfig:
+    arch, hidden, mlp, layers, heads, kv, head_dim, _ = SHAPES[shape]
+    common = dict(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=mlp, num_hidden_layers=layers,
+                  num_attention_heads=heads, num_key_value_heads=kv, head_dim=head_dim,
+                  max_position_embeddings=16384)
+    if arch == "qwen3":  # Qwen3-4B: tied embeddings, RoPE base 1e6, RMS-normed queries and keys
+        return transformers.Qwen3Config(**common, tie_word_embeddings=True, rope_theta=1_000_000.0)
+    return transformers.LlamaConfig(**common, tie_word_embeddings=False)
+
+
+def saved_model(shape: str, device: str, dtype: torch.dtype, directory: Path) -> Path:
+    """A random model of `shape` with the kit's tokenizer, saved as a Hugging Face model directory."""
+    tokenizer = build_tokenizer()
+    config = model_config(shape, len(tokenizer))
+    config.bos_token_id, config.eos_token_id, config.pad_token_id = (
+        tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
     with torch.device(device):
-        return transformers.LlamaForCausalLM(config).to(dtype).eval()
+        model = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    write_marker(directory, "kit")  # a character tokenizer: without the marker it reads as the ARChitects'
+    del model
+    return directory
 
 
-def quantized(model: torch.nn.Module) -> torch.nn.Module:
-    """The same shape in NF4 through bitsandbytes: saved once, reloaded quantised (how the kit loads it)."""
-    from solver.model import bnb_config
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save_pretrained(tmp)
-        return transformers.AutoModelForCausalLM.from_pretrained(tmp, quantization_config=bnb_config(),
-                                                                 device_map={"": 0}).eval()
+def load(directory: Path, precision: str, device: str) -> LoadedModel:
+    """Through the kit's loader, as a run loads a model (vocabulary shrunk to the 16 ARC symbols)."""
+    return load_model(ModelConfig(path=str(directory), device=device, load_in_4bit=precision == "4bit",
+                                  unsloth=False, max_length=16384))
 
 
 def sync(device: str) -> None:
@@ -89,39 +116,38 @@ def copy_bandwidth(device: str, mib: int) -> float:
 
 
 def n_params(model) -> int:
-    return sum(p.numel() for n, p in model.named_parameters() if "lora_" not in n)
+    """The base model's parameters (a 4-bit weight stores two in each byte it counts)."""
+    return sum(p.numel() * (2 if getattr(p, "quant_state", None) is not None else 1)
+               for n, p in model.named_parameters() if "lora_" not in n)
 
 
 def weight_bytes(model) -> int:
     return sum(p.numel() * p.element_size() for p in model.parameters())
 
 
-def bench_ttt(model, shape: str, device: str, seq: int, batch: int, steps: int, peak: float) -> dict:
-    from peft import LoraConfig, get_peft_model
-    peft_model = get_peft_model(model, LoraConfig(r=32, lora_alpha=32, target_modules=[
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], task_type="CAUSAL_LM"))
-    if device == "cuda":
-        peft_model.gradient_checkpointing_enable()
-        peft_model.enable_input_require_grads()
-    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-4)
-    ids = torch.randint(0, 16, (batch, seq), device=device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    peft_model.train()
+def bench_ttt(loaded: LoadedModel, shape: str, device: str, seq: int, steps: int, peak: float) -> dict:
+    """ttt.fit on the kit's Adapter: `steps` optimiser steps of one sequence of `seq` tokens each."""
+    cfg = TTTConfig(rank=32, alpha=32.0, gradient_checkpointing=True)
+    adapter = Adapter(loaded, cfg)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, loaded.model.get_input_embeddings().weight.shape[0], seq)
+    sequences = [TrainSequence(ids, ids.copy())]
 
-    def step():
-        with autocast:
-            loss = peft_model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+    def train(n: int) -> None:
+        fit(adapter.model, sequences, steps=n, lr=1e-4, batch_size=1, pad=loaded.format.pad, max_len=seq,
+            deadline=Deadline.never(), rng=rng)
 
-    seconds = timed(step, device, steps)
-    peft_model.eval()
-    hidden, _, layers, _, _ = SHAPES[shape]
-    flops_per_token = 4 * n_params(peft_model) + 6 * layers * seq * hidden
-    tokens_s = batch * seq / seconds
-    result = {"tokens_per_s": tokens_s, "mfu": tokens_s * flops_per_token / peak, "seq": seq, "batch": batch}
-    peft_model.unload()  # the base model back, without the adapter, for the next measurements
+    train(1)  # warm-up (kernels, allocator)
+    sync(device)
+    start = time.perf_counter()
+    train(steps)
+    sync(device)
+    seconds = (time.perf_counter() - start) / steps
+    _, hidden, _, layers, heads, _, head_dim, _ = SHAPES[shape]
+    flops_per_token = 4 * n_params(adapter.model) + 6 * layers * seq * heads * head_dim
+    tokens_s = seq / seconds
+    result = {"tokens_per_s": tokens_s, "mfu": tokens_s * flops_per_token / peak, "seq": seq, "batch": 1}
+    adapter.model.unload()  # the base model back, without the adapter, for the next measurements
     return result
 
 
@@ -129,29 +155,31 @@ def bench_ttt(model, shape: str, device: str, seq: int, batch: int, steps: int, 
 def bench_decode(model, device: str, prompt: int, new: int, batch: int, bandwidth: float) -> dict:
     ids = torch.randint(0, 16, (batch, prompt), device=device)
     config = transformers.GenerationConfig(do_sample=False, max_new_tokens=new, min_new_tokens=new,
-                                           pad_token_id=FORMAT.pad, eos_token_id=None)
+                                           pad_token_id=0, eos_token_id=None)
     seconds = timed(lambda: model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
                                            generation_config=config), device, 2)
     tokens_s = batch * new / seconds
     cfg = model.config
-    kv_bytes = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * (cfg.hidden_size // cfg.num_attention_heads) \
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    kv_bytes = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * head_dim \
         * (prompt + new / 2) * batch * 2  # bf16 keys and values, mean length over the decode
     roofline = batch * bandwidth / (weight_bytes(model) + kv_bytes)
     return {"tokens_per_s": tokens_s, "roofline_fraction": tokens_s / roofline, "batch": batch,
             "prompt": prompt, "new_tokens": new}
 
 
-def bench_dfs(model, prompt: int, seconds: float) -> dict:
+def bench_dfs(loaded: LoadedModel, prompt: int, seconds: float) -> dict:
     ids = np.random.default_rng(0).integers(0, 16, prompt)
+    vocab = loaded.format
     start = time.perf_counter()
-    search = explore(model, ids, allowed=FORMAT.answer_ids, end=FORMAT.end, min_prob=1e-300, max_new_tokens=64,
+    search = explore(loaded.model, ids, allowed=vocab.answer_ids, end=vocab.end, min_prob=1e-300, max_new_tokens=64,
                      max_candidates=10 ** 9, deadline=Deadline.after(seconds))
     elapsed = time.perf_counter() - start
     return {"forwards_per_s": search.forwards / elapsed, "forwards": search.forwards, "prompt": prompt}
 
 
-def bench_rescore(model, device: str, prompt: int, answers: int, answer_len: int, batch: int) -> dict:
-    backend = TransformersBackend(model, FORMAT)
+def bench_rescore(loaded: LoadedModel, device: str, prompt: int, answers: int, answer_len: int, batch: int) -> dict:
+    backend = TransformersBackend(loaded.model, loaded.format)
     rng = np.random.default_rng(0)
     p = rng.integers(0, 16, prompt)
     ans = [rng.integers(0, 16, answer_len) for _ in range(answers)]
@@ -163,49 +191,64 @@ def bench_rescore(model, device: str, prompt: int, answers: int, answer_len: int
 def run(args, log) -> dict:
     device = "cpu" if args.smoke else "cuda"
     dtype = torch.float32 if args.smoke else torch.bfloat16
-    s = dict(seq=64, batch=2, steps=2, peak_n=256, mib=16, prompt=32, new=8, dfs_s=1.0, answers=4, answer_len=8) \
-        if args.smoke else dict(seq=2048, batch=4, steps=5, peak_n=8192, mib=2048, prompt=2048, new=128,
-                                dfs_s=10.0, answers=32, answer_len=200)
+    s = dict(steps=2, peak_n=256, mib=16, batch=2, new=8, dfs_s=1.0, answers=4, answer_len=8) \
+        if args.smoke else dict(steps=5, peak_n=8192, mib=2048, batch=4, new=128, dfs_s=10.0, answers=32,
+                                answer_len=200)
     out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu (smoke)",
            "torch": torch.__version__, "transformers": transformers.__version__, "settings": s, "runs": []}
     out["matmul_peak_flops"] = matmul_peak(device, dtype, s["peak_n"])
     out["copy_bandwidth_bytes_s"] = copy_bandwidth(device, s["mib"])
     log(f"{out['device']}: matmul peak {out['matmul_peak_flops'] / 1e12:.1f} TFLOP/s ({dtype}), "
         f"copy bandwidth {out['copy_bandwidth_bytes_s'] / 1e9:.0f} GB/s")
-    shapes = ["smoke"] if args.smoke else args.sizes.split(",")
+    shapes = ["smoke", "smoke-qwen3"] if args.smoke else args.sizes.split(",")
     precisions = ["fp32"] if args.smoke else args.precisions.split(",")
     for shape in shapes:
-        for precision in precisions:
-            if device == "cuda":
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats()
-            model = llama(shape, "cpu" if precision == "4bit" else device, dtype)
-            if precision == "4bit":
-                model = quantized(model)
-            row = {"shape": shape, "precision": precision, "params": n_params(model)}
-            row["ttt"] = bench_ttt(model, shape, device, s["seq"], s["batch"], s["steps"], out["matmul_peak_flops"])
-            row["decode"] = bench_decode(model, device, s["prompt"], s["new"], s["batch"] * 4,
-                                         out["copy_bandwidth_bytes_s"])
-            row["dfs"] = bench_dfs(model, s["prompt"], s["dfs_s"])
-            row["rescore"] = bench_rescore(model, device, s["prompt"], s["answers"], s["answer_len"], 16)
-            row["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2 ** 30 if device == "cuda" else None
-            out["runs"].append(row)
-            log(f"{shape:>5} {precision:>5}: ttt {row['ttt']['tokens_per_s']:.0f} tok/s (MFU {row['ttt']['mfu']:.1%}), "
-                f"decode {row['decode']['tokens_per_s']:.0f} tok/s ({row['decode']['roofline_fraction']:.1%} of "
-                f"roofline), dfs {row['dfs']['forwards_per_s']:.1f} fwd/s, rescore "
-                f"{row['rescore']['answer_tokens_per_s']:.0f} tok/s, peak {row['peak_memory_gib'] or 0:.1f} GiB")
-            del model
-            gc.collect()
+        prompts = [int(x) for x in args.prompts.split(",")] if args.prompts else SHAPES[shape][-1]
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = saved_model(shape, device, dtype, Path(tmp))
+            for precision in precisions:
+                if device == "cuda":
+                    torch.cuda.empty_cache()
+                loaded = load(directory, precision, device)
+                for prompt in prompts:
+                    if device == "cuda":
+                        torch.cuda.reset_peak_memory_stats()
+                    row = {"shape": shape, "precision": precision, "prompt": prompt, "loader": loaded.loader,
+                           "vocab": loaded.model.get_input_embeddings().weight.shape[0],
+                           "params": n_params(loaded.model)}
+                    row["ttt"] = bench_ttt(loaded, shape, device, prompt, s["steps"], out["matmul_peak_flops"])
+                    row["decode"] = bench_decode(loaded.model, device, prompt, s["new"], s["batch"] * 4,
+                                                 out["copy_bandwidth_bytes_s"])
+                    row["dfs"] = bench_dfs(loaded, prompt, s["dfs_s"])
+                    row["rescore"] = bench_rescore(loaded, device, prompt, s["answers"], s["answer_len"], 16)
+                    row["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2 ** 30 if device == "cuda" else None
+                    out["runs"].append(row)
+                    log(f"{shape:>11} {precision:>5} {prompt:>5}: ttt {row['ttt']['tokens_per_s']:.0f} tok/s "
+                        f"(MFU {row['ttt']['mfu']:.1%}), decode {row['decode']['tokens_per_s']:.0f} tok/s "
+                        f"({row['decode']['roofline_fraction']:.1%} of roofline), dfs "
+                        f"{row['dfs']['forwards_per_s']:.1f} fwd/s, rescore "
+                        f"{row['rescore']['answer_tokens_per_s']:.0f} tok/s, peak {row['peak_memory_gib'] or 0:.1f} GiB")
+                del loaded
+                gc.collect()
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="CPU, tiny shapes: checks the script, measures nothing")
-    p.add_argument("--sizes", default="1b,3b,8b")
+    p.add_argument("--sizes", default="nvarc-4b,1b,3b,8b", help=f"of {', '.join(SHAPES)}")
+    p.add_argument("--prompts", help="prompt lengths in tokens, e.g. 2048,8192 (default: per shape; "
+                                     "nvarc-4b 2048,4096,8192)")
     p.add_argument("--precisions", default="bf16,4bit")
     p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "results"))
+    p.add_argument("--write-model", metavar="DIR", help="only write a random model of the first of --sizes "
+                   "(bf16, the kit's tokenizer) to DIR, e.g. for `python -m solver selfcheck --model DIR`")
     args = p.parse_args(argv)
+    if args.write_model:
+        shape = args.sizes.split(",")[0]
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        print(saved_model(shape, device, torch.bfloat16, Path(args.write_model)))
+        return 0
     if not args.smoke and not torch.cuda.is_available():
         print("bench/gpu.py measures a CUDA GPU and torch sees none; use --smoke for the CPU check",
               file=sys.stderr)

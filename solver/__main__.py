@@ -42,6 +42,17 @@ def cmd_make_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    from .selfcheck import run_selfcheck, summary_lines, write_report
+    overrides = list(args.set or [])
+    if args.model is not None:
+        overrides.append(f"model.path={json.dumps(args.model)}")
+    result = run_selfcheck(load_config(args.config, overrides))
+    print("\n".join(summary_lines(result)))
+    print(f"report written to {write_report(result, Path(args.out))}")
+    return 0 if result["ok"] else 1
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .metrics import score_submission
     from .submission import validate_submission
@@ -135,6 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "16 tokens), architects (Mistral, single characters), marc (Llama, BPE with the Llama-3 "
                         "chat template); default kit")
     p.set_defaults(func=cmd_make_model)
+
+    p = sub.add_parser("selfcheck", help="run every neural path a config uses once, on this machine",
+                       description="Load the model as the config says (precision, loader), train 2 TTT steps, "
+                                   "decode greedily, explore depth first, rescore one view, and on vLLM serve "
+                                   "the adapter, checking each backend's log-probabilities against the "
+                                   "transformers backend. Prints seconds and peak memory per phase, writes "
+                                   "JSON, exits 1 if any phase failed. Without a model: a tiny one.")
+    p.add_argument("--config", default=DEFAULT_PRESET,
+                   help=f"preset name ({', '.join(available_presets())}) or a .toml file (default {DEFAULT_PRESET})")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
+    p.add_argument("--model", help="a local Hugging Face model directory (default: model.path, else a tiny model)")
+    p.add_argument("--out", default="selfcheck.json", help="JSON report (default %(default)s)")
+    p.set_defaults(func=cmd_selfcheck)
 
     p = sub.add_parser("score", help="validate and score a submission",
                        description="Score a submission against a solutions file (Kaggle metric: a test "

@@ -113,8 +113,10 @@ class ModelConfig:
     device: str = "auto"  # auto (CUDA when present) | cuda | cpu
     # Tokens of prompt + answer. A task longer than this loses demonstrations (never its test input).
     max_length: int = 8192
-    load_in_4bit: bool = False  # CUDA only: NF4 weights through bitsandbytes (QLoRA when TTT is on)
-    unsloth: bool = True        # CUDA only: load through unsloth's FastLanguageModel when it is installed
+    # NF4 weights through bitsandbytes (QLoRA when TTT is on); on the CPU too (slow: checks, tests)
+    load_in_4bit: bool = False
+    # Load through unsloth's FastLanguageModel when it is installed (on the CPU it runs on transformers + peft)
+    unsloth: bool = True
     # Keep only the rows of the embeddings and the output head that ARC symbols use (as the ARChitects do):
     # smaller logits and optimizer state, and the model can only ever emit an ARC symbol. A checkpoint that
     # ships a cut vocabulary (nvarc, architects) is never cut again, and a text format (marc) is never cut.

@@ -6,7 +6,9 @@ Loaders, chosen by `choose_loader` from the config and the machine:
     bf16      bfloat16 on the GPU through transformers
     bnb-4bit  NF4 4-bit weights through bitsandbytes (model.load_in_4bit); TTT then trains QLoRA adapters
     unsloth   unsloth's FastLanguageModel (model.unsloth and unsloth installed), 4-bit or not
-bitsandbytes and unsloth are imported only when chosen: neither is needed, or useful, without a GPU.
+bnb-4bit and unsloth also load on the CPU when asked for (the compute then in float32): slow, but the same
+code path as on a GPU, which is how the real-engine tests and `python -m solver selfcheck` check it without
+one. bitsandbytes and unsloth are imported only when chosen.
 
 `make_tiny_model` writes a real model directory (Llama config with random weights + a character tokenizer
 built locally), so that tests, demos and the README run with no download.
@@ -50,18 +52,38 @@ class LoadedModel:
 def choose_loader(cfg: ModelConfig, cuda_available: bool, unsloth_installed: bool) -> str:
     if cfg.device == "cuda" and not cuda_available:
         raise ModelError("model.device is 'cuda' but torch sees no CUDA device")
-    if cfg.device == "cpu" or not cuda_available:
-        return "cpu"
     if cfg.unsloth and unsloth_installed:
         return "unsloth"
-    return "bnb-4bit" if cfg.load_in_4bit else "bf16"
+    if cfg.load_in_4bit:
+        return "bnb-4bit"
+    return "bf16" if on_gpu(cfg, cuda_available) else "cpu"
 
 
-def bnb_config() -> transformers.BitsAndBytesConfig:
-    """NF4 with double quantisation and bf16 compute: the QLoRA recipe (Dettmers et al. 2023)."""
+def on_gpu(cfg: ModelConfig, cuda_available: bool) -> bool:
+    return cuda_available and cfg.device != "cpu"
+
+
+def bnb_config(compute_dtype: torch.dtype = torch.bfloat16) -> transformers.BitsAndBytesConfig:
+    """NF4 with double quantisation and bf16 compute: the QLoRA recipe (Dettmers et al. 2023). On the CPU the
+    compute is float32, as the rest of a CPU model is."""
     return transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                            bnb_4bit_use_double_quant=True,
-                                           bnb_4bit_compute_dtype=torch.bfloat16)
+                                           bnb_4bit_compute_dtype=compute_dtype)
+
+
+def keep_4bit_layers_trainable(model: torch.nn.Module) -> int:
+    """Turn off bitsandbytes' CPU repacking of 4-bit layers; returns how many layers had it on.
+
+    On a CPU with AVX512-BF16, bitsandbytes (0.49+) repacks a Linear4bit's weights into an inference-only
+    layout the first time the layer runs in eval mode without gradients, and gradients through it are wrong
+    from then on (relative error ~1, with only a warning). The kit samples (eval, no gradients) between
+    trainings, so it would hit this on every task after the first."""
+    n = 0
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            n += 1
+    return n
 
 
 def _installed(name: str) -> bool:
@@ -90,17 +112,21 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     path = check_model_dir(cfg.path)
     go_offline()
     transformers.logging.disable_progress_bar()  # a bar per loaded shard would flood the run's log
-    loader = choose_loader(cfg, torch.cuda.is_available(), _installed("unsloth"))
-    if loader == "bnb-4bit" and not _installed("bitsandbytes"):
+    cuda = torch.cuda.is_available()
+    loader = choose_loader(cfg, cuda, _installed("unsloth"))
+    gpu = on_gpu(cfg, cuda)
+    if (loader == "bnb-4bit" or (loader == "unsloth" and cfg.load_in_4bit)) and not _installed("bitsandbytes"):
         raise ModelError("model.load_in_4bit needs bitsandbytes installed (pip install bitsandbytes)")
     try:
         if loader == "unsloth":
-            model, tokenizer = _load_unsloth(path, cfg)
+            model, tokenizer = _load_unsloth(path, cfg, gpu)
         else:
             tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = _load_transformers(path, loader)
+            model = _load_transformers(path, loader, gpu)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the model in {path}: {exc}") from exc
+    if not gpu:
+        keep_4bit_layers_trainable(model)
     model.eval()
     fmt = model_format(path, cfg, tokenizer)
     keep = fmt.shrink_ids() if cfg.shrink_vocab else None  # None: cut already, or a text format
@@ -116,24 +142,25 @@ def model_format(path: Path, cfg: ModelConfig, tokenizer) -> Format:
     return bind(detect_format(path, cfg.format).format, tokenizer)
 
 
-def _load_transformers(path: Path, loader: str) -> torch.nn.Module:
+def _load_transformers(path: Path, loader: str, gpu: bool) -> torch.nn.Module:
     kwargs: dict = {"local_files_only": True}
-    if loader == "cpu":
-        kwargs.update(dtype_kwarg(torch.float32))
-    else:
-        kwargs.update(dtype_kwarg(torch.bfloat16), device_map={"": torch.cuda.current_device()})
-        if loader == "bnb-4bit":
-            kwargs["quantization_config"] = bnb_config()
+    dtype = torch.bfloat16 if gpu else torch.float32
+    kwargs.update(dtype_kwarg(dtype))
+    if gpu:
+        kwargs["device_map"] = {"": torch.cuda.current_device()}
+    if loader == "bnb-4bit":
+        kwargs.update(quantization_config=bnb_config(dtype), device_map=kwargs.get("device_map", {"": "cpu"}))
     return transformers.AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 
-def _load_unsloth(path: Path, cfg: ModelConfig):
-    # Not exercised by the CPU test suite (unsloth needs a GPU). unsloth patches transformers when it is
-    # imported, so it is imported here, only when chosen.
+def _load_unsloth(path: Path, cfg: ModelConfig, gpu: bool):
+    # Tested for real on the CPU in its own environment (tests/engines/, extras/setup_engines.sh unsloth),
+    # where unsloth runs on plain transformers + peft. unsloth patches transformers when it is imported, so
+    # it is imported here, only when chosen.
     from unsloth import FastLanguageModel
     return FastLanguageModel.from_pretrained(model_name=str(path), max_seq_length=cfg.max_length,
-                                             dtype=None, load_in_4bit=cfg.load_in_4bit,
-                                             local_files_only=True)
+                                             dtype=None if gpu else torch.float32,
+                                             load_in_4bit=cfg.load_in_4bit, local_files_only=True)
 
 
 # ---------------------------------------------------------------------------------- vocabulary shrinking
@@ -177,9 +204,10 @@ def shrink_embeddings(model, keep: list[int]) -> dict[int, int]:
 # ------------------------------------------------------------------------------------------ tiny models
 
 # hidden size, MLP size, layers, attention heads, key/value heads (fewer than heads: grouped-query
-# attention, as in the real models the kit runs)
+# attention, as in the real models the kit runs). Heads are 32 wide: vLLM's CPU attention kernels refuse
+# head sizes under 32 ("Unsupported CPU attention configuration: head_dim=16").
 SIZES = {
-    "tiny": (64, 128, 2, 4, 2),
+    "tiny": (64, 128, 2, 2, 1),
     "small": (128, 256, 2, 4, 2),
 }
 # Tiny models live on short synthetic tasks. A low RoPE base spreads the rotary frequencies over a few

@@ -71,8 +71,9 @@ class NeuralStage:
         self.loaded = loaded if loaded is not None else load_model(cfg.model)
         self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
         if serving is None and cfg.model.backend == "vllm":
-            from .vllm_backend import VllmServing  # vllm is imported only when it is used
-            serving = VllmServing(cfg, self.loaded.format, self.loaded.max_length)
+            from .vllm_backend import VllmServing, engine_dtype  # vllm is imported only when it is used
+            serving = VllmServing(cfg, self.loaded.format, self.loaded.max_length,
+                                  dtype=engine_dtype(self.loaded.device.type))
         self.serving = serving
         self.backend = serving.backend if serving else TransformersBackend(
             self.adapter.model, self.loaded.format, cfg.rescore.cache_mb)

