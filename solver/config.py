@@ -140,6 +140,8 @@ class TTTConfig:
     # The first demonstration's output cannot be inferred from any context, so learning it only teaches
     # the model to guess; the ARChitects mask it.
     loss_skip_first: bool = True
+    # Only the held-out pair's output carries loss, no demonstration output (the MIT paper's ablation).
+    loss_test_only: bool = False
     time_fraction: float = 0.5  # share of the task's remaining time TTT may use; sampling gets the rest
     gradient_checkpointing: bool = True  # CUDA only: trade compute for the memory of long ARC sequences
     # task: a fresh adapter per task, discarded after it. shared: one adapter is first trained on every

@@ -40,11 +40,11 @@ import torch
 
 from .augment import D8, random_view
 from .budget import Deadline
-from .codec import CodecError, Vocab, encode, shrink_embeddings, vocab_from_tokenizer
+from .codec import CodecError, Vocab, shrink_embeddings, vocab_from_tokenizer
 from .config import Config, ConfigError, FinetuneConfig, SampleConfig, SelectConfig
 from .metrics import same_grid
 from .tasks import Example, Task, attach_solutions, load_challenges, load_solutions
-from .ttt import IGNORE, TrainSequence
+from .ttt import IGNORE, TrainSequence, train_sequence
 FORMATS = ("kit",)  # the format profiles finetune can write; issue 13 adds nvarc, architects, marc
 FUTURE_FORMATS = ("nvarc", "architects", "marc")
 META_FILE = "finetune.json"
@@ -84,24 +84,23 @@ def load_task_file(path: str | Path) -> list[Task]:
     return tasks
 
 
-def synth_rules(spec: str):
-    """'synth:identity,ring' or 'synth:all' -> the rules of solver/synth.py it names."""
-    from .synth import RULES
+def synth_generators(spec: str) -> list[Source]:
+    """'synth:identity,ring', 'synth:recolour' (a family: a new rule per task) or 'synth:all' (every rule of
+    solver/synth.py) -> one generator of tasks per rule or family named."""
+    from .synth import FAMILIES, RULES, make_task
     names = spec.split(":", 1)[1]
-    if names in ("", "all"):
-        return list(RULES.values())
-    unknown = [n for n in names.split(",") if n not in RULES]
+    names = list(RULES) if names in ("", "all") else names.split(",")
+    unknown = [n for n in names if n not in RULES and n not in FAMILIES]
     if unknown:
-        raise FinetuneError(f"--data {spec}: unknown rule {', '.join(unknown)}; rules: {', '.join(RULES)}")
-    return [RULES[n] for n in names.split(",")]
+        raise FinetuneError(f"--data {spec}: unknown rule {', '.join(unknown)}; rules: {', '.join(RULES)}; "
+                            f"families: {', '.join(FAMILIES)}")
 
-
-def generator_source(rule, n_train: tuple[int, int] = (2, 4)) -> Source:
-    from .synth import make_task
-
-    def draw(rng: np.random.Generator) -> Task:
-        return make_task(rule, rng, n_train=int(rng.integers(n_train[0], n_train[1] + 1)))
-    return draw
+    def generator(name: str) -> Source:
+        def draw(rng: np.random.Generator) -> Task:
+            rule = FAMILIES[name](rng) if name in FAMILIES else RULES[name]
+            return make_task(rule, rng, n_train=int(rng.integers(2, 5)))
+        return draw
+    return [generator(n) for n in names]
 
 
 def split_sources(specs: Sequence[str], eval_tasks: int, seed: int) -> tuple[list[Source], list[Task]]:
@@ -113,7 +112,7 @@ def split_sources(specs: Sequence[str], eval_tasks: int, seed: int) -> tuple[lis
     generators = []
     for spec in specs:
         if spec.startswith("synth:"):
-            generators += [generator_source(r) for r in synth_rules(spec)]
+            generators += synth_generators(spec)
         else:
             if not Path(spec).is_file():
                 raise FinetuneError(f"--data {spec}: no such file")
@@ -178,14 +177,7 @@ def encode_example(task: Task, fmt: str, vocab: Vocab, max_len: int, loss_on: st
     `loss_on` picks the outputs that carry loss (every one, every one but the first, the query's only)."""
     if fmt != "kit":
         raise FinetuneError(f"format {fmt!r} has no encoder yet (formats: {', '.join(FORMATS)})")
-    enc = encode(task.train, task.test[0], vocab, max_len, task_id=task.id)
-    loss = enc.is_answer.copy()
-    last = enc.pair.max()
-    if loss_on == "test":
-        loss &= enc.pair == last
-    elif loss_on == "outputs-but-first" and last > 0:  # a lone query keeps its loss: nothing else to learn
-        loss &= enc.pair != 0
-    return TrainSequence(enc.ids, np.where(loss, enc.ids, IGNORE))
+    return train_sequence(task, vocab, max_len, loss_on)
 
 
 class ExampleSet(torch.utils.data.Dataset):

@@ -269,3 +269,27 @@ def pretrain(model, rules: list[Rule], vocab, *, steps: int, batch_size: int, lr
     finally:
         for p in model.parameters():
             p.requires_grad_(False)
+
+
+# -------------------------------------------------------------------------------------- families, files
+
+def recolour_rule(rng: Rng, name: str = "recolour") -> Rule:
+    """A fresh member of the colour-map family: every cell recoloured by a random permutation of 1-9 (0
+    stays), on 4x4 grids of 3 or 4 colours (as `colour_maps`)."""
+    lut = np.array([0, *(int(c) for c in rng.permutation(np.arange(1, 10)))], dtype=np.uint8)
+    return Rule(name, lambda g, lut=lut: lut[g],
+                lambda r, h, w: sparse(r, h, w, n_colours=int(r.integers(3, 5)), density=(0.5, 0.8)), sides=(4, 4))
+
+
+# Families whose every task is a new rule, drawn by the task's generator: training on one teaches the
+# family (here: read the map from the demonstrations), never a single rule.
+FAMILIES: dict[str, Callable[[Rng], Rule]] = {"recolour": recolour_rule}
+
+
+def to_kaggle(tasks: list[Task]) -> tuple[dict, dict]:
+    """(challenges, solutions) in Kaggle's JSON shape, the test outputs in the solutions only."""
+    from .tasks import grid_to_list
+    challenges = {t.id: {"train": [{"input": grid_to_list(e.input), "output": grid_to_list(e.output)} for e in t.train],
+                         "test": [{"input": grid_to_list(e.input)} for e in t.test]} for t in tasks}
+    solutions = {t.id: [grid_to_list(e.output) for e in t.test] for t in tasks}
+    return challenges, solutions

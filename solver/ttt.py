@@ -66,28 +66,38 @@ class TrainSequence:
         return len(self.ids)
 
 
-def training_sequences(tasks: Sequence[Task], vocab: Vocab, max_len: int,
-                       skip_first: bool) -> tuple[list[TrainSequence], int]:
-    """One sequence per task (its demonstrations, then its query with the answer), and how many tasks did
-    not fit the context even with every demonstration dropped."""
+def train_sequence(task: Task, vocab: Vocab, max_len: int, loss_on: str) -> TrainSequence:
+    """A task's demonstrations (those that fit) then its query with the answer; loss on the outputs `loss_on`
+    names (config.LOSS_ON): every one, every one but the first, or the query's only. Raises CodecError when
+    the query alone cannot fit."""
+    enc = encode(task.train, task.test[0], vocab, max_len, task_id=task.id)
+    loss = enc.is_answer.copy()
+    last = enc.pair.max()
+    if loss_on == "test":
+        loss &= enc.pair == last
+    elif loss_on == "outputs-but-first" and last > 0:  # with a single pair there is nothing else to learn from
+        loss &= enc.pair != 0
+    return TrainSequence(enc.ids, np.where(loss, enc.ids, IGNORE))
+
+
+def training_sequences(tasks: Sequence[Task], vocab: Vocab, max_len: int, skip_first: bool,
+                       test_only: bool = False) -> tuple[list[TrainSequence], int]:
+    """One sequence per task, and how many tasks did not fit the context even with every demonstration
+    dropped."""
+    loss_on = "test" if test_only else "outputs-but-first" if skip_first else "outputs"
     out, too_long = [], 0
     for t in tasks:
         try:
-            enc = encode(t.train, t.test[0], vocab, max_len, task_id=t.id)
+            out.append(train_sequence(t, vocab, max_len, loss_on))
         except CodecError:
             too_long += 1
-            continue
-        loss = enc.is_answer.copy()
-        if skip_first and enc.pair.max() > 0:  # with a single pair there is nothing else to learn from
-            loss &= enc.pair != 0
-        out.append(TrainSequence(enc.ids, np.where(loss, enc.ids, IGNORE)))
     return out, too_long
 
 
 def task_sequences(task: Task, cfg: TTTConfig, vocab: Vocab, max_len: int,
                    rng: np.random.Generator) -> tuple[list[TrainSequence], int]:
     tasks = augmented_tasks(leave_out_tasks(task, cfg.min_leave_out, rng), cfg.augmentations, cfg.augment, rng)
-    return training_sequences(tasks, vocab, max_len, cfg.loss_skip_first)
+    return training_sequences(tasks, vocab, max_len, cfg.loss_skip_first, cfg.loss_test_only)
 
 
 # ----------------------------------------------------------------------------------------------- fitting

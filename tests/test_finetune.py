@@ -19,20 +19,17 @@ from solver.config import FinetuneConfig, ModelConfig, load_config
 from solver.finetune import (IGNORE, ExampleSet, FinetuneError, cut_vocabulary, draw_example, encode_example,
                              finetune, io_transformed, split_sources)
 from solver.model import load_model
-from solver.synth import RULES, make_task
-from solver.tasks import Example, Task, grid_to_list
+from solver.synth import RULES, make_task, to_kaggle
+from solver.tasks import Example, Task
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_tasks(path: Path, tasks: list[Task], solutions: bool = True) -> Path:
+def write_tasks(path: Path, tasks: list[Task]) -> Path:
     """Kaggle challenges (and, beside it, solutions) for `tasks`."""
-    path.write_text(json.dumps({t.id: {"train": [{"input": grid_to_list(e.input), "output": grid_to_list(e.output)}
-                                                 for e in t.train],
-                                       "test": [{"input": grid_to_list(e.input)} for e in t.test]} for t in tasks}))
-    if solutions:
-        path.with_name(path.name.replace("_challenges", "_solutions")).write_text(
-            json.dumps({t.id: [grid_to_list(e.output) for e in t.test] for t in tasks}))
+    challenges, solutions = to_kaggle(tasks)
+    path.write_text(json.dumps(challenges))
+    path.with_name(path.name.replace("_challenges", "_solutions")).write_text(json.dumps(solutions))
     return path
 
 
@@ -142,11 +139,15 @@ def test_input_only_and_output_only_transforms_make_a_consistent_new_rule():
 
 def test_sources_hold_out_validation_tasks_and_read_solutions(tmp_path):
     path = write_tasks(tmp_path / "a_challenges.json", identity_tasks(20, 0))
-    sources, val = split_sources([str(path), "synth:ring,crop"], eval_tasks=4, seed=0)
-    train_ids = {s(np.random.default_rng(0)).id for s in sources[:-2]}
+    sources, val = split_sources([str(path), "synth:ring,crop", "synth:recolour"], eval_tasks=4, seed=0)
+    train_ids = {s(np.random.default_rng(0)).id for s in sources[:-3]}
     assert len(train_ids) == 16 and len(val) == 4 and not train_ids & {t.id for t in val}
     assert all(ex.output is not None for t in val for ex in t.test)  # the solutions file was read
-    assert {sources[-1](np.random.default_rng(k)).id.split("-")[0] for k in range(3)} == {"crop"}
+    assert {sources[-2](np.random.default_rng(k)).id.split("-")[0] for k in range(3)} == {"crop"}
+    # A family draws a new rule per task: two draws map the same colour differently.
+    maps = [{int(a): int(b) for e in t.train for a, b in zip(e.input.ravel(), e.output.ravel())}
+            for t in (sources[-1](np.random.default_rng(k)) for k in range(2))]
+    assert any(maps[0][c] != maps[1][c] for c in set(maps[0]) & set(maps[1]) - {0})
     with pytest.raises(FinetuneError, match="unknown rule nope"):
         split_sources(["synth:nope"], 0, 0)
     with pytest.raises(FinetuneError, match="no such file"):
