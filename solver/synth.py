@@ -273,17 +273,23 @@ def pretrain(model, rules: list[Rule], vocab, *, steps: int, batch_size: int, lr
 
 # -------------------------------------------------------------------------------------- families, files
 
+def _map_input(rng: Rng, h: int, w: int) -> Grid:
+    return sparse(rng, h, w, n_colours=int(rng.integers(3, 5)), density=(0.5, 0.8))
+
+
 def recolour_rule(rng: Rng, name: str = "recolour") -> Rule:
     """A fresh member of the colour-map family: every cell recoloured by a random permutation of 1-9 (0
     stays), on 4x4 grids of 3 or 4 colours (as `colour_maps`)."""
     lut = np.array([0, *(int(c) for c in rng.permutation(np.arange(1, 10)))], dtype=np.uint8)
-    return Rule(name, lambda g, lut=lut: lut[g],
-                lambda r, h, w: sparse(r, h, w, n_colours=int(r.integers(3, 5)), density=(0.5, 0.8)), sides=(4, 4))
+    return Rule(name, lambda g, lut=lut: lut[g], _map_input, sides=(4, 4))
 
+
+COPY4 = Rule("copy4", identity, _map_input, sides=(4, 4))  # the identity map, on the colour maps' grids
 
 # Families whose every task is a new rule, drawn by the task's generator: training on one teaches the
-# family (here: read the map from the demonstrations), never a single rule.
-FAMILIES: dict[str, Callable[[Rng], Rule]] = {"recolour": recolour_rule}
+# family (here: read the map from the demonstrations), never a single rule. copy4 is a single rule, listed
+# here because its inputs are the family's.
+FAMILIES: dict[str, Callable[[Rng], Rule]] = {"recolour": recolour_rule, "copy4": lambda rng: COPY4}
 
 
 def to_kaggle(tasks: list[Task]) -> tuple[dict, dict]:
