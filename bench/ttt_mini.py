@@ -144,17 +144,22 @@ def decoding_variants(args) -> dict[str, Config]:
     return {"TTT + DFS": dfs, "TTT + voting + rescoring": poe, "TTT + DFS + rescoring": dfs_poe}
 
 
-def pretrain(args, tmp: str) -> tuple[str, dict, float, float]:
-    """The base fine-tuned on the family by `finetune`; (model directory, its record, wall s, CPU s)."""
+def pretrain(args, tmp: str) -> tuple[str, list[dict], float, float]:
+    """The base fine-tuned on the family by `finetune`, in two runs: copying on the family's grids
+    (synth:copy4), then the family itself mixed with copying (synth:copy4,recolour), from the first run's
+    model. (model directory, the runs' records, wall s, CPU s)."""
     base = make_tiny_model(Path(tmp) / "base", args.size, args.seed)
-    cfg = load_config("cpu", [f"finetune.steps={args.pretrain_steps}", f"finetune.batch_size={args.pretrain_batch}",
-                              f"finetune.save_steps={args.pretrain_steps}", "finetune.eval_tasks=16",
-                              f'finetune.augment={AUGMENT}', f'finetune.eval_augment={AUGMENT}',
-                              f"finetune.lr={args.pretrain_lr}", f"seed={args.seed}"])
     clock = Clock()
-    meta = finetune(base, "kit", ["synth:identity,recolour"], Path(tmp) / "model", cfg, progress=False)
+    metas = []
+    for data, steps, lr, out in ((["synth:copy4"], args.copy_steps, 0.0, "copy"),
+                                 (["synth:copy4,recolour"], args.pretrain_steps, args.pretrain_lr, "model")):
+        cfg = load_config("cpu", [f"finetune.steps={steps}", f"finetune.batch_size={args.pretrain_batch}",
+                                  f"finetune.save_steps={steps}", "finetune.eval_tasks=16", "finetune.eval_views=2",
+                                  f"finetune.eval_augment={AUGMENT}", f"finetune.lr={lr}", f"seed={args.seed}"])
+        metas.append(finetune(base, "kit", data, Path(tmp) / out, cfg, progress=False))
+        base = Path(tmp) / out
     wall, cpu = clock.lap()
-    return str(Path(tmp) / "model"), meta, wall, cpu
+    return str(base), metas, wall, cpu
 
 
 def main(argv=None) -> int:
@@ -162,12 +167,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="model weights, rules, tasks and views all follow it")
     p.add_argument("--size", default="small", help="make-model size")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    p.add_argument("--pretrain-steps", type=int, default=1200)
+    p.add_argument("--copy-steps", type=int, default=300, help="first run: copying only")
+    p.add_argument("--pretrain-steps", type=int, default=600, help="second run: copying and the family")
     p.add_argument("--pretrain-batch", type=int, default=16)
-    p.add_argument("--pretrain-lr", type=float, default=0.0, help="0: finetune's default for the base")
+    p.add_argument("--pretrain-lr", type=float, default=2e-3, help="second run (0: finetune's default)")
     p.add_argument("--model", help="a model pre-trained by an earlier run (skips pre-training)")
     p.add_argument("--rules", type=int, default=8, help="held-out colour maps")
-    p.add_argument("--tasks-per-rule", type=int, default=4)
+    p.add_argument("--tasks-per-rule", type=int, default=3)
     p.add_argument("--ttt-steps", type=int, default=32)
     p.add_argument("--ttt-lr", type=float, default=1e-2)
     p.add_argument("--ttt-batch", type=int, default=8)
@@ -188,14 +194,16 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.model:
-            model_dir, meta, pre_wall, pre_cpu = args.model, None, 0.0, 0.0
+            model_dir, pre_wall, pre_cpu = args.model, 0.0, 0.0
         else:
-            model_dir, meta, pre_wall, pre_cpu = pretrain(args, tmp)
-            v = meta["validation"][-1]
-            print(f"pre-training (finetune, {meta['method']}, lr {meta['lr']:g}): {meta['steps']} steps x "
-                  f"{args.pretrain_batch} tasks of synth:identity,recolour, loss {np.mean(meta['losses'][:20]):.3f} -> "
-                  f"{np.mean(meta['losses'][-20:]):.4f}; validation (16 new family tasks, 4 views): top-1 "
-                  f"{v['top1']}/16, pass@2 {v['pass2']}/16; {pre_wall:.0f} s wall, {pre_cpu:.0f} s CPU", flush=True)
+            model_dir, metas, pre_wall, pre_cpu = pretrain(args, tmp)
+            for meta in metas:
+                v = meta["validation"][-1]
+                print(f"pre-training (finetune {' '.join(meta['data'])}, {meta['method']}, lr {meta['lr']:g}): "
+                      f"{meta['steps']} steps x {args.pretrain_batch} tasks, loss {np.mean(meta['losses'][:20]):.3f} "
+                      f"-> {np.mean(meta['losses'][-20:]):.4f}; validation on 16 new tasks of its generators "
+                      f"(2 views): top-1 {v['top1']}/16, pass@2 {v['pass2']}/16", flush=True)
+            print(f"pre-training: {pre_wall:.0f} s wall, {pre_cpu:.0f} s CPU", flush=True)
         loaded = load_model(ModelConfig(path=model_dir, device="cpu", max_length=2048))
         stage = NeuralStage(config(args, True, args.views), loaded=loaded)
 

@@ -148,6 +148,8 @@ def test_sources_hold_out_validation_tasks_and_read_solutions(tmp_path):
     maps = [{int(a): int(b) for e in t.train for a, b in zip(e.input.ravel(), e.output.ravel())}
             for t in (sources[-1](np.random.default_rng(k)) for k in range(2))]
     assert any(maps[0][c] != maps[1][c] for c in set(maps[0]) & set(maps[1]) - {0})
+    _, copies = split_sources(["synth:copy4"], eval_tasks=3, seed=0)  # a copying rule draws its tasks
+    assert len(copies) == 3 and all(np.array_equal(e.input, e.output) for t in copies for e in t.train + t.test)
     with pytest.raises(FinetuneError, match="unknown rule nope"):
         split_sources(["synth:nope"], 0, 0)
     with pytest.raises(FinetuneError, match="no such file"):
