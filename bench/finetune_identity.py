@@ -59,8 +59,7 @@ def summary(stdout: str, workdir: Path) -> str:
     """The run's score and coverage lines, and the model's candidates counted in its journal. On identity
     tasks the score alone proves nothing: the kit's fallback attempt (the test input) is right for every one;
     coverage counts only the candidates, and a model that wrote none has coverage 0."""
-    lines = {line.split()[0]: " ".join(line.split()[1:3]) for line in stdout.splitlines()
-             if line.startswith(("score", "coverage"))}
+    lines = {line.split()[0]: line.split()[1] for line in stdout.splitlines() if line.startswith(("score", "coverage"))}
     rows = [json.loads(line) for line in (workdir / "journal.jsonl").read_text().splitlines()]
     candidates = sum(len(r.get("candidates", [])) for r in rows if r.get("type") == "task")
     return f"score {lines['score']}, coverage {lines['coverage']}, model candidates {candidates}"

@@ -145,14 +145,17 @@ def decoding_variants(args) -> dict[str, Config]:
 
 
 def pretrain(args, tmp: str) -> tuple[str, list[dict], float, float]:
-    """The base fine-tuned on the family by `finetune`, in two runs: copying on the family's grids
-    (synth:copy4), then the family itself mixed with copying (synth:copy4,recolour), from the first run's
-    model. (model directory, the runs' records, wall s, CPU s)."""
+    """The base fine-tuned on the family by `finetune`, in runs that each start from the previous run's model:
+    copying on the family's grids (synth:copy4), then the family itself mixed with copying
+    (synth:copy4,recolour), once per --pretrain-steps value. (model directory, the runs' records, wall s,
+    CPU s)."""
     base = make_tiny_model(Path(tmp) / "base", args.size, args.seed)
     clock = Clock()
     metas = []
-    for data, steps, lr, out in ((["synth:copy4"], args.copy_steps, 0.0, "copy"),
-                                 (["synth:copy4,recolour"], args.pretrain_steps, args.pretrain_lr, "model")):
+    runs = [(["synth:copy4"], args.copy_steps, 0.0, "copy")]
+    runs += [(["synth:copy4,recolour"], steps, args.pretrain_lr, f"family{k}")
+             for k, steps in enumerate(args.pretrain_steps)]
+    for data, steps, lr, out in runs:
         cfg = load_config("cpu", [f"finetune.steps={steps}", f"finetune.batch_size={args.pretrain_batch}",
                                   f"finetune.save_steps={steps}", "finetune.eval_tasks=16", "finetune.eval_views=2",
                                   f"finetune.eval_augment={AUGMENT}", f"finetune.lr={lr}", f"seed={args.seed}"])
@@ -168,9 +171,10 @@ def main(argv=None) -> int:
     p.add_argument("--size", default="small", help="make-model size")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--copy-steps", type=int, default=300, help="first run: copying only")
-    p.add_argument("--pretrain-steps", type=int, default=600, help="second run: copying and the family")
+    p.add_argument("--pretrain-steps", type=int, nargs="+", default=[600, 1000],
+                   help="then one run of copying and the family per value, each from the previous model")
     p.add_argument("--pretrain-batch", type=int, default=16)
-    p.add_argument("--pretrain-lr", type=float, default=2e-3, help="second run (0: finetune's default)")
+    p.add_argument("--pretrain-lr", type=float, default=2e-3, help="family runs (0: finetune's default)")
     p.add_argument("--model", help="a model pre-trained by an earlier run (skips pre-training)")
     p.add_argument("--rules", type=int, default=8, help="held-out colour maps")
     p.add_argument("--tasks-per-rule", type=int, default=3)
