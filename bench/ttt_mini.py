@@ -56,7 +56,7 @@ from solver.model import load_model, make_tiny_model  # noqa: E402
 from solver.neural import NeuralStage, task_rng  # noqa: E402
 from solver.sample import sample_task  # noqa: E402
 from solver.select import select_attempts  # noqa: E402
-from solver.synth import colour_maps, make_task  # noqa: E402
+from solver.synth import PAINT_TRAIN_COLOURS, colour_maps, make_task, paint_rule  # noqa: E402
 from solver.ttt import train_on_task  # noqa: E402
 
 AUGMENT = ["geometry", "demo_order"]  # the views colour maps commute with
@@ -145,24 +145,25 @@ def decoding_variants(args) -> dict[str, Config]:
 
 
 def pretrain(args, tmp: str) -> tuple[str, list[dict], float, float]:
-    """The base fine-tuned on the family by `finetune`, in runs that each start from the previous run's model:
-    copying on the family's grids (synth:copy4), then the family itself mixed with copying
-    (synth:copy4,recolour), once per --pretrain-steps value. (model directory, the runs' records, wall s,
-    CPU s)."""
+    """The base fine-tuned on the family by `finetune`, in runs that each start from the previous run's model
+    (--pretrain DATA:STEPS:LR ...). (model directory, the runs' records, wall s, CPU s)."""
     base = make_tiny_model(Path(tmp) / "base", args.size, args.seed)
     clock = Clock()
     metas = []
-    runs = [(["synth:copy4"], args.copy_steps, 0.0, "copy")]
-    runs += [(["synth:copy4,recolour"], steps, args.pretrain_lr, f"family{k}")
-             for k, steps in enumerate(args.pretrain_steps)]
-    for data, steps, lr, out in runs:
+    for k, spec in enumerate(args.pretrain):
+        data, steps, lr = spec.split(":")
         cfg = load_config("cpu", [f"finetune.steps={steps}", f"finetune.batch_size={args.pretrain_batch}",
-                                  f"finetune.save_steps={steps}", "finetune.eval_tasks=16", "finetune.eval_views=2",
+                                  f"finetune.save_steps={steps}", "finetune.eval_tasks=12", "finetune.eval_views=2",
                                   f"finetune.eval_augment={AUGMENT}", f"finetune.lr={lr}", f"seed={args.seed}"])
-        metas.append(finetune(base, "kit", data, Path(tmp) / out, cfg, progress=False))
-        base = Path(tmp) / out
+        metas.append(finetune(base, "kit", [f"synth:{data}"], Path(tmp) / f"run{k}", cfg, progress=False))
+        base = Path(tmp) / f"run{k}"
     wall, cpu = clock.lap()
     return str(base), metas, wall, cpu
+
+
+def held_out_rules(args) -> list:
+    """`--rules` colour maps drawn once, and the paint rules of the colours synth:paint never draws."""
+    return colour_maps(args.rules, args.seed) + [paint_rule(c) for c in range(1, 10) if c not in PAINT_TRAIN_COLOURS]
 
 
 def main(argv=None) -> int:
@@ -170,13 +171,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="model weights, rules, tasks and views all follow it")
     p.add_argument("--size", default="small", help="make-model size")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    p.add_argument("--copy-steps", type=int, default=300, help="first run: copying only")
-    p.add_argument("--pretrain-steps", type=int, nargs="+", default=[600, 1000],
-                   help="then one run of copying and the family per value, each from the previous model")
+    p.add_argument("--pretrain", nargs="+", metavar="RULES:STEPS:LR",
+                   default=["copy4:300:0", "copy4,recolour:600:2e-3", "copy4,recolour,paint:400:2e-3"],
+                   help="finetune runs, each from the previous one's model: synth generators, steps, lr (0: "
+                        "finetune's default)")
     p.add_argument("--pretrain-batch", type=int, default=16)
-    p.add_argument("--pretrain-lr", type=float, default=2e-3, help="family runs (0: finetune's default)")
     p.add_argument("--model", help="a model pre-trained by an earlier run (skips pre-training)")
-    p.add_argument("--rules", type=int, default=8, help="held-out colour maps")
+    p.add_argument("--rules", type=int, default=5, help="held-out colour maps (the paint rules 7-9 come on top)")
     p.add_argument("--tasks-per-rule", type=int, default=3)
     p.add_argument("--ttt-steps", type=int, default=32)
     p.add_argument("--ttt-lr", type=float, default=1e-2)
@@ -192,7 +193,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng([args.seed, 99])
-    held_out = colour_maps(args.rules, args.seed)
+    held_out = held_out_rules(args)
     tasks = [make_task(rule, rng) for rule in held_out for _ in range(args.tasks_per_rule)]
     total = Clock()
 
@@ -205,8 +206,8 @@ def main(argv=None) -> int:
                 v = meta["validation"][-1]
                 print(f"pre-training (finetune {' '.join(meta['data'])}, {meta['method']}, lr {meta['lr']:g}): "
                       f"{meta['steps']} steps x {args.pretrain_batch} tasks, loss {np.mean(meta['losses'][:20]):.3f} "
-                      f"-> {np.mean(meta['losses'][-20:]):.4f}; validation on 16 new tasks of its generators "
-                      f"(2 views): top-1 {v['top1']}/16, pass@2 {v['pass2']}/16", flush=True)
+                      f"-> {np.mean(meta['losses'][-20:]):.4f}; validation on {v['tasks']} new tasks of its "
+                      f"generators (2 views): top-1 {v['top1']}, pass@2 {v['pass2']}", flush=True)
             print(f"pre-training: {pre_wall:.0f} s wall, {pre_cpu:.0f} s CPU", flush=True)
         loaded = load_model(ModelConfig(path=model_dir, device="cpu", max_length=2048))
         stage = NeuralStage(config(args, True, args.views), loaded=loaded)
@@ -250,7 +251,8 @@ def main(argv=None) -> int:
     wall, cpu = total.lap()
 
     n = len(tasks)
-    print(f"\n{args.rules} held-out colour maps x {args.tasks_per_rule} tasks = {n} tasks; seed {args.seed}; model "
+    print(f"\n{len(held_out)} held-out rules ({', '.join(r.name for r in held_out)}) x {args.tasks_per_rule} "
+          f"tasks = {n} tasks; seed {args.seed}; model "
           f"'{args.size}'; TTT {args.ttt_steps} steps, lr {args.ttt_lr:g}, rank {args.rank}; voting over "
           f"{args.vote_views} views")
     print(f"{'setting':<40} {'top-1':>12} {'pass@2':>12} {'coverage':>12}")
@@ -262,12 +264,19 @@ def main(argv=None) -> int:
           f"TTT + voting on those same tasks: top-1 {sum(results['TTT + voting'][k][0] for k in variant_idx)}/"
           f"{len(variant_idx)})")
 
+    print("\nper rule, pass@2 (no TTT / no TTT + voting / TTT / TTT + voting)")
+    for k, rule in enumerate(held_out):
+        idx = range(k * args.tasks_per_rule, (k + 1) * args.tasks_per_rule)
+        print(f"  {rule.name:<16} " + " / ".join(str(sum(results[name][i][1] for i in idx))
+                                                  for name in ("no TTT", "no TTT + voting", "TTT", "TTT + voting"))
+              + f"  of {args.tasks_per_rule}")
+
     print(f"\nrepeated sampling: tasks right against the number of greedy views (coverage = any candidate, "
           f"pass@2 = the vote's two attempts); fit coverage(n) = exp(a n^b)")
     print(f"{'views':>6} " + " ".join(f"{name + ' cover':>14} {name + ' pass@2':>14}" for name in curve))
     for i, nv in enumerate(curve_points(args.views)):
-        print(f"{nv:>6} " + " ".join(f"{sum(r[2] for r in curve[name][i][1]):>14} {sum(r[1] for r in curve[name][i][1]):>14}"
-                                    for name in curve))
+        cells = [(sum(r[2] for r in curve[name][i][1]), sum(r[1] for r in curve[name][i][1])) for name in curve]
+        print(f"{nv:>6} " + " ".join(f"{c:>14} {p2:>14}" for c, p2 in cells))
     fits = {}
     for name in curve:
         ns = [nv for nv, _ in curve[name]]

@@ -286,10 +286,24 @@ def recolour_rule(rng: Rng, name: str = "recolour") -> Rule:
 
 COPY4 = Rule("copy4", identity, _map_input, sides=(4, 4))  # the identity map, on the colour maps' grids
 
+
+def paint_rule(colour: int) -> Rule:
+    """Every coloured cell takes one colour, on the colour maps' grids: a rule a model can read from the
+    demonstrations in one step (the colour of any output cell), where a colour map needs two (which output
+    cell sits where an input cell of that colour sat)."""
+    return Rule(f"paint{colour}", lambda g, c=colour: np.where(g > 0, c, 0).astype(np.uint8), _map_input, sides=(4, 4))
+
+
+PAINT_TRAIN_COLOURS = (1, 2, 3, 4, 5, 6)  # synth:paint draws from these; 7, 8 and 9 are held out
+
 # Families whose every task is a new rule, drawn by the task's generator: training on one teaches the
 # family (here: read the map from the demonstrations), never a single rule. copy4 is a single rule, listed
 # here because its inputs are the family's.
-FAMILIES: dict[str, Callable[[Rng], Rule]] = {"recolour": recolour_rule, "copy4": lambda rng: COPY4}
+FAMILIES: dict[str, Callable[[Rng], Rule]] = {
+    "recolour": recolour_rule,
+    "copy4": lambda rng: COPY4,
+    "paint": lambda rng: paint_rule(int(rng.choice(PAINT_TRAIN_COLOURS))),
+}
 
 
 def to_kaggle(tasks: list[Task]) -> tuple[dict, dict]:

@@ -150,6 +150,11 @@ def test_sources_hold_out_validation_tasks_and_read_solutions(tmp_path):
     assert any(maps[0][c] != maps[1][c] for c in set(maps[0]) & set(maps[1]) - {0})
     _, copies = split_sources(["synth:copy4"], eval_tasks=3, seed=0)  # a copying rule draws its tasks
     assert len(copies) == 3 and all(np.array_equal(e.input, e.output) for t in copies for e in t.train + t.test)
+    (paint,), _ = split_sources(["synth:paint"], eval_tasks=0, seed=0)
+    for k in range(10):  # one training colour per task, every coloured cell painted with it
+        t = paint(np.random.default_rng(k))
+        (colour,) = set(np.unique(np.concatenate([e.output.ravel() for e in t.train + t.test]))) - {0}
+        assert colour in range(1, 7) and all(np.array_equal(e.output > 0, e.input > 0) for e in t.train)
     with pytest.raises(FinetuneError, match="unknown rule nope"):
         split_sources(["synth:nope"], 0, 0)
     with pytest.raises(FinetuneError, match="no such file"):
