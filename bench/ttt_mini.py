@@ -4,14 +4,17 @@ evaluated on held-out rules of that family, without and with TTT.
 Akyurek et al. (2024) fine-tune a model on ARC-like tasks, then evaluate it on unseen tasks (1B model: 5%
 without TTT -> 29% with it). Here, in miniature:
 
-  pre-training  `python -m solver finetune` (solver/finetune.py, in process) turns a random tiny Llama
-                ('small': 2 layers, hidden 128) into a model of the colour-map family: half its tasks are
-                the identity (copying; the format and cell-to-cell attention), half recolour every cell by a
-                permutation of 1-9 drawn afresh for each task (synth:recolour), so that it can only succeed by
-                reading the map from the demonstrations;
-  evaluation    `--rules` colour maps drawn once (solver/synth.py `colour_maps`), never a pre-training task,
-                each shown by three demonstrations, through the kit's own neural stage pieces (LoRA TTT on
-                augmented leave-one-out tasks, greedy sampling under views, inversion, hierarchical vote).
+  pre-training  `finetune` (solver/finetune.py, in process) turns a random tiny Llama ('small': 2 layers,
+                hidden 128) into a model of a family of rules on 4x4 grids of 3-4 colours, in runs that each
+                start from the previous model (--pretrain): copying (synth:copy4); then copying and colour
+                maps, every task a permutation of 1-9 drawn afresh (synth:recolour), so that the map can only
+                be read from the demonstrations; then the same with paint tasks added (synth:paint: every
+                coloured cell takes one colour, drawn from 1-6 for each task);
+  evaluation    held-out rules of the family, never a pre-training task: `--rules` colour maps drawn once
+                (solver/synth.py `colour_maps`) and the paint rules of the colours 7, 8 and 9, which no
+                paint task of pre-training used; each task shows its rule by three demonstrations. Through
+                the kit's own neural stage pieces (LoRA TTT on augmented leave-one-out tasks, greedy sampling
+                under views, inversion, hierarchical vote).
 
 Rows (top-1 = attempt 1 right, pass@2 = either attempt, the Kaggle metric; coverage = any candidate right):
     no TTT / no TTT + voting      the fine-tuned model, 1 view / `--views` views voted
@@ -28,7 +31,7 @@ does not, selection is the bottleneck; where both are flat, more views buy nothi
 The maps are cell-wise, so they commute with the symmetries of the square: TTT and sampling use geometric
 and demonstration-order views (a colour permutation of a map's task is a task of another map).
 
-    nice -n 5 python bench/ttt_mini.py [--seed 0]      # about 25 CPU minutes, one thread
+    nice -n 5 python bench/ttt_mini.py [--seed 0] [--model DIR: skip pre-training] [--plot PNG]
 
 One intra-op thread by default: on a machine shared with other jobs, torch's spinning OpenMP threads made a
 training step of this model 13x slower with 2 threads than with 1 (1.8 s vs 0.14 s).

@@ -552,9 +552,9 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     if progress:
         trainer.add_callback(Bar(trainer))
     trainer.add_callback(Validate(run))
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    seconds = time.monotonic() - start
+    seconds, cpu_seconds = time.monotonic() - start, time.process_time() - cpu_start
 
     if not trainer.is_world_process_zero():
         return {}
@@ -568,7 +568,7 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     meta = {**record, "method": method, "lr": lr, "parameters": n_params, "max_length": max_len,
             "steps": trainer.state.global_step, "resumed_from": resume.name if resume else None,
-            "seconds_this_session": round(seconds, 1),
+            "seconds_this_session": round(seconds, 1), "cpu_seconds_this_session": round(cpu_seconds, 1),
             "vocab": {"cut": True, "base_ids_kept": [int(i) for i in kept], "size": len(kept)},
             "validation": validation_log(out),
             "losses": losses}

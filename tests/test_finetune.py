@@ -233,3 +233,14 @@ def test_the_produced_directory_runs_through_run_model(tiny_model_dir, tmp_path,
     tasks = [row for row in journal if row.get("task_id", "").startswith("new")]
     assert len(tasks) == 3 and not any(row.get("errors") for row in tasks), tasks
     assert set(json.loads((tmp_path / "sub.json").read_text())) == {"new000", "new001", "new002"}
+
+
+def test_the_command_refuses_a_format_without_a_profile_and_bad_data(tiny_model_dir, tmp_path, capsys):
+    from solver.__main__ import main
+    base = ["finetune", "--base", str(tiny_model_dir), "--out", str(tmp_path / "m"), "--steps", "2"]
+    assert main([*base, "--format", "nvarc", "--data", "synth:identity"]) == 2
+    assert "format 'nvarc' is not available to finetune yet" in capsys.readouterr().err
+    assert main([*base, "--format", "kit", "--data", "synth:nope"]) == 2
+    assert "unknown rule nope" in capsys.readouterr().err
+    assert main([*base, "--format", "kit", "--data", "synth:identity", "--set", "finetune.loss_on=inputs"]) == 2
+    assert "finetune.loss_on must be one of" in capsys.readouterr().err
