@@ -50,10 +50,15 @@ def is_held_out(task_id: str) -> bool:
     return int(hashlib.sha256(task_id.encode()).hexdigest(), 16) % 4 == 0
 
 
+def dsl_rank(c) -> tuple:
+    """Programs fitting every train pair first, the simplest (lowest cost) first among them."""
+    return (not c.fits_train, c.cost if c.cost is not None else 0.0)
+
+
 def attempts(candidates, test_index: int, only_fitting: bool = False) -> list[np.ndarray]:
     """The first two distinct grids for a test input, in the DSL's order (best first)."""
     out: list[np.ndarray] = []
-    for c in sorted((c for c in candidates if c.test_index == test_index), key=lambda c: -c.score):
+    for c in sorted((c for c in candidates if c.test_index == test_index), key=dsl_rank):
         if only_fitting and not is_fitting(c):
             continue
         if not any(g.shape == c.grid.shape and (g == c.grid).all() for g in out):
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         max_rss = max(max_rss, out.max_rss_mb)
         max_state = max(max_state, out.state_bytes)
         errors += out.error is not None
-        best = max(out.candidates, key=lambda c: c.score, default=None)
+        best = min(out.candidates, key=dsl_rank, default=None)
         program = "-" if best is None else best.program
         lines.append(f"{out.task_id} {'held' if is_held_out(out.task_id) else 'dev '} "
                      f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "

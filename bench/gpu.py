@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from solver.budget import Deadline  # noqa: E402
 from solver.codec import Vocab  # noqa: E402
 from solver.dfs import explore  # noqa: E402
-from solver.sample import TransformersBackend  # noqa: E402
+from solver.engine import TransformersBackend  # noqa: E402
 
 # hidden, MLP, layers, heads, kv heads
 SHAPES = {"1b": (2048, 8192, 16, 32, 8), "3b": (3072, 8192, 28, 24, 8), "8b": (4096, 14336, 32, 32, 8),

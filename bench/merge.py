@@ -28,7 +28,8 @@ from solver.budget import Deadline  # noqa: E402
 from solver.config import SelectConfig, load_config  # noqa: E402
 from solver.dsl import is_fitting, solve_many  # noqa: E402
 from solver.metrics import same_grid as _right  # noqa: E402
-from solver.select import family, rank_family, select_attempts  # noqa: E402
+from solver.select import rank_family, select_attempts
+from solver.tasks import family  # noqa: E402
 from solver.tasks import load_challenges, load_solutions  # noqa: E402
 
 POLICIES = {
@@ -109,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         stage = NeuralStage(cfg)
         neural_seconds = time.monotonic()
         for task in tasks:
-            candidates[task.id] += baseline.solve(task, cfg.baseline, Deadline.never())
-            candidates[task.id] += stage.solve(task, Deadline.after(args.neural_seconds))
+            candidates[task.id] += baseline.solve(task, cfg, Deadline.never())
+            candidates[task.id] += stage.solve(task, stage.cfg, Deadline.after(args.neural_seconds))
         neural_seconds = time.monotonic() - neural_seconds
     print(f"neural: {cfg.sample.method}, {cfg.sample.views} views, ttt {cfg.ttt.steps if cfg.ttt.enabled else 0} "
           f"steps, rescore {'on' if cfg.rescore.enabled else 'off'}; {neural_seconds:.0f} s wall; "

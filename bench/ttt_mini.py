@@ -233,10 +233,10 @@ def main(argv=None) -> int:
         variant_idx = [k for k in range(len(tasks)) if k % args.tasks_per_rule < args.variant_tasks]
         for name, cfg in decoding_variants(args).items():
             cfg.sample.views = args.vote_views
-            results[name] = [judge(tasks[k], stage.solve(tasks[k], Deadline.never(), cfg), cfg) for k in variant_idx]
+            results[name] = [judge(tasks[k], stage.solve(tasks[k], cfg, Deadline.never()), cfg) for k in variant_idx]
         test_only = config(args, True, args.vote_views)
         test_only.ttt.loss_test_only = True
-        results["ablation: loss on the test output only"] = [judge(t, stage.solve(t, Deadline.never(), test_only),
+        results["ablation: loss on the test output only"] = [judge(t, stage.solve(t, test_only, Deadline.never()),
                                                                    test_only) for t in tasks]
         var_wall, var_cpu = clock.lap()
 
@@ -245,10 +245,10 @@ def main(argv=None) -> int:
         shared_cfg.ttt.scope, shared_cfg.ttt.shared_steps = "shared", args.shared_steps
         shared = NeuralStage(shared_cfg, loaded=load_model(ModelConfig(path=model_dir, device="cpu", max_length=2048)))
         shared.prepare(tasks, Deadline.never())
-        results["ablation: one shared adapter"] = [judge(t, shared.solve(t, Deadline.never(), shared_cfg), shared_cfg)
+        results["ablation: one shared adapter"] = [judge(t, shared.solve(t, shared_cfg, Deadline.never()), shared_cfg)
                                                    for t in tasks]
         then = config(args, True, args.vote_views)
-        results["ablation: shared, then per task"] = [judge(t, shared.solve(t, Deadline.never(), then), then)
+        results["ablation: shared, then per task"] = [judge(t, shared.solve(t, then, Deadline.never()), then)
                                                       for t in tasks]
         abl_wall, abl_cpu = clock.lap()
     wall, cpu = total.lap()

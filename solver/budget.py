@@ -6,7 +6,7 @@ fits that share:
 
     fewer TTT steps -> no TTT -> fewer views -> greedy instead of DFS -> DSL only -> baseline attempts
 
-All of it is pure: the coordinator (solver/pipeline.py) and the schedule simulator (solver/tune.py) plan
+All of it is pure: the coordinator (solver/coordinator.py) and the schedule simulator (solver/tune.py) plan
 with the same functions. Deadlines are absolute points on the monotonic clock; worker processes get them as
 seconds remaining.
 """
@@ -70,13 +70,13 @@ def task_weight(cfg: Config, device: str, cells: int, n_test: int) -> float:
     task; the size in cells where there is no model to estimate with."""
     if device == "cpu":
         return 1.0
-    return model_seconds(cfg, cells, n_test) if cfg.model.path else float(cells)
+    return model_seconds(cfg, cells, n_test) if cfg.model.active else float(cells)
 
 
 def model_seconds(cfg: Config, cells: int, n_test: int) -> float:
     """Estimated seconds of a task's model stages under `cfg` (0 when there is no model). Training and
     sampling cost grow with the task's size; a DFS pass costs `dfs_factor` greedy passes."""
-    if not cfg.model.path:
+    if not cfg.model.active:
         return 0.0
     return _sampling_seconds(cfg, cells, n_test) + _ttt_seconds(cfg, cells)
 
@@ -105,7 +105,7 @@ def plan_task(cfg: Config, cells: int, n_test: int, model_budget: float | None =
         plan.dsl.seconds_per_task = min(plan.dsl.seconds_per_task, dsl_budget)
         if plan.dsl.seconds_per_task < plan.budget.min_dsl_seconds:
             plan.dsl.enabled = False  # the last rung: only the baseline's attempts are left
-    if model_budget is not None and plan.model.path:
+    if model_budget is not None and plan.model.active:
         _fit_model(plan, cells, n_test, model_budget)
     return plan
 
@@ -142,7 +142,7 @@ def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
         plan.sample.views = min(views, views_that_fit())
         return
     # 5. Not even one greedy pass fits: the DSL (and the baseline) alone answer this task.
-    plan.model.path = ""
+    plan.model.enabled = False
 
 
 def lighter(plan: Config, device: str) -> Config | None:
@@ -165,7 +165,7 @@ def lighter(plan: Config, device: str) -> Config | None:
 
 
 # The ladder's knobs, a fixed contract with the stages that read them.
-LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "sample.views", "sample.method", "model.path", "dsl.enabled",
+LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "sample.views", "sample.method", "model.enabled", "dsl.enabled",
                 "dsl.seconds_per_task")
 
 
@@ -181,7 +181,7 @@ def degraded(full: Config, plan: Config) -> list[str]:
 
 def knobs(cfg: Config) -> dict:
     """What the stages were told to do, as the journal records it."""
-    return {"model": bool(cfg.model.path),
+    return {"model": cfg.model.active,
             "ttt_steps": cfg.ttt.steps if cfg.ttt.enabled else 0,
             "views": cfg.sample.views, "method": cfg.sample.method,
             "dsl_seconds": round(cfg.dsl.seconds_per_task, 3) if cfg.dsl.enabled else 0.0}

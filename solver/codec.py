@@ -1,4 +1,4 @@
-"""Grids as token ids: the format the model reads and writes, and shrinking a model to the ARC symbols.
+"""Grids as token ids: the format the model reads and writes.
 
 A task is one sequence, each pair an input block then an output block:
 
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from .tasks import Example, Grid, MAX_SIDE, N_COLORS
 
@@ -249,41 +248,3 @@ class GridGrammar:
     def can_end(state: tuple[int, int, int]) -> bool:
         """Whether the end token may follow: at least one row, the last one closed."""
         return state[2] > 0 and state[1] == 0
-
-
-# ------------------------------------------------------------------------------------ vocabulary shrinking
-
-def shrink_embeddings(model, vocab: Vocab) -> Vocab:
-    """Keep only the embedding and output-head rows of the ARC symbols; returns the vocab in the new ids.
-
-    The model then computes logits over a dozen symbols instead of its whole vocabulary, and its
-    embeddings shrink from (V, d) to (16, d). The symbols keep their trained vectors, so the shrunk model
-    gives exactly the logits the full one gives for those tokens."""
-    keep = vocab.ids
-    mapping = {old: new for new, old in enumerate(keep)}
-    inp = model.get_input_embeddings()
-    out = model.get_output_embeddings()
-    tied = out is not None and out.weight is inp.weight
-    with torch.no_grad():
-        index = torch.tensor(keep, device=inp.weight.device)
-        new_inp = inp.weight.index_select(0, index).clone()
-        new_out = None if out is None or tied else out.weight.index_select(0, index.to(out.weight.device)).clone()
-        new_bias = (None if out is None or tied or getattr(out, "bias", None) is None
-                    else out.bias.index_select(0, index.to(out.bias.device)).clone())
-        # mean_resizing only matters when growing; shrinking skips its costly covariance step.
-        model.resize_token_embeddings(len(keep), mean_resizing=False)
-        model.get_input_embeddings().weight.copy_(new_inp)
-        if new_out is not None:
-            model.get_output_embeddings().weight.copy_(new_out)
-        if new_bias is not None:
-            model.get_output_embeddings().bias.copy_(new_bias)
-    for config in (model.config, getattr(model, "generation_config", None)):
-        if config is None:
-            continue
-        for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
-            old = getattr(config, key, None)
-            if isinstance(old, list):
-                setattr(config, key, [mapping[t] for t in old if t in mapping] or None)
-            elif old is not None:
-                setattr(config, key, mapping.get(old))
-    return vocab.remapped(mapping)

@@ -98,6 +98,9 @@ LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "
 @dataclass
 class ModelConfig:
     path: str = ""  # a local Hugging Face model directory; empty turns the neural stages off
+    # False: the model stage skips the task. The degrade ladder sets it in one task's plan when not even one
+    # sampling pass fits that task's share of the time; set in a config, the model loads but never runs.
+    enabled: bool = True
     device: str = "auto"  # auto (CUDA when present) | cuda | cpu
     # Tokens of prompt + answer. A task longer than this loses demonstrations (never its test input).
     max_length: int = 8192
@@ -117,6 +120,11 @@ class ModelConfig:
     # vllm with shrink_vocab: where the serving copy of the model (its vocabulary shrunk) is written, once
     # per machine; "" = the system's temporary directory.
     serving_dir: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether the model stage runs: a model is attached and not turned off (for this task)."""
+        return bool(self.path) and self.enabled
 
 
 @dataclass
@@ -172,9 +180,6 @@ class RescoreConfig:
     enabled: bool = False
     views: int = 8  # one per D8 element, each with its own colour permutation and demo order
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
-    # score = mean log-likelihood over the views + vote_weight * log(votes). At 1 a second vote is worth
-    # doubling the grid's probability; not tuned (no trained model to tune it on here).
-    vote_weight: float = 1.0
     batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
     # Share of the time left after training that sampling leaves for rescoring.
     time_fraction: float = 0.25
@@ -191,7 +196,10 @@ class SelectConfig:
     #   score          every distinct grid by a calibrated probability of being right (the fields below)
     merge: str = "fitting-first"
     stage_priority: list[str] = field(default_factory=lambda: ["dsl", "neural", "dsl-partial", "baseline"])
-    # The score policy's calibration. A neural grid's probability is the model's, exp(score). The others
+    # Rescored grids rank by minus their mean NLL over the rescoring views + this * log(votes). At 1 a second
+    # vote is worth doubling the grid's probability; not tuned (no trained model to tune it on here).
+    rescore_vote_weight: float = 1.0
+    # The score policy's calibration. A neural grid's probability is the model's own (select.calibrated). The others
     # are precisions measured by bench/merge.py (bench/results/merge_arc1_dev40.txt: 40 dev-split tasks of
     # arc-agi-1 training, DSL at 2 CPU-s): a fitting program's first grid was right 24 times of 26, the best
     # partial program's 1 of 16, the baseline's 0 of 43 (kept above 0 so that it still orders).
@@ -262,9 +270,10 @@ class KaggleConfig:
     wheels_dataset: str = "arc-solver-wheels"  # dataset slug holding offline_wheels/ (wheels + kaggle.lock)
     dataset_sources: list[str] = field(default_factory=list)  # more datasets, e.g. weights uploaded as one
     model_sources: list[str] = field(default_factory=list)    # Kaggle Models: owner/model/framework/variation/N
-    # 4x L4, the ARC Prize machine. Kaggle does not publish the list of shapes; this is the name public ARC
-    # notebooks push with. NvidiaTeslaT4 (2x T4) is the shape open to every notebook.
-    machine_shape: str = "NvidiaL4x4"
+    # The ARC Prize's 4x L4 machine, given to a notebook that has the competition attached. "NvidiaL4" is the
+    # name the kaggle CLI documents and public ARC Prize 2026 notebooks push; "NvidiaL4x4" is no Kaggle name
+    # (sources: docs/kaggle.md). NvidiaTeslaT4 (2x T4) is the shape open to every notebook.
+    machine_shape: str = "NvidiaL4"
     private: bool = True
 
 

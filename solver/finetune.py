@@ -41,9 +41,10 @@ import torch
 
 from .augment import D8, random_view
 from .budget import Deadline
-from .codec import CodecError, Vocab, shrink_embeddings, vocab_from_tokenizer
+from .codec import CodecError, Vocab, vocab_from_tokenizer
 from .config import Config, ConfigError, FinetuneConfig, SampleConfig, SelectConfig
 from .metrics import same_grid
+from .model import shrink_embeddings
 from .tasks import Example, Task, attach_solutions, load_challenges, load_solutions
 from .ttt import IGNORE, TrainSequence, train_sequence
 FORMATS = ("kit",)  # the format profiles finetune can write; issue 13 adds nvarc, architects, marc
@@ -305,7 +306,8 @@ def choose_method(cfg: FinetuneConfig, n_params: int) -> str:
 def load_base(base: str | Path, cuda: bool, use_unsloth: bool, max_len: int):
     """(model, tokenizer) from a local directory, offline; float32 on CPU, bfloat16 on GPU."""
     import transformers
-    from .model import check_model_dir, dtype_kwarg, go_offline
+    from .kaggle_runtime import go_offline
+    from .model import check_model_dir, dtype_kwarg
     path = check_model_dir(base)
     go_offline()
     if use_unsloth:  # not exercised by the CPU tests: unsloth needs a GPU
@@ -353,7 +355,8 @@ def evaluate(model, vocab: Vocab, tasks: Sequence[Task], views: int, augment: Se
     """The kit's own neural path on each task: greedy answers under `views` views, inverted, voted
     (select.select_attempts), two attempts. Scores top-1, pass@2 and coverage over whole tasks."""
     from .neural import task_rng
-    from .sample import TransformersBackend, sample_task
+    from .engine import TransformersBackend
+    from .sample import sample_task
     from .select import select_attempts
     was_training = model.training
     model.eval()

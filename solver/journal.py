@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .tasks import Candidate, Grid, as_grid, grid_to_list
+from .tasks import Candidate, Grid, as_grid, family, grid_to_list
 from .vote import tally
 
 JOURNAL_NAME = "journal.jsonl"
+# 1: candidates with one overloaded `score`; 2: typed evidence (tasks.Candidate). Read: both; continued: 2.
+FORMAT = 2
 
 # Config sections that say how much time and hardware a run has (or where it is delivered), not what it
 # computes: a run resumed after a crash may change them (a new budget, another machine) and still continue
@@ -61,29 +63,61 @@ class TaskRecord:
         candidates = []
         for c in d.get("candidates", []):
             grid = as_grid(c["grid"])
-            for _ in range(c.get("count", 1)):
+            evidence = _evidence(c)
+            logprobs = c.get("logprobs") or [None] * c.get("count", 1)
+            for lp in logprobs:
                 candidates.append(Candidate(c["test_index"], grid, c["stage"], c.get("view", "identity"),
-                                            c.get("score", 0.0), c.get("program")))
+                                            logprob=lp, **evidence))
         return cls(d["task_id"], [(as_grid(a), as_grid(b)) for a, b in d["attempts"]], candidates,
                    d.get("seconds", {}), d.get("errors", []), d.get("status", "ok"), d.get("cells", 0),
                    d.get("plan", {}), d.get("degraded", []), d.get("parts", {}))
 
 
+# The typed evidence of a candidate other than its log-probability (which may differ between identical
+# predictions and is kept per prediction).
+EVIDENCE = ("program", "fits_train", "train_accuracy", "cost", "votes", "rescore_nll")
+
+
+def _evidence(c: dict[str, Any]) -> dict[str, Any]:
+    """A journal entry's evidence fields. Journals of format 1 (no "format" in the run header) had one
+    overloaded `score` instead; it is read back into the field it meant, so that the report and tune still
+    read them (a resume of such a journal is refused: Journal.open)."""
+    if "score" in c and not any(k in c for k in ("fits_train", "logprobs", "rescore_nll", "cost")):
+        score, fam = float(c["score"]), family(c["stage"])
+        if fam == "dsl":  # score >= 1: fits every train pair, 1 + 1/(1 + cost); below: half its accuracy
+            fits = score >= 1.0
+            return {"program": c.get("program"), "fits_train": fits,
+                    "cost": (1.0 / (score - 1.0) - 1.0) if fits and score > 1.0 else None,
+                    "train_accuracy": None if fits else 2.0 * score}
+        return {"program": c.get("program")}
+    out = {k: c[k] for k in EVIDENCE if c.get(k) is not None}
+    if "rescore_nll" in out:
+        out["rescore_nll"] = tuple(out["rescore_nll"])
+    return out
+
+
 def _compact_candidates(candidates: list[Candidate]) -> list[dict[str, Any]]:
-    """Identical candidates (same test input, grid, stage, view, program) become one entry with a count;
-    scores of merged entries are summed so weighted votes can be recomputed from the journal."""
+    """Identical candidates (same test input, grid, stage, view and evidence) become one entry with a count,
+    and the log-probability of each of them, so that every vote can be recomputed from the journal."""
     if not candidates:
         return []
     groups = tally([c.grid for c in candidates]).group_of
     merged: dict[tuple, dict[str, Any]] = {}
     for c, g in zip(candidates, groups):
-        key = (c.test_index, int(g), c.stage, c.view, c.program)
-        if key in merged:
-            merged[key]["count"] += 1
-            merged[key]["score"] += c.score
-        else:
+        evidence = {k: getattr(c, k) for k in EVIDENCE}
+        key = (c.test_index, int(g), c.stage, c.view, *evidence.values())
+        if key not in merged:
+            given = {k: v for k, v in evidence.items() if v is not None and not (k == "votes" and v == 1)}
             merged[key] = {"test_index": c.test_index, "grid": grid_to_list(c.grid), "stage": c.stage,
-                           "view": c.view, "score": c.score, "program": c.program, "count": 1}
+                           "view": c.view, **given, "count": 0, "logprobs": []}
+            if c.rescore_nll is not None:
+                merged[key]["rescore_nll"] = [round(x, 6) for x in c.rescore_nll]
+        entry = merged[key]
+        entry["count"] += 1
+        entry["logprobs"].append(None if c.logprob is None else round(c.logprob, 6))
+    for entry in merged.values():
+        if all(lp is None for lp in entry["logprobs"]):
+            del entry["logprobs"]
     return list(merged.values())
 
 
@@ -114,7 +148,7 @@ class Journal:
     def start(self, header: dict[str, Any]) -> None:
         """Begin a fresh journal with a header describing the run."""
         self.path.write_text("")
-        self.append({"type": "run", **header})
+        self.append({"type": "run", "format": FORMAT, **header})
 
     def open(self, header: dict[str, Any], fresh: bool = False) -> dict[str, TaskRecord]:
         """Start a journal, or continue the one already here if it is of the same run (`header["identity"]`).
@@ -131,6 +165,13 @@ class Journal:
                 self.path.rename(self.path.with_name(f"journal.{n}.jsonl"))
             self.start(header)
             return {}
+        if previous.get("format", 1) != FORMAT:
+            raise JournalMismatch(
+                f"{self.path} was written by an earlier version of the kit (journal format "
+                f"{previous.get('format', 1)}, candidates with one overloaded score; this kit writes format "
+                f"{FORMAT}, with typed evidence). `report` and `tune` still read it, but a run cannot continue "
+                f"it: use another work directory, or start afresh (the old journal is kept as "
+                f"journal.N.jsonl) with --fresh.")
         if previous.get("identity") != header["identity"]:
             diff = _differences(previous.get("identity"), header["identity"])
             raise JournalMismatch(

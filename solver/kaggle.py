@@ -41,6 +41,13 @@ LOCK_NAME = "kaggle.lock"
 # From the Kaggle API documentation and `kaggle kernels push`.
 KERNEL_LANGUAGES = ("python", "r", "rmarkdown")
 KERNEL_TYPES = ("script", "notebook")
+# `machine_shape`: kaggle-cli docs/kernels.md, "Accelerators available" (some only to a competition's
+# participants), plus the older P100 and TPU v3 names. Kaggle's push accepts an unknown name and runs the
+# notebook on a default GPU (public ARC Prize 2026 notes report a P100, which the image's CUDA 12.8 torch
+# cannot use, kaggle-cli PR #1156): a typo would cost a whole run, so it is refused here.
+MACHINE_SHAPES = ("NvidiaTeslaT4", "NvidiaTeslaT4Highmem", "NvidiaTeslaA100", "NvidiaL4", "NvidiaL4X1",
+                  "NvidiaH100", "NvidiaRtxPro6000", "NvidiaTeslaP100", "TpuV5E8", "TpuV6E8", "TpuV38",
+                  "Tpu1VmV38")
 # docs/datasets_metadata.md, "Licenses".
 DATASET_LICENSES = ("CC0-1.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC-BY-NC-SA-4.0", "GPL-2.0", "ODbL-1.0",
                     "DbCL-1.0", "copyright-authors", "other", "unknown", "CC-BY-4.0", "CC-BY-NC-4.0", "PDDL",
@@ -103,7 +110,7 @@ def kernel_metadata(cfg: KaggleConfig, user: str) -> dict:
         "kernel_type": "notebook",
         "is_private": cfg.private,
         "enable_gpu": cfg.machine_shape.startswith("Nvidia"),
-        "enable_tpu": False,
+        "enable_tpu": cfg.machine_shape.startswith("Tpu"),
         # Code competitions run submissions without internet; a notebook that needs it cannot be submitted.
         "enable_internet": False,
         "machine_shape": cfg.machine_shape,
@@ -173,6 +180,9 @@ def validate_kernel_metadata(meta: dict, folder: Path) -> list[str]:
     for key in ("is_private", "enable_gpu", "enable_tpu", "enable_internet"):
         if key in meta and not isinstance(meta[key], bool) and meta[key] not in ("true", "false"):
             problems.append(f"{key} must be true or false")
+    if meta.get("machine_shape") and meta["machine_shape"] not in MACHINE_SHAPES:
+        problems.append(f"machine_shape {meta['machine_shape']!r} is not one Kaggle knows, which would run the "
+                        f"notebook on its default GPU; known: {', '.join(MACHINE_SHAPES)}")
     if meta.get("enable_internet") not in (False, "false"):
         problems.append("enable_internet must be false: competition notebooks run offline")
     for key in ("dataset_sources", "competition_sources", "kernel_sources", "model_sources"):

@@ -71,17 +71,22 @@ def find_model(input_dir: Path) -> Path | None:
     return hits[0] if hits else None
 
 
-def find_challenges(input_dir: Path, competition: str = "") -> Path:
-    """The competition's *test_challenges.json; the one under the competition's folder when several match."""
-    hits = _search(input_dir, "*test_challenges.json", 3)
-    if competition and len(hits) > 1:
-        hits = [h for h in hits if competition in h.parts] or hits
+def challenges_rank(path: Path, competition: str = "") -> tuple:
+    """Sort key, the likeliest competition file first: under the competition's folder, under Kaggle's
+    competitions/ mount, beside a sample_submission.json (as a competition's data folder is), the shallowest."""
+    return (not (competition and competition in path.parts), "competitions" not in path.parts,
+            not (path.parent / "sample_submission.json").is_file(), len(path.parts), str(path))
+
+
+def find_challenges(input_dir: Path, competition: str = "") -> list[Path]:
+    """Every *test_challenges.json among the inputs, the likeliest competition file first (challenges_rank).
+    The run takes the first: the submission must hold the tasks of one file, no more, and Kaggle swaps only
+    the competition's. Several are the caller's to report (a copy attached as a dataset, a changed slug)."""
+    hits = sorted(_search(input_dir, "*test_challenges.json", 3), key=lambda p: challenges_rank(p, competition))
     if not hits:
         raise NotebookInputError(f"no *test_challenges.json under {input_dir}: attach the competition or set "
                                  "KIT_CHALLENGES")
-    if len(hits) > 1:
-        raise NotebookInputError(f"several challenges files: {', '.join(map(str, hits))}; set KIT_CHALLENGES")
-    return hits[0]
+    return hits
 
 
 # ---- installing the wheels ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Loading a causal language model from a local directory, strictly offline; building tiny real models.
+"""Loading a causal language model from a local directory, strictly offline; model surgery (shrinking the
+vocabulary to the ARC symbols); building tiny real models.
 
 Loaders, chosen by `choose_loader` from the config and the machine:
     cpu       float32 through transformers (no GPU, or model.device = "cpu")
@@ -13,7 +14,6 @@ built locally), so that tests, demos and the README run with no download.
 from __future__ import annotations
 
 import importlib.util
-import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,11 @@ from pathlib import Path
 import torch
 import transformers
 
-from .codec import Vocab, shrink_embeddings, vocab_from_tokenizer
-from .config import DEVICES, ConfigError, ModelConfig
+from .codec import Vocab, vocab_from_tokenizer
+from .config import ConfigError, ModelConfig
+# The kit's one offline switch (Hub, telemetry and trackers off); `local_files_only=True` on every load below
+# is what guarantees no download, the variables cover what the libraries load on their own.
+from .kaggle_runtime import go_offline
 
 LOADERS = ("cpu", "bf16", "bnb-4bit", "unsloth")
 
@@ -45,8 +48,6 @@ class LoadedModel:
 
 
 def choose_loader(cfg: ModelConfig, cuda_available: bool, unsloth_installed: bool) -> str:
-    if cfg.device not in DEVICES:
-        raise ModelError(f"model.device must be one of {', '.join(DEVICES)}, got {cfg.device!r}")
     if cfg.device == "cuda" and not cuda_available:
         raise ModelError("model.device is 'cuda' but torch sees no CUDA device")
     if cfg.device == "cpu" or not cuda_available:
@@ -83,13 +84,6 @@ def dtype_kwarg(dtype: torch.dtype | str) -> dict:
     # transformers renamed `torch_dtype` to `dtype` in 4.56; the old name warns from then on.
     major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
     return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
-
-
-def go_offline() -> None:
-    """Hub access off for this process. `local_files_only=True` on every load is what guarantees it; the
-    variables also cover anything the libraries load on their own (remote code, generation configs)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 def load_model(cfg: ModelConfig) -> LoadedModel:
@@ -134,6 +128,44 @@ def _load_unsloth(path: Path, cfg: ModelConfig):
     return FastLanguageModel.from_pretrained(model_name=str(path), max_seq_length=cfg.max_length,
                                              dtype=None, load_in_4bit=cfg.load_in_4bit,
                                              local_files_only=True)
+
+
+# ---------------------------------------------------------------------------------- vocabulary shrinking
+
+def shrink_embeddings(model, vocab: Vocab) -> Vocab:
+    """Keep only the embedding and output-head rows of the ARC symbols; returns the vocab in the new ids.
+
+    The model then computes logits over a dozen symbols instead of its whole vocabulary, and its
+    embeddings shrink from (V, d) to (16, d). The symbols keep their trained vectors, so the shrunk model
+    gives exactly the logits the full one gives for those tokens."""
+    keep = vocab.ids
+    mapping = {old: new for new, old in enumerate(keep)}
+    inp = model.get_input_embeddings()
+    out = model.get_output_embeddings()
+    tied = out is not None and out.weight is inp.weight
+    with torch.no_grad():
+        index = torch.tensor(keep, device=inp.weight.device)
+        new_inp = inp.weight.index_select(0, index).clone()
+        new_out = None if out is None or tied else out.weight.index_select(0, index.to(out.weight.device)).clone()
+        new_bias = (None if out is None or tied or getattr(out, "bias", None) is None
+                    else out.bias.index_select(0, index.to(out.bias.device)).clone())
+        # mean_resizing only matters when growing; shrinking skips its costly covariance step.
+        model.resize_token_embeddings(len(keep), mean_resizing=False)
+        model.get_input_embeddings().weight.copy_(new_inp)
+        if new_out is not None:
+            model.get_output_embeddings().weight.copy_(new_out)
+        if new_bias is not None:
+            model.get_output_embeddings().bias.copy_(new_bias)
+    for config in (model.config, getattr(model, "generation_config", None)):
+        if config is None:
+            continue
+        for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
+            old = getattr(config, key, None)
+            if isinstance(old, list):
+                setattr(config, key, [mapping[t] for t in old if t in mapping] or None)
+            elif old is not None:
+                setattr(config, key, mapping.get(old))
+    return vocab.remapped(mapping)
 
 
 # ------------------------------------------------------------------------------------------ tiny models

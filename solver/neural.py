@@ -3,8 +3,8 @@ under a probability threshold), then optionally product-of-experts rescoring of 
 
 The model is loaded once, when the stage is built, and the adapter attached once; each task starts from
 the adapter's starting weights and leaves them as it found them. The per-task knobs (ttt.enabled,
-ttt.steps, sample.views, ...) are read from the config on every call, so that the budget can lower them
-task by task; `solve` also takes a config for one call. The deadline is always honoured: training stops
+ttt.steps, sample.views, ...) are read from the task's own config (`plan`) on every call, so that the
+budget can lower them task by task. The deadline is always honoured: training stops
 before it (leaving time to sample), sampling stops at it and returns what it has.
 
 Sampling and rescoring run on the training model itself (model.backend = "transformers") or on a vLLM
@@ -14,7 +14,6 @@ LoRA: the same candidates through the same sample.Backend interface.
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -23,10 +22,11 @@ from typing import Sequence
 import numpy as np
 
 from .budget import Deadline
-from .config import BACKENDS, SAMPLE_METHODS, TTT_SCOPES, Config
-from .model import LoadedModel, ModelError, load_model
+from .config import Config
+from .model import LoadedModel, load_model
 from .rescore import RescoreReport, rescore
-from .sample import SampleReport, TransformersBackend, sample_task
+from .engine import TransformersBackend
+from .sample import SampleReport, sample_task
 from .tasks import Candidate, Task
 from .ttt import Adapter, FitReport, train_on_task, train_shared
 
@@ -50,8 +50,6 @@ class NeuralStage:
     def __init__(self, cfg: Config, loaded: LoadedModel | None = None, serving=None):
         """`serving`: a vllm_backend.VllmServing to sample with; by default one is built when model.backend
         is "vllm" (the tests pass one on a stand-in engine)."""
-        if cfg.model.backend not in BACKENDS:  # refused before the model is loaded
-            raise ModelError(f"model.backend must be one of {', '.join(BACKENDS)}, got {cfg.model.backend!r}")
         self.cfg = cfg
         self.loaded = loaded if loaded is not None else load_model(cfg.model)
         self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
@@ -66,30 +64,27 @@ class NeuralStage:
     def prepare(self, tasks: Sequence[Task], deadline: Deadline) -> None:
         """With ttt.scope = "shared", fit the shared adapter on every task before the first one is solved."""
         ttt = self.cfg.ttt
-        if ttt.scope not in TTT_SCOPES:
-            raise ValueError(f"ttt.scope must be one of {', '.join(TTT_SCOPES)}, got {ttt.scope!r}")
         if ttt.scope != "shared" or ttt.shared_steps <= 0 or not tasks:
             return
-        share = None if deadline.at == float("inf") else deadline.remaining() * ttt.shared_fraction
+        share = None if deadline.unlimited else deadline.remaining() * ttt.shared_fraction
         self.shared = train_shared(self.adapter, tasks, ttt, self.loaded.vocab, self.loaded.max_length,
                                    deadline.within(share), np.random.default_rng(self.cfg.seed))
         print(f"neural: shared adapter trained {self.shared.steps} steps on {self.shared.sequences} "
               f"sequences in {self.shared.seconds:.1f} s", file=sys.stderr)
 
-    def solve(self, task: Task, deadline: Deadline, cfg: Config | None = None) -> list[Candidate]:
-        cfg = cfg or self.cfg
-        if cfg.sample.method not in SAMPLE_METHODS:  # refused before any training time is spent
-            raise ValueError(f"sample.method {cfg.sample.method!r} is not available; methods: {', '.join(SAMPLE_METHODS)}")
+    def solve(self, task: Task, plan: Config, deadline: Deadline) -> list[Candidate]:
+        """The stage protocol's call (solver/stages.py): `plan` is the task's own config."""
+        cfg = plan
         rng = task_rng(cfg.seed, task.id)
         report = self.reports[task.id] = TaskReport()
         vocab, max_len = self.loaded.vocab, self.loaded.max_length
         self.adapter.reset()
         try:
             if cfg.ttt.enabled and cfg.ttt.steps > 0:
-                share = None if deadline.at == float("inf") else deadline.remaining() * cfg.ttt.time_fraction
+                share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
                 report.ttt = train_on_task(self.adapter, task, cfg.ttt, vocab, max_len, deadline.within(share), rng)
             sampling = deadline
-            if cfg.rescore.enabled and not math.isinf(deadline.at):
+            if cfg.rescore.enabled and not deadline.unlimited:
                 sampling = deadline.within(deadline.remaining() * (1.0 - cfg.rescore.time_fraction))
             with self._serve(task.id, trained=bool(report.ttt and report.ttt.steps) or self.shared is not None):
                 candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, sampling, rng)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .journal import read_entries
-from .select import family
-from .tasks import ChallengeFileError, Task, load_challenges, load_solutions
+from .journal import TaskRecord, read_entries
+from .tasks import Candidate, ChallengeFileError, Task, family, load_challenges, load_solutions
+from .vote import tally
 
 # The ARC palette as the ARC website draws it, colours 0..9.
 PALETTE = np.array([[0x00, 0x00, 0x00], [0x00, 0x74, 0xD9], [0xFF, 0x41, 0x36], [0x2E, 0xCC, 0x40],
@@ -296,37 +297,58 @@ def _task_html(tid: str, rec: dict, task: Task | None, truth: list | None) -> st
     return "\n".join(out)
 
 
+def _evidence_caption(members: list[Candidate]) -> str:
+    """What the candidates of one grid say for it, from their typed fields: a program fitting every train pair
+    (or its share of train cells right), the model's best generation probability, the rescoring views' mean
+    NLL."""
+    bits = []
+    if any(c.fits_train for c in members if c.family == "dsl"):
+        bits.append("fits train")
+    accuracy = [c.train_accuracy for c in members if c.train_accuracy is not None]
+    if accuracy:
+        bits.append(f"train cells {100 * max(accuracy):.0f}%")
+    logprobs = [c.logprob for c in members if c.logprob is not None]
+    if logprobs:
+        bits.append(f"p {math.exp(max(logprobs)):.2g}")
+    nll = next((c.mean_nll for c in members if c.mean_nll is not None), None)
+    if nll is not None:
+        bits.append(f"NLL {nll:.2f}/{len(next(c.rescore_nll for c in members if c.rescore_nll))} views")
+    return ", ".join(bits)
+
+
 def _candidates_html(rec: dict, i: int, attempts: list, truth: Any) -> str:
-    """Distinct candidate grids for test i, most voted first, each with the stages that produced it."""
-    groups: list[dict] = []
-    for c in rec.get("candidates", []):
-        if c["test_index"] != i:
-            continue
-        g = next((g for g in groups if g["grid"] == c["grid"]), None)
-        if g is None:
-            g = {"grid": c["grid"], "count": 0, "stages": defaultdict(int), "programs": []}
-            groups.append(g)
-        g["count"] += c.get("count", 1)
-        g["stages"][c["stage"]] += c.get("count", 1)
-        if c.get("program") and c["program"] not in g["programs"]:
-            g["programs"].append(c["program"])
-    if not groups:
+    """Distinct candidate grids for test i, most voted first, each with the stages that produced it and
+    their evidence (read through the journal's typed candidates, so older journals show too)."""
+    mine = [c for c in TaskRecord.from_json(rec).candidates if c.test_index == i]
+    if not mine:
         return ""
-    groups.sort(key=lambda g: -g["count"])
+    t = tally([c.grid for c in mine], [float(c.votes) for c in mine])
+    members: list[list[Candidate]] = [[] for _ in t.grids]
+    for c, g in zip(mine, t.group_of):
+        members[g].append(c)
+    order = t.ranking("weight")
     figs = []
-    for g in groups[:MAX_CANDIDATES_SHOWN]:
-        tags = [f"A{k + 1}" for k, a in enumerate(attempts) if a == g["grid"]]
-        stages = ", ".join(f"{html.escape(s)}×{n}" for s, n in g["stages"].items())
-        right = truth is not None and g["grid"] == truth
-        caption = f"{stages}{' ' + '/'.join(tags) if tags else ''}{' ✓' if right else ''}"
-        if g["programs"]:  # provenance: the (first) program that made it, in full on hover
-            shown = g["programs"][0] if len(g["programs"][0]) <= 60 else g["programs"][0][:57] + "..."
-            more_programs = f" +{len(g['programs']) - 1}" if len(g["programs"]) > 1 else ""
-            caption += (f"<br><span class=dim title='{html.escape(chr(10).join(g['programs']), quote=True)}'>"
+    for k in order[:MAX_CANDIDATES_SHOWN]:
+        grid, group = t.grids[k].tolist(), members[k]
+        stages: dict[str, int] = defaultdict(int)
+        for c in group:
+            stages[c.stage] += c.votes
+        programs = list(dict.fromkeys(c.program for c in group if c.program))
+        tags = [f"A{n + 1}" for n, a in enumerate(attempts) if a == grid]
+        right = truth is not None and grid == truth
+        caption = (", ".join(f"{html.escape(s)}×{n}" for s, n in stages.items())
+                   + (" " + "/".join(tags) if tags else "") + (" ✓" if right else ""))
+        evidence = _evidence_caption(group)
+        if evidence:
+            caption += f"<br><span class=dim>{html.escape(evidence)}</span>"
+        if programs:  # provenance: the (first) program that made it, in full on hover
+            shown = programs[0] if len(programs[0]) <= 60 else programs[0][:57] + "..."
+            more_programs = f" +{len(programs) - 1}" if len(programs) > 1 else ""
+            caption += (f"<br><span class=dim title='{html.escape(chr(10).join(programs), quote=True)}'>"
                         f"{html.escape(shown)}{more_programs}</span>")
-        figs.append(_figure(g["grid"], caption, "right" if right else ""))
-    more = (f"<span class=dim>+{len(groups) - MAX_CANDIDATES_SHOWN} more</span>"
-            if len(groups) > MAX_CANDIDATES_SHOWN else "")
+        figs.append(_figure(grid, caption, "right" if right else ""))
+    more = (f"<span class=dim>+{len(order) - MAX_CANDIDATES_SHOWN} more</span>"
+            if len(order) > MAX_CANDIDATES_SHOWN else "")
     return f"<div class='row cands'><b class=lab>candidates</b>{''.join(figs)}{more}</div>"
 
 

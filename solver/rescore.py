@@ -3,9 +3,11 @@
 Sampling proposes grids; a wrong grid the model happened to write under one view is rarely likely under
 the others, while the right answer stays likely under every view of the task. Each distinct grid of a test
 input is therefore scored by its log-likelihood (teacher forcing) under K fresh augmented views: the view
-applied to the demonstrations, the test input and the grid. The views' scores are averaged (the log of the
-geometric mean of their probabilities: a product of experts, normalised so that K does not change its
-scale) and the grid's vote count from sampling is added as vote_weight * log(votes).
+applied to the demonstrations, the test input and the grid. Every candidate of that grid is given the
+grid's negative log-likelihood under each view (`Candidate.rescore_nll`); selection (select.py) ranks
+rescored grids by the mean over the views (the log of the geometric mean of their probabilities: a product
+of experts, normalised so that K does not change its scale) together with the grid's votes from sampling.
+No candidate is dropped or merged here: the votes stay countable and the views stay for the report.
 
 Per view and test input the prompt is the same for every grid, so the backend computes it once
 (`score_shared`) and scores all grids after it in batches.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -33,24 +35,6 @@ class RescoreReport:
     views: int = 0           # views that scored every grid of a test input
     skipped: Counter = field(default_factory=Counter)  # views left out, by reason
     seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class Scored:
-    """One distinct grid of one test input and what rescoring learnt of it."""
-    grid: Grid
-    votes: int
-    stage: str
-    logprobs: tuple[float, ...]  # one per view that scored it
-
-    def score(self, vote_weight: float) -> float:
-        return float(np.mean(self.logprobs)) + vote_weight * float(np.log(self.votes))
-
-
-def _distinct(candidates: Sequence[Candidate]) -> list[tuple[Grid, int, str]]:
-    """(grid, votes, stage of its first candidate) per distinct grid, in order of first appearance."""
-    t = tally([c.grid for c in candidates])  # distinct grids already in order of first appearance
-    return [(g, int(n), candidates[int(f)].stage) for g, n, f in zip(t.grids, t.counts, t.first_index)]
 
 
 def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, vocab: Vocab, views,
@@ -80,23 +64,20 @@ def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, vo
 
 def rescore(task: Task, candidates: Sequence[Candidate], backend, vocab: Vocab, cfg: RescoreConfig,
             max_len: int, deadline: Deadline, rng: np.random.Generator) -> tuple[list[Candidate], RescoreReport]:
-    """One candidate per distinct grid and test input, scored as the module says, best first. A test input
-    that no view could score keeps its candidates as they were."""
+    """The same candidates, each carrying its grid's NLL per rescoring view. A test input that no view could
+    score keeps its candidates as they were."""
     started = time.monotonic()
     report = RescoreReport()
     views = views_of_kinds(task, cfg.views, cfg.augment, rng, "rescore.augment")
     out: list[Candidate] = []
     for i in sorted({c.test_index for c in candidates}):
         mine = [c for c in candidates if c.test_index == i]
-        distinct = _distinct(mine)
-        logprobs = rescore_test(task, i, [g for g, _, _ in distinct], backend, vocab, views, max_len,
-                                cfg.batch_size, deadline, report)
+        t = tally([c.grid for c in mine])  # distinct grids, in order of first appearance
+        logprobs = rescore_test(task, i, t.grids, backend, vocab, views, max_len, cfg.batch_size, deadline, report)
         if not logprobs or not logprobs[0]:  # no view scored this test input: keep the sampler's candidates
             out += mine
             continue
-        report.grids += len(distinct)
-        scored = [Scored(g, votes, stage, tuple(lp)) for (g, votes, stage), lp in zip(distinct, logprobs)]
-        scored.sort(key=lambda s: -s.score(cfg.vote_weight))
-        out += [Candidate(i, s.grid, s.stage, score=s.score(cfg.vote_weight)) for s in scored]
+        report.grids += len(t.grids)
+        out += [replace(c, rescore_nll=tuple(-lp for lp in logprobs[g])) for c, g in zip(mine, t.group_of)]
     report.seconds = time.monotonic() - started
     return out, report

@@ -12,28 +12,50 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import MERGES, VOTES, SelectConfig
-from .tasks import Candidate, Grid, MAX_SIDE, N_COLORS
-from .dsl.stage import is_fitting
+from .config import SelectConfig
+from .tasks import Candidate, Grid
 from .metrics import same_grid
 from .vote import hierarchical_vote, tally
 
 PARTIAL = "dsl-partial"
 
 
-def family(stage: str) -> str:
-    """'neural-greedy' and 'neural-dfs' are both of family 'neural'."""
-    return stage.split("-", 1)[0]
+def _strength(c: Candidate) -> float:
+    """A tie-break within a family when votes are equal: the model's log-probability of its grid, or a
+    program's simplicity (minus its cost); 0 when a candidate has neither."""
+    if c.logprob is not None:
+        return c.logprob
+    return -c.cost if c.cost is not None else 0.0
 
 
-def is_valid_grid(grid) -> bool:
-    return (isinstance(grid, np.ndarray) and grid.dtype == np.uint8 and grid.ndim == 2
-            and 1 <= grid.shape[0] <= MAX_SIDE and 1 <= grid.shape[1] <= MAX_SIDE
-            and int(grid.max()) < N_COLORS)
+def rescored_value(grid_candidates: Sequence[Candidate], vote_weight: float) -> float | None:
+    """Product of experts with votes: minus the mean rescoring NLL plus vote_weight * log(votes), for the
+    candidates of one distinct grid; None when none of them was rescored."""
+    nll = next((c.mean_nll for c in grid_candidates if c.mean_nll is not None), None)
+    if nll is None:
+        return None
+    return -nll + vote_weight * math.log(sum(c.votes for c in grid_candidates))
 
 
-def rank_family(candidates: Sequence[Candidate], vote: str) -> list[Grid]:
-    """Distinct grids of one family, best first."""
+def rank_family(candidates: Sequence[Candidate], vote: str, vote_weight: float = 1.0) -> list[Grid]:
+    """Distinct grids of one family, best first.
+
+    Grids that were rescored come first, by `rescored_value`; the rest follow by the family's vote:
+    hierarchical (over augmentation views, when there are several), weighted (summed probability of the
+    candidates: exp(logprob) where the model gave one, else 1 each) or flat (by votes, then `_strength`)."""
+    if not candidates:
+        return []
+    t = tally([c.grid for c in candidates])
+    members = [[] for _ in t.grids]
+    for c, g in zip(candidates, t.group_of):
+        members[g].append(c)
+    values = [rescored_value(m, vote_weight) for m in members]
+    rescored = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i], i))
+    rest = [c for i, m in enumerate(members) if values[i] is None for c in m]
+    return [t.grids[i] for i in rescored] + _vote(rest, vote)
+
+
+def _vote(candidates: Sequence[Candidate], vote: str) -> list[Grid]:
     if not candidates:
         return []
     grids = [c.grid for c in candidates]
@@ -41,45 +63,47 @@ def rank_family(candidates: Sequence[Candidate], vote: str) -> list[Grid]:
     if vote == "hierarchical" and len(views) > 1:
         top = hierarchical_vote(grids, [c.view for c in candidates], "identity", k=len(grids))
         # The hierarchical vote ranks what its views chose; any other grid follows by count.
-        rest = [g for g in rank_family(candidates, "flat") if not any(same_grid(g, t) for t in top)]
+        rest = [g for g in _vote(candidates, "flat") if not any(same_grid(g, t) for t in top)]
         return top + rest
-    t = tally(grids, [c.score for c in candidates])
     if vote == "weighted":
+        t = tally(grids, [c.votes * (math.exp(c.logprob) if c.logprob is not None else 1.0) for c in candidates])
         order = t.ranking("weight")
-    else:  # flat: by count, then by summed score, then first seen
-        order = np.lexsort((t.first_index, -t.weights, -t.counts))
+    else:  # flat: by votes, then by summed strength, then first seen
+        t = tally(grids, [float(c.votes) for c in candidates])
+        strength = tally(grids, [_strength(c) for c in candidates]).weights
+        order = np.lexsort((t.first_index, -strength, -t.weights))
     return [t.grids[i] for i in order]
 
 
 def merge_family(c: Candidate, merge: str) -> str:
     """The family a candidate is ranked in: a DSL program that does not reproduce every train pair is a
     family of its own ('dsl-partial') except under the plain priority policy."""
-    fam = family(c.stage)
-    return PARTIAL if merge != "priority" and fam == "dsl" and not is_fitting(c) else fam
+    fam = c.family
+    return PARTIAL if merge != "priority" and fam == "dsl" and not c.fits_train else fam
 
 
 def calibrated(c: Candidate, cfg: SelectConfig) -> float:
     """An estimate of the probability that the candidate is right."""
-    fam = family(c.stage)
+    fam = c.family
     if fam == "neural":
-        return math.exp(min(0.0, c.score))
+        # The model's own probability of the grid: under the rescoring views when it was rescored (their
+        # geometric mean), else as generated. Both are probabilities, at most 1; vote counts never raise
+        # them, so a model's likelihood cannot outrank a fitting program unless it is really that sure.
+        nll = c.mean_nll if c.mean_nll is not None else (None if c.logprob is None else -c.logprob)
+        return 0.0 if nll is None else math.exp(-max(0.0, nll))
     if fam == "dsl":
-        return cfg.fitting_precision if is_fitting(c) else cfg.partial_precision
+        return cfg.fitting_precision if c.fits_train else cfg.partial_precision
     return cfg.baseline_precision
 
 
 def ranked_grids(candidates: Sequence[Candidate], cfg: SelectConfig) -> list[Grid]:
     """Every distinct grid, best first, by the merge policy."""
-    if cfg.merge not in MERGES:
-        raise ValueError(f"select.merge must be one of {', '.join(MERGES)}, got {cfg.merge!r}")
-    if cfg.vote not in VOTES:  # rank_family would treat an unknown vote as flat
-        raise ValueError(f"select.vote must be one of {', '.join(VOTES)}, got {cfg.vote!r}")
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
         groups.setdefault(merge_family(c, cfg.merge), []).append(c)
     families = [f for f in cfg.stage_priority if f in groups]
     families += sorted(set(groups) - set(families))  # unlisted families go last
-    ranked = [(f, rank_family(groups[f], cfg.vote)) for f in families]
+    ranked = [(f, rank_family(groups[f], cfg.vote, cfg.rescore_vote_weight)) for f in families]
     if cfg.merge == "score":
         # Each family keeps its own order (its vote); a grid's value is its best candidate's calibrated
         # probability, lowered to that of the grid before it, so that families interleave by value.

@@ -62,6 +62,14 @@ def as_grid(value: Any) -> Grid:
     return np.array(rows, dtype=np.uint8)
 
 
+def is_grid(value: Any) -> bool:
+    """Whether `value` is already a grid of the kit's one type: a 2-D uint8 array, colours 0..9, sides
+    1..30. The check every grid that crosses a stage boundary passes (`as_grid` makes one from raw input)."""
+    return (isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim == 2
+            and 1 <= value.shape[0] <= MAX_SIDE and 1 <= value.shape[1] <= MAX_SIDE
+            and int(value.max()) < N_COLORS)
+
+
 def grid_to_list(grid: Grid) -> list[list[int]]:
     return np.asarray(grid, dtype=np.uint8).tolist()
 
@@ -102,22 +110,50 @@ class InvalidTask:
     test_inputs: tuple[Grid | None, ...]
 
 
+def family(stage: str) -> str:
+    """The family of a stage name: 'neural-greedy' and 'neural-dfs' are both of family 'neural'."""
+    return stage.split("-", 1)[0]
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """One predicted output for one test input, with where it came from.
+    """One predicted output for one test input, with where it came from and the evidence for it.
 
     stage: the producer ('baseline', 'dsl', 'neural-greedy', 'neural-dfs', ...); its family (the part
     before '-') decides its priority in selection. view: the group of the augmentation it was predicted
     under, for the hierarchical vote (model predictions use the D8 element's name, as in the MIT paper;
     'identity' for the untransformed task); the grid is already mapped back to the task's frame.
-    score: a log-likelihood or vote weight (higher is better); program: the DSL program text, if any.
+
+    The evidence is typed, one field per kind, None where the stage has none of that kind, so that selection
+    and the report read what they need and no module decodes another's score convention:
+      program       the program text (DSL, baseline rules)
+      fits_train    whether that program reproduces every train pair (DSL)
+      train_accuracy  for a program that does not: its share of train output cells right
+      cost          for a program: its rank cost (lower is simpler, or agreed on by several programs)
+      logprob       the model's log-probability of the grid's tokens when it generated it
+      votes         how many identical predictions this candidate stands for (1: itself)
+      rescore_nll   negative log-likelihood of the grid under each rescoring view (product of experts)
     """
     test_index: int
     grid: Grid
     stage: str
     view: str = "identity"
-    score: float = 0.0
     program: str | None = None
+    fits_train: bool | None = None
+    train_accuracy: float | None = None
+    cost: float | None = None
+    logprob: float | None = None
+    votes: int = 1
+    rescore_nll: tuple[float, ...] | None = None
+
+    @property
+    def family(self) -> str:
+        return family(self.stage)
+
+    @property
+    def mean_nll(self) -> float | None:
+        """The rescoring views' mean negative log-likelihood (the log of the geometric mean probability)."""
+        return None if not self.rescore_nll else float(sum(self.rescore_nll) / len(self.rescore_nll))
 
 
 @dataclass

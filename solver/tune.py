@@ -163,7 +163,7 @@ def simulate(cfg: Config, tasks: list[SimTask], gpus: int, cpus: int, budget: fl
     from solver/budget.py as in a real run (`ladder`), or every task runs `cfg` as it is (not `ladder`)."""
     sim = Simulation()
     deadline = budget - cfg.budget.safety_seconds
-    for device, n in (("gpu", gpus if cfg.model.path else 0), ("cpu", cpus if cfg.dsl.enabled else 0)):
+    for device, n in (("gpu", gpus if cfg.model.active else 0), ("cpu", cpus if cfg.dsl.enabled else 0)):
         free = [(startup.get(device, 0.0), w) for w in range(n)]
         heapq.heapify(free)
         planned_end = [0.0] * n
@@ -243,7 +243,7 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
         return sim.cut == 0 and sim.makespan <= target
 
     cfg = copy.deepcopy(base)
-    if cfg.model.path:
+    if cfg.model.active:
         cfg = _fit_model_settings(cfg, lambda c: fits(c, "gpu"))
     if cfg.dsl.enabled and dry.dsl_points:  # without DSL parts in the dry run there is nothing to go by
         lo, hi = cfg.budget.min_dsl_seconds, 4 * cfg.dsl.seconds_per_task
@@ -259,7 +259,7 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
             cfg.dsl.seconds_per_task = round(lo, 1)
     if not dry.dsl_points:
         cpus = 0
-    gpus_used = gpus if cfg.model.path else 0
+    gpus_used = gpus if cfg.model.active else 0
     fixed = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=False)
     laddered = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=True)
     return Recommendation(cfg, fixed, laddered, target)
@@ -288,7 +288,7 @@ def _fit_model_settings(cfg: Config, fits) -> Config:
             c.sample.views = v
             if fits(c):
                 return c
-    c.sample.views, c.model.path = views, ""
+    c.sample.views, c.model.enabled = views, False
     return c
 
 
@@ -306,7 +306,7 @@ def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: 
               f"  with the ladder: ends at {rec.laddered.makespan:.0f} s, {rec.laddered.cut} parts cut, "
               f"{rec.laddered.degraded} parts turned down", "", "recommended settings:"]
     lines += ["  " + s for s in settings_toml(rec.cfg).splitlines()]
-    if not c.model.path and dry.cfg.model.path:
+    if not c.model.active and dry.cfg.model.active:
         lines.append("  (not even one greedy view per task fits: DSL only)")
     if not dry.dsl_points:
         lines.append("  (no DSL parts in the dry run: dsl.seconds_per_task left as configured)")
@@ -318,12 +318,12 @@ def settings_toml(cfg: Config) -> str:
     b = cfg.budget
     out = ["[budget]", f"total_seconds = {b.total_seconds:.0f}"]
     out += [f"{name} = {getattr(b, name):.4g}" for name in COST_FIELDS]
-    if cfg.model.path:
+    if cfg.model.active:
         out += ["[ttt]", f"enabled = {str(cfg.ttt.enabled).lower()}", f"steps = {cfg.ttt.steps}",
                 "[sample]", f"views = {cfg.sample.views}", f'method = "{cfg.sample.method}"']
     out += ["[dsl]", f"enabled = {str(cfg.dsl.enabled).lower()}", f"seconds_per_task = {cfg.dsl.seconds_per_task:g}"]
-    if not cfg.model.path:
-        out += ["[model]", 'path = ""']
+    if not cfg.model.active:
+        out += ["[model]", "enabled = false"]
     return "\n".join(out) + "\n"
 
 

@@ -1,14 +1,16 @@
 """The sampling backend on vLLM: one engine with LoRA enabled, one adapter per task (MIT, BARC, arc24).
 
-vLLM batches and pages the KV cache and shares prompt prefixes across requests (prefix caching), which is
-what makes many views and many rescoring requests cheap on a GPU. It implements sample.Backend:
+vLLM batches and pages the KV cache and shares prompt prefixes across generation requests (prefix caching),
+which is what makes many views cheap on a GPU. It implements sample.Backend:
 
     generate      greedy (temperature 0), output restricted to the answer tokens, stopped at the end token
     explore       sampling: max_candidates completions at temperature 1, deduplicated, those with
                   probability >= min_prob, best first. A subset of what dfs.explore returns exactly (a
                   completion above the threshold can be missed by chance); vLLM has no depth-first search.
     score         prompt_logprobs of prompt + answer, summed over the answer's positions
-    score_shared  score with the prompt repeated: prefix caching computes it once
+    score_shared  score with the prompt repeated. vLLM does not serve prompt log-probabilities from the
+                  prefix cache (a request with prompt_logprobs computes its whole prompt), so each answer
+                  pays for the prompt again: rescoring costs more here than on the transformers backend
 
 vLLM is imported only here, only when an engine is built (`make_engine`); it is too large to install where
 the test suite runs. Everything around the engine call (requests, LoRA bookkeeping, adapter checks,
@@ -17,9 +19,9 @@ real tiny model (tests/fake_vllm.py). The engine call itself (`_run`) and `make_
 there. A call to the engine is not interruptible: the deadline is checked between calls, and prompts go
 in chunks of `chunk` so that a call stays short.
 
-vLLM refuses LoRA adapters that hold full embedding or output-head weights (modules_to_save); `check_adapter`
-names the problem and `merged_model` folds such an adapter into the base weights instead, for serving
-without LoRA.
+vLLM refuses LoRA adapters that hold full embedding or output-head weights (modules_to_save); the adapter
+code (solver/ttt.py: `check_adapter`, `save_adapter`, `merged_model`) names the problem and folds such an
+adapter into the base weights instead, for serving without LoRA.
 
 `VllmServing` is what the neural stage uses with model.backend = "vllm": the engine on the serving model
 (`serving_model_dir`: with vocabulary shrinking, a copy of the model whose embeddings hold only the ARC
@@ -32,7 +34,6 @@ import contextlib
 import fcntl
 import hashlib
 import itertools
-import json
 import math
 import os
 import shutil
@@ -44,61 +45,12 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .budget import Deadline
-from .codec import Vocab, shrink_embeddings, vocab_from_tokenizer
+from .codec import Vocab, vocab_from_tokenizer
 from .config import Config, ModelConfig
 from .dfs import Completion, Search
-from .model import ModelError, check_model_dir, dtype_kwarg
+from .model import ModelError, check_model_dir, dtype_kwarg, shrink_embeddings
 from .sample import Generation
-
-# Module names that hold the vocabulary: adapters training them carry full (V, d) matrices.
-VOCAB_MODULES = ("embed_tokens", "lm_head", "wte", "embed_in", "embed_out", "output")
-
-
-class AdapterError(ValueError):
-    """An adapter vLLM cannot load as a LoRA; the message names the directory and the modules."""
-
-
-def check_adapter(directory: str | Path) -> list[str]:
-    """The adapter's modules vLLM cannot serve as LoRA (full embedding / output-head weights); [] if none.
-    Both the config (modules_to_save, target_modules) and the saved weights are read: peft saves the full
-    embeddings on its own when the vocabulary was resized (vocabulary shrinking), whatever the config says."""
-    directory = Path(directory)
-    path = directory / "adapter_config.json"
-    if not path.is_file():
-        raise AdapterError(f"{directory} has no adapter_config.json; expected a peft LoRA adapter directory")
-    config = json.loads(path.read_text())
-    named = list(config.get("modules_to_save") or [])
-    targets = config.get("target_modules") or []
-    named += [targets] if isinstance(targets, str) else list(targets)
-    weights = directory / "adapter_model.safetensors"
-    if weights.is_file():
-        from safetensors import safe_open
-        with safe_open(str(weights), "pt") as f:
-            named += [k.rsplit(".", 1)[0] for k in f.keys() if "lora_" not in k]
-    return sorted({m.split(".")[-1] for m in named if isinstance(m, str) and m.split(".")[-1] in VOCAB_MODULES})
-
-
-def save_adapter(model, directory: str | Path) -> Path:
-    """Save a task's LoRA adapter as vLLM can load it: the LoRA matrices only. With vocabulary shrinking the
-    engine must serve the shrunk base model (saved once with `model.base_model.save_pretrained`), which
-    already holds the embeddings the adapter would otherwise carry."""
-    model.save_pretrained(str(directory), save_embedding_layers=False)
-    return Path(directory)
-
-
-def merged_model(base_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
-    """The base model with the adapter folded into its weights, saved to `out_dir` (served without LoRA)."""
-    import transformers
-    from peft import PeftModel
-    base = transformers.AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    out_dir = Path(out_dir)
-    merged.save_pretrained(out_dir)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (Path(base_dir) / name).is_file():
-            (out_dir / name).write_bytes((Path(base_dir) / name).read_bytes())
-    return out_dir
-
+from .ttt import AdapterError, check_adapter, save_adapter
 
 @dataclass
 class LoraRegistry:

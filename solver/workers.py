@@ -1,6 +1,7 @@
 """Worker processes: one per GPU for the model stages, a pool of CPU processes for the CPU stages (the DSL),
-each handed one task at a time by the coordinator (solver/pipeline.py), which keeps the queue, the journal
-and the submission.
+each handed one task at a time by the coordinator (solver/coordinator.py), which keeps the queue, the
+journal and the submission. A worker runs its device's stages through the stage protocol (solver/stages.py);
+it never imports the coordinator or the pipeline.
 
 Why our own processes and not concurrent.futures: a worker can die (CUDA out of memory, the kernel's OOM
 killer, a stage past its deadline that the coordinator kills), and a ProcessPoolExecutor then breaks as a
@@ -30,6 +31,7 @@ from typing import Any, Iterator
 
 from .budget import Deadline
 from .config import Config, RunConfig
+from .stages import build_stages, prepare_stages, run_stages
 from .tasks import Task
 
 # A CPU worker shares the machine with one process per core: one thread each, or they oversubscribe it.
@@ -68,7 +70,7 @@ class Event:
     kind: str  # ready | prepared | failed (could not start) | done | died
     worker: "Worker"
     # ready: (stage names, whether a stage wants to prepare); prepared: errors; failed, died: why;
-    # done: the PartResult
+    # done: the stages.PartResult
     payload: Any = None
     assignment: Assignment | None = None  # done, died: the job the worker held
 
@@ -234,7 +236,6 @@ class Workers:
 def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
     _die_with(coordinator_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    from .pipeline import build_stages, prepare_stages, run_stages  # stage modules may import torch
     try:
         stages = build_stages(cfg, device)
         for stage in stages:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.pipeline import Stage
+from solver.stages import Stage
 
 
 def _hit(task) -> bool:
@@ -44,21 +44,21 @@ def _on(device: str, name: str, solve):
     return factory
 
 
-def _slow(task, deadline, plan):
+def _slow(task, plan, deadline):
     """Sleeps FAULTY_SECONDS (never past its deadline), then answers."""
     _log("slow", task)
     time.sleep(min(float(os.environ.get("FAULTY_SECONDS", "0.2")), deadline.remaining()))
     return _answer(task, "slow")
 
 
-def _crash(task, deadline, plan):
+def _crash(task, plan, deadline):
     _log("crash", task)
     if _hit(task):
         raise RuntimeError("deliberate failure")
     return _answer(task, "crash")
 
 
-def _oom(task, deadline, plan):
+def _oom(task, plan, deadline):
     """Runs out of CUDA memory (torch's own exception) while the plan still trains; answers without TTT."""
     _log("oom", task)
     if _hit(task) and plan.ttt.enabled and plan.ttt.steps > 0:
@@ -67,7 +67,7 @@ def _oom(task, deadline, plan):
     return _answer(task, "oom", program=f"ttt={plan.ttt.enabled} views={plan.sample.views}")
 
 
-def _die(task, deadline, plan):
+def _die(task, plan, deadline):
     """SIGKILLs its own worker process the first time it meets a task it hits (a marker remembers)."""
     _log("die", task)
     marker = Path(os.environ["FAULTY_DIR"]) / f"died-{task.id}"
@@ -77,7 +77,7 @@ def _die(task, deadline, plan):
     return _answer(task, "die")
 
 
-def _hang(task, deadline, plan):
+def _hang(task, plan, deadline):
     """Ignores its deadline on the tasks it hits."""
     _log("hang", task)
     if _hit(task):
@@ -85,7 +85,7 @@ def _hang(task, deadline, plan):
     return _answer(task, "hang")
 
 
-def _ttt(task, deadline, plan):
+def _ttt(task, plan, deadline):
     """Trains like a model stage: plan.ttt.steps steps, then one sampling pass per view and test input,
     looking at its deadline between steps and stopping training early to leave time for sampling. Its true
     costs per 1000 cells are FAULTY_STEP_SECONDS and FAULTY_VIEW_SECONDS (default: the config's cost model,
@@ -104,7 +104,7 @@ def _ttt(task, deadline, plan):
     return _answer(task, "ttt", program=f"steps {done}/{planned}")
 
 
-def _env(task, deadline, plan):
+def _env(task, plan, deadline):
     """Answers, after FAULTY_SECONDS, with what the worker's environment says about the GPU it may use."""
     time.sleep(float(os.environ.get("FAULTY_SECONDS", "0.2")))
     return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}")
@@ -123,7 +123,7 @@ def prepared_gpu(cfg, where):
         if any(t.id == os.environ.get("FAULTY_TASKS") for t in tasks):
             raise RuntimeError("deliberate preparation failure")
 
-    def solve(task, deadline, plan):
+    def solve(task, plan, deadline):
         return _answer(task, "prepared", program=f"prepared on {seen}")
     return [Stage("prepared", solve, prepare=prepare)]
 

@@ -29,6 +29,7 @@ def transforms(draw, n_train=3):
 compositions = st.lists(transforms(), min_size=0, max_size=5).map(lambda ps: Compose(tuple(ps)))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(grids(), compositions)
 def test_invert_undoes_apply_for_any_composition(g, t):
@@ -36,6 +37,7 @@ def test_invert_undoes_apply_for_any_composition(g, t):
     assert out.dtype == np.uint8 and out.shape == g.shape and np.array_equal(out, g)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.lists(grids(), min_size=4, max_size=4), compositions)
 def test_task_level_apply_then_invert_recovers_every_output(gs, t):

@@ -59,8 +59,8 @@ def test_ladder_rungs_in_order():
     for seconds in (60, 40, 30, 12, 6, 1):
         plan = plan_task(cfg, 1000, 1, model_budget=seconds)
         rungs.append((seconds, knobs(plan)["ttt_steps"], plan.sample.views, plan.sample.method,
-                      bool(plan.model.path)))
-        if plan.model.path:
+                      plan.model.active))
+        if plan.model.active:
             assert model_seconds(plan, 1000, 1) <= seconds
     assert rungs == [
         (60, 32, 8, "dfs", True),     # full
@@ -85,7 +85,7 @@ def test_dsl_side_caps_then_turns_off():
     off = plan_task(cfg, 100, 1, dsl_budget=0.2)
     assert not off.dsl.enabled and degraded(cfg, off) == ["dsl.enabled", "dsl.seconds_per_task"]
     assert knobs(off)["dsl_seconds"] == 0.0
-    assert plan_task(cfg, 100, 1, dsl_budget=0.2).model.path == "tiny"  # the model side is left alone
+    assert plan_task(cfg, 100, 1, dsl_budget=0.2).model.active  # the model side is left alone
 
 
 def test_plan_does_not_touch_the_run_config():
@@ -100,7 +100,7 @@ def test_plan_does_not_touch_the_run_config():
 def test_a_plan_with_the_model_on_always_fits(cells, n_test, seconds, steps, views, method):
     cfg = model_cfg(**{"ttt.steps": steps, "sample.views": views, "sample.method": f'"{method}"'})
     plan = plan_task(cfg, cells, n_test, model_budget=seconds)
-    if plan.model.path:
+    if plan.model.active:
         assert model_seconds(plan, cells, n_test) <= seconds + 1e-9
         assert plan.sample.views >= 1 and (plan.ttt.steps <= steps)
     else:

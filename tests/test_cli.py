@@ -21,6 +21,7 @@ def test_every_command_has_help(command):
     assert r.returncode == 0 and "usage:" in r.stdout
 
 
+@pytest.mark.slow
 def test_run_then_score(sample_challenges_path, sample_solutions_path, tmp_path):
     out = tmp_path / "submission.json"
     r = solver("run", "--challenges", sample_challenges_path, "--solutions", sample_solutions_path,
@@ -33,6 +34,7 @@ def test_run_then_score(sample_challenges_path, sample_solutions_path, tmp_path)
     assert report["valid"] and report["outputs"] == 17
 
 
+@pytest.mark.slow
 def test_not_json_is_a_clear_error_without_traceback(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("this is not json")
@@ -42,6 +44,7 @@ def test_not_json_is_a_clear_error_without_traceback(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_wrong_shape_and_bad_config_are_clear_errors(tmp_path):
     path = write_json(tmp_path / "list.json", [1, 2])
     r = solver("run", "--challenges", path, "--out", tmp_path / "s.json")
@@ -53,6 +56,7 @@ def test_wrong_shape_and_bad_config_are_clear_errors(tmp_path):
     assert r.returncode == 2 and "select.vote must be one of" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_bad_tasks_are_named_and_the_others_are_solved(tmp_path):
     good = {"train": [{"input": [[1, 2]], "output": [[2, 1]]}], "test": [{"input": [[3, 4]]}]}
     path = write_json(tmp_path / "c.json", {"good": good, "evil": {"train": [], "test": [{"input": [[1]]}]}})

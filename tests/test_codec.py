@@ -6,8 +6,8 @@ from hypothesis.extra.numpy import arrays
 
 from .conftest import grid
 from solver.codec import (CodecError, MAX_OUTPUT_TOKENS, Vocab, answer_length, encode, encode_grid, fit_demos,
-                          parse_answer, shrink_embeddings, vocab_from_tokenizer)
-from solver.model import build_tokenizer
+                          parse_answer, vocab_from_tokenizer)
+from solver.model import build_tokenizer, shrink_embeddings
 from solver.tasks import Example
 
 VOCAB = Vocab(cells=tuple(range(10)), row=10, input=11, output=12, end=13, pad=14, bos=15)

@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from .conftest import grid
 from solver.budget import Deadline
@@ -424,15 +425,17 @@ def flip_recolour_task():
     return task_of(pairs, tests)
 
 
+@pytest.mark.slow
 def test_search_finds_flip_then_colour_map():
     task = flip_recolour_task()
     cands = solve(task, fast_cfg(), Deadline.never())
     assert cands and is_fitting(cands[0])
     assert np.array_equal(cands[0].grid, task.test[0].output)
     assert "flip_lr" in cands[0].program and "recolour" in cands[0].program
-    assert cands[0].stage == "dsl" and 1.0 < cands[0].score <= 2.0
+    assert cands[0].stage == "dsl" and cands[0].fits_train and cands[0].cost >= 0
 
 
+@pytest.mark.slow
 def test_search_finds_crop_of_largest_object_then_upscale():
     def make(seed):
         rng = np.random.default_rng(seed)
@@ -448,6 +451,7 @@ def test_search_finds_crop_of_largest_object_then_upscale():
     assert "upscale[2,2]" in best.program
 
 
+@pytest.mark.slow
 def test_at_most_two_distinct_candidates_per_test_input():
     task = flip_recolour_task()
     cands = solve(task, fast_cfg(), Deadline.never())
@@ -456,6 +460,7 @@ def test_at_most_two_distinct_candidates_per_test_input():
         assert not np.array_equal(cands[0].grid, cands[1].grid) or cands[0].grid.shape != cands[1].grid.shape
 
 
+@pytest.mark.slow
 def test_unsolvable_task_returns_within_its_cpu_budget_with_partial_candidates():
     rng = np.random.default_rng(1)
     noise = lambda: rng.integers(0, 10, size=(12, 12)).tolist()
@@ -475,6 +480,7 @@ def test_expired_deadline_stops_at_once():
     assert out.stopped_by == "budget" and out.nodes <= 1
 
 
+@pytest.mark.slow
 def test_node_budget_makes_the_search_deterministic():
     task = flip_recolour_task()
     cfg = fast_cfg(max_nodes=500, cost_slack=100.0)
@@ -511,6 +517,7 @@ def test_edit_composition_joins_two_partial_edits():
 
 # --------------------------------------------------------------------------------------- pool and stage
 
+@pytest.mark.slow
 def test_solve_many_keeps_task_order_across_spawned_workers():
     tasks = [flip_recolour_task()]
     tasks.append(Task("second", tasks[0].train, tasks[0].test))
@@ -526,9 +533,11 @@ def test_limit_memory_turns_a_runaway_allocation_into_memory_error():
     assert out.stdout.strip() == "capped", out.stderr
 
 
+@pytest.mark.slow
 def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_solutions_path):
     from solver.journal import read_tasks
-    from solver.pipeline import build_stages, run
+    from solver.pipeline import run
+    from solver.stages import build_stages
     cfg = load_config("cpu", ["dsl.seconds_per_task=0.5", "dsl.max_depth=1"])
     assert [s.name for s in build_stages(cfg, "inline")] == ["baseline"]
     assert [s.name for s in build_stages(cfg, "cpu")] == ["dsl"]

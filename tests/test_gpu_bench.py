@@ -2,11 +2,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import gpu  # noqa: E402
 
 
+@pytest.mark.slow
 def test_the_gpu_benchmark_runs_its_cpu_smoke_mode_and_writes_json_and_log(tmp_path, capsys):
     assert gpu.main(["--smoke", "--out-dir", str(tmp_path)]) == 0
     (result,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]

@@ -52,7 +52,7 @@ def test_kernel_metadata_has_the_documented_fields():
         "enable_gpu": True,
         "enable_tpu": False,
         "enable_internet": False,
-        "machine_shape": "NvidiaL4x4",
+        "machine_shape": "NvidiaL4",
         "docker_image_pinning_type": "original",
         "dataset_sources": ["tester/arc-solver-kit", "tester/arc-solver-wheels"],
         "competition_sources": ["arc-prize-2026-arc-agi-2"],
@@ -101,6 +101,7 @@ def test_prepare_reports_wheels_not_downloaded(tmp_path, wheelhouse):
     ({"competition_sources": []}, "competition_sources is empty"),
     ({"competition_sources": ["ARC Prize"]}, "must be a competition slug"),
     ({"docker_image_pinning_type": "newest"}, "docker_image_pinning_type must be original or latest"),
+    ({"machine_shape": "NvidiaL4x4"}, "machine_shape 'NvidiaL4x4' is not one Kaggle knows"),
 ])
 def test_kernel_metadata_problems(tmp_path, change, problem):
     (tmp_path / "kaggle_submission.ipynb").write_text(kaggle.NOTEBOOK.read_text())

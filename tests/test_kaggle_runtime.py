@@ -34,17 +34,21 @@ def test_runtime_needs_only_the_standard_library():
 
 def test_finds_the_challenges_at_either_competition_mount(tmp_path):
     flat = touch(tmp_path / "a" / "arc-prize-2026-arc-agi-2" / "arc-agi_test_challenges.json")
-    assert kr.find_challenges(tmp_path / "a") == flat
+    assert kr.find_challenges(tmp_path / "a") == [flat]
     nested = touch(tmp_path / "b" / "competitions" / "arc-prize-2026-arc-agi-2" / "arc-agi_test_challenges.json")
-    assert kr.find_challenges(tmp_path / "b") == nested
+    assert kr.find_challenges(tmp_path / "b") == [nested]
 
 
-def test_several_challenges_files_are_told_apart_by_the_competition(tmp_path):
+def test_several_challenges_files_put_the_competitions_first(tmp_path):
     ours = touch(tmp_path / "arc-prize-2026-arc-agi-2" / "arc-agi_test_challenges.json")
-    touch(tmp_path / "old-copy" / "arc-agi_test_challenges.json")
-    assert kr.find_challenges(tmp_path, "arc-prize-2026-arc-agi-2") == ours
-    with pytest.raises(kr.NotebookInputError, match="several challenges files"):
-        kr.find_challenges(tmp_path)
+    copy = touch(tmp_path / "a-copy" / "arc-agi_test_challenges.json")
+    deeper = touch(tmp_path / "a-copy" / "old" / "arc-agi_test_challenges.json")
+    assert kr.find_challenges(tmp_path, "arc-prize-2026-arc-agi-2") == [ours, copy, deeper]
+    assert kr.find_challenges(tmp_path, "a-slug-that-changed") == [copy, ours, deeper]  # shallowest, then by name
+    touch(ours.parent / "sample_submission.json")  # what a competition's data folder holds beside its tasks
+    assert kr.find_challenges(tmp_path, "a-slug-that-changed") == [ours, copy, deeper]
+    mounted = touch(tmp_path / "competitions" / "a-slug-that-changed-again" / "arc-agi_test_challenges.json")
+    assert kr.find_challenges(tmp_path, "a-slug-that-changed")[0] == mounted
     with pytest.raises(kr.NotebookInputError, match="no \\*test_challenges.json under"):
         kr.find_challenges(tmp_path / "arc-prize-2026-arc-agi-2" / "nothing-here")
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from solver.__main__ import main
-from solver.config import ModelConfig
+from solver.config import ConfigError, ModelConfig, load_config
 from solver.model import ModelError, bnb_config, choose_loader, load_model, make_tiny_model
 
 
@@ -54,8 +54,8 @@ def test_loader_choice(device, cuda, unsloth_cfg, unsloth_installed, four_bit, e
 def test_loader_choice_refuses_impossible_devices():
     with pytest.raises(ModelError, match="no CUDA device"):
         choose_loader(ModelConfig(device="cuda"), False, False)
-    with pytest.raises(ModelError, match="model.device must be"):
-        choose_loader(ModelConfig(device="tpu"), False, False)
+    with pytest.raises(ConfigError, match="model.device must be"):  # refused when the config loads
+        load_config(overrides=["model.device=tpu"])
 
 
 def test_4bit_config_is_the_qlora_recipe():

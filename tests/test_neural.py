@@ -8,9 +8,10 @@ import torch
 from .conftest import write_json
 from solver.__main__ import main
 from solver.budget import Deadline
-from solver.config import load_config
+from solver.config import ConfigError, load_config
 from solver.neural import NeuralStage
-from solver.pipeline import build_stages, run
+from solver.pipeline import run
+from solver.stages import build_stages
 from solver.submission import validate_submission
 from solver.synth import RULES, make_task
 from solver.tasks import load_challenges
@@ -29,16 +30,17 @@ def same_state(a, b) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_the_stage_reads_its_knobs_on_every_call(stage):
     task = make_task(RULES["identity"], np.random.default_rng(0), n_test=2)
     start = stage.adapter.state()
     low = copy.deepcopy(stage.cfg)
     low.ttt.steps, low.sample.views = 2, 3
-    stage.solve(task, Deadline.never(), low)
+    stage.solve(task, low, Deadline.never())
     assert stage.reports[task.id].ttt.steps == 2 and stage.reports[task.id].sample.prompts == 3 * 2
     stage.cfg.ttt.enabled = False  # the way a budget coordinator may degrade a task: through the config
     stage.cfg.sample.views = 1
-    stage.solve(task, Deadline.never())
+    stage.solve(task, stage.cfg, Deadline.never())
     assert stage.reports[task.id].ttt is None and stage.reports[task.id].sample.prompts == 2
     assert same_state(stage.adapter.state(), start)  # each task's adapter was discarded
 
@@ -46,20 +48,21 @@ def test_the_stage_reads_its_knobs_on_every_call(stage):
 def test_the_stage_honours_its_deadline(stage):
     task = make_task(RULES["identity"], np.random.default_rng(1))
     stage.cfg.ttt.steps = 100_000
-    assert stage.solve(task, Deadline.after(0)) == []
+    assert stage.solve(task, stage.cfg, Deadline.after(0)) == []
     report = stage.reports[task.id]
     assert report.ttt.steps == 0 and report.sample.generated == 0 and report.sample.skipped == report.sample.prompts
-    stage.solve(task, Deadline.after(1.5))
+    stage.solve(task, stage.cfg, Deadline.after(1.5))
     report = stage.reports[task.id]
     assert 0 < report.ttt.steps < 100_000 and report.ttt.stopped == "deadline"
 
 
-def test_unknown_sampling_methods_are_refused(stage):
-    stage.cfg.sample.method = "beam"
-    with pytest.raises(ValueError, match="sample.method 'beam' is not available"):
-        stage.solve(make_task(RULES["identity"], np.random.default_rng(0)), Deadline.never())
+def test_unknown_sampling_methods_are_refused():
+    # refused when the config loads, before any model is loaded or any training time is spent
+    with pytest.raises(ConfigError, match="sample.method must be one of greedy, dfs, got 'beam'"):
+        load_config(overrides=["sample.method=beam"])
 
 
+@pytest.mark.slow
 def test_a_shared_adapter_becomes_every_task_s_start(tiny_model_dir):
     stage = NeuralStage(tiny_config(tiny_model_dir, "ttt.scope=shared", "ttt.shared_steps=3", "ttt.lr=1e-2"))
     fresh = stage.adapter.state()
@@ -68,7 +71,7 @@ def test_a_shared_adapter_becomes_every_task_s_start(tiny_model_dir):
     assert stage.shared.steps == 3 and stage.shared.sequences > 0
     shared = stage.adapter.state()
     assert not same_state(shared, fresh)
-    stage.solve(tasks[0], Deadline.never())
+    stage.solve(tasks[0], stage.cfg, Deadline.never())
     assert same_state(stage.adapter.state(), shared)
 
 
@@ -88,6 +91,7 @@ def three_tasks(tmp_path, sample_challenges_path, sample_solutions_path):
             write_json(tmp_path / "s.json", {k: solutions[k] for k in keep}))
 
 
+@pytest.mark.slow
 def test_a_run_with_the_model_leaves_a_valid_submission(tmp_path, tiny_model_dir, three_tasks):
     challenges, solutions = three_tasks
     cfg = tiny_config(tiny_model_dir, "ttt.steps=2", "sample.views=2")
@@ -98,6 +102,7 @@ def test_a_run_with_the_model_leaves_a_valid_submission(tmp_path, tiny_model_dir
     assert all(not r.errors for r in result.records.values())
 
 
+@pytest.mark.slow
 def test_run_command_takes_a_model_directory(tmp_path, tiny_model_dir, three_tasks, capsys):
     challenges, _ = three_tasks
     out = tmp_path / "sub.json"

@@ -1,17 +1,20 @@
 import json
 
 import numpy as np
+import pytest
 
 from solver.budget import Deadline
 from solver.config import load_config
 from solver.journal import read_entries, read_tasks
-from solver.pipeline import Stage, run, solve_task, summary_lines
+from solver.pipeline import run, summary_lines
+from solver.stages import Stage, solve_task
 from solver.submission import validate_submission
 from solver.tasks import Candidate, load_challenges
 
 from .conftest import write_json
 
 
+@pytest.mark.slow
 def test_run_on_the_sample_leaves_a_valid_submission_and_a_journal(sample_challenges_path,
                                                                    sample_solutions_path, tmp_path):
     cfg = load_config("cpu", ["dsl.seconds_per_task=0.5"])  # the DSL's default 10 CPU-s a task is for real runs
@@ -63,6 +66,7 @@ def test_an_expired_deadline_skips_stages_but_still_gives_attempts(sample_challe
     assert np.array_equal(record.attempts[0][0], task.test[0].input)
 
 
+@pytest.mark.slow
 def test_bad_tasks_do_not_stop_the_run(tmp_path):
     good = {"train": [{"input": [[1, 2]], "output": [[2, 1]]}], "test": [{"input": [[3, 4]]}]}
     data = {"good1": good, "ragged": {"train": [{"input": [[1], [1, 2]], "output": [[1]]}], "test": [{"input": [[7]]}]},

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import pytest
 
 from solver.config import load_config
 from solver.pipeline import run
@@ -59,6 +60,7 @@ def test_report_shows_the_run(tmp_path, sample_challenges_path, sample_solutions
     assert "<script" not in page and "http" not in page.split("<body>", 1)[1]  # self-contained
 
 
+@pytest.mark.slow
 def test_report_cli_writes_where_asked(tmp_path, sample_challenges_path):
     cfg = load_config(None, ["run.cpu_workers=1", "dsl.enabled=false"])
     run(sample_challenges_path, cfg, tmp_path / "s.json", workdir=tmp_path / "work", progress=False)
@@ -69,6 +71,7 @@ def test_report_cli_writes_where_asked(tmp_path, sample_challenges_path):
     assert "No solutions known" in page and "attempt 1" in page
 
 
+@pytest.mark.slow
 def test_report_names_the_program_behind_each_dsl_candidate(tmp_path, sample_challenges_path):
     import html
     from solver.journal import read_tasks

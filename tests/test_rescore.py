@@ -9,11 +9,13 @@ import torch
 from solver.augment import views_of_kinds
 from solver.budget import Deadline
 from solver.codec import encode, parse_answer
+from solver.engine import TransformersBackend
 from solver.config import ModelConfig, RescoreConfig, load_config
 from solver.model import load_model, make_tiny_model
 from solver.neural import NeuralStage
 from solver.rescore import rescore
-from solver.sample import TransformersBackend
+from solver.select import rank_family, select_attempts
+
 from solver.synth import RULES, make_task
 from solver.tasks import Candidate, Example
 from solver.ttt import fit, training_sequences
@@ -90,6 +92,7 @@ def near_misses(right: np.ndarray) -> list[np.ndarray]:
     return [one_cell, other_cell, right.T.copy(), right[::-1].copy()]
 
 
+@pytest.mark.slow
 def test_a_planted_right_answer_ranks_first_against_wrong_grids_with_more_votes(trained):
     backend = TransformersBackend(trained.model, trained.vocab)
     task = trained_task()
@@ -98,23 +101,27 @@ def test_a_planted_right_answer_ranks_first_against_wrong_grids_with_more_votes(
     candidates = [Candidate(0, g, "neural-greedy", view=v) for g in wrong for v in ("identity", "rot90")]
     candidates.append(Candidate(0, right, "neural-greedy", view="identity"))  # one vote, the others two
     cfg = RescoreConfig(views=3, augment=VIEWS)
-    ranked, report = rescore(task, candidates, backend, trained.vocab, cfg, 512, Deadline.never(),
-                             np.random.default_rng(0))
-    assert report.views == 3 and report.grids == len(wrong) + 1 and len(ranked) == len(wrong) + 1
-    assert np.array_equal(ranked[0].grid, right), [c.score for c in ranked]
-    assert [c.score for c in ranked] == sorted((c.score for c in ranked), reverse=True)
-    assert all(c.stage == "neural-greedy" and c.test_index == 0 for c in ranked)
+    rescored, report = rescore(task, candidates, backend, trained.vocab, cfg, 512, Deadline.never(),
+                               np.random.default_rng(0))
+    assert report.views == 3 and report.grids == len(wrong) + 1
+    # no candidate is dropped or merged: each carries its grid's NLL under every view
+    assert len(rescored) == len(candidates) and all(len(c.rescore_nll) == 3 for c in rescored)
+    assert all(c.stage == "neural-greedy" and c.test_index == 0 for c in rescored)
+    ranked = rank_family(rescored, "hierarchical", vote_weight=1.0)  # minus mean NLL + log(votes)
+    assert len(ranked) == len(wrong) + 1
+    assert np.array_equal(ranked[0], right), [c.mean_nll for c in rescored]
 
 
 def test_rescoring_after_the_deadline_keeps_the_sampled_candidates(tiny_loaded):
     backend = TransformersBackend(tiny_loaded.model, tiny_loaded.vocab)
     task = make_task(RULES["identity"], np.random.default_rng(5))
-    candidates = [Candidate(0, task.test[0].output, "neural-dfs", score=-1.0)]
+    candidates = [Candidate(0, task.test[0].output, "neural-dfs", logprob=-1.0)]
     out, report = rescore(task, candidates, backend, tiny_loaded.vocab, RescoreConfig(views=3), 512,
                           Deadline.after(0), np.random.default_rng(0))
     assert out == candidates and report.views == 0 and report.skipped["deadline"] == 3
 
 
+@pytest.mark.slow
 def test_the_stage_samples_depth_first_and_rescores_when_configured(trained_dir):
     cfg = load_config("tiny", [f"model.path={json.dumps(str(trained_dir))}", "model.max_length=512",
                                "ttt.enabled=false", "sample.views=2", "sample.method=dfs", "sample.min_prob=0.02",
@@ -122,12 +129,11 @@ def test_the_stage_samples_depth_first_and_rescores_when_configured(trained_dir)
                                f"sample.augment={json.dumps(VIEWS)}", f"rescore.augment={json.dumps(VIEWS)}"])
     stage = NeuralStage(cfg)
     task = trained_task()
-    candidates = stage.solve(task, Deadline.never())
+    candidates = stage.solve(task, stage.cfg, Deadline.never())
     report = stage.reports[task.id]
     assert report.sample.generated == 2 and report.sample.stops["done"] == 2 and report.sample.forwards > 2
     assert report.rescore is not None and report.rescore.views == 3
-    assert candidates and all(c.stage == "neural-dfs" and np.isfinite(c.score) for c in candidates)
-    grids = [c.grid.tobytes() + bytes(c.grid.shape) for c in candidates]
-    assert len(set(grids)) == len(grids)  # one candidate per distinct grid after rescoring
-    assert np.array_equal(candidates[0].grid, task.test[0].output)
-    assert stage.solve(task, Deadline.after(0)) == []
+    assert candidates and all(c.stage == "neural-dfs" and np.isfinite(c.logprob) and len(c.rescore_nll) == 3
+                              for c in candidates)
+    assert np.array_equal(select_attempts(candidates, cfg.select, task.test[0].input)[0], task.test[0].output)
+    assert stage.solve(task, stage.cfg, Deadline.after(0)) == []

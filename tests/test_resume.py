@@ -85,6 +85,7 @@ def cli(tmp_path, *args, env=None):
             "--set", "dsl.enabled=false", *args]
 
 
+@pytest.mark.slow
 def test_kill_9_midway_then_rerun_loses_nothing(tmp_path, sample_challenges_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FAULTY_DIR": str(tmp_path),
            "FAULTY_SECONDS": "0.4"}
@@ -125,6 +126,7 @@ def test_kill_9_midway_then_rerun_loses_nothing(tmp_path, sample_challenges_path
     assert set(solved) == set(challenges.tasks)
 
 
+@pytest.mark.slow
 def test_rerun_with_another_config_is_refused_then_fresh_starts_over(tmp_path, sample_challenges_path):
     base = cli(tmp_path, "--challenges", str(sample_challenges_path))
     assert subprocess.run(base, cwd=ROOT, capture_output=True, timeout=300).returncode == 0

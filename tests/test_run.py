@@ -51,6 +51,7 @@ def check_valid(out, challenges_path):
     assert validate_submission(json.loads(out.read_text()), load_challenges(challenges_path)) == []
 
 
+@pytest.mark.slow
 def test_baseline_only_run_is_complete_and_journalled(tmp_path, sample_challenges_path, sample_solutions_path):
     out = tmp_path / "submission.json"
     result = run(sample_challenges_path, cfg_with(), out, solutions=sample_solutions_path,
@@ -74,6 +75,7 @@ def test_worker_stage_answers_reach_the_submission(tmp_path, sample_challenges_p
     assert all(r.parts["gpu"]["worker"] == "gpu0" for r in records.values())
 
 
+@pytest.mark.slow
 def test_a_stage_that_raises_costs_only_its_candidates(tmp_path, sample_challenges_path, faults):
     faults(tasks="007bbfb7")
     run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:crash_gpu"]), tmp_path / "s.json",
@@ -86,6 +88,7 @@ def test_a_stage_that_raises_costs_only_its_candidates(tmp_path, sample_challeng
     assert all("crash" in {c.stage for c in r.candidates} and not r.errors for r in others)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_midway_costs_one_retry(tmp_path, sample_challenges_path, faults):
     faults(tasks="25ff71a9")
     out = tmp_path / "s.json"
@@ -104,6 +107,7 @@ def test_a_worker_killed_midway_costs_one_retry(tmp_path, sample_challenges_path
     assert sorted(calls) == sorted(list(records) + ["25ff71a9"])
 
 
+@pytest.mark.slow
 def test_out_of_memory_in_a_stage_is_retried_lighter(tmp_path, sample_challenges_path, faults):
     faults(tasks="a416b8f3")
     run(sample_challenges_path, cfg_with("ttt.steps=16", stages=["tests.faulty_stages:oom_gpu"]), tmp_path / "s.json",
@@ -118,6 +122,7 @@ def test_out_of_memory_in_a_stage_is_retried_lighter(tmp_path, sample_challenges
     assert all(r.plan["ttt_steps"] == 16 for tid, r in records.items() if tid != "a416b8f3")
 
 
+@pytest.mark.slow
 def test_a_stage_past_its_deadline_is_killed_and_the_run_keeps_its_budget(tmp_path, sample_challenges_path, faults):
     faults(tasks="c9e6f938", seconds=0)
     out = tmp_path / "s.json"
@@ -133,6 +138,7 @@ def test_a_stage_past_its_deadline_is_killed_and_the_run_keeps_its_budget(tmp_pa
     assert result.seconds < 30  # the hung stage would have slept an hour
 
 
+@pytest.mark.slow
 def test_the_budget_cuts_the_run_short_and_a_resume_finishes_it(tmp_path, sample_challenges_path, faults):
     """Two seconds per task and 16 tasks do not fit in 10 s (a huge grace factor lets each task run to the
     end of the run): the run ends within its budget with a valid submission; what it did not reach is
@@ -166,6 +172,7 @@ def test_stages_prepare_over_all_tasks_once_per_worker(tmp_path, sample_challeng
     assert (tmp_path / "calls.log").read_text().count("prepare") == 1
 
 
+@pytest.mark.slow
 def test_a_failed_preparation_is_noted_and_the_stage_still_solves(tmp_path, sample_challenges_path, faults):
     faults(tasks="c9e6f938")
     result = run(sample_challenges_path, cfg_with(stages=["tests.faulty_stages:prepared_gpu"]),
@@ -174,6 +181,7 @@ def test_a_failed_preparation_is_noted_and_the_stage_still_solves(tmp_path, samp
     assert all("prepared" in {c.stage for c in r.candidates} for r in read_tasks(tmp_path / "work").values())
 
 
+@pytest.mark.slow
 def test_each_model_worker_sees_only_its_gpu(tmp_path, sample_challenges_path, monkeypatch, faults):
     """Two GPUs visible: two model workers, each started with only its own GPU in CUDA_VISIBLE_DEVICES (the
     ids need not exist: nothing here imports torch), both pulling from the one queue."""
@@ -244,6 +252,7 @@ def four_tasks(tmp_path, sample_challenges_path):
     return write_json(tmp_path / "four.json", {k: data[k] for k in list(data)[:4]})
 
 
+@pytest.mark.slow
 def test_deadline_in_the_middle_of_real_training(tmp_path, four_tasks, tiny_model):
     """The tiny real model with far more TTT steps than the budget holds, and a cost model that believes
     they fit, so the ladder leaves them: the deadline falls in the middle of training. The neural stage
@@ -265,6 +274,7 @@ def test_deadline_in_the_middle_of_real_training(tmp_path, four_tasks, tiny_mode
         assert gpu["end"] - gpu["start"] < gpu["allotted"] + cfg.budget.kill_grace_seconds
 
 
+@pytest.mark.slow
 def test_the_dsl_and_the_model_each_run_in_their_pool(tmp_path, four_tasks, tiny_model):
     cfg = load_config("tiny", [f'model.path="{tiny_model}"', "ttt.steps=1", "sample.views=1",
                                "dsl.enabled=true", "dsl.seconds_per_task=1.0", "dsl.max_depth=1",

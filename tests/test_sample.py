@@ -6,7 +6,8 @@ from solver.augment import IDENTITY, views_of_kinds
 from solver.budget import Deadline
 from solver.codec import Vocab, encode
 from solver.config import SampleConfig
-from solver.sample import TransformersBackend, _StopMalformed, sample_task
+from solver.engine import TransformersBackend, _StopMalformed
+from solver.sample import sample_task
 from solver.synth import RULES, make_task
 from solver.tasks import Example
 
@@ -83,7 +84,7 @@ def test_every_prompt_is_accounted_for(backend, tiny_loaded):
     assert report.prompts == 6 and report.generated == 6 and report.skipped == 0
     assert report.candidates + sum(report.rejects.values()) == 6 == len(candidates) + sum(report.rejects.values())
     for c in candidates:
-        assert c.stage == "neural-greedy" and c.test_index in (0, 1) and np.isfinite(c.score) and c.score <= 0
+        assert c.stage == "neural-greedy" and c.test_index in (0, 1) and np.isfinite(c.logprob) and c.logprob <= 0
 
 
 def test_nothing_is_decoded_after_the_deadline(backend, tiny_loaded):
@@ -99,7 +100,7 @@ def test_known_test_outputs_never_reach_the_prompt(backend, tiny_loaded):
     cfg = SampleConfig(views=2)
     a, ra = sample_task(task, backend, tiny_loaded.vocab, cfg, 2000, Deadline.never(), np.random.default_rng(0))
     b, rb = sample_task(blind, backend, tiny_loaded.vocab, cfg, 2000, Deadline.never(), np.random.default_rng(0))
-    assert ra == rb and [c.score for c in a] == [c.score for c in b]
+    assert ra == rb and [c.logprob for c in a] == [c.logprob for c in b]
 
 
 def test_identity_view_comes_first_and_views_name_their_symmetry():

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from solver.config import SelectConfig
+from solver.config import ConfigError, SelectConfig, load_config
 from solver.select import ranked_grids, select_attempts
 from solver.tasks import Candidate
 
@@ -12,13 +12,13 @@ def g(v: int) -> np.ndarray:
     return np.full((2, 2), v, dtype=np.uint8)
 
 
-FITTING = Candidate(0, g(1), "dsl", score=1.5, program="fits")       # reproduces every train pair
-PARTIAL = Candidate(0, g(2), "dsl", score=0.4, program="partial: x")  # does not
+FITTING = Candidate(0, g(1), "dsl", program="fits", fits_train=True, cost=1.0)
+PARTIAL = Candidate(0, g(2), "dsl", program="partial: x", fits_train=False, train_accuracy=0.8)
 BASELINE = Candidate(0, g(4), "baseline")
 
 
 def neural(v: int, p: float, stage="neural-greedy", view="identity") -> Candidate:
-    return Candidate(0, g(v), stage, view=view, score=math.log(p))
+    return Candidate(0, g(v), stage, view=view, logprob=math.log(p))
 
 
 def firsts(candidates, **cfg) -> list[int]:
@@ -53,7 +53,8 @@ def test_two_attempts_one_grid_twice_or_the_fallback():
     assert a1[0, 0] == a2[0, 0] == 1
     a1, a2 = select_attempts([], SelectConfig(), g(0))
     assert a1[0, 0] == a2[0, 0] == 0
-    with pytest.raises(ValueError, match="select.merge"):
-        select_attempts([FITTING], SelectConfig(merge="best"), g(0))
-    with pytest.raises(ValueError, match="select.vote must be one of hierarchical, flat, weighted, got 'majority'"):
-        select_attempts([FITTING], SelectConfig(vote="majority"), g(0))
+    # Unknown policies are refused once, when the config loads (tests/test_config.py has every choice field).
+    with pytest.raises(ConfigError, match="select.merge"):
+        load_config(overrides=["select.merge=best"])
+    with pytest.raises(ConfigError, match="select.vote must be one of hierarchical, flat, weighted, got 'majority'"):
+        load_config(overrides=["select.vote=majority"])

@@ -90,6 +90,7 @@ def logits(model, ids) -> torch.Tensor:
         return model(torch.from_numpy(ids)[None]).logits[0]
 
 
+@pytest.mark.slow
 def test_ttt_lowers_the_loss_changes_predictions_and_reset_discards_it(tiny_model_dir):
     loaded = load_model(ModelConfig(path=str(tiny_model_dir)))
     cfg = TTTConfig(steps=24, lr=1e-2, rank=8, alpha=16, batch_size=4, augmentations=2)
@@ -115,7 +116,9 @@ def test_training_stops_at_the_deadline(tiny_loaded):
     expired = train_on_task(adapter, task, TTTConfig(steps=50), tiny_loaded.vocab, 1000, Deadline.after(0), rng)
     assert expired.steps == 0 and expired.stopped == "deadline"
     short = train_on_task(adapter, task, TTTConfig(steps=100_000), tiny_loaded.vocab, 1000, Deadline.after(0.5), rng)
-    assert 0 < short.steps < 100_000 and short.stopped == "deadline" and short.seconds < 5
+    # stopped by the 0.5 s deadline, not by the steps; the seconds bound is loose (a loaded 2-core machine
+    # can stretch one step to seconds): it only rules out training on to the step count
+    assert 0 < short.steps < 100_000 and short.stopped == "deadline" and short.seconds < 30
 
 
 def test_a_4bit_base_goes_through_the_qlora_preparation(tiny_loaded):

@@ -14,14 +14,14 @@ import torch
 from .fake_vllm import FakeLLM, LoRARequest, Params
 from solver.budget import Deadline
 from solver.codec import encode
-from solver.config import TTTConfig
-from solver.sample import TransformersBackend
+from solver.config import ConfigError, TTTConfig
+from solver.engine import TransformersBackend
 from solver.synth import RULES, make_task
 from solver.tasks import Example
 from solver.ttt import Adapter
 from solver.model import ModelError
-from solver.vllm_backend import (AdapterError, VllmBackend, check_adapter, max_lora_rank, merged_model,
-                                   save_adapter, serving_model_dir)
+from solver.ttt import AdapterError, check_adapter, merged_model, save_adapter
+from solver.vllm_backend import VllmBackend, max_lora_rank, serving_model_dir
 
 
 def prompts_of(vocab, n=3):
@@ -50,6 +50,7 @@ def test_greedy_outputs_parse_like_the_transformers_backend(backends):
     assert [g.logprob for g in ours] == pytest.approx(hf.score(prompts, [g.tokens for g in ours]), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_prompt_logprobs_give_the_teacher_forced_score(backends):
     vllm, hf, _ = backends
     prompts = prompts_of(vllm.vocab)
@@ -59,6 +60,7 @@ def test_prompt_logprobs_give_the_teacher_forced_score(backends):
     assert vllm.score_shared(prompts[0], answers, 2) == pytest.approx(hf.score_shared(prompts[0], answers, 2), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_sampled_exploration_keeps_distinct_finished_completions_above_the_threshold(backends):
     vllm, hf, _ = backends
     prompt = prompts_of(vllm.vocab, 1)[0]
@@ -155,6 +157,7 @@ def _serving_dir_in_child(model_dir: str, serving_dir: str) -> str:
     return str(serving_model_dir(ModelConfig(path=model_dir, serving_dir=serving_dir)))
 
 
+@pytest.mark.slow
 def test_workers_asking_for_the_serving_model_at_once_share_one_copy(tmp_path, tiny_model_dir):
     """Model workers start together; one writes the copy, the others wait on the lock and reuse it (a second
     writer would fail to rename its copy onto the first)."""
@@ -171,6 +174,7 @@ def test_lora_ranks_round_up_to_the_ones_vllm_serves():
         max_lora_rank(1000)
 
 
+@pytest.mark.slow
 def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path, pretrained_model_dir,
                                                                        single_torch_thread):
     """The same run twice: sampling on the training model, and on the (stand-in) engine serving the saved
@@ -184,29 +188,27 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
         cfg = stage_config(pretrained_model_dir, tmp_path, f"model.backend={backend}", "ttt.steps=4")
         loaded = load_model(cfg.model)
         stage = NeuralStage(cfg, loaded, fake_serving(cfg, loaded) if backend == "vllm" else None)
-        runs[backend] = ([stage.solve(t, Deadline.never()) for t in tasks], stage)
+        runs[backend] = ([stage.solve(t, stage.cfg, Deadline.never()) for t in tasks], stage)
     (hf, _), (ours, stage) = runs["transformers"], runs["vllm"]
     engine = stage.backend.engine
     assert engine.options["max_lora_rank"] == 8 and engine.options["gpu_memory_utilization"] == 0.45
     for a, b in zip(hf, ours):
         assert a and [c.grid.tolist() for c in a] == [c.grid.tolist() for c in b]
-        assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-3)
+        assert [c.logprob for c in a] == pytest.approx([c.logprob for c in b], abs=1e-3)
     served = [lora for _, lora in engine.calls]
     assert all(lora is not None for lora in served) and {lora.lora_int_id for lora in served} == {1, 2}
     assert list(stage.serving.adapter_root.iterdir()) == []  # each task's adapter deleted after it
 
     stage.cfg.ttt.enabled = False  # nothing trained: the engine serves the base model
-    untrained = stage.solve(tasks[0], Deadline.never())
+    untrained = stage.solve(tasks[0], stage.cfg, Deadline.never())
     assert engine.calls[-1][1] is None
-    assert [c.score for c in untrained] != pytest.approx([c.score for c in ours[0]], abs=1e-3)
+    assert [c.logprob for c in untrained] != pytest.approx([c.logprob for c in ours[0]], abs=1e-3)
 
 
 def test_a_vllm_backend_that_cannot_start_is_a_clear_error(tmp_path, tiny_model_dir):
     from solver.neural import NeuralStage
-    cfg = stage_config(tiny_model_dir, tmp_path)
-    cfg.model.backend = "tgi"  # set in code: load_config would have refused it already (tests/test_config.py)
-    with pytest.raises(ModelError, match="model.backend must be one of transformers, vllm, got 'tgi'"):
-        NeuralStage(cfg)
+    with pytest.raises(ConfigError, match="model.backend must be one of transformers, vllm, got 'tgi'"):
+        stage_config(tiny_model_dir, tmp_path, "model.backend=tgi")  # refused when the config loads
     if importlib.util.find_spec("vllm") is None:  # the real engine factory, where vllm is not installed
         with pytest.raises(ModelError, match="needs vllm installed"):
             NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=vllm"))

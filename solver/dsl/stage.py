@@ -1,11 +1,10 @@
 """The DSL stage: search one task for programs and turn them into candidates.
 
-Candidate convention (what the journal and the merge policy read):
-  - score >= 1 means the program reproduces every train pair: score = 1 + 1/(1 + rank cost), so a simpler
-    program, or one several programs agree on, scores higher (at most 2);
-  - score < 1 marks a best-effort program that does not reproduce every train pair (offered only when no
-    program does): score = half its share of train output cells right; its text starts with "partial: ".
-At most two distinct grids per test input, best first.
+Candidates carry typed evidence (tasks.Candidate): `fits_train` True for a program that reproduces every
+train pair, with its rank `cost` (lower: simpler, or agreed on by several programs); a best-effort program
+that does not (offered only when no program does) has `fits_train` False, its share of train output cells
+right as `train_accuracy`, and a text starting with "partial: ". At most two distinct grids per test input,
+best first.
 """
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ PARTIAL_PREFIX = "partial: "
 
 def is_fitting(candidate: Candidate) -> bool:
     """Whether a DSL candidate comes from a program that reproduces every train pair."""
-    return candidate.stage == STAGE and candidate.score >= 1.0
+    return candidate.stage == STAGE and bool(candidate.fits_train)
 
 
 @dataclass
@@ -54,12 +53,12 @@ def candidates_from(result: SearchResult, n_test: int, partial: bool) -> list[Ca
             if any(c.shape == g.shape and (c == g).all() for c in chosen):
                 continue
             chosen.append(g)
-            out.append(Candidate(i, g, STAGE, score=1.0 + 1.0 / (1.0 + max(0.0, prog.cost)), program=prog.text))
+            out.append(Candidate(i, g, STAGE, program=prog.text, fits_train=True, cost=max(0.0, prog.cost)))
             if len(chosen) == 2:
                 break
         if not chosen and partial and result.partial is not None:
-            out.append(Candidate(i, result.partial.outputs[i], STAGE, score=0.5 * result.partial_accuracy,
-                                 program=PARTIAL_PREFIX + result.partial.text))
+            out.append(Candidate(i, result.partial.outputs[i], STAGE, program=PARTIAL_PREFIX + result.partial.text,
+                                 fits_train=False, train_accuracy=result.partial_accuracy))
     return out
 
 

@@ -1,0 +1,149 @@
+"""The stage protocol: what a stage is, which stages run where, and running them on one task.
+
+A stage is a function (task, plan, deadline) -> candidates, where `plan` is the task's own config (the run's
+config turned down the degrade ladder for this task, solver/budget.py). Whether the plan runs a stage at all
+is the stage's `enabled(plan)` flag, read here by the runner, never by the stage. Stages never touch the
+journal or the submission; a stage that raises costs only its own candidates.
+
+Both the coordinator (solver/coordinator.py, for the inline stages) and the worker processes
+(solver/workers.py) import this module; it imports neither.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import baseline
+from .budget import Deadline
+from .config import Config, ConfigError
+from .journal import TaskRecord
+from .select import select_attempts
+from .submission import fallback_attempts
+from .tasks import Candidate, Task, is_grid
+
+Solve = Callable[[Task, Config, Deadline], list[Candidate]]
+
+
+def _always(plan: Config) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    solve: Solve                                   # (task, the task's own config, deadline) -> candidates
+    enabled: Callable[[Config], bool] = _always    # does this task's plan run the stage? (the ladder's flag)
+    setup: Callable[[], None] | None = None        # once in the worker process, before anything else
+    # Work over all tasks before the first is solved (a shared adapter): (the tasks left, the run's deadline).
+    # Once per worker process, after setup; a replacement worker prepares again.
+    prepare: Callable[[list[Task], Deadline], None] | None = None
+
+
+def build_stages(cfg: Config, device: str) -> list[Stage]:
+    """The enabled stages that run on `device`, in order:
+        "inline" in the coordinator, for cheap stages;
+        "cpu"    on the pool of CPU worker processes (program search);
+        "gpu"    on one model worker per GPU (a CPU process where there is no GPU).
+    Each worker calls this once for its own device, so costly resources (a model) load once per worker
+    and never in the coordinator."""
+    stages = []
+    if device == "inline" and cfg.baseline.enabled:
+        stages.append(Stage("baseline", baseline.solve))
+    if device == "cpu" and cfg.dsl.enabled:
+        stages.append(Stage("dsl", _dsl_solve, enabled=lambda plan: plan.dsl.enabled,
+                            setup=lambda: _dsl_worker_setup(cfg)))
+    if device == "gpu" and cfg.model.active:
+        from .neural import NeuralStage  # torch and transformers load only in the model workers
+        neural = NeuralStage(cfg)  # loads the model: once per model worker
+        stages.append(Stage(neural.name, neural.solve, enabled=lambda plan: plan.model.active,
+                            prepare=neural.prepare))
+    for spec in cfg.run.extra_stages:
+        stages += _stage_factory(spec)(cfg, device)
+    return stages
+
+
+def _dsl_solve(task: Task, plan: Config, deadline: Deadline) -> list[Candidate]:
+    from . import dsl  # the program search is imported by the CPU workers (and bench/dsl.py) only
+    return dsl.solve(task, plan.dsl, deadline)
+
+
+def _dsl_worker_setup(cfg: Config) -> None:
+    from . import dsl
+    dsl.limit_memory(dsl.pool.worker_memory_mb(cfg.dsl))  # a runaway search fails alone, in its own worker
+    dsl.warm_up()  # numba kernels compile here, not inside the first task's CPU budget
+
+
+def _stage_factory(spec: str) -> Callable[[Config, str], list[Stage]]:
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"run.extra_stages: cannot load '{spec}' (want 'module:function'): {exc}") from None
+
+
+@dataclass
+class PartResult:
+    """What the stages of one device made of one task."""
+    candidates: list[Candidate] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    errors: list[str] = field(default_factory=list)
+    out_of_memory: bool = False
+
+
+def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline) -> PartResult:
+    """Every stage the plan enables, in turn, on one task; a stage that raises loses only its own candidates."""
+    out = PartResult()
+    for stage in stages:
+        if not stage.enabled(plan):
+            continue
+        if deadline.expired():
+            out.errors.append(f"{stage.name}: skipped, the task's time was used up")
+            continue
+        start = time.monotonic()
+        try:
+            produced = list(stage.solve(task, plan, deadline))
+        except Exception as exc:  # noqa: BLE001 - a stage's bug must not cost the task the others' work
+            out.errors.append(f"{stage.name}: {type(exc).__name__}: {exc}")
+            out.out_of_memory |= is_out_of_memory(exc)
+            produced = []
+        out.seconds[stage.name] = out.seconds.get(stage.name, 0.0) + time.monotonic() - start
+        for c in produced:
+            if isinstance(c, Candidate) and 0 <= c.test_index < len(task.test) and is_grid(c.grid):
+                out.candidates.append(c)
+            else:
+                out.errors.append(f"{stage.name}: dropped an invalid candidate for test "
+                                  f"{getattr(c, 'test_index', '?')}")
+    return out
+
+
+def prepare_stages(stages: list[Stage], tasks: list[Task], deadline: Deadline) -> list[str]:
+    """Every stage's preparation; one that fails is reported, and its stage still solves tasks."""
+    errors = []
+    for stage in stages:
+        if stage.prepare is None or deadline.expired():
+            continue
+        try:
+            stage.prepare(tasks, deadline)
+        except Exception as exc:  # noqa: BLE001 - a failed preparation must not cost the run its tasks
+            errors.append(f"{stage.name}: preparation failed: {type(exc).__name__}: {exc}")
+    return errors
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError (matched by name: the coordinator never imports torch), or a MemoryError."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc)
+
+
+def choose_attempts(task: Task, candidates: list[Candidate], cfg: Config):
+    return [select_attempts([c for c in candidates if c.test_index == i], cfg.select, fallback_attempts(ex.input)[0])
+            for i, ex in enumerate(task.test)]
+
+
+def solve_task(task: Task, stages: list[Stage], cfg: Config, deadline: Deadline) -> TaskRecord:
+    """One task, every given stage in this process: for notebooks and tests; a run uses the workers."""
+    part = run_stages(task, stages, cfg, deadline)
+    status = "error" if part.errors and not part.candidates else "ok"
+    return TaskRecord(task.id, choose_attempts(task, part.candidates, cfg), part.candidates, part.seconds,
+                      part.errors, status, task.cell_count())
