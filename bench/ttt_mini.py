@@ -274,8 +274,8 @@ def main(argv=None) -> int:
                                                   for name in ("no TTT", "no TTT + voting", "TTT", "TTT + voting"))
               + f"  of {args.tasks_per_rule}")
 
-    print(f"\nrepeated sampling: tasks right against the number of greedy views (coverage = any candidate, "
-          f"pass@2 = the vote's two attempts); fit coverage(n) = exp(a n^b)")
+    print("\nrepeated sampling: tasks right against the number of greedy views (coverage = any candidate, "
+          "pass@2 = the vote's two attempts); fit coverage(n) = exp(a n^b)")
     print(f"{'views':>6} " + " ".join(f"{name + ' cover':>14} {name + ' pass@2':>14}" for name in curve))
     for i, nv in enumerate(curve_points(args.views)):
         cells = [(sum(r[2] for r in curve[name][i][1]), sum(r[1] for r in curve[name][i][1])) for name in curve]
