@@ -14,7 +14,12 @@ Numbers (all from the DSL's own candidates, no baseline fallback):
   fit             tasks where at least one program reproduces every train pair
   precision       of the fit tasks, the share whose test outputs were all right (attempts from fitting
                   programs only): how far "fits all train pairs" can be trusted
+  cover           test outputs whose truth is among ANY fitting program's predictions (not only the first
+                  two): what a better ranking could reach
   CPU-s           time.process_time inside the worker per task: mean and 95th percentile
+  states          distinct search states visited per task (mean)
+  depth           searched ops (before learned final steps) of the first right program, over solved test
+                  outputs: mean, and the share at depth >= 3
   memory          peak resident memory of any worker process, and the largest per-task state store
 A line per task follows the table, so nobody has to rerun the benchmark to see what solved what.
 """
@@ -72,18 +77,34 @@ def right(grids, truth) -> bool:
     return any(g.shape == truth.shape and (g == truth).all() for g in grids)
 
 
+def covered(predictions, test_index: int, truth) -> tuple[bool, int | None]:
+    """Whether any fitting program predicts the truth, and the depth of the first (best-ranked) that does."""
+    for _, _, depth, outputs in predictions:
+        if test_index < len(outputs) and right([outputs[test_index]], truth):
+            return True, depth
+    return False, None
+
+
+HEADER = (f"{'split':<9} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'cover':>6} {'fit':>5} {'precision':>9} "
+          f"{'cpu-mean':>8} {'cpu-p95':>7} {'states':>7} {'depth':>5} {'d>=3':>5}")
+
+
 def summarise(rows: list[dict], label: str) -> list[str]:
     if not rows:
         return [f"{label:<9} no tasks"]
     outputs = sum(r["n_test"] for r in rows)
     correct = sum(r["n_right"] for r in rows)
+    cover = sum(r["n_covered"] for r in rows)
     solved = sum(r["solved"] for r in rows)
     fit = [r for r in rows if r["fit"]]
     fit_right = sum(r["fit_solved"] for r in fit)
     cpu = np.array([r["cpu"] for r in rows])
+    states = np.array([r["nodes"] for r in rows])
+    depths = np.array([d for r in rows for d in r["depths"]])
     precision = f"{fit_right / len(fit):6.1%}" if fit else "   n/a"
-    return [f"{label:<9} {len(rows):>5} {correct / outputs:>7.1%} {solved:>6} {len(fit):>5} "
-            f"{precision:>9} {cpu.mean():>8.2f} {np.percentile(cpu, 95):>7.2f} {cpu.max():>7.2f}"]
+    depth = f"{depths.mean():5.2f} {(depths >= 3).mean():>5.0%}" if depths.size else f"{'n/a':>5} {'n/a':>5}"
+    return [f"{label:<9} {len(rows):>5} {correct / outputs:>7.1%} {solved:>6} {cover / outputs:>6.1%} {len(fit):>5} "
+            f"{precision:>9} {cpu.mean():>8.2f} {np.percentile(cpu, 95):>7.2f} {states.mean():>7.0f} {depth}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
     p.add_argument("--split", choices=("all", "dev", "heldout"), default="all")
     p.add_argument("--limit", type=int, help="only the first N tasks (after the split)")
-    p.add_argument("--ids", help="comma-separated task ids")
+    p.add_argument("--ids", help="comma-separated task ids, or a file of ids")
     p.add_argument("--set", action="append", default=[], metavar="dsl.KEY=VALUE", help="config override")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no per-task lines")
     args = p.parse_args(argv)
@@ -105,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.split != "all":
         ids = [t for t in ids if is_held_out(t) == (args.split == "heldout")]
     if args.ids:
-        wanted = set(args.ids.split(","))
+        wanted = set(Path(args.ids).read_text().split() if Path(args.ids).is_file() else args.ids.split(","))
         ids = [t for t in ids if t in wanted]
     if args.limit:
         ids = ids[:args.limit]
@@ -126,10 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         n_test = len(task.test)
         ok = [i < len(truth) and right(attempts(out.candidates, i), truth[i]) for i in range(n_test)]
         fit = out.fitting_programs > 0
+        cov = [i < len(truth) and covered(out.predictions, i, truth[i]) for i in range(n_test)]
+        depths = [c[1] for c, good in zip(cov, ok) if good and c and c[0]]
         fit_ok = fit and all(i < len(truth) and right(attempts(out.candidates, i, True), truth[i])
                              for i in range(n_test))
         rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "n_test": n_test, "n_right": sum(ok),
-                     "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds})
+                     "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds,
+                     "nodes": out.nodes, "n_covered": sum(bool(c and c[0]) for c in cov), "depths": depths})
         max_rss = max(max_rss, out.max_rss_mb)
         max_state = max(max_state, out.state_bytes)
         errors += out.error is not None
@@ -138,11 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"{out.task_id} {'held' if is_held_out(out.task_id) else 'dev '} "
                      f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "
                      f"right {sum(ok)}/{n_test} cpu {out.cpu_seconds:5.2f} nodes {out.nodes:>6} "
+                     f"depth {out.predictions[0][2] if out.predictions else '-'} "
                      f"stop {out.stopped_by:<9} {out.error or program}")
     wall = time.monotonic() - started
 
-    print(f"{'split':<9} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'fit':>5} {'precision':>9} "
-          f"{'cpu-mean':>8} {'cpu-p95':>7} {'cpu-max':>7}")
+    print(HEADER)
     print("\n".join(summarise(rows, "all")))
     print("\n".join(summarise([r for r in rows if not r["held"]], "dev")))
     print("\n".join(summarise([r for r in rows if r["held"]], "held-out")))

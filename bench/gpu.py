@@ -33,14 +33,15 @@ import transformers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solver.budget import Deadline  # noqa: E402
-from solver.codec import Vocab  # noqa: E402
 from solver.dfs import explore  # noqa: E402
 from solver.engine import TransformersBackend  # noqa: E402
+from solver.formats import PROFILES, IdFormat  # noqa: E402
 
 # hidden, MLP, layers, heads, kv heads
 SHAPES = {"1b": (2048, 8192, 16, 32, 8), "3b": (3072, 8192, 28, 24, 8), "8b": (4096, 14336, 32, 32, 8),
           "smoke": (64, 128, 2, 4, 2)}
-VOCAB = Vocab(cells=tuple(range(10)), row=10, input=11, output=12, end=13, pad=14, bos=15)
+FORMAT = IdFormat(PROFILES["kit"], {**{str(c): c for c in range(10)}, "\n": 10, "I": 11, "O": 12, "<eos>": 13},
+                  bos=15, pad=14)  # the kit's format in a shrunk vocabulary of 16 ids
 
 
 def llama(shape: str, device: str, dtype: torch.dtype) -> torch.nn.Module:
@@ -128,7 +129,7 @@ def bench_ttt(model, shape: str, device: str, seq: int, batch: int, steps: int, 
 def bench_decode(model, device: str, prompt: int, new: int, batch: int, bandwidth: float) -> dict:
     ids = torch.randint(0, 16, (batch, prompt), device=device)
     config = transformers.GenerationConfig(do_sample=False, max_new_tokens=new, min_new_tokens=new,
-                                           pad_token_id=VOCAB.pad, eos_token_id=None)
+                                           pad_token_id=FORMAT.pad, eos_token_id=None)
     seconds = timed(lambda: model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
                                            generation_config=config), device, 2)
     tokens_s = batch * new / seconds
@@ -143,14 +144,14 @@ def bench_decode(model, device: str, prompt: int, new: int, batch: int, bandwidt
 def bench_dfs(model, prompt: int, seconds: float) -> dict:
     ids = np.random.default_rng(0).integers(0, 16, prompt)
     start = time.perf_counter()
-    search = explore(model, ids, allowed=VOCAB.answer_ids, end=VOCAB.end, min_prob=1e-300, max_new_tokens=64,
+    search = explore(model, ids, allowed=FORMAT.answer_ids, end=FORMAT.end, min_prob=1e-300, max_new_tokens=64,
                      max_candidates=10 ** 9, deadline=Deadline.after(seconds))
     elapsed = time.perf_counter() - start
     return {"forwards_per_s": search.forwards / elapsed, "forwards": search.forwards, "prompt": prompt}
 
 
 def bench_rescore(model, device: str, prompt: int, answers: int, answer_len: int, batch: int) -> dict:
-    backend = TransformersBackend(model, VOCAB)
+    backend = TransformersBackend(model, FORMAT)
     rng = np.random.default_rng(0)
     p = rng.integers(0, 16, prompt)
     ans = [rng.integers(0, 16, answer_len) for _ in range(answers)]

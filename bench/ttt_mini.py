@@ -119,9 +119,9 @@ def per_view(stage: NeuralStage, task, cfg: Config) -> list[list]:
     stage.adapter.reset()
     try:
         if cfg.ttt.enabled:
-            train_on_task(stage.adapter, task, cfg.ttt, loaded.vocab, loaded.max_length, Deadline.never(), rng)
+            train_on_task(stage.adapter, task, cfg.ttt, loaded.format, loaded.max_length, Deadline.never(), rng)
         views = views_of_kinds(task, cfg.sample.views, cfg.sample.augment, rng, "sample.augment")
-        return [sample_task(task, stage.backend, loaded.vocab, cfg.sample, loaded.max_length, Deadline.never(),
+        return [sample_task(task, stage.backend, loaded.format, cfg.sample, loaded.max_length, Deadline.never(),
                             rng, views=[v])[0] for v in views]
     finally:
         stage.adapter.reset()

@@ -37,8 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_make_model(args: argparse.Namespace) -> int:
-    from .model import make_tiny_model
-    print(make_tiny_model(args.directory, args.size, args.seed))
+    from .family_models import make_family_model
+    print(make_family_model(args.directory, args.family, args.size, args.seed))
     return 0
 
 
@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--size", default="tiny", help="tiny | small (default tiny)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--family", default="kit", choices=("kit", "nvarc", "architects", "marc"),
+                   help="the architecture and tokenizer: kit (Llama, character tokenizer), nvarc (Qwen3, NVARC's "
+                        "16 tokens), architects (Mistral, single characters), marc (Llama, BPE with the Llama-3 "
+                        "chat template); default kit")
     p.set_defaults(func=cmd_make_model)
 
     p = sub.add_parser("finetune", help="fine-tune a base model into a model directory `run --model` runs",

@@ -74,6 +74,8 @@ class DslConfig:
     compose_cost: float = 1.0       # extra cost of a composed program over the sum of its edits
     shape_penalty: float = 1.0      # extra cost of a test output whose shape contradicts the train pairs
     partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)
+    roles: bool = True              # also fit local rules on pairs with their free colours renamed by rank
+    max_predictions: int = 50       # fitting programs' predictions an Outcome keeps for benchmarks (coverage)
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")
@@ -86,10 +88,17 @@ TTT_SCOPES = ("task", "shared")
 SAMPLE_METHODS = ("greedy", "dfs")
 VOTES = ("hierarchical", "flat", "weighted")
 MERGES = ("fitting-first", "priority", "score")
+# The format profiles (solver/formats/profiles.py PROFILES) and the selection rules (solver/rules.py RULES);
+# "auto": the format is read from the model directory (solver/formats/detect.py).
+FORMATS = ("auto", "kit", "nvarc", "architects", "marc")
+RESCORE_RULES = ("mean-votes", "kgmon", "nll-sum", "probmul")
+TTT_DATA = ("leave-out", "all-demos")
 FINETUNE_METHODS = ("auto", "full", "lora")
-LOSS_ON = ("outputs", "outputs-but-first", "test")
+# auto: the outputs the format's family trained on (solver/formats Profile.mask_first_output).
+LOSS_ON = ("auto", "outputs", "outputs-but-first", "test")
 CHOICES = {"model.device": DEVICES, "model.backend": BACKENDS, "ttt.scope": TTT_SCOPES,
            "sample.method": SAMPLE_METHODS, "select.vote": VOTES, "select.merge": MERGES,
+           "model.format": FORMATS, "select.rescore_rule": RESCORE_RULES, "ttt.data": TTT_DATA,
            "finetune.method": FINETUNE_METHODS, "finetune.loss_on": LOSS_ON}
 LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS,
                 "finetune.augment": AUGMENT_KINDS, "finetune.eval_augment": AUGMENT_KINDS}
@@ -98,6 +107,10 @@ LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "
 @dataclass
 class ModelConfig:
     path: str = ""  # a local Hugging Face model directory; empty turns the neural stages off
+    # The format the model was trained on, which every prompt and answer follows (solver/formats/): auto
+    # reads it from the model directory (NVARC's and the ARChitects' vocabularies, the kit's own marker);
+    # kit | nvarc | architects | marc names it (marc must be named: a Llama-3 chat model looks like any other).
+    format: str = "auto"
     # False: the model stage skips the task. The degrade ladder sets it in one task's plan when not even one
     # sampling pass fits that task's share of the time; set in a config, the model loads but never runs.
     enabled: bool = True
@@ -107,7 +120,8 @@ class ModelConfig:
     load_in_4bit: bool = False  # CUDA only: NF4 weights through bitsandbytes (QLoRA when TTT is on)
     unsloth: bool = True        # CUDA only: load through unsloth's FastLanguageModel when it is installed
     # Keep only the rows of the embeddings and the output head that ARC symbols use (as the ARChitects do):
-    # smaller logits and optimizer state, and the model can only ever emit an ARC symbol.
+    # smaller logits and optimizer state, and the model can only ever emit an ARC symbol. A checkpoint that
+    # ships a cut vocabulary (nvarc, architects) is never cut again, and a text format (marc) is never cut.
     shrink_vocab: bool = True
     # Where sampling and rescoring run; test-time training always runs on the loaded model.
     #   transformers  the training model itself: greedy decoding, exact depth-first search
@@ -134,20 +148,26 @@ class TTTConfig:
     batch_size: int = 4        # sequences per optimiser step
     micro_batch_size: int = 0  # sequences per forward pass (gradient accumulation); 0 = the whole batch
     lr: float = 1e-4
+    # Learning rate of the embeddings and the output head when target_modules trains them (the ARChitects:
+    # 1e-5 beside 1e-4); 0 = lr.
+    embedding_lr: float = 0.0
     rank: int = 32
     alpha: float = 32.0
     dropout: float = 0.0
     rslora: bool = False  # alpha/sqrt(rank) scaling, which keeps the update size stable at high ranks
     target_modules: list[str] = field(default_factory=lambda: [
         "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    # Each leave-out task is seen under this many views (the first is the task as given).
+    # The training tasks: leave-out (MIT: each demonstration in turn is the query of a task made of the
+    # others) or all-demos (NVARC, the ARChitects: the demonstrations themselves, every output a target).
+    data: str = "leave-out"
+    # Each training task is seen under this many views (the first is the task as given).
     augmentations: int = 8
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
     # Below this many leave-one-out tasks (tasks with few demos), leave-two-out tasks top the set up.
     min_leave_out: int = 6
     # The first demonstration's output cannot be inferred from any context, so learning it only teaches
-    # the model to guess; the ARChitects mask it.
-    loss_skip_first: bool = True
+    # the model to guess; the ARChitects and MIT mask it, NVARC does not. None: the model format's rule.
+    loss_skip_first: bool | None = None
     # Only the held-out pair's output carries loss, no demonstration output (the MIT paper's ablation).
     loss_test_only: bool = False
     time_fraction: float = 0.5  # share of the task's remaining time TTT may use; sampling gets the rest
@@ -199,6 +219,10 @@ class SelectConfig:
     # Rescored grids rank by minus their mean NLL over the rescoring views + this * log(votes). At 1 a second
     # vote is worth doubling the grid's probability; not tuned (no trained model to tune it on here).
     rescore_vote_weight: float = 1.0
+    # How rescored grids are ranked (solver/rules.py): mean-votes (the kit's, above), kgmon (NVARC: times
+    # found - mean NLL over the views), nll-sum (the ARChitects' paper: summed NLL over the views), probmul
+    # (the ARChitects' Kaggle 2024 score_full_probmul_3).
+    rescore_rule: str = "mean-votes"
     # The score policy's calibration. A neural grid's probability is the model's own (select.calibrated). The others
     # are precisions measured by bench/merge.py (bench/results/merge_arc1_dev40.txt: 40 dev-split tasks of
     # arc-agi-1 training, DSL at 2 CPU-s): a fitting program's first grid was right 24 of 26 (25 of 26 when
@@ -233,9 +257,10 @@ class FinetuneConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     max_length: int = 8192  # tokens per sequence, capped by the model's positions; longer tasks lose demos
-    # Which output grids carry loss: every one, every one but the first demonstration's (which no context
-    # predicts; the ARChitects and MIT mask it), or the query's only.
-    loss_on: str = "outputs-but-first"
+    # Which output grids carry loss: auto, as the format's family trained (kit, the ARChitects and MIT mask
+    # the first demonstration's, which no context predicts; NVARC does not); every one; every one but the
+    # first; or the query's only.
+    loss_on: str = "auto"
     # Views each training example is drawn under (the kit's invertible augmentations).
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
     permute_background: float = 0.2  # share of colour permutations that move colour 0 too

@@ -24,7 +24,7 @@ from .budget import Deadline
 
 
 class Grammar(Protocol):
-    """Which token sequences may be completions (codec.GridGrammar for grids)."""
+    """Which token sequences may be completions (a format's grammar for grids: formats.TextGrammar)."""
     start: Any
 
     def step(self, state: Any, token: int) -> Any | None:

@@ -18,13 +18,13 @@ import torch
 import transformers
 
 from .budget import Deadline
-from .codec import GridGrammar, Vocab
+from .formats import Format
 from .dfs import Search, explore
 from .sample import Generation
 
 
 class _OnlyAnswerTokens(transformers.LogitsProcessor):
-    """Greedy decoding may only choose cells, row separators and the end token."""
+    """Greedy decoding may only choose the tokens an answer of the format may use (cells, separators, end)."""
 
     def __init__(self, allowed: Sequence[int]):
         self.allowed = torch.tensor(sorted(set(allowed)))
@@ -37,12 +37,12 @@ class _OnlyAnswerTokens(transformers.LogitsProcessor):
 
 
 class _StopMalformed(transformers.StoppingCriteria):
-    """Stops a sequence as soon as it can no longer parse as a grid (`GridGrammar`) instead of letting it
-    run to the token limit. It looks at one new token per sequence and step."""
+    """Stops a sequence as soon as it can no longer parse as a grid (the format's grammar) instead of letting
+    it run to the token limit. It looks at one new token per sequence and step."""
 
-    def __init__(self, vocab: Vocab, batch: int):
-        self.grammar = GridGrammar(vocab)
-        self.end = vocab.end
+    def __init__(self, fmt: Format, batch: int):
+        self.grammar = fmt.grammar()
+        self.stops = set(fmt.stops)
         self.states = [self.grammar.start] * batch
         self.steps = np.zeros(batch, dtype=int)    # tokens generated while running
         self.done = np.zeros(batch, dtype=bool)    # ended or stopped: generate pads these from now on
@@ -52,7 +52,7 @@ class _StopMalformed(transformers.StoppingCriteria):
         last = input_ids[:, -1].tolist()
         for r in np.flatnonzero(~self.done):
             self.steps[r] += 1
-            if last[r] == self.end:
+            if last[r] in self.stops:
                 self.done[r] = True
                 continue
             self.states[r] = self.grammar.step(self.states[r], last[r])
@@ -74,10 +74,10 @@ def _left_padded(seqs: Sequence[np.ndarray], pad: int, device: torch.device):
 class TransformersBackend:
     """Batched decoding through `model.generate` (its KV cache, left padding, time limit)."""
 
-    def __init__(self, model: torch.nn.Module, vocab: Vocab):
+    def __init__(self, model: torch.nn.Module, fmt: Format):
         self.model = model
-        self.vocab = vocab
-        self.only_answers = _OnlyAnswerTokens(vocab.answer_ids)
+        self.format = fmt
+        self.only_answers = _OnlyAnswerTokens(fmt.answer_ids)
 
     @property
     def device(self) -> torch.device:
@@ -86,10 +86,10 @@ class TransformersBackend:
     @torch.no_grad()
     def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int,
                  deadline: Deadline) -> list[Generation]:
-        v = self.vocab
+        v = self.format
         ids, mask = _left_padded(prompts, v.pad, self.device)
         config = transformers.GenerationConfig(
-            do_sample=False, num_beams=1, max_new_tokens=max_new_tokens, eos_token_id=v.end, pad_token_id=v.pad,
+            do_sample=False, num_beams=1, max_new_tokens=max_new_tokens, eos_token_id=list(v.stops), pad_token_id=v.pad,
             bos_token_id=v.bos, use_cache=True, output_logits=True, return_dict_in_generate=True,
             max_time=None if deadline.unlimited else max(0.001, deadline.remaining()))
         malformed = _StopMalformed(v, len(prompts))
@@ -101,7 +101,7 @@ class TransformersBackend:
         chosen = logprobs.gather(-1, out.sequences[:, ids.shape[1]:, None]).squeeze(-1).cpu().numpy()
         gens = []
         for r, (row, lp) in enumerate(zip(new, chosen)):
-            ends = np.flatnonzero(row == v.end)
+            ends = np.flatnonzero(np.isin(row, v.stops))
             if malformed.malformed[r]:
                 n, stop = malformed.steps[r], "malformed"
             elif len(ends):
@@ -114,7 +114,7 @@ class TransformersBackend:
     @torch.no_grad()
     def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
         seqs = [np.concatenate([p, a]) for p, a in zip(prompts, answers)]
-        ids, mask = _left_padded(seqs, self.vocab.pad, self.device)
+        ids, mask = _left_padded(seqs, self.format.pad, self.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
         logprobs = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits.float()
         logprobs = logprobs.log_softmax(-1)
@@ -127,10 +127,13 @@ class TransformersBackend:
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
                 deadline: Deadline) -> Search:
-        v = self.vocab
-        return explore(self.model, prompt, allowed=v.answer_ids, end=v.end, min_prob=min_prob,
+        v = self.format
+        # One end token for the search: the one the format closes its answers with (marc could also stop
+        # on <|end_of_text|>, a second spelling of the same end, which would only split the probability).
+        allowed = [t for t in v.answer_ids if t not in v.stops or t == v.end]
+        return explore(self.model, prompt, allowed=allowed, end=v.end, min_prob=min_prob,
                        max_new_tokens=max_new_tokens, max_candidates=max_candidates, deadline=deadline,
-                       grammar=GridGrammar(v))
+                       grammar=v.grammar())
 
     @torch.no_grad()
     def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:
@@ -145,7 +148,7 @@ class TransformersBackend:
             cache = copy.deepcopy(out.past_key_values)
             cache.batch_repeat_interleave(len(chunk))
             width = max(len(a) for a in chunk)
-            ids = torch.full((len(chunk), width), self.vocab.pad, dtype=torch.long)
+            ids = torch.full((len(chunk), width), self.format.pad, dtype=torch.long)
             for r, a in enumerate(chunk):
                 ids[r, :len(a)] = torch.from_numpy(a)
             ids = ids.to(self.device)

@@ -11,8 +11,10 @@ that moves colour 0 or not, the demo order), and optionally the MIT input-only /
 Examples are therefore reproducible one by one: a run killed and resumed trains on exactly the batches an
 uninterrupted run would have.
 
-Every example goes through ONE function, `encode_example` (task -> input ids and labels with the loss mask):
-switching to another format profile changes that function and the vocabulary cut, nothing else.
+Every example goes through ONE function, `encode_example` (task -> input ids and labels with the loss mask),
+which is TTT's `ttt.train_sequence`: the format profile (solver/formats, `--format kit|nvarc|architects|marc`)
+owns the layout, the demonstration cut and the loss mask; finetune adds the vocabulary cut (profiles that
+may be cut) and the format marker that lets `run --model OUT` detect the format.
 
 Training is transformers' `Trainer` (cosine schedule with warm-up, gradient clipping, bf16 and gradient
 checkpointing on GPU, checkpoints every `save_steps`, resume from the last complete checkpoint, several GPUs
@@ -21,7 +23,7 @@ embeddings and head in full) that is merged into the weights at the end. At ever
 validation split is solved by the kit's own sampling and selection (greedy under views, vote, two attempts).
 
 Output directory: the model (weights, config, the tokenizer, cut to the format's symbols when the vocabulary
-was cut), `finetune.json` (format, base, vocabulary cut, settings, validation scores, loss curve) and
+was cut), the format marker (`arc_format.json`), `finetune.json` (format, base, vocabulary cut, settings, validation scores, loss curve) and
 `checkpoints/` (Trainer checkpoints, `eval.jsonl`).
 """
 from __future__ import annotations
@@ -41,14 +43,13 @@ import torch
 
 from .augment import D8, random_view
 from .budget import Deadline
-from .codec import CodecError, Vocab, vocab_from_tokenizer
 from .config import Config, ConfigError, FinetuneConfig, SampleConfig, SelectConfig
+from .formats import PROFILES, ContextError, Format, bind, write_marker
 from .metrics import same_grid
 from .model import shrink_embeddings
 from .tasks import Example, Task, attach_solutions, load_challenges, load_solutions
 from .ttt import IGNORE, TrainSequence, train_sequence
-FORMATS = ("kit",)  # the format profiles finetune can write; issue 13 adds nvarc, architects, marc
-FUTURE_FORMATS = ("nvarc", "architects", "marc")
+FORMATS = tuple(PROFILES)  # the format profiles finetune can write: every one the kit runs
 META_FILE = "finetune.json"
 CHECKPOINTS = "checkpoints"
 
@@ -172,26 +173,21 @@ def draw_example(source_task: Task, cfg: FinetuneConfig, rng: np.random.Generato
     return task
 
 
-def encode_example(task: Task, fmt: str, vocab: Vocab, max_len: int, loss_on: str) -> TrainSequence:
-    """THE encoding of a training example: demonstrations then the query with its answer, in format `fmt`,
-    cut to `max_len` by the format's rule, with the loss on outputs only. Raises CodecError when even the
-    query alone cannot fit.
-
-    kit: solver/codec.py's layout; the longest demonstrations are dropped first until the sequence fits;
-    `loss_on` picks the outputs that carry loss (every one, every one but the first, the query's only)."""
-    if fmt != "kit":
-        raise FinetuneError(f"format {fmt!r} has no encoder yet (formats: {', '.join(FORMATS)})")
-    return train_sequence(task, vocab, max_len, loss_on)
+def encode_example(task: Task, fmt: Format, max_len: int, loss_on: str) -> TrainSequence:
+    """THE encoding of a training example, the one TTT trains on too: demonstrations then the query with its
+    answer, in the bound format `fmt`, cut to `max_len` by the profile's rule, with the loss on the outputs
+    `loss_on` names (config.LOSS_ON). Raises ContextError when even the query alone cannot fit."""
+    return train_sequence(task, fmt, max_len, loss_on)
 
 
 class ExampleSet(torch.utils.data.Dataset):
     """`size` examples, example i drawn from the generator seeded by (seed, i): the same on every process
     and after a restart. The source of example i is the (i mod n)-th of a shuffled round over the sources."""
 
-    def __init__(self, sources: Sequence[Source], size: int, cfg: FinetuneConfig, fmt: str, vocab: Vocab,
-                 max_len: int, seed: int):
+    def __init__(self, sources: Sequence[Source], size: int, cfg: FinetuneConfig, fmt: Format, max_len: int,
+                 seed: int):
         self.sources, self.size, self.cfg, self.fmt = list(sources), size, cfg, fmt
-        self.vocab, self.max_len, self.seed = vocab, max_len, seed
+        self.max_len, self.seed = max_len, seed
         self._rounds: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -210,8 +206,8 @@ class ExampleSet(torch.utils.data.Dataset):
         for _ in range(20):
             task = draw_example(self._source(i)(rng), self.cfg, rng)
             try:
-                return encode_example(task, self.fmt, self.vocab, self.max_len, self.cfg.loss_on)
-            except CodecError:
+                return encode_example(task, self.fmt, self.max_len, self.cfg.loss_on)
+            except ContextError:
                 continue
         raise FinetuneError(f"example {i}: 20 draws in a row do not fit a context of {self.max_len} tokens "
                             f"(e.g. task {task.id}); raise finetune.max_length")
@@ -243,7 +239,7 @@ def collate(pad: int):
 def cut_tokenizer(tokenizer, keep: Sequence[int]):
     """A tokenizer over the kept tokens only, token `keep[k]` becoming id k: the vocabulary filtered and
     renumbered, the merges dropped (every kept symbol is one token already), special tokens kept when kept.
-    The kit re-reads the symbols from it (codec.vocab_from_tokenizer) exactly as from the base's."""
+    The kit binds its format to it (formats.bind) exactly as to the base's."""
     import transformers
     from tokenizers import Tokenizer
     new_id = {int(old): new for new, old in enumerate(keep)}
@@ -273,13 +269,16 @@ def cut_tokenizer(tokenizer, keep: Sequence[int]):
     return cut
 
 
-def cut_vocabulary(model, tokenizer, vocab: Vocab):
+def cut_vocabulary(model, tokenizer, fmt: Format):
     """The model's embeddings and head kept for the format's symbols only (rows copied from the base, in
-    the order of vocab.ids), and the tokenizer cut to match. Returns (tokenizer, vocab in the new ids,
-    the base ids kept)."""
-    keep = vocab.ids
-    new_vocab = shrink_embeddings(model, vocab)
-    return cut_tokenizer(tokenizer, keep), new_vocab, keep
+    the order of fmt.shrink_ids()), and the tokenizer cut to match. Returns (tokenizer, the format in the
+    new ids, the base ids kept); a format that is never cut (shipped cut, or text: marc) comes back as is,
+    with no ids kept (None)."""
+    keep = fmt.shrink_ids()
+    if keep is None:
+        return tokenizer, fmt, None
+    mapping = shrink_embeddings(model, keep)
+    return cut_tokenizer(tokenizer, keep), fmt.remapped(mapping), keep
 
 
 # ------------------------------------------------------------------------------------------------- model
@@ -350,7 +349,7 @@ class Score:
         return dataclasses.asdict(self)
 
 
-def evaluate(model, vocab: Vocab, tasks: Sequence[Task], views: int, augment: Sequence[str], max_len: int,
+def evaluate(model, fmt: Format, tasks: Sequence[Task], views: int, augment: Sequence[str], max_len: int,
              seed: int) -> Score:
     """The kit's own neural path on each task: greedy answers under `views` views, inverted, voted
     (select.select_attempts), two attempts. Scores top-1, pass@2 and coverage over whole tasks."""
@@ -360,14 +359,14 @@ def evaluate(model, vocab: Vocab, tasks: Sequence[Task], views: int, augment: Se
     from .select import select_attempts
     was_training = model.training
     model.eval()
-    backend = TransformersBackend(model, vocab)
+    backend = TransformersBackend(model, fmt)
     cfg = SampleConfig(views=views, method="greedy", batch_size=views, augment=list(augment))
     select = SelectConfig()
     top1 = pass2 = covered = 0
     try:
         for task in tasks:
             query = task.with_examples(test=[Example(ex.input) for ex in task.test])
-            candidates, _ = sample_task(query, backend, vocab, cfg, max_len, Deadline.never(), task_rng(seed, task.id))
+            candidates, _ = sample_task(query, backend, fmt, cfg, max_len, Deadline.never(), task_rng(seed, task.id))
             t1 = p2 = cov = True
             for i, ex in enumerate(task.test):
                 mine = [c for c in candidates if c.test_index == i]
@@ -468,13 +467,13 @@ class Run:
     """What one fine-tuning run is made of, and its validation log."""
     out: Path
     val: list[Task]
-    vocab: Vocab
+    fmt: Format
     max_len: int
     cfg: FinetuneConfig
     seed: int
     def validate(self, model, step: int) -> Score:
         start = time.monotonic()
-        score = evaluate(model, self.vocab, self.val, self.cfg.eval_views, self.cfg.eval_augment, self.max_len,
+        score = evaluate(model, self.fmt, self.val, self.cfg.eval_views, self.cfg.eval_augment, self.max_len,
                          self.seed)
         row = {"step": step, **score.to_json(), "seconds": round(time.monotonic() - start, 2)}
         with open(self.out / CHECKPOINTS / "eval.jsonl", "a") as f:
@@ -498,9 +497,6 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     import transformers
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     transformers.logging.disable_progress_bar()  # no bar per loaded or written shard
-    if fmt in FUTURE_FORMATS:
-        raise FinetuneError(f"format {fmt!r} is not available to finetune yet (its profile is issue 13's); "
-                            f"formats: {', '.join(FORMATS)}")
     if fmt not in FORMATS:
         raise FinetuneError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     ft = cfg.finetune
@@ -523,10 +519,9 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     model, tokenizer = load_base(base, cuda, use_unsloth, ft.max_length)
     positions = getattr(model.config, "max_position_embeddings", None) or ft.max_length
     max_len = min(ft.max_length, positions)
-    vocab = vocab_from_tokenizer(tokenizer)
-    # kit: the vocabulary is cut to the format's symbols once, here (the kit's loader cuts a base at load
+    # A format the kit may cut (kit) is cut to its symbols once, here (the kit's loader cuts a base at load
     # time; a cut model re-cut keeps every row in place). Rows are copied from the base.
-    tokenizer, vocab, kept = cut_vocabulary(model, tokenizer, vocab)
+    tokenizer, bound, kept = cut_vocabulary(model, tokenizer, bind(fmt, tokenizer))
     n_params = sum(p.numel() for p in model.parameters())
     method = choose_method(ft, n_params)
     lr = ft.lr if ft.lr > 0 else default_lr(n_params, method)
@@ -537,7 +532,7 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     per_device = max(1, ft.batch_size // world)
     micro = ft.micro_batch_size if 0 < ft.micro_batch_size < per_device else per_device
     accumulation = max(1, per_device // micro)
-    dataset = ExampleSet(sources, ft.steps * micro * accumulation * world, ft, fmt, vocab, max_len, cfg.seed)
+    dataset = ExampleSet(sources, ft.steps * micro * accumulation * world, ft, bound, max_len, cfg.seed)
     args = transformers.TrainingArguments(
         output_dir=str(out / CHECKPOINTS), max_steps=ft.steps, per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation, learning_rate=lr, lr_scheduler_type="cosine",
@@ -547,8 +542,8 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
         dataloader_num_workers=0, disable_tqdm=not progress, use_cpu=not cuda,
         **({checkpointing_arg(): True} if cuda and ft.gradient_checkpointing else {}))
     FinetuneTrainer, Bar, Validate = _trainer_classes()
-    run = Run(out, val, vocab, max_len, ft, cfg.seed)
-    trainer = FinetuneTrainer(model=model, args=args, train_dataset=dataset, data_collator=collate(vocab.pad),
+    run = Run(out, val, bound, max_len, ft, cfg.seed)
+    trainer = FinetuneTrainer(model=model, args=args, train_dataset=dataset, data_collator=collate(bound.pad),
                               bucket=ft.group_by_length, seed=cfg.seed)
     trainer.remove_callback(ProgressCallback)  # replaced by Bar
     trainer.remove_callback(PrinterCallback)   # a line per step otherwise; the losses go to finetune.json
@@ -568,11 +563,13 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
         run.validate(final, trainer.state.global_step)
     final.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    write_marker(out, fmt)  # run --model OUT reads the format from it, whatever its vocabulary looks like
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     meta = {**record, "method": method, "lr": lr, "parameters": n_params, "max_length": max_len,
             "steps": trainer.state.global_step, "resumed_from": resume.name if resume else None,
             "seconds_this_session": round(seconds, 1), "cpu_seconds_this_session": round(cpu_seconds, 1),
-            "vocab": {"cut": True, "base_ids_kept": [int(i) for i in kept], "size": len(kept)},
+            "vocab": ({"cut": False, "size": len(tokenizer)} if kept is None
+                      else {"cut": True, "base_ids_kept": [int(i) for i in kept], "size": len(kept)}),
             "validation": validation_log(out),
             "losses": losses}
     (out / META_FILE).write_text(json.dumps(meta, indent=1))

@@ -62,8 +62,9 @@ def find_wheels(input_dir: Path) -> Path | None:
 
 def find_model(input_dir: Path) -> Path | None:
     """A Hugging Face model folder (config.json beside weights) among the inputs, or None. Kaggle Models mount
-    at <slug>/<framework>/<variation>/<version>/, hence the depth."""
-    hits = [p.parent for p in _search(input_dir, "config.json", 5)
+    at <slug>/<framework>/<variation>/<version>/, or models/<owner>/<slug>/<framework>/<variation>/<version>/
+    (NVARC's: models/sorokin/qwen3_4b_grids15_sft139/transformers/bfloat16/1), hence the depth."""
+    hits = [p.parent for p in _search(input_dir, "config.json", 6)
             if any(next(p.parent.glob(w), None) for w in WEIGHT_PATTERNS)]
     if len(hits) > 1:
         raise NotebookInputError(f"several model folders under {input_dir}: {', '.join(map(str, hits))}; "

@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 import transformers
 
-from .codec import Vocab, vocab_from_tokenizer
 from .config import ConfigError, ModelConfig
+from .formats import Format, bind, detect_format, write_marker
 # The kit's one offline switch (Hub, telemetry and trackers off); `local_files_only=True` on every load below
 # is what guarantees no download, the variables cover what the libraries load on their own.
 from .kaggle_runtime import go_offline
@@ -37,7 +37,7 @@ class ModelError(ConfigError):
 @dataclass
 class LoadedModel:
     model: torch.nn.Module
-    vocab: Vocab
+    format: Format  # the model's format (solver/formats/), in the ids of the loaded (maybe shrunk) vocabulary
     device: torch.device
     loader: str
     max_length: int  # tokens of prompt + answer: model.max_length, capped by the model's positions
@@ -102,12 +102,18 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the model in {path}: {exc}") from exc
     model.eval()
-    vocab = vocab_from_tokenizer(tokenizer)
-    if cfg.shrink_vocab:
-        vocab = shrink_embeddings(model, vocab)
+    fmt = model_format(path, cfg, tokenizer)
+    keep = fmt.shrink_ids() if cfg.shrink_vocab else None  # None: cut already, or a text format
+    if keep is not None:
+        fmt = fmt.remapped(shrink_embeddings(model, keep))
     positions = getattr(model.config, "max_position_embeddings", None) or cfg.max_length
     device = next(model.parameters()).device
-    return LoadedModel(model, vocab, device, loader, min(cfg.max_length, positions))
+    return LoadedModel(model, fmt, device, loader, min(cfg.max_length, positions))
+
+
+def model_format(path: Path, cfg: ModelConfig, tokenizer) -> Format:
+    """The format the model in `path` speaks (model.format, or detected), bound to its tokenizer."""
+    return bind(detect_format(path, cfg.format).format, tokenizer)
 
 
 def _load_transformers(path: Path, loader: str) -> torch.nn.Module:
@@ -132,13 +138,13 @@ def _load_unsloth(path: Path, cfg: ModelConfig):
 
 # ---------------------------------------------------------------------------------- vocabulary shrinking
 
-def shrink_embeddings(model, vocab: Vocab) -> Vocab:
-    """Keep only the embedding and output-head rows of the ARC symbols; returns the vocab in the new ids.
+def shrink_embeddings(model, keep: list[int]) -> dict[int, int]:
+    """Keep only the embedding and output-head rows of the ids `keep` (a format's symbols); returns the
+    mapping from old ids to new ones (new id = position in `keep`).
 
     The model then computes logits over a dozen symbols instead of its whole vocabulary, and its
     embeddings shrink from (V, d) to (16, d). The symbols keep their trained vectors, so the shrunk model
     gives exactly the logits the full one gives for those tokens."""
-    keep = vocab.ids
     mapping = {old: new for new, old in enumerate(keep)}
     inp = model.get_input_embeddings()
     out = model.get_output_embeddings()
@@ -165,7 +171,7 @@ def shrink_embeddings(model, vocab: Vocab) -> Vocab:
                 setattr(config, key, [mapping[t] for t in old if t in mapping] or None)
             elif old is not None:
                 setattr(config, key, mapping.get(old))
-    return vocab.remapped(mapping)
+    return mapping
 
 
 # ------------------------------------------------------------------------------------------ tiny models
@@ -216,4 +222,5 @@ def make_tiny_model(directory: str | Path, size: str = "tiny", seed: int = 0, ma
     transformers.logging.disable_progress_bar()
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    write_marker(directory, "kit")  # its tokenizer is one of single characters: without this, it reads as the ARChitects'
     return directory

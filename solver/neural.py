@@ -55,9 +55,9 @@ class NeuralStage:
         self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
         if serving is None and cfg.model.backend == "vllm":
             from .vllm_backend import VllmServing  # vllm is imported only when it is used
-            serving = VllmServing(cfg, self.loaded.vocab, self.loaded.max_length)
+            serving = VllmServing(cfg, self.loaded.format, self.loaded.max_length)
         self.serving = serving
-        self.backend = serving.backend if serving else TransformersBackend(self.adapter.model, self.loaded.vocab)
+        self.backend = serving.backend if serving else TransformersBackend(self.adapter.model, self.loaded.format)
         self.reports: dict[str, TaskReport] = {}
         self.shared: FitReport | None = None
 
@@ -67,7 +67,7 @@ class NeuralStage:
         if ttt.scope != "shared" or ttt.shared_steps <= 0 or not tasks:
             return
         share = None if deadline.unlimited else deadline.remaining() * ttt.shared_fraction
-        self.shared = train_shared(self.adapter, tasks, ttt, self.loaded.vocab, self.loaded.max_length,
+        self.shared = train_shared(self.adapter, tasks, ttt, self.loaded.format, self.loaded.max_length,
                                    deadline.within(share), np.random.default_rng(self.cfg.seed))
         print(f"neural: shared adapter trained {self.shared.steps} steps on {self.shared.sequences} "
               f"sequences in {self.shared.seconds:.1f} s", file=sys.stderr)
@@ -77,19 +77,19 @@ class NeuralStage:
         cfg = plan
         rng = task_rng(cfg.seed, task.id)
         report = self.reports[task.id] = TaskReport()
-        vocab, max_len = self.loaded.vocab, self.loaded.max_length
+        fmt, max_len = self.loaded.format, self.loaded.max_length
         self.adapter.reset()
         try:
             if cfg.ttt.enabled and cfg.ttt.steps > 0:
                 share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
-                report.ttt = train_on_task(self.adapter, task, cfg.ttt, vocab, max_len, deadline.within(share), rng)
+                report.ttt = train_on_task(self.adapter, task, cfg.ttt, fmt, max_len, deadline.within(share), rng)
             sampling = deadline
             if cfg.rescore.enabled and not deadline.unlimited:
                 sampling = deadline.within(deadline.remaining() * (1.0 - cfg.rescore.time_fraction))
             with self._serve(task.id, trained=bool(report.ttt and report.ttt.steps) or self.shared is not None):
-                candidates, report.sample = sample_task(task, self.backend, vocab, cfg.sample, max_len, sampling, rng)
+                candidates, report.sample = sample_task(task, self.backend, fmt, cfg.sample, max_len, sampling, rng)
                 if cfg.rescore.enabled and candidates:
-                    candidates, report.rescore = rescore(task, candidates, self.backend, vocab, cfg.rescore,
+                    candidates, report.rescore = rescore(task, candidates, self.backend, fmt, cfg.rescore,
                                                          max_len, deadline, rng)
         finally:
             self.adapter.reset()  # the task's adapter is discarded

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import Config, ConfigError
+from .formats import detect_format
 from .coordinator import Coordinator
 from .journal import Journal, TaskRecord, file_sha256, run_identity
 from .metrics import ScoreReport, coverage, score_submission
@@ -57,6 +58,9 @@ def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | P
     # that is not there is a config error now; one that fails to load leaves the run to the other stages.
     if cfg.model.path and not Path(cfg.model.path).is_dir():
         raise ConfigError(f"model.path: model directory {cfg.model.path} does not exist")
+    if cfg.model.path:  # the format the model speaks: an unknown one is a config error now, not per task
+        detected = detect_format(cfg.model.path, cfg.model.format)
+        print(f"model: {cfg.model.path} in format {detected.format} ({detected.how})", file=sys.stderr)
     challenge_set = load_challenges(challenges)
     truths = load_solutions(solutions) if solutions else None
     for bad in challenge_set.invalid.values():

@@ -23,7 +23,7 @@ import numpy as np
 
 from .augment import views_of_kinds
 from .budget import Deadline
-from .codec import CodecError, Vocab, answer_length, encode, encode_grid
+from .formats import ContextError, Format
 from .config import RescoreConfig
 from .tasks import Candidate, Example, Grid, Task
 from .vote import tally
@@ -37,7 +37,7 @@ class RescoreReport:
     seconds: float = 0.0
 
 
-def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, vocab: Vocab, views,
+def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, fmt: Format, views,
                  max_len: int, batch_size: int, deadline: Deadline,
                  report: RescoreReport) -> list[list[float]]:
     """Per grid, its log-likelihood under each view that fitted the context before the deadline."""
@@ -49,11 +49,11 @@ def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, vo
         seen = view.apply_task(task)
         query = seen.test[test_index].input
         seen_grids = [view.apply(g) for g in grids]
-        answers = [np.concatenate([encode_grid(g, vocab), [vocab.end]]) for g in seen_grids]
-        reserve = max(answer_length(g) for g in seen_grids)
+        answers = [fmt.answer(g) for g in seen_grids]
+        reserve = max(len(a) for a in answers)
         try:
-            prompt = encode(seen.train, Example(query), vocab, max_len, reserve, task.id).ids
-        except CodecError:
+            prompt = fmt.encode(seen.train, Example(query), max_len, reserve, task.id).ids
+        except ContextError:
             report.skipped["does not fit the context"] += 1
             continue
         for s, lp in zip(scores, backend.score_shared(prompt, answers, batch_size)):
@@ -62,7 +62,7 @@ def rescore_test(task: Task, test_index: int, grids: Sequence[Grid], backend, vo
     return scores
 
 
-def rescore(task: Task, candidates: Sequence[Candidate], backend, vocab: Vocab, cfg: RescoreConfig,
+def rescore(task: Task, candidates: Sequence[Candidate], backend, fmt: Format, cfg: RescoreConfig,
             max_len: int, deadline: Deadline, rng: np.random.Generator) -> tuple[list[Candidate], RescoreReport]:
     """The same candidates, each carrying its grid's NLL per rescoring view. A test input that no view could
     score keeps its candidates as they were."""
@@ -73,7 +73,7 @@ def rescore(task: Task, candidates: Sequence[Candidate], backend, vocab: Vocab, 
     for i in sorted({c.test_index for c in candidates}):
         mine = [c for c in candidates if c.test_index == i]
         t = tally([c.grid for c in mine])  # distinct grids, in order of first appearance
-        logprobs = rescore_test(task, i, t.grids, backend, vocab, views, max_len, cfg.batch_size, deadline, report)
+        logprobs = rescore_test(task, i, t.grids, backend, fmt, views, max_len, cfg.batch_size, deadline, report)
         if not logprobs or not logprobs[0]:  # no view scored this test input: keep the sampler's candidates
             out += mine
             continue

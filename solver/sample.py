@@ -20,7 +20,7 @@ import numpy as np
 
 from .augment import Compose, views_of_kinds
 from .budget import Deadline
-from .codec import MAX_OUTPUT_TOKENS, CodecError, Vocab, answer_reserve, encode, parse_answer
+from .formats import ContextError, Format
 from .config import SampleConfig
 from .tasks import Candidate, Example, Task
 
@@ -107,7 +107,7 @@ def _dfs(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Deadli
             yield job, Generation(c.tokens, c.logprob, "end")
 
 
-def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, max_len: int,
+def sample_task(task: Task, backend: Backend, fmt: Format, cfg: SampleConfig, max_len: int,
                 deadline: Deadline, rng: np.random.Generator, views: Sequence[Compose] | None = None,
                 stage: str | None = None) -> tuple[list[Candidate], SampleReport]:
     """Answers for every test input under every view (cfg.method: greedy, or dfs), inverted to the task's
@@ -123,15 +123,15 @@ def sample_task(task: Task, backend: Backend, vocab: Vocab, cfg: SampleConfig, m
             report.prompts += 1
             query = Example(ex.input)  # never the known output of a dry run
             try:
-                enc = encode(seen.train, query, vocab, max_len, answer_reserve(seen.train, ex.input), task.id)
-            except CodecError:
+                enc = fmt.encode(seen.train, query, max_len, fmt.reserve(seen.train, ex.input), task.id)
+            except ContextError:
                 report.rejects["test input does not fit the context"] += 1
                 continue
-            jobs.append(_Job(view, t, enc.ids, min(MAX_OUTPUT_TOKENS, max_len - len(enc))))
+            jobs.append(_Job(view, t, enc.ids, min(fmt.max_answer_tokens, max_len - len(enc))))
     candidates = []
     decoded = (_greedy if cfg.method == "greedy" else _dfs)(jobs, backend, cfg, deadline, report)
     for job, gen in decoded:
-        parsed = parse_answer(gen.tokens, vocab)
+        parsed = fmt.parse(gen.tokens)
         if parsed.grid is None:
             report.rejects[parsed.reason if gen.finished else f"stopped: {gen.stop}"] += 1
             continue

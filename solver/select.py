@@ -15,6 +15,7 @@ import numpy as np
 from .config import SelectConfig
 from .tasks import Candidate, Grid
 from .metrics import same_grid
+from .rules import Evidence, RULES
 from .vote import hierarchical_vote, tally
 
 PARTIAL = "dsl-partial"
@@ -28,19 +29,22 @@ def _strength(c: Candidate) -> float:
     return -c.cost if c.cost is not None else 0.0
 
 
-def rescored_value(grid_candidates: Sequence[Candidate], vote_weight: float) -> float | None:
-    """Product of experts with votes: minus the mean rescoring NLL plus vote_weight * log(votes), for the
-    candidates of one distinct grid; None when none of them was rescored."""
-    nll = next((c.mean_nll for c in grid_candidates if c.mean_nll is not None), None)
-    if nll is None:
+def rescored_value(grid_candidates: Sequence[Candidate], vote_weight: float, rule: str = "mean-votes") -> float | None:
+    """The value of one distinct grid under the selection rule (solver/rules.py: by default minus the mean
+    rescoring NLL plus vote_weight * log(votes)), from its candidates; None when none was rescored."""
+    views = next((c.rescore_nll for c in grid_candidates if c.rescore_nll), None)
+    if views is None:
         return None
-    return -nll + vote_weight * math.log(sum(c.votes for c in grid_candidates))
+    # Each candidate stands for `votes` finds of its grid, each with the candidate's generation NLL.
+    finds = tuple(-(c.logprob or 0.0) for c in grid_candidates for _ in range(c.votes))
+    return RULES[rule](Evidence(grid_candidates[0].grid, finds, tuple(views)), vote_weight)
 
 
-def rank_family(candidates: Sequence[Candidate], vote: str, vote_weight: float = 1.0) -> list[Grid]:
+def rank_family(candidates: Sequence[Candidate], vote: str, vote_weight: float = 1.0,
+                rule: str = "mean-votes") -> list[Grid]:
     """Distinct grids of one family, best first.
 
-    Grids that were rescored come first, by `rescored_value`; the rest follow by the family's vote:
+    Grids that were rescored come first, by `rescored_value` under `rule`; the rest follow by the family's vote:
     hierarchical (over augmentation views, when there are several), weighted (summed probability of the
     candidates: exp(logprob) where the model gave one, else 1 each) or flat (by votes, then `_strength`)."""
     if not candidates:
@@ -49,7 +53,7 @@ def rank_family(candidates: Sequence[Candidate], vote: str, vote_weight: float =
     members = [[] for _ in t.grids]
     for c, g in zip(candidates, t.group_of):
         members[g].append(c)
-    values = [rescored_value(m, vote_weight) for m in members]
+    values = [rescored_value(m, vote_weight, rule) for m in members]
     rescored = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i], i))
     rest = [c for i, m in enumerate(members) if values[i] is None for c in m]
     return [t.grids[i] for i in rescored] + _vote(rest, vote)
@@ -103,7 +107,7 @@ def ranked_grids(candidates: Sequence[Candidate], cfg: SelectConfig) -> list[Gri
         groups.setdefault(merge_family(c, cfg.merge), []).append(c)
     families = [f for f in cfg.stage_priority if f in groups]
     families += sorted(set(groups) - set(families))  # unlisted families go last
-    ranked = [(f, rank_family(groups[f], cfg.vote, cfg.rescore_vote_weight)) for f in families]
+    ranked = [(f, rank_family(groups[f], cfg.vote, cfg.rescore_vote_weight, cfg.rescore_rule)) for f in families]
     if cfg.merge == "score":
         # Each family keeps its own order (its vote); a grid's value is its best candidate's calibrated
         # probability, lowered to that of the grid before it, so that families interleave by value.

@@ -242,7 +242,7 @@ def colour_map_split(seed: int, held_out: int = 8) -> tuple[Rule, list[Rule]]:
     return Rule("identity", identity, maps[0].make_input, sides=maps[0].sides), maps
 
 
-def pretrain(model, rules: list[Rule], vocab, *, steps: int, batch_size: int, lr: float, max_len: int,
+def pretrain(model, rules: list[Rule], fmt, *, steps: int, batch_size: int, lr: float, max_len: int,
              deadline, rng: Rng, demos: tuple[int, ...] = (1, 1, 2, 3)):
     """Train every weight of `model` on fresh tasks of `rules` (one task per sequence, loss on every output
     but the first), then freeze it again; returns the FitReport. Task i has demos[i % len(demos)]
@@ -258,13 +258,13 @@ def pretrain(model, rules: list[Rule], vocab, *, steps: int, batch_size: int, lr
     from .ttt import fit, training_sequences
     tasks = [make_task(rules[i % len(rules)], rng, n_train=demos[i % len(demos)])
              for i in range(steps * batch_size)]
-    sequences, too_long = training_sequences(tasks, vocab, max_len, skip_first=True)
+    sequences, too_long = training_sequences(tasks, fmt, max_len, skip_first=True)
     if too_long:
         raise ValueError(f"{too_long} synthetic tasks do not fit a context of {max_len} tokens")
     for p in model.parameters():
         p.requires_grad_(True)
     try:
-        return fit(model, sequences, steps=steps, lr=lr, batch_size=batch_size, pad=vocab.pad, max_len=max_len,
+        return fit(model, sequences, steps=steps, lr=lr, batch_size=batch_size, pad=fmt.pad, max_len=max_len,
                    deadline=deadline, rng=rng)
     finally:
         for p in model.parameters():

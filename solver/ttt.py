@@ -3,8 +3,10 @@
 Data (Akyurek et al. 2024, "The surprising effectiveness of test-time training for abstract reasoning"):
 each demonstration in turn is held out as the query of a smaller task made of the others (leave-one-out);
 tasks with few demonstrations are topped up with leave-two-out tasks. Every such task is then seen under
-several random invertible views (D8 symmetry, colour permutation, demonstration order). The loss covers
-output tokens only; by default not the first demonstration's output, which no context could predict.
+several random invertible views (D8 symmetry, colour permutation, demonstration order). NVARC and the
+ARChitects train on the demonstrations themselves instead (ttt.data = "all-demos"), many views of one task.
+The loss covers output tokens only, as the model's format says (solver/formats/): without the first
+demonstration's output, which no context could predict, except for NVARC's models.
 
 Sequences are never cut: one that cannot fit the context even after dropping demonstrations is left out
 and counted, and `fit` refuses a sequence longer than the context instead of letting a trainer truncate it.
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 
 from .augment import views_of_kinds
 from .budget import Deadline
-from .codec import CodecError, Vocab, encode
+from .formats import ContextError, Format
 from .config import TTTConfig
 from .model import LoadedModel
 from .tasks import Task
@@ -68,38 +70,51 @@ class TrainSequence:
         return len(self.ids)
 
 
-def train_sequence(task: Task, vocab: Vocab, max_len: int, loss_on: str) -> TrainSequence:
-    """A task's demonstrations (those that fit) then its query with the answer; loss on the outputs `loss_on`
-    names (config.LOSS_ON): every one, every one but the first, or the query's only. Raises CodecError when
-    the query alone cannot fit."""
-    enc = encode(task.train, task.test[0], vocab, max_len, task_id=task.id)
-    loss = enc.is_answer.copy()
-    last = enc.pair.max()
+def train_sequence(task: Task, fmt: Format, max_len: int, loss_on: str = "auto") -> TrainSequence:
+    """THE training sequence of a task, for TTT and finetune alike: its demonstrations (those that fit, by
+    the format's rule) then its query with the answer; loss on the outputs `loss_on` names (config.LOSS_ON):
+    auto: as the format's family trained; every one; every one but the first; or the query's only. Raises
+    ContextError when the query alone cannot fit."""
+    enc = fmt.encode(task.train, task.test[0], max_len, task_id=task.id)
     if loss_on == "test":
-        loss &= enc.pair == last
-    elif loss_on == "outputs-but-first" and last > 0:  # with a single pair there is nothing else to learn from
-        loss &= enc.pair != 0
+        loss = enc.is_answer & (enc.pair == enc.pair.max())
+    else:
+        loss = fmt.loss_mask(enc, None if loss_on == "auto" else loss_on == "outputs-but-first")
     return TrainSequence(enc.ids, np.where(loss, enc.ids, IGNORE))
 
 
-def training_sequences(tasks: Sequence[Task], vocab: Vocab, max_len: int, skip_first: bool,
+def loss_setting(skip_first: bool | None, test_only: bool = False) -> str:
+    """TTT's two loss settings as one config.LOSS_ON value."""
+    if test_only:
+        return "test"
+    return "auto" if skip_first is None else "outputs-but-first" if skip_first else "outputs"
+
+
+def training_sequences(tasks: Sequence[Task], fmt: Format, max_len: int, skip_first: bool | None = None,
                        test_only: bool = False) -> tuple[list[TrainSequence], int]:
     """One sequence per task, and how many tasks did not fit the context even with every demonstration
-    dropped."""
-    loss_on = "test" if test_only else "outputs-but-first" if skip_first else "outputs"
+    dropped. The loss covers the outputs the format says (`skip_first`: without the first one's, or with it;
+    None: as the format's family trained), or only the query's (`test_only`)."""
+    loss_on = loss_setting(skip_first, test_only)
     out, too_long = [], 0
     for t in tasks:
         try:
-            out.append(train_sequence(t, vocab, max_len, loss_on))
-        except CodecError:
+            out.append(train_sequence(t, fmt, max_len, loss_on))
+        except ContextError:
             too_long += 1
     return out, too_long
 
 
-def task_sequences(task: Task, cfg: TTTConfig, vocab: Vocab, max_len: int,
+def demo_tasks(task: Task) -> list[Task]:
+    """The demonstrations as one training task (NVARC, the ARChitects): every output is a target."""
+    return [task.with_examples(train=list(task.train[:-1]), test=[task.train[-1]])]
+
+
+def task_sequences(task: Task, cfg: TTTConfig, fmt: Format, max_len: int,
                    rng: np.random.Generator) -> tuple[list[TrainSequence], int]:
-    tasks = augmented_tasks(leave_out_tasks(task, cfg.min_leave_out, rng), cfg.augmentations, cfg.augment, rng)
-    return training_sequences(tasks, vocab, max_len, cfg.loss_skip_first, cfg.loss_test_only)
+    base = demo_tasks(task) if cfg.data == "all-demos" else leave_out_tasks(task, cfg.min_leave_out, rng)
+    tasks = augmented_tasks(base, cfg.augmentations, cfg.augment, rng)
+    return training_sequences(tasks, fmt, max_len, cfg.loss_skip_first, cfg.loss_test_only)
 
 
 # ----------------------------------------------------------------------------------------------- fitting
@@ -133,9 +148,18 @@ def _schedule(step: int, steps: int) -> float:
     return min(1.0, (step + 1) / warm) * max(0.0, 1.0 - step / steps)
 
 
+def _param_groups(model: torch.nn.Module, lr: float, embedding_lr: float) -> list[dict]:
+    """The trainable parameters, those of the embeddings and the output head at `embedding_lr` when it is set
+    (the ARChitects train them ten times slower than the rest)."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    vocab = [p for n, p in named if any(f".{m}." in f".{n}." for m in VOCAB_MODULES)] if embedding_lr > 0 else []
+    rest = [p for _, p in named if not any(p is v for v in vocab)]
+    return [g for g in ({"params": rest, "lr": lr}, {"params": vocab, "lr": embedding_lr}) if g["params"]]
+
+
 def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: int, lr: float,
         batch_size: int, pad: int, max_len: int, deadline: Deadline, rng: np.random.Generator,
-        micro_batch_size: int = 0) -> FitReport:
+        micro_batch_size: int = 0, embedding_lr: float = 0.0) -> FitReport:
     """Train the parameters that require grad for `steps` optimiser steps, or until the next step would
     overrun `deadline`. Batches are drawn epoch by epoch from a shuffled order."""
     report = FitReport(sequences=len(sequences))
@@ -146,11 +170,11 @@ def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: in
     if report.longest > max_len:
         raise ValueError(f"a training sequence has {report.longest} tokens, more than the context of "
                          f"{max_len}; refusing to truncate it")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
+    groups = _param_groups(model, lr, embedding_lr)
+    if not groups:
         raise ValueError("the model has no trainable parameters")
-    device = params[0].device
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    device = groups[0]["params"][0].device
+    optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, steps))
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext())
     micro = micro_batch_size if micro_batch_size > 0 else batch_size
@@ -267,29 +291,30 @@ def train(adapter: Adapter, sequences: Sequence[TrainSequence], cfg: TTTConfig, 
     adapter.for_training()
     try:
         return fit(adapter.model, sequences, steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, pad=pad,
-                   max_len=max_len, deadline=deadline, rng=rng, micro_batch_size=cfg.micro_batch_size)
+                   max_len=max_len, deadline=deadline, rng=rng, micro_batch_size=cfg.micro_batch_size,
+                   embedding_lr=cfg.embedding_lr)
     finally:
         adapter.for_inference()
 
 
-def train_on_task(adapter: Adapter, task: Task, cfg: TTTConfig, vocab: Vocab, max_len: int,
+def train_on_task(adapter: Adapter, task: Task, cfg: TTTConfig, fmt: Format, max_len: int,
                     deadline: Deadline, rng: np.random.Generator) -> FitReport:
     """Fit the adapter (from its starting weights) to one task, for cfg.steps steps or until `deadline`."""
-    sequences, too_long = task_sequences(task, cfg, vocab, max_len, rng)
-    report = train(adapter, sequences, cfg, cfg.steps, vocab.pad, max_len, deadline, rng)
+    sequences, too_long = task_sequences(task, cfg, fmt, max_len, rng)
+    report = train(adapter, sequences, cfg, cfg.steps, fmt.pad, max_len, deadline, rng)
     report.too_long = too_long
     return report
 
 
-def train_shared(adapter: Adapter, tasks: Sequence[Task], cfg: TTTConfig, vocab: Vocab, max_len: int,
+def train_shared(adapter: Adapter, tasks: Sequence[Task], cfg: TTTConfig, fmt: Format, max_len: int,
                  deadline: Deadline, rng: np.random.Generator) -> FitReport:
     """Fit one adapter to every task's leave-out data together, and keep it as the start of every task."""
     sequences, too_long = [], 0
     for task in tasks:
-        s, n = task_sequences(task, cfg, vocab, max_len, rng)
+        s, n = task_sequences(task, cfg, fmt, max_len, rng)
         sequences += s
         too_long += n
-    report = train(adapter, sequences, cfg, cfg.shared_steps, vocab.pad, max_len, deadline, rng)
+    report = train(adapter, sequences, cfg, cfg.shared_steps, fmt.pad, max_len, deadline, rng)
     report.too_long = too_long
     adapter.keep_as_start()
     return report

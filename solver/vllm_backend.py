@@ -45,10 +45,10 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .budget import Deadline
-from .codec import Vocab, vocab_from_tokenizer
 from .config import Config, ModelConfig
 from .dfs import Completion, Search
-from .model import ModelError, check_model_dir, dtype_kwarg, shrink_embeddings
+from .formats import PROFILES, Format, detect_format
+from .model import ModelError, check_model_dir, dtype_kwarg, model_format, shrink_embeddings
 from .sample import Generation
 from .ttt import AdapterError, check_adapter, save_adapter
 
@@ -109,7 +109,7 @@ def serving_model_dir(cfg: ModelConfig) -> Path:
     a file lock, in the checkpoint's own dtype on the CPU: an 8B model in bf16 needs 16 GB of RAM while it
     is written, so two workers must not do it at once) and the others wait, then reuse it."""
     path = check_model_dir(cfg.path).resolve()
-    if not cfg.shrink_vocab:
+    if not cfg.shrink_vocab or not PROFILES[detect_format(path, cfg.format).format].cuttable:
         return path
     stamp = f"{path}:{(path / 'config.json').stat().st_mtime_ns}"
     root = Path(cfg.serving_dir or tempfile.gettempdir())
@@ -120,16 +120,16 @@ def serving_model_dir(cfg: ModelConfig) -> Path:
         if not (out / "config.json").is_file():
             partial = root / f"{out.name}.partial"
             shutil.rmtree(partial, ignore_errors=True)  # a writer that died half way
-            _write_shrunk_copy(path, partial)
+            _write_shrunk_copy(path, partial, cfg)
             os.rename(partial, out)  # config.json appears with the last weight file, never before
     return out
 
 
-def _write_shrunk_copy(path: Path, out: Path) -> None:
+def _write_shrunk_copy(path: Path, out: Path, cfg: ModelConfig) -> None:
     import transformers
     tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True, **dtype_kwarg("auto"))
-    shrink_embeddings(model, vocab_from_tokenizer(tokenizer))
+    shrink_embeddings(model, model_format(path, cfg, tokenizer).shrink_ids())
     model.save_pretrained(out)
 
 
@@ -152,10 +152,10 @@ def _logprob(entry: Any) -> float:
 class VllmBackend:
     """sample.Backend on a vLLM engine; `use_adapter` selects the task's LoRA for the calls after it."""
 
-    def __init__(self, engine, vocab: Vocab, make_params: Callable[..., Any] = _vllm_params,
+    def __init__(self, engine, fmt: Format, make_params: Callable[..., Any] = _vllm_params,
                  make_lora_request: Callable[..., Any] | None = None, chunk: int = 64, seed: int = 0):
         self.engine = engine
-        self.vocab = vocab
+        self.format = fmt
         self.make_params = make_params
         if make_lora_request is None:  # pragma: no cover - needs vllm
             from vllm.lora.request import LoRARequest as make_lora_request
@@ -174,13 +174,13 @@ class VllmBackend:
                                     lora_request=self.lora, use_tqdm=False)
 
     def _answer_params(self, max_new_tokens: int, **kwargs):
-        return _token_params(self.make_params, max_tokens=max_new_tokens, stop_token_ids=[self.vocab.end],
-                             allowed_token_ids=list(self.vocab.answer_ids), logprobs=0, **kwargs)
+        return _token_params(self.make_params, max_tokens=max_new_tokens, stop_token_ids=list(self.format.stops),
+                             allowed_token_ids=list(self.format.answer_ids), logprobs=0, **kwargs)
 
     def _generation(self, out, max_new_tokens: int) -> Generation:
         tokens = [int(t) for t in out.token_ids]
-        if out.finish_reason == "stop" and (not tokens or tokens[-1] != self.vocab.end):
-            tokens.append(self.vocab.end)  # some versions leave the stop token out of token_ids
+        if out.finish_reason == "stop" and (not tokens or tokens[-1] not in self.format.stops):
+            tokens.append(self.format.end)  # some versions leave the stop token out of token_ids
         stop = "end" if out.finish_reason == "stop" else "length"
         return Generation(np.array(tokens, dtype=np.int64), float(out.cumulative_logprob or 0.0), stop)
 
@@ -234,7 +234,7 @@ class VllmServing:
     adapter saved where the engine loads it from. The training model stays on the GPU beside the engine
     (model.vllm_memory_fraction says how much of the GPU the engine takes)."""
 
-    def __init__(self, cfg: Config, vocab: Vocab, max_length: int, engine_factory: Callable[..., Any] = make_engine,
+    def __init__(self, cfg: Config, fmt: Format, max_length: int, engine_factory: Callable[..., Any] = make_engine,
                  make_params: Callable[..., Any] = _vllm_params, make_lora_request: Callable[..., Any] | None = None):
         self.model_dir = serving_model_dir(cfg.model)
         # A 4-bit training model (QLoRA) is served 4-bit as well (vLLM quantizes while loading): the adapter
@@ -242,7 +242,7 @@ class VllmServing:
         quantization = {"quantization": "bitsandbytes"} if cfg.model.load_in_4bit else {}
         engine = engine_factory(self.model_dir, max_lora_rank=max_lora_rank(cfg.ttt.rank), max_model_len=max_length,
                                 gpu_memory_utilization=cfg.model.vllm_memory_fraction, seed=cfg.seed, **quantization)
-        self.backend = VllmBackend(engine, vocab, make_params, make_lora_request, seed=cfg.seed)
+        self.backend = VllmBackend(engine, fmt, make_params, make_lora_request, seed=cfg.seed)
         self.adapter_root = Path(tempfile.mkdtemp(prefix="arc-adapters-"))
         self._names = itertools.count()
 

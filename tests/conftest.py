@@ -87,7 +87,7 @@ def pretrain_copying_model(directory: Path, seed: int) -> Path:
     loaded = load_model(ModelConfig(path=str(directory), shrink_vocab=False, max_length=512))
     copy, _ = colour_map_split(seed)
     with one_torch_thread():
-        pretrain(loaded.model, [copy], loaded.vocab, steps=200, batch_size=16, lr=5e-3, max_len=512,
+        pretrain(loaded.model, [copy], loaded.format, steps=200, batch_size=16, lr=5e-3, max_len=512,
                  deadline=Deadline.never(), rng=np.random.default_rng(seed))
     loaded.model.save_pretrained(directory)
     return directory

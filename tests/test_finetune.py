@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 import transformers
 
-from solver.codec import encode, vocab_from_tokenizer
 from solver.config import FinetuneConfig, ModelConfig, load_config
+from solver.formats import bind
 from solver.finetune import (IGNORE, ExampleSet, FinetuneError, cut_vocabulary, draw_example, encode_example,
                              finetune, io_transformed, split_sources)
 from solver.model import load_model
@@ -47,27 +47,30 @@ def base_model(path):
 def test_the_cut_keeps_the_base_rows_and_reloads_as_the_same_model(tiny_model_dir, tmp_path):
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model_dir)
     base, model = base_model(tiny_model_dir), base_model(tiny_model_dir)
-    vocab = vocab_from_tokenizer(tokenizer)
-    cut_tok, cut_vocab, kept = cut_vocabulary(model, tokenizer, vocab)
-    assert kept == vocab.ids and len(kept) < base.config.vocab_size
+    fmt = bind("kit", tokenizer)
+    cut_tok, cut_fmt, kept = cut_vocabulary(model, tokenizer, fmt)
+    assert kept == fmt.shrink_ids() and len(kept) < base.config.vocab_size
     rows = base.get_input_embeddings().weight[torch.tensor(kept)]
     assert torch.equal(model.get_input_embeddings().weight, rows)  # every kept row is the base's row
     assert model.get_input_embeddings().weight.shape[0] == len(kept) == model.config.vocab_size
-    assert cut_vocab.ids == list(range(len(kept)))
+    assert cut_fmt.shrink_ids() == list(range(len(kept)))
     # The cut model computes, over the kept symbols, exactly the base's logits.
     task = make_task(RULES["ring"], np.random.default_rng(0))
-    ids = encode(task.train, task.test[0], vocab, 1000).ids
-    new_ids = encode(task.train, task.test[0], cut_vocab, 1000).ids
+    ids = fmt.encode(task.train, task.test[0], 1000).ids
+    new_ids = cut_fmt.encode(task.train, task.test[0], 1000).ids
+    assert [kept[i] for i in new_ids] == list(ids)
     with torch.no_grad():
         full = base(torch.from_numpy(ids)[None]).logits[0][:, torch.tensor(kept)]
         small = model(torch.from_numpy(new_ids)[None]).logits[0]
     torch.testing.assert_close(small, full)
-    # Saved with its cut tokenizer, the kit's loader reads the same symbols and cuts nothing more.
+    # Saved with its cut tokenizer, the kit's loader binds the same symbols and cuts nothing more.
     model.save_pretrained(tmp_path)
     cut_tok.save_pretrained(tmp_path)
-    assert vocab_from_tokenizer(transformers.AutoTokenizer.from_pretrained(tmp_path)) == cut_vocab
-    loaded = load_model(ModelConfig(path=str(tmp_path)))
-    assert loaded.vocab == cut_vocab
+    rebound = bind("kit", transformers.AutoTokenizer.from_pretrained(tmp_path))
+    assert np.array_equal(rebound.encode(task.train, task.test[0], 1000).ids, new_ids)
+    loaded = load_model(ModelConfig(path=str(tmp_path), format="kit"))
+    assert np.array_equal(loaded.format.encode(task.train, task.test[0], 1000).ids, new_ids)
+    assert loaded.model.get_input_embeddings().weight.shape[0] == len(kept)
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(torch.from_numpy(new_ids)[None]).logits[0], small)
 
@@ -81,9 +84,9 @@ def small_task() -> Task:
 
 @pytest.mark.parametrize("loss_on", ["outputs", "outputs-but-first", "test"])
 def test_loss_is_on_the_chosen_outputs_token_by_token(tiny_loaded, loss_on):
-    vocab, task = tiny_loaded.vocab, small_task()
-    ex = encode_example(task, "kit", vocab, 1000, loss_on)
-    enc = encode(task.train, task.test[0], vocab, 1000)
+    fmt, task = tiny_loaded.format, small_task()
+    ex = encode_example(task, fmt, 1000, loss_on)
+    enc = fmt.encode(task.train, task.test[0], 1000)
     assert np.array_equal(ex.ids, enc.ids)
     chosen = {"outputs": {0, 1, 2}, "outputs-but-first": {1, 2}, "test": {2}}[loss_on]
     for pos, (tok, label) in enumerate(zip(ex.ids, ex.labels)):
@@ -102,10 +105,40 @@ def test_loss_is_on_the_chosen_outputs_token_by_token(tiny_loaded, loss_on):
     assert not torch.isclose(out.loss, F.cross_entropy(out.logits[0, :-1], ids[0, 1:]))  # not every token
 
 
+
+def test_the_loss_follows_the_profile_unless_set(tiny_loaded, tmp_path):
+    from solver.family_models import build_nvarc_tokenizer
+    task = small_task()
+    nvarc = bind("nvarc", build_nvarc_tokenizer())
+    kit = tiny_loaded.format
+    for fmt, first_trained in ((nvarc, True), (kit, False)):  # NVARC trained the first output, the kit does not
+        enc = fmt.encode(task.train, task.test[0], 1000)
+        auto = encode_example(task, fmt, 1000, "auto")
+        assert np.array_equal(auto.ids, enc.ids)  # the profile's layout, token for token
+        first = enc.is_answer & (enc.pair == 0)
+        assert (auto.labels[first] != IGNORE).all() == first_trained and first.any()
+        but_first = encode_example(task, fmt, 1000, "outputs-but-first")
+        assert (but_first.labels[first] == IGNORE).all() and (but_first.labels[enc.pair == 2] != IGNORE).any()
+        every = encode_example(task, fmt, 1000, "outputs")
+        assert np.array_equal(every.labels != IGNORE, enc.is_answer)
+
+
+@pytest.mark.parametrize("family", ["nvarc", "marc"])
+def test_a_vocabulary_that_ships_cut_or_a_text_format_is_not_cut(family, tmp_path):
+    from solver.family_models import make_family_model
+    path = make_family_model(tmp_path / family, family, "tiny", seed=0)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    model = base_model(path)
+    fmt = bind(family, tokenizer)
+    size = model.get_input_embeddings().weight.shape[0]
+    same_tok, same_fmt, kept = cut_vocabulary(model, tokenizer, fmt)
+    assert kept is None and same_tok is tokenizer and same_fmt is fmt
+    assert model.get_input_embeddings().weight.shape[0] == size == len(tokenizer)
+
 def test_examples_are_drawn_reproducibly_and_every_view_keeps_the_rule(tiny_loaded):
     cfg = FinetuneConfig(permute_background=0.5)
     source = make_task(RULES["dilate_cross"], np.random.default_rng(0), n_train=4)
-    data = ExampleSet([lambda _r: source], 40, cfg, "kit", tiny_loaded.vocab, 2000, seed=3)
+    data = ExampleSet([lambda _r: source], 40, cfg, tiny_loaded.format, 2000, seed=3)
     assert all(np.array_equal(data.example(i).ids, data.example(i).ids) for i in range(5))
     assert len({data.example(i).ids.tobytes() for i in range(40)}) > 30  # augmented: almost all differ
     moved_background = 0
@@ -177,6 +210,24 @@ def losses(out: Path) -> list[float]:
     return json.loads((out / "finetune.json").read_text())["losses"]
 
 
+def run_model(tmp_path: Path, n_tasks: int, views: int) -> str:
+    """`python -m solver run --model tmp_path/model` on `n_tasks` new identity tasks, the neural stage only;
+    asserts every task went through without errors and is in the submission. Returns the run's stderr."""
+    new = write_tasks(tmp_path / "new_challenges.json", identity_tasks(n_tasks, 9, "new"))
+    r = subprocess.run([sys.executable, "-m", "solver", "run", "--challenges", str(new), "--model",
+                        str(tmp_path / "model"), "--config", "tiny", "--out", str(tmp_path / "sub.json"),
+                        "--set", "baseline.enabled=false", "--set", "dsl.enabled=false", "--set", "ttt.enabled=false",
+                        "--set", f"sample.views={views}", "--no-progress"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    journal = [json.loads(line) for line in (tmp_path / "work" / "journal.jsonl").read_text().splitlines()]
+    tasks = [row for row in journal if row.get("task_id", "").startswith("new")]
+    ids = {f"new{k:03d}" for k in range(n_tasks)}
+    assert len(tasks) == n_tasks and not any(row.get("errors") for row in tasks), tasks
+    assert set(json.loads((tmp_path / "sub.json").read_text())) == ids
+    return r.stderr
+
+
 @pytest.mark.slow
 def test_a_killed_run_resumes_with_no_lost_step(tiny_model_dir, tmp_path):
     data = write_tasks(tmp_path / "d_challenges.json", identity_tasks(12, 0))
@@ -222,24 +273,14 @@ def test_the_produced_directory_runs_through_run_model(tiny_model_dir, tmp_path,
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     assert config["vocab_size"] == meta["vocab"]["size"]  # the LoRA update is merged into a plain model
     assert not (tmp_path / "model" / "adapter_config.json").exists()
-    new = write_tasks(tmp_path / "new_challenges.json", identity_tasks(3, 9, "new"))
-    r = subprocess.run([sys.executable, "-m", "solver", "run", "--challenges", str(new), "--model",
-                        str(tmp_path / "model"), "--config", "tiny", "--out", str(tmp_path / "sub.json"),
-                        "--set", "baseline.enabled=false", "--set", "dsl.enabled=false", "--set", "ttt.enabled=false",
-                        "--set", "sample.views=2", "--no-progress"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert r.returncode == 0, r.stderr[-2000:]
-    journal = [json.loads(line) for line in (tmp_path / "work" / "journal.jsonl").read_text().splitlines()]
-    tasks = [row for row in journal if row.get("task_id", "").startswith("new")]
-    assert len(tasks) == 3 and not any(row.get("errors") for row in tasks), tasks
-    assert set(json.loads((tmp_path / "sub.json").read_text())) == {"new000", "new001", "new002"}
+    assert "in format kit (" in run_model(tmp_path, 3, views=2)
 
 
-def test_the_command_refuses_a_format_without_a_profile_and_bad_data(tiny_model_dir, tmp_path, capsys):
+def test_the_command_refuses_an_unknown_format_and_bad_data(tiny_model_dir, tmp_path, capsys):
     from solver.__main__ import main
     base = ["finetune", "--base", str(tiny_model_dir), "--out", str(tmp_path / "m"), "--steps", "2"]
-    assert main([*base, "--format", "nvarc", "--data", "synth:identity"]) == 2
-    assert "format 'nvarc' is not available to finetune yet" in capsys.readouterr().err
+    assert main([*base, "--format", "nope", "--data", "synth:identity"]) == 2
+    assert "unknown format 'nope'; formats: kit, nvarc, architects, marc" in capsys.readouterr().err
     assert main([*base, "--format", "kit", "--data", "synth:nope"]) == 2
     assert "unknown rule nope" in capsys.readouterr().err
     assert main([*base, "--format", "kit", "--data", "synth:identity", "--set", "finetune.loss_on=inputs"]) == 2
@@ -260,7 +301,26 @@ def test_finetuning_a_random_base_on_identity_tasks_makes_it_copy(tmp_path, sing
     assert meta["method"] == "full" and meta["lr"] == pytest.approx(3e-3)
     loaded = load_model(ModelConfig(path=str(tmp_path / "model")))
     new = identity_tasks(8, 5, "new")
-    score = evaluate(loaded.model, loaded.vocab, new, 2, ["geometry", "colors"], loaded.max_length, seed=0)
+    score = evaluate(loaded.model, loaded.format, new, 2, ["geometry", "colors"], loaded.max_length, seed=0)
     assert score.top1 >= 6, score
     untrained = load_model(ModelConfig(path=str(base)))
-    assert evaluate(untrained.model, untrained.vocab, new, 2, ["geometry"], 2048, seed=0).coverage == 0
+    assert evaluate(untrained.model, untrained.format, new, 2, ["geometry"], 2048, seed=0).coverage == 0
+
+
+
+@pytest.mark.slow
+def test_an_nvarc_model_finetuned_in_its_format_runs_with_its_format_detected(tmp_path, single_torch_thread):
+    # The profile path end to end: a tiny Qwen3 with NVARC's tokenizer, fine-tuned in NVARC's format (no cut:
+    # its vocabulary ships cut), written with its marker, loaded by `run --model` as nvarc.
+    from solver.family_models import make_family_model
+    base = make_family_model(tmp_path / "base", "nvarc", "tiny", seed=0)
+    data = write_tasks(tmp_path / "d_challenges.json", identity_tasks(10, 0))
+    cfg = load_config("cpu", ["finetune.steps=3", "finetune.batch_size=4", "finetune.save_steps=3",
+                              "finetune.eval_tasks=2", "finetune.eval_views=1"])
+    meta = finetune(base, "nvarc", [str(data)], tmp_path / "model", cfg, progress=False)
+    assert meta["format"] == "nvarc" and meta["steps"] == 3 and not meta["vocab"]["cut"]
+    assert meta["vocab"]["size"] == 16 and meta["validation"][-1]["tasks"] == 2
+    assert json.loads((tmp_path / "model" / "arc_format.json").read_text()) == {"format": "nvarc"}
+    loaded = load_model(ModelConfig(path=str(tmp_path / "model")))
+    assert loaded.format.name == "nvarc" and loaded.model.get_input_embeddings().weight.shape[0] == 16
+    assert "in format nvarc (" in run_model(tmp_path, 2, views=1)

@@ -65,6 +65,13 @@ def test_finds_a_model_mounted_as_a_kaggle_model(tmp_path):
         kr.find_model(tmp_path)
 
 
+def test_finds_a_model_in_the_kaggle_models_layout_with_its_owner(tmp_path):
+    model = tmp_path / "models" / "sorokin" / "qwen3_4b_grids15_sft139" / "transformers" / "bfloat16" / "1"
+    touch(model / "config.json", "{}")
+    touch(model / "model-00001-of-00002.safetensors")
+    assert kr.find_model(tmp_path) == model
+
+
 def test_no_model_and_no_wheels_are_none(tmp_path):
     assert kr.find_model(tmp_path) is None and kr.find_wheels(tmp_path) is None
     lock = touch(tmp_path / "arc-solver-wheels" / "kaggle.lock")

@@ -20,7 +20,7 @@ def test_tiny_model_directory_loads_offline_on_cpu(tiny_model_dir, monkeypatch):
     assert loaded.max_length == 8192  # capped by the model's position embeddings
     # Vocabulary shrinking: only the 16 ARC symbols are left, in ids 0..15.
     assert loaded.model.get_input_embeddings().weight.shape[0] == 16
-    assert sorted(loaded.vocab.ids) == list(range(16))
+    assert sorted(loaded.format.shrink_ids()) == list(range(16))
 
 
 def test_vocab_shrinking_can_be_turned_off(tiny_model_dir):

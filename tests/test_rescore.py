@@ -8,7 +8,6 @@ import torch
 
 from solver.augment import views_of_kinds
 from solver.budget import Deadline
-from solver.codec import encode, parse_answer
 from solver.engine import TransformersBackend
 from solver.config import ModelConfig, RescoreConfig, load_config
 from solver.model import load_model, make_tiny_model
@@ -31,13 +30,13 @@ def trained_dir(tmp_path_factory):
     loaded = load_model(ModelConfig(path=str(directory), shrink_vocab=False, max_length=512))
     task = trained_task()
     sequences, _ = training_sequences([v.apply_task(task) for v in views_of_kinds(task, 3, VIEWS, None)],
-                                      loaded.vocab, 512, skip_first=False)
+                                      loaded.format, 512, skip_first=False)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # on a shared 2-core machine, two spinning threads run this ~30x slower
     try:
         for p in loaded.model.parameters():
             p.requires_grad_(True)
-        fit(loaded.model, sequences, steps=120, lr=3e-3, batch_size=len(sequences), pad=loaded.vocab.pad,
+        fit(loaded.model, sequences, steps=120, lr=3e-3, batch_size=len(sequences), pad=loaded.format.pad,
             max_len=512, deadline=Deadline.never(), rng=np.random.default_rng(0))
     finally:
         torch.set_num_threads(threads)
@@ -54,24 +53,24 @@ def trained(trained_dir):
     return load_model(ModelConfig(path=str(trained_dir), max_length=512))
 
 
-def prompt_of(task, vocab, max_len=512):
-    return encode(task.train, Example(task.test[0].input), vocab, max_len).ids
+def prompt_of(task, fmt, max_len=512):
+    return fmt.encode(task.train, Example(task.test[0].input), max_len).ids
 
 
 def test_shared_prefix_scores_equal_one_prompt_per_answer(tiny_loaded):
-    backend = TransformersBackend(tiny_loaded.model, tiny_loaded.vocab)
+    backend = TransformersBackend(tiny_loaded.model, tiny_loaded.format)
     task = make_task(RULES["identity"], np.random.default_rng(0))
-    prompt = prompt_of(task, tiny_loaded.vocab)
+    prompt = prompt_of(task, tiny_loaded.format)
     rng = np.random.default_rng(1)
-    answers = [rng.choice(tiny_loaded.vocab.answer_ids, size=n) for n in (1, 5, 9, 3, 7)]
+    answers = [rng.choice(tiny_loaded.format.answer_ids, size=n) for n in (1, 5, 9, 3, 7)]
     shared = backend.score_shared(prompt, answers, batch_size=2)  # three batches, the last one short
     np.testing.assert_allclose(shared, backend.score([prompt] * len(answers), answers), rtol=1e-4, atol=1e-4)
 
 
 def test_dfs_finds_the_greedy_answer_first_and_only_grids_above_the_threshold(trained):
-    backend = TransformersBackend(trained.model, trained.vocab)
+    backend = TransformersBackend(trained.model, trained.format)
     task = trained_task()
-    prompt = prompt_of(task, trained.vocab)
+    prompt = prompt_of(task, trained.format)
     greedy = backend.generate([prompt], 40, Deadline.never())[0]
     assert greedy.logprob > np.log(0.1)  # the model learnt the task
     search = backend.explore(prompt, 40, min_prob=0.02, max_candidates=50, deadline=Deadline.never())
@@ -79,7 +78,7 @@ def test_dfs_finds_the_greedy_answer_first_and_only_grids_above_the_threshold(tr
     first = search.completions[0]
     assert np.array_equal(first.tokens, greedy.tokens) and first.logprob == pytest.approx(greedy.logprob, abs=1e-4)
     for c in search.completions:  # every completion is a grid, above the threshold, and found once
-        assert c.logprob >= np.log(0.02) and parse_answer(c.tokens, trained.vocab).grid is not None
+        assert c.logprob >= np.log(0.02) and trained.format.parse(c.tokens).grid is not None
     assert len({c.tokens.tobytes() for c in search.completions}) == len(search.completions)
     assert np.exp([c.logprob for c in search.completions]).sum() <= 1.0
 
@@ -94,14 +93,14 @@ def near_misses(right: np.ndarray) -> list[np.ndarray]:
 
 @pytest.mark.slow
 def test_a_planted_right_answer_ranks_first_against_wrong_grids_with_more_votes(trained):
-    backend = TransformersBackend(trained.model, trained.vocab)
+    backend = TransformersBackend(trained.model, trained.format)
     task = trained_task()
     right = task.test[0].output
     wrong = [w for w in near_misses(right) if not np.array_equal(w, right)]
     candidates = [Candidate(0, g, "neural-greedy", view=v) for g in wrong for v in ("identity", "rot90")]
     candidates.append(Candidate(0, right, "neural-greedy", view="identity"))  # one vote, the others two
     cfg = RescoreConfig(views=3, augment=VIEWS)
-    rescored, report = rescore(task, candidates, backend, trained.vocab, cfg, 512, Deadline.never(),
+    rescored, report = rescore(task, candidates, backend, trained.format, cfg, 512, Deadline.never(),
                                np.random.default_rng(0))
     assert report.views == 3 and report.grids == len(wrong) + 1
     # no candidate is dropped or merged: each carries its grid's NLL under every view
@@ -113,10 +112,10 @@ def test_a_planted_right_answer_ranks_first_against_wrong_grids_with_more_votes(
 
 
 def test_rescoring_after_the_deadline_keeps_the_sampled_candidates(tiny_loaded):
-    backend = TransformersBackend(tiny_loaded.model, tiny_loaded.vocab)
+    backend = TransformersBackend(tiny_loaded.model, tiny_loaded.format)
     task = make_task(RULES["identity"], np.random.default_rng(5))
     candidates = [Candidate(0, task.test[0].output, "neural-dfs", logprob=-1.0)]
-    out, report = rescore(task, candidates, backend, tiny_loaded.vocab, RescoreConfig(views=3), 512,
+    out, report = rescore(task, candidates, backend, tiny_loaded.format, RescoreConfig(views=3), 512,
                           Deadline.after(0), np.random.default_rng(0))
     assert out == candidates and report.views == 0 and report.skipped["deadline"] == 3
 

@@ -4,21 +4,22 @@ import torch
 
 from solver.augment import IDENTITY, views_of_kinds
 from solver.budget import Deadline
-from solver.codec import Vocab, encode
 from solver.config import SampleConfig
 from solver.engine import TransformersBackend, _StopMalformed
+from solver.formats import PROFILES, IdFormat
 from solver.sample import sample_task
 from solver.synth import RULES, make_task
 from solver.tasks import Example
 
-VOCAB = Vocab(cells=tuple(range(10)), row=10, input=11, output=12, end=13, pad=14, bos=15)
+FORMAT = IdFormat(PROFILES["kit"], {**{str(c): c for c in range(10)}, "\n": 10, "I": 11, "O": 12, "<eos>": 13},
+                  bos=15, pad=14)
 
 
 def feed(tokens_per_row: list[list[int]]) -> list[list[bool]]:
     """Stop flags after each step, for sequences generated token by token."""
     n, steps = len(tokens_per_row), len(tokens_per_row[0])
-    stop = _StopMalformed(VOCAB, n)
-    prompt = torch.full((n, 3), VOCAB.output)
+    stop = _StopMalformed(FORMAT, n)
+    prompt = torch.full((n, 3), FORMAT.ids["O"])
     flags = []
     for s in range(steps):
         ids = torch.cat([prompt, torch.tensor([[row[t] for t in range(s + 1)] for row in tokens_per_row])], 1)
@@ -40,25 +41,25 @@ def test_generation_stops_as_soon_as_the_output_cannot_be_a_grid():
 def test_rows_and_columns_beyond_thirty_are_stopped():
     flags = feed([[1] * 31 + [10] * 31, [1, 10] * 31])
     first_stop = [next(s for s, f in enumerate(flags) if f[r]) for r in range(2)]
-    assert first_stop == [30, 2 * 31 - 1]  # the 31st cell of a row; the 31st row separator
+    assert first_stop == [30, 2 * 30]  # the 31st cell of a row; the first cell of a 31st row
 
 
 @pytest.fixture
 def backend(tiny_loaded):
-    return TransformersBackend(tiny_loaded.model, tiny_loaded.vocab)
+    return TransformersBackend(tiny_loaded.model, tiny_loaded.format)
 
 
-def prompts_of(task, vocab):
-    return [encode(task.train, Example(ex.input), vocab, 1000).ids for ex in task.test]
+def prompts_of(task, fmt):
+    return [fmt.encode(task.train, Example(ex.input), 1000).ids for ex in task.test]
 
 
 def test_greedy_log_likelihood_equals_teacher_forced_score(backend, tiny_loaded):
     rng = np.random.default_rng(0)
     tasks = [make_task(RULES["identity"], rng, sides=(2, 4)) for _ in range(3)]
-    prompts = [p for t in tasks for p in prompts_of(t, tiny_loaded.vocab)]
+    prompts = [p for t in tasks for p in prompts_of(t, tiny_loaded.format)]
     gens = backend.generate(prompts, 20, Deadline.never())
     assert len(gens) == 3
-    allowed = set(tiny_loaded.vocab.answer_ids)
+    allowed = set(tiny_loaded.format.answer_ids)
     for g in gens:
         assert 0 < len(g.tokens) <= 20 and set(g.tokens.tolist()) <= allowed
         assert g.stop in ("end", "malformed", "length")
@@ -68,8 +69,8 @@ def test_greedy_log_likelihood_equals_teacher_forced_score(backend, tiny_loaded)
 
 def test_a_prompt_decodes_the_same_alone_and_in_a_padded_batch(backend, tiny_loaded):
     rng = np.random.default_rng(1)
-    short = prompts_of(make_task(RULES["identity"], rng, sides=(2, 2)), tiny_loaded.vocab)[0]
-    long = prompts_of(make_task(RULES["identity"], rng, sides=(5, 5)), tiny_loaded.vocab)[0]
+    short = prompts_of(make_task(RULES["identity"], rng, sides=(2, 2)), tiny_loaded.format)[0]
+    long = prompts_of(make_task(RULES["identity"], rng, sides=(5, 5)), tiny_loaded.format)[0]
     alone = backend.generate([short], 12, Deadline.never())[0]
     batched = backend.generate([long, short], 12, Deadline.never())[1]
     assert np.array_equal(alone.tokens, batched.tokens)
@@ -79,7 +80,7 @@ def test_a_prompt_decodes_the_same_alone_and_in_a_padded_batch(backend, tiny_loa
 def test_every_prompt_is_accounted_for(backend, tiny_loaded):
     task = make_task(RULES["dilate_cross"], np.random.default_rng(2), n_test=2)
     cfg = SampleConfig(views=3, batch_size=4)
-    candidates, report = sample_task(task, backend, tiny_loaded.vocab, cfg, 2000, Deadline.never(),
+    candidates, report = sample_task(task, backend, tiny_loaded.format, cfg, 2000, Deadline.never(),
                                      np.random.default_rng(0))
     assert report.prompts == 6 and report.generated == 6 and report.skipped == 0
     assert report.candidates + sum(report.rejects.values()) == 6 == len(candidates) + sum(report.rejects.values())
@@ -89,7 +90,7 @@ def test_every_prompt_is_accounted_for(backend, tiny_loaded):
 
 def test_nothing_is_decoded_after_the_deadline(backend, tiny_loaded):
     task = make_task(RULES["identity"], np.random.default_rng(3))
-    candidates, report = sample_task(task, backend, tiny_loaded.vocab, SampleConfig(views=4), 2000,
+    candidates, report = sample_task(task, backend, tiny_loaded.format, SampleConfig(views=4), 2000,
                                      Deadline.after(0), np.random.default_rng(0))
     assert candidates == [] and report.generated == 0 and report.skipped == 4
 
@@ -98,8 +99,8 @@ def test_known_test_outputs_never_reach_the_prompt(backend, tiny_loaded):
     task = make_task(RULES["ring"], np.random.default_rng(4))
     blind = task.with_examples(test=[Example(ex.input) for ex in task.test])
     cfg = SampleConfig(views=2)
-    a, ra = sample_task(task, backend, tiny_loaded.vocab, cfg, 2000, Deadline.never(), np.random.default_rng(0))
-    b, rb = sample_task(blind, backend, tiny_loaded.vocab, cfg, 2000, Deadline.never(), np.random.default_rng(0))
+    a, ra = sample_task(task, backend, tiny_loaded.format, cfg, 2000, Deadline.never(), np.random.default_rng(0))
+    b, rb = sample_task(blind, backend, tiny_loaded.format, cfg, 2000, Deadline.never(), np.random.default_rng(0))
     assert ra == rb and [c.logprob for c in a] == [c.logprob for c in b]
 
 

@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from solver.budget import Deadline
-from solver.codec import encode
 from solver.config import ModelConfig, TTTConfig
 from solver.model import load_model
 from solver.synth import RULES, make_task
@@ -58,27 +57,27 @@ def test_augmented_tasks_are_tasks_of_the_same_rule():
 
 
 def test_loss_covers_outputs_only_and_skips_the_first_demo(tiny_loaded):
-    vocab = tiny_loaded.vocab
+    fmt = tiny_loaded.format
     task = Task("t", (demo(1), demo(2)), (demo(3),))
-    enc = encode(task.train, task.test[0], vocab, 1000)
-    (skip,), _ = training_sequences([task], vocab, 1000, skip_first=True)
-    (keep,), _ = training_sequences([task], vocab, 1000, skip_first=False)
+    enc = fmt.encode(task.train, task.test[0], 1000)
+    (skip,), _ = training_sequences([task], fmt, 1000, skip_first=True)
+    (keep,), _ = training_sequences([task], fmt, 1000, skip_first=False)
     assert np.array_equal(skip.ids, enc.ids) and np.array_equal(keep.ids, enc.ids)
     assert list(np.flatnonzero(keep.labels != IGNORE)) == list(np.flatnonzero(enc.is_answer))
     assert list(np.flatnonzero(skip.labels != IGNORE)) == list(np.flatnonzero(enc.is_answer & (enc.pair > 0)))
     assert np.array_equal(skip.labels[skip.labels != IGNORE], skip.ids[skip.labels != IGNORE])
     # A lone pair keeps its loss: there is no other output to learn from.
-    (lone,), _ = training_sequences([Task("t", (), (demo(1),))], vocab, 1000, skip_first=True)
+    (lone,), _ = training_sequences([Task("t", (), (demo(1),))], fmt, 1000, skip_first=True)
     assert (lone.labels != IGNORE).sum() == 2 * 3 + 1
 
 
 def test_sequences_that_cannot_fit_are_counted_never_cut(tiny_loaded):
-    vocab = tiny_loaded.vocab
+    fmt = tiny_loaded.format
     big = Example(np.ones((10, 10), np.uint8), np.ones((10, 10), np.uint8))
     fits = Task("a", (demo(1),), (demo(2),))
     too_long = Task("b", (demo(1),), (big,))
-    seqs, n_too_long = training_sequences([fits, too_long], vocab, 100, skip_first=True)
-    assert n_too_long == 1 and len(seqs) == 1 and len(seqs[0]) == len(encode(fits.train, fits.test[0], vocab, 100))
+    seqs, n_too_long = training_sequences([fits, too_long], fmt, 100, skip_first=True)
+    assert n_too_long == 1 and len(seqs) == 1 and len(seqs[0]) == len(fmt.encode(fits.train, fits.test[0], 100))
     long_seq = TrainSequence(np.zeros(120, np.int64), np.zeros(120, np.int64))
     with pytest.raises(ValueError, match="refusing to truncate"):
         fit(tiny_loaded.model, [long_seq], steps=1, lr=1e-3, batch_size=1, pad=0, max_len=100,
@@ -96,9 +95,9 @@ def test_ttt_lowers_the_loss_changes_predictions_and_reset_discards_it(tiny_mode
     cfg = TTTConfig(steps=24, lr=1e-2, rank=8, alpha=16, batch_size=4, augmentations=2)
     adapter = Adapter(loaded, cfg)
     task = make_task(RULES["invert"], np.random.default_rng(0), sides=(3, 3))
-    probe = encode(task.train, Example(task.test[0].input), loaded.vocab, 1000).ids
+    probe = loaded.format.encode(task.train, Example(task.test[0].input), 1000).ids
     before = logits(adapter.model, probe)
-    report = train_on_task(adapter, task, cfg, loaded.vocab, 1000, Deadline.never(), np.random.default_rng(0))
+    report = train_on_task(adapter, task, cfg, loaded.format, 1000, Deadline.never(), np.random.default_rng(0))
     assert report.steps == 24 and report.stopped == "steps" and report.too_long == 0
     assert report.sequences == 6 * 2 and report.longest <= 1000  # (3 leave-one-out + 3 leave-two-out) x 2 views
     assert np.mean(report.losses[-4:]) < 0.9 * np.mean(report.losses[:4])
@@ -113,9 +112,9 @@ def test_training_stops_at_the_deadline(tiny_loaded):
     adapter = Adapter(tiny_loaded, TTTConfig(rank=4))
     task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
     rng = np.random.default_rng(0)
-    expired = train_on_task(adapter, task, TTTConfig(steps=50), tiny_loaded.vocab, 1000, Deadline.after(0), rng)
+    expired = train_on_task(adapter, task, TTTConfig(steps=50), tiny_loaded.format, 1000, Deadline.after(0), rng)
     assert expired.steps == 0 and expired.stopped == "deadline"
-    short = train_on_task(adapter, task, TTTConfig(steps=100_000), tiny_loaded.vocab, 1000, Deadline.after(0.5), rng)
+    short = train_on_task(adapter, task, TTTConfig(steps=100_000), tiny_loaded.format, 1000, Deadline.after(0.5), rng)
     # stopped by the 0.5 s deadline, not by the steps; the seconds bound is loose (a loaded 2-core machine
     # can stretch one step to seconds): it only rules out training on to the step count
     assert 0 < short.steps < 100_000 and short.stopped == "deadline" and short.seconds < 30
@@ -130,5 +129,5 @@ def test_a_4bit_base_goes_through_the_qlora_preparation(tiny_loaded):
     adapter = Adapter(tiny_loaded, cfg)
     assert all("lora_" in n for n, p in adapter.model.named_parameters() if p.requires_grad)
     task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
-    report = train_on_task(adapter, task, cfg, tiny_loaded.vocab, 1000, Deadline.never(), np.random.default_rng(0))
+    report = train_on_task(adapter, task, cfg, tiny_loaded.format, 1000, Deadline.never(), np.random.default_rng(0))
     assert report.steps == 2

@@ -58,7 +58,7 @@ def test_a_view_s_prediction_mapped_back_is_what_the_identity_view_predicts(pret
     # so its candidate must be the identity view's candidate pushed through w^-1 ... inverted by w: here
     # w^-1 = v, and the candidate for (v(task), view w) must equal v(candidate for (task, identity)).
     loaded = load_model(ModelConfig(path=str(pretrained_model_dir), max_length=512))
-    backend = TransformersBackend(loaded.model, loaded.vocab)
+    backend = TransformersBackend(loaded.model, loaded.format)
     copy, _ = colour_map_split(0)
     task = make_task(copy, np.random.default_rng(7))  # the model copies well
     perm = (0, 3, 1, 2, 5, 4, 7, 9, 6, 8)
@@ -68,9 +68,9 @@ def test_a_view_s_prediction_mapped_back_is_what_the_identity_view_predicts(pret
     seen = v.apply_task(task)
     assert all(np.array_equal(a.input, b.input) for a, b in zip(w.apply_task(seen).train, task.train))
     cfg = SampleConfig(views=1)
-    (plain,), _ = sample_task(task, backend, loaded.vocab, cfg, 512, Deadline.never(), np.random.default_rng(0),
+    (plain,), _ = sample_task(task, backend, loaded.format, cfg, 512, Deadline.never(), np.random.default_rng(0),
                               views=[Compose(())])
-    (mapped,), _ = sample_task(seen, backend, loaded.vocab, cfg, 512, Deadline.never(), np.random.default_rng(0),
+    (mapped,), _ = sample_task(seen, backend, loaded.format, cfg, 512, Deadline.never(), np.random.default_rng(0),
                                views=[w])
     assert mapped.view == "rot270" and plain.view == "identity"
     assert mapped.logprob == pytest.approx(plain.logprob, abs=1e-4)  # the same tokens were decoded

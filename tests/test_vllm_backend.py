@@ -13,7 +13,6 @@ import torch
 
 from .fake_vllm import FakeLLM, LoRARequest, Params
 from solver.budget import Deadline
-from solver.codec import encode
 from solver.config import ConfigError, TTTConfig
 from solver.engine import TransformersBackend
 from solver.synth import RULES, make_task
@@ -24,38 +23,38 @@ from solver.ttt import AdapterError, check_adapter, merged_model, save_adapter
 from solver.vllm_backend import VllmBackend, max_lora_rank, serving_model_dir
 
 
-def prompts_of(vocab, n=3):
+def prompts_of(fmt, n=3):
     rng = np.random.default_rng(0)
     tasks = [make_task(RULES["identity"], rng, sides=(2, 3)) for _ in range(n)]
-    return [encode(t.train, Example(t.test[0].input), vocab, 1000).ids for t in tasks]
+    return [fmt.encode(t.train, Example(t.test[0].input), 1000).ids for t in tasks]
 
 
 @pytest.fixture
 def backends(tiny_loaded):
     engine = FakeLLM(tiny_loaded.model)
-    vllm = VllmBackend(engine, tiny_loaded.vocab, make_params=Params, make_lora_request=LoRARequest, chunk=2)
-    return vllm, TransformersBackend(tiny_loaded.model, tiny_loaded.vocab), engine
+    vllm = VllmBackend(engine, tiny_loaded.format, make_params=Params, make_lora_request=LoRARequest, chunk=2)
+    return vllm, TransformersBackend(tiny_loaded.model, tiny_loaded.format), engine
 
 
 def test_greedy_outputs_parse_like_the_transformers_backend(backends):
     vllm, hf, engine = backends
-    prompts = prompts_of(vllm.vocab)
+    prompts = prompts_of(vllm.format)
     ours = vllm.generate(prompts, 8, Deadline.never())
     theirs = hf.generate(prompts, 8, Deadline.never())
     assert [n for n, _ in engine.calls] == [2, 1]  # chunks of two prompts
     for a, b in zip(ours, theirs):
         # the same greedy tokens (transformers stops a malformed grid early, vLLM runs on)
         assert np.array_equal(a.tokens[:len(b.tokens)], b.tokens)
-        assert a.stop in ("end", "length") and (a.stop == "end") == (a.tokens[-1] == vllm.vocab.end)
+        assert a.stop in ("end", "length") and (a.stop == "end") == (a.tokens[-1] == vllm.format.end)
     assert [g.logprob for g in ours] == pytest.approx(hf.score(prompts, [g.tokens for g in ours]), abs=1e-4)
 
 
 @pytest.mark.slow
 def test_prompt_logprobs_give_the_teacher_forced_score(backends):
     vllm, hf, _ = backends
-    prompts = prompts_of(vllm.vocab)
+    prompts = prompts_of(vllm.format)
     rng = np.random.default_rng(1)
-    answers = [rng.choice(vllm.vocab.answer_ids, size=n) for n in (1, 4, 6)]
+    answers = [rng.choice(vllm.format.answer_ids, size=n) for n in (1, 4, 6)]
     assert vllm.score(prompts, answers) == pytest.approx(hf.score(prompts, answers), abs=1e-4)
     assert vllm.score_shared(prompts[0], answers, 2) == pytest.approx(hf.score_shared(prompts[0], answers, 2), abs=1e-4)
 
@@ -63,20 +62,20 @@ def test_prompt_logprobs_give_the_teacher_forced_score(backends):
 @pytest.mark.slow
 def test_sampled_exploration_keeps_distinct_finished_completions_above_the_threshold(backends):
     vllm, hf, _ = backends
-    prompt = prompts_of(vllm.vocab, 1)[0]
+    prompt = prompts_of(vllm.format, 1)[0]
     search = vllm.explore(prompt, 3, min_prob=1e-6, max_candidates=12, deadline=Deadline.never())
     keys = [c.tokens.tobytes() for c in search.completions]
     assert len(keys) == len(set(keys)) and search.completions
     assert [c.logprob for c in search.completions] == sorted((c.logprob for c in search.completions), reverse=True)
     for c in search.completions:
-        assert c.tokens[-1] == vllm.vocab.end and c.logprob >= np.log(1e-6)
+        assert c.tokens[-1] == vllm.format.end and c.logprob >= np.log(1e-6)
         assert c.logprob == pytest.approx(hf.score([prompt], [c.tokens])[0], abs=1e-4)
     assert vllm.explore(prompt, 3, 0.1, 12, Deadline.after(0)).stop == "time"
 
 
 def test_nothing_reaches_the_engine_after_the_deadline(backends):
     vllm, _, engine = backends
-    gens = vllm.generate(prompts_of(vllm.vocab), 8, Deadline.after(0))
+    gens = vllm.generate(prompts_of(vllm.format), 8, Deadline.after(0))
     assert engine.calls == [] and [g.stop for g in gens] == ["time"] * 3
 
 
@@ -88,11 +87,11 @@ def test_each_task_adapter_gets_its_own_lora_id_never_reused(tmp_path, tiny_load
     save_adapter(adapter.model, tmp_path / "a")
     assert check_adapter(tmp_path / "a") == []
     vllm.use_adapter("task-1", tmp_path / "a")
-    vllm.generate(prompts_of(vllm.vocab, 1), 2, Deadline.never())
+    vllm.generate(prompts_of(vllm.format, 1), 2, Deadline.never())
     first = engine.calls[-1][1]
     vllm.use_adapter("task-2", tmp_path / "a")
     vllm.use_adapter("task-1", tmp_path / "a")  # the same task again (a retrained adapter): a new id
-    vllm.generate(prompts_of(vllm.vocab, 1), 2, Deadline.never())
+    vllm.generate(prompts_of(vllm.format, 1), 2, Deadline.never())
     assert first.lora_int_id == 1 and engine.calls[-1][1].lora_int_id == 3
     assert engine.calls[-1][1].lora_path == str(tmp_path / "a")
     vllm.use_adapter("task-3", None)
@@ -133,7 +132,7 @@ def stage_config(model_dir, serving_dir, *extra):
 
 def fake_serving(cfg, loaded):
     from solver.vllm_backend import VllmServing
-    return VllmServing(cfg, loaded.vocab, loaded.max_length, engine_factory=FakeLLM.from_dir, make_params=Params,
+    return VllmServing(cfg, loaded.format, loaded.max_length, engine_factory=FakeLLM.from_dir, make_params=Params,
                        make_lora_request=LoRARequest)
 
 
@@ -145,8 +144,8 @@ def test_the_serving_model_is_the_shrunk_model_written_once(tmp_path, tiny_model
     written = (out / "config.json").stat().st_mtime_ns
     assert serving_model_dir(cfg) == out and (out / "config.json").stat().st_mtime_ns == written  # reused
     served = FakeLLM.from_dir(out).model
-    ids = torch.tensor([tiny_loaded.vocab.ids])  # every symbol, in the shrunk ids prompts are written in
-    assert served.get_input_embeddings().weight.shape[0] == len(tiny_loaded.vocab.ids)
+    ids = torch.tensor([tiny_loaded.format.shrink_ids()])  # every symbol, in the shrunk ids prompts are written in
+    assert served.get_input_embeddings().weight.shape[0] == len(tiny_loaded.format.shrink_ids())
     with torch.no_grad():
         torch.testing.assert_close(served(ids).logits, tiny_loaded.model(ids).logits, atol=1e-5, rtol=1e-5)
     assert serving_model_dir(ModelConfig(path=str(tiny_model_dir), shrink_vocab=False)) == tiny_model_dir.resolve()

@@ -349,6 +349,31 @@ def keep_solid(g: Grid, bg: int) -> Grid:
     return np.where(keep, g, np.uint8(bg)).astype(np.uint8)
 
 
+def colours_by_count(g: Grid, bg: int, axis: int) -> Grid | None:
+    """The foreground colours, most common first (ties to the smaller colour), as a column (axis 0) or a
+    row (axis 1): 'list the colours by how much of each there is'."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[bg] = 0
+    order = [int(c) for c in np.argsort(-counts, kind="stable") if counts[c]]
+    if not order:
+        return None
+    out = np.array(order, np.uint8)
+    return out[:, None] if axis == 0 else out[None, :]
+
+
+def colour_stripes(g: Grid) -> Grid | None:
+    """The colours of a picture of stripes, in order: when the first row holds every colour of the grid
+    (stripes side by side) a row of its colours in order of first appearance, when the first column does
+    (stripes one above the other) a column; None otherwise."""
+    every = palette(g)
+    for line, axis in ((g[0], 1), (g[:, 0], 0)):
+        if palette(line[None, :]) == every and len(every) > 1:
+            _, first = np.unique(line, return_index=True)
+            out = line[np.sort(first)].astype(np.uint8)
+            return out[None, :] if axis == 1 else out[:, None]
+    return None
+
+
 def uniform_colour(g: Grid, bg: int, minority: bool = False) -> Grid | None:
     """Every foreground cell painted the most common foreground colour (a shape 'in one colour'), or with
     `minority` the least common one (the colour of a marker)."""

@@ -80,6 +80,85 @@ def fit_colour_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     return Fitted(f"recolour[{text}]", 0.5 + 0.1 * len(mapping) + 0.3 * lonely, apply)
 
 
+def colour_roles(g: Grid, fixed: frozenset[int]) -> dict[int, int]:
+    """colour -> role code for one grid: a colour in `fixed` is its own code (0-9); every other colour is
+    10 + its rank by cell count (most common first, ties to the smaller colour). Two grids whose marker
+    colours differ then share codes: 'the most common colour', 'the second', ..."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    free = sorted((c for c in range(10) if counts[c] and c not in fixed), key=lambda c: (-counts[c], c))
+    codes = {c: c for c in range(10) if counts[c] and c in fixed}
+    codes.update({c: 10 + r for r, c in enumerate(free)})
+    return codes
+
+
+def _pair_map(x: Grid, y: Grid) -> dict[int, int] | None:
+    """colour -> colour turning x into y cell by cell, or None when a colour goes to two colours."""
+    pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
+    src, dst = pairs // 10, pairs % 10
+    if np.unique(src).size != src.size:
+        return None
+    return dict(zip(src.tolist(), dst.tolist()))
+
+
+def _role_table(maps: Sequence[dict[int, int]], xs: Sequence[Grid], fixed: frozenset[int]) -> dict[int, int] | None:
+    """role code -> what it becomes (a colour 0-9, or a role code >= 10 meaning 'that role's colour in
+    this grid'), consistent with every pair's colour map; a colour is preferred to a role where both fit."""
+    options: dict[int, set[int]] = {}
+    seen_in: dict[int, int] = {}
+    for m, x in zip(maps, xs):
+        codes = colour_roles(x, fixed)
+        for c, v in m.items():
+            code = codes[c]
+            here = {v} | ({codes[v]} if v in codes and codes[v] >= 10 else set())
+            options[code] = options.get(code, here) & here
+            if not options[code]:
+                return None
+            seen_in[code] = seen_in.get(code, 0) + 1
+    table = {k: min(v) for k, v in options.items()}  # colours (< 10) before roles
+    changed = [k for k, v in table.items() if v != k]
+    # As with colour maps: when every change is seen in one pair only, the table lists answers.
+    if not changed or (len(xs) > 1 and all(seen_in[k] == 1 for k in changed)):
+        return None
+    if not any(k >= 10 or v >= 10 for k, v in table.items() if v != k):
+        return None  # no role involved: a plain colour map (already tried) says the same
+    return table
+
+
+def fit_role_map(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """A colour map over colour roles (see colour_roles): 'the most common colour stays, every other
+    becomes 5', 'the two colours swap', 'grey becomes the other colour'. Colour normalisation per pair,
+    as a final step: rules whose marker colour changes from pair to pair become one rule. Tried with no
+    fixed colours, then with the colours every node grid has held fixed."""
+    if any(x.shape != y.shape for x, y in zip(xs, ys)):
+        return None
+    maps = [_pair_map(x, y) for x, y in zip(xs, ys)]
+    if any(m is None for m in maps):
+        return None
+    everywhere = frozenset.intersection(*(frozenset(m) for m in maps))
+    for fixed in (frozenset(), everywhere):
+        table = _role_table(maps, xs, fixed)
+        if table is None:
+            continue
+
+        def apply(g: Grid, table=table, fixed=fixed) -> Grid | None:
+            codes = colour_roles(g, fixed)
+            colour_of = {code: c for c, code in codes.items()}
+            lut = np.arange(10, dtype=np.uint8)
+            for c, code in codes.items():
+                v = table.get(code)
+                if v is None or (v >= 10 and v not in colour_of):
+                    return None  # a role never seen in training, or a role this grid lacks
+                lut[c] = v if v < 10 else colour_of[v]
+            return lut[g]
+        text = ",".join(f"{_role_name(k)}>{_role_name(v)}" for k, v in sorted(table.items()) if k != v)
+        return Fitted(f"recolour_roles[{text}]", 1.0 + 0.1 * len(table) + 0.3 * bool(fixed), apply)
+    return None
+
+
+def _role_name(code: int) -> str:
+    return str(code) if code < 10 else f"#{code - 10}"
+
+
 def fit_lookup(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     """Output = the train output whose node grid equals this one (a classification: 'this shape means that
     colour'). Only when some node grid repeats across train pairs with the same output: with all distinct
@@ -254,6 +333,7 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
     if grow and all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in zip(xs, ys)):
         name, shape = grow[0]
         steps.append(Fitted(f"extend_periodic{name}", 1.5, lambda g: G.extend_periodic(g, *shape(g))))
+    steps += _window_steps(xs, ys) + _frame_steps(xs, ys)
     ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if ry is None or rx is None:
         return steps
@@ -277,6 +357,59 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
     if {dy, dx} <= {"down", "same"} and (ky, kx) != (1, 1):
         steps.append(Fitted(f"downscale[{ky},{kx}]", 1.0, lambda g: G.downscale(g, ky, kx)))
     return steps
+
+
+WINDOW_ANCHORS = ("top_left", "top_right", "bottom_left", "bottom_right", "centre")
+
+
+def window(g: Grid, h: int, w: int, anchor: str) -> Grid | None:
+    """The h x w window of g at a corner or the centre (the centre only when it is exactly centred)."""
+    H, W = g.shape
+    if not (1 <= h <= H and 1 <= w <= W) or (h, w) == (H, W):
+        return None
+    if anchor == "centre":
+        if (H - h) % 2 or (W - w) % 2:
+            return None
+        r, c = (H - h) // 2, (W - w) // 2
+    else:
+        r = 0 if anchor.startswith("top") else H - h
+        c = 0 if anchor.endswith("left") else W - w
+    return g[r:r + h, c:c + w].copy()
+
+
+def _window_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
+    """Cut a window of the output's size (a fixed size, or the node's size less a fixed margin or ratio,
+    by the simplest shape rule) at a corner or the centre: 'the top-left 3x3', 'drop the last row'."""
+    if not all(y.shape[0] <= x.shape[0] and y.shape[1] <= x.shape[1] for x, y in zip(xs, ys)):
+        return []
+    rules = [(n, f) for n, f in output_shape_rules(xs, ys) if not n.startswith("T") and n != "(same,same)"]
+    if not rules:
+        return []
+    name, shape = rules[0]
+    return [Fitted(f"window[{anchor}{name}]", 1.5, lambda g, a=anchor: window(g, *shape(g), a))
+            for anchor in WINDOW_ANCHORS]
+
+
+def _frame_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
+    """One more cell on every side, with the colour of the outputs' corner cells (the same in every
+    train output) at the corners: a copy of the edge rows and columns, or that colour all round."""
+    if any(y.shape != (x.shape[0] + 2, x.shape[1] + 2) for x, y in zip(xs, ys)):
+        return []
+    corners = {int(y[i, j]) for y in ys for i in (0, -1) for j in (0, -1)}
+    if len(corners) != 1:
+        return []
+    c = corners.pop()
+
+    def frame(g: Grid, edge: bool) -> Grid | None:
+        if g.shape[0] + 2 > G.MAX_SIDE or g.shape[1] + 2 > G.MAX_SIDE:
+            return None
+        out = np.full((g.shape[0] + 2, g.shape[1] + 2), c, np.uint8)
+        out[1:-1, 1:-1] = g
+        if edge:
+            out[0, 1:-1], out[-1, 1:-1], out[1:-1, 0], out[1:-1, -1] = g[0], g[-1], g[:, 0], g[:, -1]
+        return out
+    return [Fitted(f"frame[edge,{c}]", 1.2, lambda g: frame(g, True)),
+            Fitted(f"frame[{c}]", 1.2, lambda g: frame(g, False))]
 
 
 def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
@@ -423,6 +556,19 @@ def _count_fg(g: Grid, offsets) -> np.ndarray:
     return sum((n != bg) & (n != OUTSIDE) for n in _neighbours(g, offsets)).astype(np.int64)
 
 
+def _coordinate(axis: int, period: int) -> Callable[[Grid], np.ndarray]:
+    """Per cell, its row (axis 0) or column (axis 1) index modulo `period`: stripes, every third column."""
+    return lambda g: np.indices(g.shape)[axis] % period
+
+
+def _uniform_lines(g: Grid) -> np.ndarray:
+    """Per cell: 1 if its row is all one colour, 2 if its column is, 3 if both, else 0 (the empty lines
+    of a picture, whatever its background)."""
+    rows = (g == g[:, :1]).all(axis=1, keepdims=True)
+    cols = (g == g[:1, :]).all(axis=0, keepdims=True)
+    return rows.astype(np.int64) + 2 * cols
+
+
 def _neighbour(dy: int, dx: int) -> Callable[[Grid], np.ndarray]:
     return lambda g: _neighbours(g, [(dy, dx)])[0]
 
@@ -447,6 +593,8 @@ FEATURES: dict[str, Callable[[Grid], np.ndarray]] = {
     "major8": lambda g: _obj_feature(g, "m8", "major"),
     "row": lambda g: _line_colours(g, 1),
     "col": lambda g: _line_colours(g, 0),
+    "uniform_lines": _uniform_lines,
+    **{f"{'row' if axis == 0 else 'col'}%{p}": _coordinate(axis, p) for axis in (0, 1) for p in (2, 3)},
 }
 
 _H = [f"n{dy}{dx}" for dy, dx in [(0, -1), (0, 1)]]
@@ -474,6 +622,12 @@ FEATURE_SETS: dict[str, tuple[float, list[str]]] = {
     "obj_minor": (2.0, ["colour", "minor8"]),
     "obj_major": (2.0, ["colour", "major8"]),
     "row_col": (2.5, ["colour", "row", "col"]),
+    "uniform_lines": (2.2, ["colour", "uniform_lines"]),
+    "col%2": (2.5, ["colour", "col%2"]),
+    "row%2": (2.5, ["colour", "row%2"]),
+    "col%3": (2.5, ["colour", "col%3"]),
+    "row%3": (2.5, ["colour", "row%3"]),
+    "checker": (2.8, ["colour", "row%2", "col%2"]),
     "nbr8": (3.0, ["colour"] + _V + _H + _D),
 }
 

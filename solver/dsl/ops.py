@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import grids as G
+from . import lists as L
 from . import objects as O
 from .grids import Grid
 from .learn import shape_ratio
@@ -89,6 +90,21 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for t in ("flip_lr", "flip_ud", "rot180", "transpose"):
             add(f"each_object[{mode},{t}]", 1.8, lambda g, m=mode, t=t: O.each_object(g, m, t))
 
+    # Lists of objects: keep all that are extreme by a property, map a step over each, stack their crops.
+    for mode in ("c8", "m8"):
+        for prop in L.PROPERTIES:
+            if prop == "colours" and mode == "c8":
+                continue  # one-colour objects all have one colour
+            for keep in (L.KEEPS[:2] if prop == "holes" else L.KEEPS):
+                add(f"filter[{mode},{prop},{keep}]", 1.8, lambda g, m=mode, p=prop, k=keep: L.filter_pieces(g, m, p, k))
+        for step in L.PIECE_STEPS:
+            add(f"map[{mode},{step}]", 1.8, lambda g, m=mode, s=step: L.map_pieces(g, m, s))
+        if not facts.same_shape:
+            for axis in (0, 1):
+                for order in L.ORDERS:
+                    add(f"stack[{mode},{'vh'[axis]},{order}]", 1.8,
+                        lambda g, m=mode, a=axis, o=order: L.stack_pieces(g, m, a, o))
+
     # Colours.
     for c in sorted(facts.in_colours):
         add(f"keep_colour[{c}]", 1.5, lambda g, c=c: G.keep_colour(g, c, G.background(g)))
@@ -100,6 +116,10 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("uniform_colour", 1.8, lambda g: G.uniform_colour(g, G.background(g)))
     add("uniform_minority", 1.8, lambda g: G.uniform_colour(g, G.background(g), minority=True))
     add("motif", 1.5, G.motif)
+    if not facts.same_shape:
+        add("colour_stripes", 1.8, G.colour_stripes)
+        for axis in (0, 1):
+            add(f"colours_by_count[{'vh'[axis]}]", 1.8, lambda g, a=axis: G.colours_by_count(g, G.background(g), a))
     add("keep_solid", 1.8, lambda g: G.keep_solid(g, G.background(g)))
     add("column_majority", 1.8, lambda g: G.line_majority(g, 0))
     add("row_majority", 1.8, lambda g: G.line_majority(g, 1))

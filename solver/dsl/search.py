@@ -28,10 +28,14 @@ from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grids, pack
 from . import grids as G
-from . import learn
+from . import learn, roles
 from .grids import Grid, valid
 from .learn import Fitted
 from .ops import Op, build_ops, task_facts
+
+
+CLOCK_STRIDE = 4
+EDIT_MODES = {"all": "", "paint": "+", "erase": "-"}  # the mark each puts before its edit in a program
 
 
 class Clock:
@@ -64,7 +68,7 @@ class Node:
 class Edit:
     """A node that changes some cells of the input and gets every changed cell right on every train pair."""
     node: Node
-    additive: bool                   # only the cells it paints foreground count (see Search._edit_mask)
+    mode: str                        # which changed cells count: all | paint | erase (see Search._edit_mask)
     train_masks: list[np.ndarray]    # the cells it changes, per train pair
 
 
@@ -74,6 +78,7 @@ class Program:
     text: str
     cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
     outputs: tuple[Grid, ...]  # one per test input
+    depth: int = 0             # searched ops before the learned final steps (composition: its deepest edit)
 
 
 @dataclass
@@ -118,6 +123,10 @@ class Search:
         self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
                                                        self.inputs[self.n_train:])
         self.bar_layouts = learn.bar_layouts(self.targets)
+        # Composition on a blank canvas, for tasks whose outputs are not their inputs' shape: the colour
+        # every train output has most of (None when they differ, or when the shapes are the same).
+        self.canvas = None if self.facts.same_shape else _common_background(self.targets)
+        self.resize_cache: dict[tuple, list[Fitted]] = {}
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.best_cost = float("inf")
         self.partial: tuple[float, Program] | None = None
@@ -131,11 +140,11 @@ class Search:
 
     # ------------------------------------------------------------------------------------------- results
 
-    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...]) -> None:
+    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...], depth: int) -> None:
         if self.test_shapes is not None and any(o.shape != s for o, s in zip(outputs, self.test_shapes)):
             cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
         key = _state_key(outputs)
-        self.found.setdefault(key, []).append(Program(text, cost, outputs))
+        self.found.setdefault(key, []).append(Program(text, cost, outputs, depth))
         self.best_cost = min(self.best_cost, cost)
 
     def _finish(self, node: Node, *steps: Fitted) -> None:
@@ -149,7 +158,7 @@ class Search:
             if step.name:
                 text = f"{step.name}({text})"
             cost += step.cost
-        self._keep(text, cost, outs)
+        self._keep(text, cost, outs, node.depth)
 
     def _check(self, node: Node) -> None:
         """Every final step that makes the node reproduce the train outputs."""
@@ -163,14 +172,20 @@ class Search:
             step = learn.fit_lookup(xs, self.targets)
             if step is not None:
                 self._finish(node, step)
+            step = learn.fit_role_map(xs, self.targets)
+            if step is not None:
+                self._finish(node, step)
             self._note_partial(node, xs)
-            if self.facts.same_shape and node.depth > 0:
+            if (self.facts.same_shape or self.canvas is not None) and node.depth > 0:
                 self._note_edit(node, xs)
             if node.depth <= self.cfg.local_rule_depth:
                 # Below the root only the cheap feature sets run now; the ones that label objects wait
                 # until the search is done, for whatever budget is left.
-                for step in learn.fit_local_rules(xs, self.targets, "cheap" if node.depth else "all"):
+                which = "cheap" if node.depth else "all"
+                for step in learn.fit_local_rules(xs, self.targets, which):
                     self._finish(node, step)
+                if node.depth == 0 and self.cfg.roles:
+                    self._roles(node, xs, lambda a, b: learn.fit_local_rules(a, b, which))
                 if node.depth:
                     self.deferred.append(node)
             return
@@ -179,7 +194,7 @@ class Search:
             if step is not None:
                 self._finish(node, step)
         scaled = learn.fit_count_scale(xs, self.targets)
-        for step in learn.resize_steps(xs, self.targets) + ([scaled] if scaled else []):
+        for step in self._resize_steps(xs) + ([scaled] if scaled else []):
             resized = _apply_all(step.apply, xs)
             if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
                 continue
@@ -190,6 +205,19 @@ class Search:
                 for rule in learn.fit_local_rules(resized, self.targets):
                     self._finish(node, step, rule)
 
+    def _roles(self, node: Node, xs: Sequence[Grid], fit) -> None:
+        """Learned steps fitted with each grid's free colours renamed by their rank (roles.py)."""
+        for step in roles.normalised(fit, xs, self.targets, node.grids[self.n_train:], Fitted):
+            self._finish(node, step)
+
+    def _resize_steps(self, xs: Sequence[Grid]) -> list[Fitted]:
+        """learn.resize_steps, which reads only the node's shapes (the targets are fixed): once per shapes."""
+        key = tuple(x.shape for x in xs)
+        steps = self.resize_cache.get(key)
+        if steps is None:
+            steps = self.resize_cache[key] = learn.resize_steps(xs, self.targets)
+        return steps
+
     def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
         right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
         total = sum(y.size for y in self.targets)
@@ -197,24 +225,34 @@ class Search:
         if self.partial is None or acc > self.partial[0]:
             self.partial = (acc, Program(node.program, node.cost, node.grids[self.n_train:]))
 
-    def _edit_mask(self, g: Grid, inp: Grid, additive: bool) -> np.ndarray:
-        """The cells an edit changes: every changed cell, or (additive) only those it paints a foreground
-        colour on, so that a node which also erased things can still contribute what it drew."""
+    def _base(self, i: int, shape: tuple[int, int]) -> Grid:
+        """What an edit paints on for input i: the input itself, or a blank canvas of the given shape."""
+        return self.inputs[i] if self.canvas is None else np.full(shape, self.canvas, np.uint8)
+
+    def _edit_mask(self, g: Grid, inp: Grid, mode: str) -> np.ndarray:
+        """The cells an edit changes: every changed cell ('all'), only those it paints a foreground colour
+        on ('paint'), so that a node which also erased things can still contribute what it drew, or only
+        those it paints background ('erase'), for a node that erased the right things but drew wrong ones."""
         diff = g != inp
-        return diff & (g != G.background(inp)) if additive else diff
+        if mode == "all":
+            return diff
+        on_bg = g == G.background(inp)
+        return diff & (on_bg if mode == "erase" else ~on_bg)
 
     def _note_edit(self, node: Node, xs: Sequence[Grid]) -> None:
         """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
         if len(self.edits) >= self.cfg.max_edits:
             return
-        if any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
+        if self.canvas is None and any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
             return
-        for additive in (False, True):
-            masks = [self._edit_mask(x, inp, additive) for x, inp in zip(xs, self.inputs)]
+        bases = [self._base(i, y.shape) for i, y in enumerate(self.targets)]
+        # On a canvas only the cells an edit paints count (painting it all is a fit, not an edit).
+        for mode in ("paint",) if self.canvas is not None else tuple(EDIT_MODES):
+            masks = [self._edit_mask(x, inp, mode) for x, inp in zip(xs, bases)]
             if any((x[m] != y[m]).any() for x, y, m in zip(xs, self.targets, masks)):
                 continue
             if any(m.any() for m in masks):
-                self.edits.append(Edit(node, additive, masks))
+                self.edits.append(Edit(node, mode, masks))
             return
 
     # -------------------------------------------------------------------------------------------- search
@@ -234,8 +272,9 @@ class Search:
 
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
-        for op in self.ops:
-            if self.clock.out(self.cfg.search_fraction):
+        for i, op in enumerate(self.ops):
+            # The clock is read every few ops (reading it costs about as much as a cheap op).
+            if i % CLOCK_STRIDE == 0 and self.clock.out(self.cfg.search_fraction):
                 self.stopped_by = "budget"
                 return False
             grids = _apply_all(op.fn, node.grids)
@@ -292,7 +331,7 @@ class Search:
 
     def _compose_edits(self) -> None:
         """Greedy cover of the cells the train outputs change by correct partial edits (fewest edits)."""
-        left = [x != y for x, y in zip(self.inputs[:self.n_train], self.targets)]
+        left = [self._base(i, y.shape) != y for i, y in enumerate(self.targets)]
         chosen: list[Edit] = []
         pool = sorted(self.edits, key=lambda e: e.node.cost)
         while any(m.any() for m in left) and len(chosen) < self.cfg.max_compose:
@@ -312,18 +351,21 @@ class Search:
         # The first chosen edit wins a cell two edits both change: it covered the most of what was needed.
         outs = []
         for t in range(self.n_train, len(self.inputs)):
-            inp = self.inputs[t]
+            shapes = {e.node.grids[t].shape for e in chosen}
+            if len(shapes) != 1:
+                return  # the edits disagree about the test output's shape
+            inp = self._base(t, shapes.pop())
             out = inp.copy()
             written = np.zeros(out.shape, bool)
             for edit in chosen:
                 g = edit.node.grids[t]
-                m = self._edit_mask(g, inp, edit.additive) & ~written
+                m = self._edit_mask(g, inp, edit.mode) & ~written
                 out[m] = g[m]
                 written |= m
             outs.append(out)
-        text = "compose(" + ", ".join(("+" if e.additive else "") + e.node.program for e in chosen) + ")"
+        text = "compose(" + ", ".join(EDIT_MODES[e.mode] + e.node.program for e in chosen) + ")"
         cost = sum(e.node.cost for e in chosen) + self.cfg.compose_cost
-        self._keep(text, cost, tuple(outs))
+        self._keep(text, cost, tuple(outs), max(e.node.depth for e in chosen))
 
     # ----------------------------------------------------------------------------------------- ranking
 
@@ -337,8 +379,16 @@ class Search:
             groups.append((rank_cost, best.text, best, len(progs)))
         groups.sort(key=lambda t: (t[0], t[1]))
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
-        return SearchResult([Program(g[2].text, g[0], g[2].outputs) for g in groups], [g[3] for g in groups],
+        return SearchResult([Program(g[2].text, g[0], g[2].outputs, g[2].depth) for g in groups], [g[3] for g in groups],
                             partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by)
+
+
+def _common_background(grids: Sequence[Grid]) -> int | None:
+    """The colour every grid has most of; failing that black, if every grid has some; else None."""
+    colours = {int(np.bincount(g.ravel(), minlength=10).argmax()) for g in grids}
+    if len(colours) == 1:
+        return colours.pop()
+    return 0 if all((g == 0).any() for g in grids) else None
 
 
 def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:

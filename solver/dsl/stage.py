@@ -9,7 +9,7 @@ best first.
 from __future__ import annotations
 
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,9 @@ class Outcome:
     max_rss_mb: float
     stopped_by: str
     error: str | None = None
+    # Every fitting program's prediction, best first: (text, rank cost, depth, one grid per test input).
+    # For benchmarks (coverage: is the truth anywhere among them; depth of the programs that solve).
+    predictions: list[tuple[str, float, int, tuple[np.ndarray, ...]]] = field(default_factory=list)
 
 
 def candidates_from(result: SearchResult, n_test: int, partial: bool) -> list[Candidate]:
@@ -84,8 +87,9 @@ def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
     result = search(task, cfg, clock)
     candidates = candidates_from(result, len(task.test), cfg.partial)
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    predictions = [(p.text, p.cost, p.depth, p.outputs) for p in result.programs[:cfg.max_predictions]]
     return Outcome(task.id, candidates, len(result.programs), result.nodes, result.cpu_seconds,
-                   result.state_bytes, max_rss, result.stopped_by)
+                   result.state_bytes, max_rss, result.stopped_by, predictions=predictions)
 
 
 def solve(task: Task, cfg: DslConfig, deadline: Deadline) -> list[Candidate]:

@@ -1,0 +1,68 @@
+"""Before/after comparison of two bench/dsl.py outputs, on the tasks both ran (by their per-task lines).
+
+    python bench/dsl_compare.py BEFORE.txt AFTER.txt [--ids FILE]
+
+Prints pass@2, solved, fit, fit precision, CPU-s and states per task for each file over the common tasks,
+then the tasks one solves and the other does not. Works on any two outputs of bench/dsl.py made without
+--quiet (a larger run can be compared with a smaller one on the smaller one's tasks).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+LINE = re.compile(r"^(\w{8}) (held|dev ) (SOLVED|fit-wrong|-)\s+right (\d+)/(\d+) cpu\s+([\d.]+) nodes\s+(\d+)"
+                  r"(?: depth \S+)? stop \S+\s+(.*)$")
+
+
+def read(path: Path) -> dict[str, dict]:
+    rows = {}
+    for line in path.read_text().splitlines():
+        m = LINE.match(line)
+        if m:
+            tid, _, status, right, n, cpu, nodes, program = m.groups()
+            # A task is 'fit' when its best program reproduces every train pair (not a partial one).
+            fit = status == "fit-wrong" or (status == "SOLVED" and not program.startswith("partial: "))
+            rows[tid] = {"status": status, "fit": fit, "right": int(right), "n": int(n), "cpu": float(cpu),
+                         "nodes": int(nodes)}
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    n = sum(r["n"] for r in rows)
+    fit = [r for r in rows if r["fit"]]
+    solved = sum(r["status"] == "SOLVED" for r in rows)
+    precision = f"{sum(r['status'] == 'SOLVED' for r in fit) / len(fit):.1%}" if fit else "n/a"
+    return (f"{len(rows):>5} {sum(r['right'] for r in rows) / n:>7.1%} {solved:>6} {len(fit):>5} {precision:>9} "
+            f"{sum(r['cpu'] for r in rows) / len(rows):>8.2f} {sum(r['nodes'] for r in rows) / len(rows):>7.0f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("before", type=Path)
+    p.add_argument("after", type=Path)
+    p.add_argument("--ids", type=Path, help="only these task ids (a file, one or more per line)")
+    args = p.parse_args(argv)
+    before, after = read(args.before), read(args.after)
+    common = sorted(set(before) & set(after))
+    if args.ids:
+        wanted = set(args.ids.read_text().split())
+        common = [t for t in common if t in wanted]
+    if not common:
+        print("no task in both files")
+        return 1
+    print(f"{len(common)} tasks in both")
+    print(f"{'run':<7} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'fit':>5} {'precision':>9} {'cpu-mean':>8} {'states':>7}")
+    print(f"{'before':<7} {summary([before[t] for t in common])}")
+    print(f"{'after':<7} {summary([after[t] for t in common])}")
+    gained = [t for t in common if after[t]["right"] > before[t]["right"]]
+    lost = [t for t in common if after[t]["right"] < before[t]["right"]]
+    print(f"gained ({len(gained)}): {' '.join(gained)}")
+    print(f"lost ({len(lost)}): {' '.join(lost)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The DSL's lists of pieces, colour roles, position features, windows and frames, and composition on a
+blank canvas: each primitive on hand-made grids, then the search on small synthetic tasks."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .conftest import grid
+from .test_dsl import fast_cfg, task_of
+from solver.budget import Deadline
+from solver.config import DslConfig
+from solver.dsl import grids as G
+from solver.dsl import learn, roles
+from solver.dsl import lists as L
+from solver.dsl import is_fitting, solve, solve_with_stats
+from solver.dsl.learn import Fitted
+
+# ------------------------------------------------------------------------------------------------ lists
+
+PIECES = grid([[1, 1, 0, 0, 0, 0],
+               [1, 1, 0, 2, 2, 0],
+               [0, 0, 0, 2, 2, 0],
+               [3, 0, 0, 0, 0, 0],
+               [0, 0, 0, 0, 4, 4]])  # two 2x2 squares (tied for largest), a dot, a 1x2 bar
+
+
+def test_filter_keeps_every_piece_that_ties_for_the_extreme():
+    largest = L.filter_pieces(PIECES, "c8", "size", "max")
+    assert np.array_equal(largest, np.where(np.isin(PIECES, [1, 2]), PIECES, 0))
+    rest = L.filter_pieces(PIECES, "c8", "size", "not_max")
+    assert np.array_equal(rest, np.where(np.isin(PIECES, [3, 4]), PIECES, 0))
+    assert np.array_equal(L.filter_pieces(PIECES, "c8", "size", "min"), np.where(PIECES == 3, PIECES, 0))
+    same = grid([[1, 0, 2]])
+    assert L.filter_pieces(same, "c8", "size", "max") is None  # the property tells nothing apart
+
+
+def test_filter_by_shared_shape_keeps_the_repeated_ones():
+    g = grid([[1, 0, 2, 0, 3, 3]])  # two dots share a shape, the bar is alone
+    assert np.array_equal(L.filter_pieces(g, "c8", "same_shape", "max"), grid([[1, 0, 2, 0, 0, 0]]))
+    assert np.array_equal(L.filter_pieces(g, "c8", "same_shape", "min"), grid([[0, 0, 0, 0, 3, 3]]))
+
+
+def test_stack_joins_crops_in_order_and_needs_them_to_line_up():
+    g = grid([[0, 2, 2, 0, 1],
+              [0, 2, 2, 0, 1],
+              [3, 0, 0, 0, 0],
+              [3, 0, 0, 0, 0]])
+    row = L.stack_pieces(g, "c8", 1, "columns")  # left to right: the 3s, the 2s, the 1s
+    assert np.array_equal(row, grid([[3, 2, 2, 1], [3, 2, 2, 1]]))
+    assert np.array_equal(L.stack_pieces(g, "c8", 1, "largest")[:, :2], grid([[2, 2], [2, 2]]))
+    assert L.stack_pieces(g, "c8", 0, "reading") is None  # widths 2, 1, 1 do not line up in a column
+
+
+def test_map_completes_each_piece_by_its_own_symmetry_in_place():
+    g = grid([[1, 1, 0, 0, 0, 0],
+              [1, 0, 0, 2, 0, 2],
+              [0, 0, 0, 2, 2, 0]])
+    out = L.map_pieces(g, "c8", "symmetrize[lr]")
+    assert np.array_equal(out, grid([[1, 1, 0, 0, 0, 0],
+                                     [1, 1, 0, 2, 0, 2],
+                                     [0, 0, 0, 2, 2, 2]]))
+    holes = grid([[0, 0, 0, 0, 0],
+                  [0, 5, 5, 5, 0],
+                  [0, 5, 0, 5, 0],
+                  [0, 5, 7, 5, 0],
+                  [0, 5, 5, 5, 0]])
+    filled = L.map_pieces(holes, "m8", "fill_holes")
+    assert filled[2, 2] == 7 and filled[0, 0] == 0  # the hole takes the piece's marker colour
+
+
+# ----------------------------------------------------------------------------------------- colour roles
+
+
+def test_role_map_keeps_the_most_common_colour_and_paints_the_rest():
+    xs = [grid([[2, 2, 2], [2, 1, 8], [2, 8, 8]]), grid([[1, 1, 1], [8, 1, 3], [8, 2, 2]])]
+    ys = [np.where(x == np.bincount(x.ravel()).argmax(), x, 5).astype(np.uint8) for x in xs]
+    step = learn.fit_role_map(xs, ys)
+    assert step is not None and "#0" not in step.name.split("[")[1].split(">")[0]
+    test = grid([[4, 4], [4, 6]])  # colours never seen: roles still say what to do
+    assert np.array_equal(step.apply(test), grid([[4, 4], [4, 5]]))
+    assert learn.fit_colour_map(xs, ys) is None  # no plain colour map explains both pairs
+
+
+def test_role_map_swaps_the_two_colours():
+    xs = [grid([[2, 2, 2], [2, 4, 2]]), grid([[3, 1, 3], [3, 3, 3]])]
+    ys = [grid([[4, 4, 4], [4, 2, 4]]), grid([[1, 3, 1], [1, 1, 1]])]
+    step = learn.fit_role_map(xs, ys)
+    assert step is not None
+    assert np.array_equal(step.apply(grid([[6, 7], [6, 6]])), grid([[7, 6], [7, 7]]))
+    assert step.apply(grid([[6, 7, 8]])) is None  # a third role was never seen
+
+
+def test_renamed_local_rule_carries_a_rule_to_a_marker_colour_never_seen():
+    # Each pair: one marker colour (different per pair) on black; a marker cell with a marker right of it
+    # turns 9. A plain table cannot know colour 4 (test); on renamed pairs it is 'the first free colour'.
+    def pair(c, cells):
+        x = np.zeros((3, 5), np.uint8)
+        for i, j in cells:
+            x[i, j] = c
+        y = x.copy()
+        for i, j in cells:
+            if (i, j + 1) in cells:
+                y[i, j] = 9
+        return x, y
+    train = [pair(1, [(0, 0), (0, 1), (2, 3)]), pair(2, [(1, 1), (1, 2), (1, 3)]), pair(3, [(2, 0), (2, 1)])]
+    xs, ys = [p[0] for p in train], [p[1] for p in train]
+    tx, ty = pair(4, [(0, 2), (0, 3), (2, 1)])
+    assert not any(s.apply(tx) is not None and np.array_equal(s.apply(tx), ty)
+                   for s in learn.fit_local_rules(xs, ys))
+    steps = roles.normalised(learn.fit_local_rules, xs, ys, [tx], Fitted)
+    assert steps and all(s.name.startswith("roles:") for s in steps)
+    assert np.array_equal(steps[0].apply(tx), ty)
+
+
+def test_permutation_renames_free_colours_by_count_and_keeps_fixed_ones():
+    slots = roles.free_colours([grid([[0, 1, 1]]), grid([[0, 2, 3, 3]])])
+    assert slots == (1, 2, 3)  # 0 is in every grid: fixed
+    p = roles.permutation(grid([[0, 2, 3, 3]]), slots)
+    assert p[0] == 0 and p[3] == 1 and p[2] == 2  # 3 is the most common free colour: the first slot
+    assert np.array_equal(roles.inverse(p)[p], np.arange(10))
+
+
+# -------------------------------------------------------------------------------- positions and shapes
+
+
+def test_column_period_feature_learns_every_third_column():
+    xs = [np.full((3, n), 4, np.uint8) for n in (7, 9, 10)]
+    ys = []
+    for x in xs:
+        y = x.copy()
+        y[:, ::3] = 6
+        ys.append(y)
+    names = [s.name for s in learn.fit_local_rules(xs, ys)]
+    assert "local_rule[col%3]" in names
+    step = next(s for s in learn.fit_local_rules(xs, ys) if s.name == "local_rule[col%3]")
+    assert np.array_equal(step.apply(np.full((2, 4), 4, np.uint8)), grid([[6, 4, 4, 6], [6, 4, 4, 6]]))
+
+
+def test_window_cuts_the_output_size_at_a_corner_or_the_centre():
+    g = np.arange(20, dtype=np.uint8).reshape(4, 5) % 10
+    assert np.array_equal(learn.window(g, 2, 2, "top_left"), g[:2, :2])
+    assert np.array_equal(learn.window(g, 2, 3, "bottom_right"), g[2:, 2:])
+    assert np.array_equal(learn.window(g, 2, 3, "centre"), g[1:3, 1:4])
+    assert learn.window(g, 3, 3, "centre") is None  # not exactly centred
+    assert learn.window(g, 4, 5, "top_left") is None  # the whole grid is no window
+
+
+def test_size_predictor_gives_windows_for_a_fixed_output_size():
+    rng = np.random.default_rng(3)
+    xs = [rng.integers(1, 9, size=s).astype(np.uint8) for s in ((5, 6), (7, 4), (6, 6))]
+    ys = [x[-2:, :3] for x in xs]
+    names = {s.name: s for s in learn.resize_steps(xs, ys)}
+    step = names["window[bottom_left(2,3)]"]
+    assert all(np.array_equal(step.apply(x), y) for x, y in zip(xs, ys))
+    ys2 = [x[:-1, 1:] for x in xs]  # the node's size less one row and one column
+    step2 = {s.name: s for s in learn.resize_steps(xs, ys2)}["window[top_right(-1,-1)]"]
+    assert all(np.array_equal(step2.apply(x), y) for x, y in zip(xs, ys2))
+
+
+def test_frame_uses_the_corner_colour_of_the_outputs():
+    xs = [grid([[1, 2], [3, 4]]), grid([[5, 6, 7]])]
+    ys = [grid([[0, 1, 2, 0], [1, 1, 2, 2], [3, 3, 4, 4], [0, 3, 4, 0]]),
+          grid([[0, 5, 6, 7, 0], [5, 5, 6, 7, 7], [0, 5, 6, 7, 0]])]
+    steps = {s.name: s for s in learn.resize_steps(xs, ys)}
+    assert all(np.array_equal(steps["frame[edge,0]"].apply(x), y) for x, y in zip(xs, ys))
+
+
+# ------------------------------------------------------------------------------------------ the search
+
+
+def test_search_keeps_all_tied_largest_objects():
+    # Two 2x2 squares (a tie: no unique largest object) and two 1x2 bars in colours that change from pair
+    # to pair; the output keeps the squares. Removing a colour or the noise does not do it.
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        g = np.zeros((10, 10), np.uint8)
+        ra, ca, rb, cb = rng.integers(3, 5), rng.integers(3, 5), rng.integers(7, 9), rng.integers(6, 9)
+        g[ra:ra + 2, ca:ca + 2] = rng.integers(1, 4)
+        g[rb:rb + 2, cb:cb + 2] = rng.integers(4, 7)
+        out = g.copy()
+        c = rng.integers(0, 8)
+        g[1, c:c + 2] = rng.integers(7, 10)  # the bars lie outside the squares' box, not on the border
+        r = rng.integers(3, 9)
+        g[r:r + 2, 1] = rng.integers(7, 10)
+        return g.tolist(), out.tolist()
+    task = task_of([make(1), make(2), make(3)], [make(4)])
+    cands = solve(task, fast_cfg(max_depth=1), Deadline.never())
+    assert cands and is_fitting(cands[0]) and np.array_equal(cands[0].grid, task.test[0].output)
+    assert "filter[" in cands[0].program
+
+
+def test_composition_on_a_canvas_joins_two_rules_no_single_program_fits():
+    # Input: a diagonal (3 cells) and a diamond (4 cells), apart, each in a colour of its own. Output (3x3):
+    # both shapes in one box, as if laid on top of each other. Each crop alone is half the answer; no
+    # single op lays two objects on one canvas, two correct pieces on a blank canvas do.
+    diagonal = [(0, 0), (1, 1), (2, 2)]
+    diamond = [(0, 1), (1, 0), (1, 2), (2, 1)]
+
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        a, b = rng.choice([1, 2, 3, 4, 6], size=2, replace=False)
+        x = np.zeros((9, 9), np.uint8)
+        ra, ca, rb, cb = rng.integers(0, 2), rng.integers(0, 6), rng.integers(5, 6), rng.integers(0, 6)
+        y = np.zeros((3, 3), np.uint8)
+        for (i, j) in diagonal:
+            x[ra + i, ca + j] = y[i, j] = a
+        for (i, j) in diamond:
+            x[rb + i, cb + j] = y[i, j] = b
+        return x.tolist(), y.tolist()
+    task = task_of([make(s) for s in range(1, 5)], [make(9)])
+    out = solve_with_stats(task, fast_cfg(max_depth=1), Deadline.never())
+    best = out.candidates[0]
+    assert is_fitting(best) and best.program.startswith("compose(")
+    assert np.array_equal(best.grid, task.test[0].output)
+
+
+def test_search_with_the_new_ops_still_stops_on_its_cpu_budget():
+    rng = np.random.default_rng(5)
+    big = lambda: (rng.integers(0, 10, size=(30, 30)) * (rng.random((30, 30)) < 0.3)).tolist()
+    task = task_of([(big(), big()) for _ in range(3)], [(big(), None)])
+    budget = 1.0
+    start = time.process_time()
+    out = solve_with_stats(task, DslConfig(seconds_per_task=budget), Deadline.never())
+    assert out.stopped_by == "budget"
+    assert time.process_time() - start < budget + 1.0
+
+
+def test_colour_lists_by_count_and_by_stripes():
+    g = grid([[0, 3, 3, 3], [1, 1, 0, 2], [0, 0, 0, 2]])
+    assert np.array_equal(G.colours_by_count(g, 0, 0), grid([[3], [1], [2]]))  # 1 and 2 tie: smaller first
+    assert np.array_equal(G.colours_by_count(g, 0, 1), grid([[3, 1, 2]]))
+    side_by_side = grid([[4, 4, 2, 2, 8], [4, 2, 2, 8, 8]])
+    assert np.array_equal(G.colour_stripes(side_by_side), grid([[4, 2, 8]]))
+    stacked = side_by_side.T.copy()
+    assert np.array_equal(G.colour_stripes(stacked), grid([[4], [2], [8]]))
+    assert G.colour_stripes(grid([[1, 1], [2, 3]])) is None  # neither the first row nor column has all
+
+
+def test_edit_masks_count_all_painted_or_erased_cells():
+    from solver.dsl.search import EDIT_MODES, Clock, Search
+    x = grid([[0, 0, 0, 0, 0],
+              [0, 2, 0, 3, 0],
+              [0, 0, 0, 0, 0]])
+    task = task_of([(x.tolist(), x.tolist())], [(x.tolist(), None)])
+    search = Search(task, fast_cfg(), Clock(5.0, Deadline.never()))
+    node = x.copy()
+    node[1, 1] = 0  # erases the red cell
+    node[0, 4] = 7  # and paints a stroke
+    assert search._edit_mask(node, x, "all").sum() == 2
+    assert np.argwhere(search._edit_mask(node, x, "erase")).tolist() == [[1, 1]]
+    assert np.argwhere(search._edit_mask(node, x, "paint")).tolist() == [[0, 4]]
+    assert set(EDIT_MODES) == {"all", "paint", "erase"}
