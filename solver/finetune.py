@@ -23,8 +23,8 @@ embeddings and head in full) that is merged into the weights at the end. At ever
 validation split is solved by the kit's own sampling and selection (greedy under views, vote, two attempts).
 
 Output directory: the model (weights, config, the tokenizer, cut to the format's symbols when the vocabulary
-was cut), the format marker (`arc_format.json`), `finetune.json` (format, base, vocabulary cut, settings, validation scores, loss curve) and
-`checkpoints/` (Trainer checkpoints, `eval.jsonl`).
+was cut), the format marker (`arc_format.json`), `finetune.json` (format, base, vocabulary cut, settings,
+validation scores, loss curve) and `checkpoints/` (Trainer checkpoints, `eval.jsonl`).
 """
 from __future__ import annotations
 
