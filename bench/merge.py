@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         neural_seconds = time.monotonic()
         for task in tasks:
             candidates[task.id] += baseline.solve(task, cfg, Deadline.never())
-            candidates[task.id] += stage.solve(task, stage.cfg, Deadline.after(args.neural_seconds))
+            candidates[task.id] += stage.solve(task, stage.cfg, Deadline.after(args.neural_seconds)).candidates
         neural_seconds = time.monotonic() - neural_seconds
     print(f"neural: {cfg.sample.method}, {cfg.sample.views} views, ttt {cfg.ttt.steps if cfg.ttt.enabled else 0} "
           f"steps, rescore {'on' if cfg.rescore.enabled else 'off'}; {neural_seconds:.0f} s wall; "

@@ -93,6 +93,11 @@ def judge(task, candidates, cfg: Config) -> tuple[bool, bool, bool]:
     return top1, pass2, cover
 
 
+def run_judged(stage: NeuralStage, task, cfg: Config) -> tuple[bool, bool, bool]:
+    """The stage's whole solve of one task (its candidates), judged."""
+    return judge(task, stage.solve(task, cfg, Deadline.never()).candidates, cfg)
+
+
 def config(args, ttt: bool, views: int) -> Config:
     cfg = Config()
     cfg.seed = args.seed
@@ -233,11 +238,10 @@ def main(argv=None) -> int:
         variant_idx = [k for k in range(len(tasks)) if k % args.tasks_per_rule < args.variant_tasks]
         for name, cfg in decoding_variants(args).items():
             cfg.sample.views = args.vote_views
-            results[name] = [judge(tasks[k], stage.solve(tasks[k], cfg, Deadline.never()), cfg) for k in variant_idx]
+            results[name] = [run_judged(stage, tasks[k], cfg) for k in variant_idx]
         test_only = config(args, True, args.vote_views)
         test_only.ttt.loss_test_only = True
-        results["ablation: loss on the test output only"] = [judge(t, stage.solve(t, test_only, Deadline.never()),
-                                                                   test_only) for t in tasks]
+        results["ablation: loss on the test output only"] = [run_judged(stage, t, test_only) for t in tasks]
         var_wall, var_cpu = clock.lap()
 
         # The shared adapter changes the stage's starting weights: a fresh stage on a fresh copy of the model.
@@ -245,11 +249,9 @@ def main(argv=None) -> int:
         shared_cfg.ttt.scope, shared_cfg.ttt.shared_steps = "shared", args.shared_steps
         shared = NeuralStage(shared_cfg, loaded=load_model(ModelConfig(path=model_dir, device="cpu", max_length=2048)))
         shared.prepare(tasks, Deadline.never())
-        results["ablation: one shared adapter"] = [judge(t, shared.solve(t, shared_cfg, Deadline.never()), shared_cfg)
-                                                   for t in tasks]
+        results["ablation: one shared adapter"] = [run_judged(shared, t, shared_cfg) for t in tasks]
         then = config(args, True, args.vote_views)
-        results["ablation: shared, then per task"] = [judge(t, shared.solve(t, then, Deadline.never()), then)
-                                                      for t in tasks]
+        results["ablation: shared, then per task"] = [run_judged(shared, t, then) for t in tasks]
         abl_wall, abl_cpu = clock.lap()
     wall, cpu = total.lap()
 

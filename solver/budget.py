@@ -4,7 +4,8 @@ The run owns one global deadline. When a worker takes a task, the task gets a sh
 that remain, by its size; `plan_task` then turns the task's config down the ladder until its estimated cost
 fits that share:
 
-    fewer TTT steps -> no TTT -> fewer views -> greedy instead of DFS -> DSL only -> baseline attempts
+    fewer TTT steps -> no TTT -> fewer rescoring views -> no rescoring -> fewer views -> greedy instead of DFS
+    -> DSL only -> baseline attempts
 
 All of it is pure: the coordinator (solver/coordinator.py) and the schedule simulator (solver/tune.py) plan
 with the same functions. Deadlines are absolute points on the monotonic clock; worker processes get them as
@@ -74,11 +75,22 @@ def task_weight(cfg: Config, device: str, cells: int, n_test: int) -> float:
 
 
 def model_seconds(cfg: Config, cells: int, n_test: int) -> float:
-    """Estimated seconds of a task's model stages under `cfg` (0 when there is no model). Training and
-    sampling cost grow with the task's size; a DFS pass costs `dfs_factor` greedy passes."""
+    """Estimated seconds of a task's model stages under `cfg` (0 when there is no model). Training, sampling
+    and rescoring cost grow with the task's size; a DFS pass costs `dfs_factor` greedy passes."""
     if not cfg.model.active:
         return 0.0
-    return _sampling_seconds(cfg, cells, n_test) + _ttt_seconds(cfg, cells)
+    return _sampling_seconds(cfg, cells, n_test) + _ttt_seconds(cfg, cells) + _rescore_seconds(cfg, cells, n_test)
+
+
+def phase_seconds(cfg: Config, cells: int, n_test: int) -> dict[str, float]:
+    """The estimate of `model_seconds`, phase by phase (the names the neural stage journals), plus "task":
+    the fixed cost of every task."""
+    if not cfg.model.active:
+        return {}
+    sampling = cfg.sample.views * _view_seconds(cfg, cells, n_test)
+    return {"task": cfg.budget.model_task_seconds, "ttt": _ttt_seconds(cfg, cells),
+            "dfs" if cfg.sample.method == "dfs" else "sample": sampling,
+            "rescore": _rescore_seconds(cfg, cells, n_test)}
 
 
 def _ttt_seconds(cfg: Config, cells: int) -> float:
@@ -93,6 +105,14 @@ def _view_seconds(cfg: Config, cells: int, n_test: int) -> float:
 
 def _sampling_seconds(cfg: Config, cells: int, n_test: int) -> float:
     return cfg.budget.model_task_seconds + cfg.sample.views * _view_seconds(cfg, cells, n_test)
+
+
+def _rescore_view_seconds(cfg: Config, cells: int, n_test: int) -> float:
+    return cells / 1000 * n_test * cfg.budget.rescore_view_seconds
+
+
+def _rescore_seconds(cfg: Config, cells: int, n_test: int) -> float:
+    return cfg.rescore.views * _rescore_view_seconds(cfg, cells, n_test) if cfg.rescore.enabled else 0.0
 
 
 def plan_task(cfg: Config, cells: int, n_test: int, model_budget: float | None = None,
@@ -116,9 +136,10 @@ def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
 
     if fits():
         return
-    # 1. Fewer TTT steps: as many as fit beside the sampling; 2. none, when too few are left to be worth it.
+    # 1. Fewer TTT steps: as many as fit beside sampling and rescoring; 2. none, when too few are left to be
+    # worth it.
     if plan.ttt.enabled and plan.ttt.steps > 0 and _ttt_seconds(plan, cells) > 0:
-        spare = seconds - _sampling_seconds(plan, cells, n_test)
+        spare = seconds - _sampling_seconds(plan, cells, n_test) - _rescore_seconds(plan, cells, n_test)
         steps = math.floor(spare / _ttt_seconds(plan, cells) * plan.ttt.steps) if spare > 0 else 0
         if steps >= min(plan.budget.min_ttt_steps, plan.ttt.steps):
             plan.ttt.steps = steps
@@ -126,12 +147,23 @@ def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
         plan.ttt.enabled = False
         if fits():
             return
+    # 3. Fewer rescoring views, as many as fit beside the sampling; 4. no rescoring.
+    if plan.rescore.enabled:
+        spare = seconds - _sampling_seconds(plan, cells, n_test)
+        per_view = _rescore_view_seconds(plan, cells, n_test)
+        views = math.floor(spare / per_view) if spare > 0 and per_view > 0 else 0
+        if views >= 1:
+            plan.rescore.views = min(plan.rescore.views, views)
+            return
+        plan.rescore.enabled = False
+        if fits():
+            return
 
     def views_that_fit() -> int:  # TTT is off by now: the fixed cost and the views are all there is
         spare = seconds - plan.budget.model_task_seconds
         return max(0, math.floor(spare / _view_seconds(plan, cells, n_test)))
 
-    # 3. Fewer views: under DFS down to half of them; 4. then greedy, which affords more views per second.
+    # 5. Fewer views: under DFS down to half of them; 6. then greedy, which affords more views per second.
     views = plan.sample.views
     if plan.sample.method == "dfs":
         if views_that_fit() >= max(1, math.ceil(views / 2)):
@@ -141,18 +173,21 @@ def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
     if views_that_fit() >= 1:
         plan.sample.views = min(views, views_that_fit())
         return
-    # 5. Not even one greedy pass fits: the DSL (and the baseline) alone answer this task.
+    # 7. Not even one greedy pass fits: the DSL (and the baseline) alone answer this task.
     plan.model.enabled = False
 
 
-def lighter(plan: Config, device: str) -> Config | None:
-    """The next rung down for a task whose worker ran out of memory or died on it: training goes first (it
-    needs the most memory), then half the views, then DFS; on the CPU, half the search time. None when
-    nothing is left to turn down."""
+def lighter(plan: Config, device: str, phase: str | None = None) -> Config | None:
+    """The next rung down for a task whose worker ran out of memory (in `phase`, when the stage said which)
+    or died on it. The phase that failed is lightened first (`_lighten_phase`); then training goes (it needs
+    the most memory), then half the views, then DFS. On the CPU, half the search time. None when nothing is
+    left to turn down."""
     p = copy.deepcopy(plan)
     if device == "cpu":
         p.dsl.seconds_per_task /= 2
         return p if p.dsl.enabled and p.dsl.seconds_per_task >= p.budget.min_dsl_seconds else None
+    if phase is not None and _lighten_phase(p, phase):
+        return p
     if p.ttt.enabled and p.ttt.steps > 0:
         p.ttt.enabled = False
     elif p.sample.views > 1:
@@ -164,9 +199,44 @@ def lighter(plan: Config, device: str) -> Config | None:
     return p
 
 
+def _lighten_phase(p: Config, phase: str) -> bool:
+    """Turn down what sets the memory of `phase` (the neural stage's phase names); False when it has nothing
+    left to turn down, or the phase is not the neural stage's.
+
+        ttt      half the sequences per forward pass (gradient accumulation: the same steps), down to one
+        sample   half the prompts per greedy batch, down to one
+        dfs      a shorter search: half the views, then greedy decoding one prompt at a time
+        rescore  half the answers per batch, down to one (the prompt's cache is then never repeated);
+                 then half the views; then no rescoring"""
+    if phase == "ttt" and p.ttt.enabled and p.ttt.steps > 0:
+        micro = p.ttt.micro_batch_size or p.ttt.batch_size
+        if micro > 1:
+            p.ttt.micro_batch_size = micro // 2
+            return True
+    elif phase == "sample" and p.sample.batch_size > 1:
+        p.sample.batch_size //= 2
+        return True
+    elif phase == "dfs" and p.sample.method == "dfs":
+        if p.sample.views > 1:
+            p.sample.views //= 2
+        else:
+            p.sample.method, p.sample.batch_size = "greedy", 1
+        return True
+    elif phase == "rescore" and p.rescore.enabled:
+        if p.rescore.batch_size > 1:
+            p.rescore.batch_size //= 2
+        elif p.rescore.views > 1:
+            p.rescore.views //= 2
+        else:
+            p.rescore.enabled = False
+        return True
+    return False
+
+
 # The ladder's knobs, a fixed contract with the stages that read them.
-LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "sample.views", "sample.method", "model.enabled", "dsl.enabled",
-                "dsl.seconds_per_task")
+LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "ttt.micro_batch_size", "sample.views", "sample.method",
+                "sample.batch_size", "rescore.enabled", "rescore.views", "rescore.batch_size", "model.enabled",
+                "dsl.enabled", "dsl.seconds_per_task")
 
 
 def knob(cfg: Config, name: str):
@@ -184,4 +254,5 @@ def knobs(cfg: Config) -> dict:
     return {"model": cfg.model.active,
             "ttt_steps": cfg.ttt.steps if cfg.ttt.enabled else 0,
             "views": cfg.sample.views, "method": cfg.sample.method,
+            "rescore_views": cfg.rescore.views if cfg.rescore.enabled else 0,
             "dsl_seconds": round(cfg.dsl.seconds_per_task, 3) if cfg.dsl.enabled else 0.0}

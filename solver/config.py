@@ -42,6 +42,7 @@ class BudgetConfig:
     ttt_step_seconds: float = 0.5    # one test-time-training optimiser step
     view_seconds: float = 1.0        # one greedy sampling pass over one test input in one view
     dfs_factor: float = 4.0          # a DFS pass costs this many greedy passes
+    rescore_view_seconds: float = 0.25  # rescoring one test input's grids under one view (one prompt pass)
     min_ttt_steps: int = 8           # fewer steps than this are not worth training at all: TTT goes off
     min_dsl_seconds: float = 0.5     # a program search shorter than this finds nothing: the DSL goes off
 
@@ -201,6 +202,11 @@ class RescoreConfig:
     views: int = 8  # one per D8 element, each with its own colour permutation and demo order
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
     batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
+    # Memory the copies of the prompt's KV cache of a batch of answers may take, MiB (the engine measures the
+    # cache's bytes per token). A long prompt gets smaller batches; where not even two copies fit (or with
+    # batch_size 1), answers go one at a time on the prompt's own cache, cropped back after each: the memory
+    # of rescoring is then one prompt's cache plus one answer, whatever the number of grids.
+    cache_mb: float = 2048.0
     # Share of the time left after training that sampling leaves for rescoring.
     time_fraction: float = 0.25
 

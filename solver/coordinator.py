@@ -172,12 +172,15 @@ class Coordinator:
         if st is None:
             return
         st.timing[device]["end"] = round(self.now(), 3)
+        st.timing[device].update(part.memory)
         earlier = st.parts.get(device)  # a try that ran out of memory: its time was spent all the same
         for name, s in (earlier.seconds if earlier else {}).items():
             part.seconds[name] = part.seconds.get(name, 0.0) + s
-        if part.out_of_memory and self.retry(device, job, "ran out of memory", st):
+        if part.out_of_memory and self.retry(device, job, "ran out of memory" + (
+                f" in {part.oom_phase}" if part.oom_phase else ""), st, part.oom_phase):
             st.errors += part.errors
-            st.parts[device] = PartResult(part.candidates, part.seconds)  # in case the retry never runs
+            # In case the retry never runs: what the try made before it ran out (earlier phases' candidates).
+            st.parts[device] = PartResult(part.candidates, part.seconds, phases=part.phases, stats=part.stats)
             return
         st.parts[device] = part
         st.waiting.discard(device)
@@ -192,9 +195,10 @@ class Coordinator:
         st.errors.append(f"{device} part lost: {why}")
         st.waiting.discard(device)
 
-    def retry(self, device: str, job: Assignment, why: str, st: TaskState) -> bool:
-        """Queue the task again, one rung lighter, at the front; False when out of tries, rungs or time."""
-        plan = lighter(job.plan, device)
+    def retry(self, device: str, job: Assignment, why: str, st: TaskState, phase: str | None = None) -> bool:
+        """Queue the task again, one rung lighter (in `phase`, the one that ran out of memory, when known),
+        at the front; False when out of tries, rungs or time."""
+        plan = lighter(job.plan, device, phase)
         if job.tries > self.cfg.run.retries or plan is None or self.deadline.expired():
             return False
         st.errors.append(f"{device} try {job.tries} {why}; retrying lighter ({', '.join(degraded(job.plan, plan))})")
@@ -269,6 +273,8 @@ class Coordinator:
         for p in parts:
             for name, s in p.seconds.items():
                 seconds[name] = seconds.get(name, 0.0) + s
+        phases = {name: ph for p in parts for name, ph in p.phases.items()}
+        stats = {name: s for p in parts for name, s in p.stats.items()}
         if status == "ok" and errors and not candidates:
             status = "error"
         plan = copy.deepcopy(self.cfg)  # the ladder knobs each device ran with
@@ -278,7 +284,7 @@ class Coordinator:
         if "cpu" in st.plans:
             plan.dsl = st.plans["cpu"].dsl
         record = TaskRecord(task.id, choose_attempts(task, candidates, self.cfg), candidates, seconds, errors,
-                            status, st.cells, knobs(plan), degraded(self.cfg, plan), st.timing)
+                            status, st.cells, knobs(plan), degraded(self.cfg, plan), st.timing, phases, stats)
         self.submission.set(task.id, record.attempts)
         self.records[task.id] = record
         self.bar.update(1)

@@ -66,7 +66,7 @@ class _Node:
 
 
 def _next_logprobs(model, ids: torch.Tensor, cache) -> tuple[torch.Tensor, Any]:
-    out = model(input_ids=ids[None], past_key_values=cache, use_cache=True)
+    out = model(input_ids=ids[None], past_key_values=cache, use_cache=True, logits_to_keep=1)  # the last position only
     return out.logits[0, -1].float().log_softmax(-1), out.past_key_values
 
 

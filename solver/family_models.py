@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import transformers
 
-from .formats import PROFILES, write_marker
+from .formats import PROFILES
 from .model import SIZES, TINY_ROPE_THETA, ModelError, make_tiny_model
 
 FAMILIES = ("kit", "nvarc", "architects", "marc")

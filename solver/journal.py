@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -47,8 +48,12 @@ class TaskRecord:
     plan: dict[str, Any] = field(default_factory=dict)  # the ladder knobs the stages ran with (budget.knobs)
     degraded: list[str] = field(default_factory=list)  # the knobs the ladder turned down for this task
     # Per worker part ("gpu", "cpu"): worker, start and end (seconds since the run started), allotted
-    # seconds, and tries; the report's timeline and the tuner read these.
+    # seconds, tries, and the worker's memory after it (rss_mb, gpu_peak_mb); the report's timeline and the
+    # tuner read these.
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)  # per stage: seconds per phase
+    # Per stage, what it generated (a model stage: prompts, decoded, candidates, rejects by reason).
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "task", "task_id": self.task_id, "status": self.status,
@@ -56,7 +61,9 @@ class TaskRecord:
                 "candidates": _compact_candidates(self.candidates),
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
                 "errors": self.errors, "cells": self.cells, "plan": self.plan, "degraded": self.degraded,
-                "parts": self.parts}
+                "parts": self.parts,
+                "phases": {st: {k: round(v, 4) for k, v in ph.items()} for st, ph in self.phases.items()},
+                "stats": self.stats}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "TaskRecord":
@@ -70,7 +77,8 @@ class TaskRecord:
                                             logprob=lp, **evidence))
         return cls(d["task_id"], [(as_grid(a), as_grid(b)) for a, b in d["attempts"]], candidates,
                    d.get("seconds", {}), d.get("errors", []), d.get("status", "ok"), d.get("cells", 0),
-                   d.get("plan", {}), d.get("degraded", []), d.get("parts", {}))
+                   d.get("plan", {}), d.get("degraded", []), d.get("parts", {}), d.get("phases", {}),
+                   d.get("stats", {}))
 
 
 # The typed evidence of a candidate other than its log-probability (which may differ between identical
@@ -228,3 +236,50 @@ def read_entries(path: str | Path) -> Iterator[dict[str, Any]]:
 def read_tasks(path: str | Path) -> dict[str, TaskRecord]:
     """The last record of every task in the journal."""
     return {e["task_id"]: TaskRecord.from_json(e) for e in read_entries(path) if e.get("type") == "task"}
+
+
+# ---- what the model stages did, over a run (the summary and the report) ----
+
+@dataclass
+class StageOutputs:
+    """One model stage's generations over the tasks it ran on (from each task's `stats`)."""
+    tasks: int = 0
+    prompts: int = 0
+    decoded: int = 0
+    candidates: int = 0
+    rejects: Counter = field(default_factory=Counter)
+    empty_tasks: int = 0  # tasks on which it produced no valid candidate
+
+    @property
+    def mostly_empty(self) -> bool:
+        """No valid candidate on most of the tasks it ran on: a model that does nothing useful."""
+        return self.tasks > 0 and self.empty_tasks > self.tasks / 2
+
+    def line(self) -> str:
+        rejected = ", ".join(f"{n} {reason}" for reason, n in self.rejects.most_common())
+        return (f"{self.tasks} tasks, {self.prompts} prompts, {self.decoded} decoded, {self.candidates} "
+                f"candidates; no candidate on {self.empty_tasks} tasks"
+                + (f"; rejected: {rejected}" if rejected else ""))
+
+    def warning(self, stage: str) -> str:
+        return (f"WARNING: the {stage} stage produced no valid candidate on {self.empty_tasks} of {self.tasks} "
+                f"tasks ({sum(self.rejects.values())} outputs rejected). Its outputs do not parse as grids: "
+                f"likely a format mismatch (a model trained on another prompt format than the kit's) or a "
+                f"broken model.")
+
+
+def stage_outputs(per_task_stats: list[dict[str, dict[str, Any]]]) -> dict[str, StageOutputs]:
+    """Per model stage (one whose stats count decoded outputs), its outputs summed over tasks."""
+    out: dict[str, StageOutputs] = {}
+    for stats in per_task_stats:
+        for stage, s in stats.items():
+            if "decoded" not in s:
+                continue
+            o = out.setdefault(stage, StageOutputs())
+            o.tasks += 1
+            o.prompts += s.get("prompts", 0)
+            o.decoded += s.get("decoded", 0)
+            o.candidates += s.get("candidates", 0)
+            o.rejects.update(s.get("rejects", {}))
+            o.empty_tasks += s.get("candidates", 0) == 0
+    return out

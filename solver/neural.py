@@ -7,6 +7,9 @@ ttt.steps, sample.views, ...) are read from the task's own config (`plan`) on ev
 budget can lower them task by task. The deadline is always honoured: training stops
 before it (leaving time to sample), sampling stops at it and returns what it has.
 
+Each phase (ttt, sample or dfs, rescore) fails alone: what the phases before it made is kept, and the result
+(stages.StageResult) names the phase, its seconds, and what the model generated and why outputs were rejected.
+
 Sampling and rescoring run on the training model itself (model.backend = "transformers") or on a vLLM
 engine beside it (model.backend = "vllm", solver/vllm_backend.py), which serves the task's adapter as a
 LoRA: the same candidates through the same sample.Backend interface.
@@ -27,7 +30,8 @@ from .model import LoadedModel, load_model
 from .rescore import RescoreReport, rescore
 from .engine import TransformersBackend
 from .sample import SampleReport, sample_task
-from .tasks import Candidate, Task
+from .stages import StageResult
+from .tasks import Task
 from .ttt import Adapter, FitReport, train_on_task, train_shared
 
 
@@ -37,6 +41,19 @@ class TaskReport:
     ttt: FitReport | None = None
     sample: SampleReport = field(default_factory=SampleReport)
     rescore: RescoreReport | None = None
+
+
+def stage_stats(report: TaskReport) -> dict:
+    """What the model did for one task, as the journal records it: prompts, outputs decoded (greedy: one per
+    prompt; DFS: one search per prompt), candidates, and the outputs rejected, by reason."""
+    s = report.sample
+    stats = {"prompts": s.prompts, "decoded": s.generated, "candidates": s.candidates,
+             "rejects": dict(sorted(s.rejects.items()))}
+    if report.ttt is not None:
+        stats["ttt_steps"] = report.ttt.steps
+    if report.rescore is not None:
+        stats["rescored_grids"] = report.rescore.grids
+    return stats
 
 
 def task_rng(seed: int, task_id: str) -> np.random.Generator:
@@ -57,7 +74,8 @@ class NeuralStage:
             from .vllm_backend import VllmServing  # vllm is imported only when it is used
             serving = VllmServing(cfg, self.loaded.format, self.loaded.max_length)
         self.serving = serving
-        self.backend = serving.backend if serving else TransformersBackend(self.adapter.model, self.loaded.format)
+        self.backend = serving.backend if serving else TransformersBackend(
+            self.adapter.model, self.loaded.format, cfg.rescore.cache_mb)
         self.reports: dict[str, TaskReport] = {}
         self.shared: FitReport | None = None
 
@@ -72,28 +90,44 @@ class NeuralStage:
         print(f"neural: shared adapter trained {self.shared.steps} steps on {self.shared.sequences} "
               f"sequences in {self.shared.seconds:.1f} s", file=sys.stderr)
 
-    def solve(self, task: Task, plan: Config, deadline: Deadline) -> list[Candidate]:
-        """The stage protocol's call (solver/stages.py): `plan` is the task's own config."""
+    def solve(self, task: Task, plan: Config, deadline: Deadline) -> StageResult:
+        """The stage protocol's call (solver/stages.py): `plan` is the task's own config.
+
+        Each phase fails alone (StageResult.phase): a failed training samples from the starting adapter, a
+        failed rescoring keeps the sampled candidates unrescored; only a failed sampling leaves nothing to
+        rescore. Every failure is in the result with its phase."""
         cfg = plan
         rng = task_rng(cfg.seed, task.id)
         report = self.reports[task.id] = TaskReport()
+        out = StageResult()
         fmt, max_len = self.loaded.format, self.loaded.max_length
         self.adapter.reset()
         try:
             if cfg.ttt.enabled and cfg.ttt.steps > 0:
-                share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
-                report.ttt = train_on_task(self.adapter, task, cfg.ttt, fmt, max_len, deadline.within(share), rng)
+                with out.phase("ttt"):
+                    share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
+                    report.ttt = train_on_task(self.adapter, task, cfg.ttt, fmt, max_len,
+                                               deadline.within(share), rng)
+                if out.failed("ttt"):
+                    self.adapter.reset()  # a half-trained adapter is not trusted: sample from the start
             sampling = deadline
             if cfg.rescore.enabled and not deadline.unlimited:
                 sampling = deadline.within(deadline.remaining() * (1.0 - cfg.rescore.time_fraction))
-            with self._serve(task.id, trained=bool(report.ttt and report.ttt.steps) or self.shared is not None):
-                candidates, report.sample = sample_task(task, self.backend, fmt, cfg.sample, max_len, sampling, rng)
-                if cfg.rescore.enabled and candidates:
-                    candidates, report.rescore = rescore(task, candidates, self.backend, fmt, cfg.rescore,
-                                                         max_len, deadline, rng)
+            trained = bool(report.ttt and report.ttt.steps and not out.failed("ttt")) or self.shared is not None
+            method = "dfs" if cfg.sample.method == "dfs" else "sample"
+            with contextlib.ExitStack() as serving:
+                with out.phase(method):
+                    serving.enter_context(self._serve(task.id, trained))
+                    out.candidates, report.sample = sample_task(task, self.backend, fmt, cfg.sample, max_len,
+                                                                sampling, rng)
+                if cfg.rescore.enabled and out.candidates:
+                    with out.phase("rescore"):
+                        out.candidates, report.rescore = rescore(task, out.candidates, self.backend, fmt,
+                                                                 cfg.rescore, max_len, deadline, rng)
         finally:
             self.adapter.reset()  # the task's adapter is discarded
-        return candidates
+        out.stats = stage_stats(report)
+        return out
 
     def _serve(self, task_id: str, trained: bool):
         """The transformers backend samples from the adapter in place; a vLLM engine is handed the adapter

@@ -22,7 +22,7 @@ from pathlib import Path
 from .config import Config, ConfigError
 from .formats import detect_format
 from .coordinator import Coordinator
-from .journal import Journal, TaskRecord, file_sha256, run_identity
+from .journal import Journal, TaskRecord, file_sha256, run_identity, stage_outputs
 from .metrics import ScoreReport, coverage, score_submission
 from .submission import Submission
 from .tasks import ChallengeSet, load_challenges, load_solutions
@@ -130,8 +130,18 @@ def summary_lines(result: RunResult) -> list[str]:
     if knob_counts:
         lines.append("degraded          " + ", ".join(f"{k} in {n} tasks" for k, n in sorted(knob_counts.items())))
     lines.append(f"tasks with errors {sum(1 for r in records if r.errors)}")
+    phase_seconds: dict[str, dict[str, float]] = {}
+    for r in records:
+        for name, phases in r.phases.items():
+            for phase, s in phases.items():
+                phase_seconds.setdefault(name, {})[phase] = phase_seconds.get(name, {}).get(phase, 0.0) + s
     for name, s in sorted(stage_seconds.items()):
-        lines.append(f"  stage {name:<11} {s:.1f} s")
+        phases = ", ".join(f"{p} {v:.1f} s" for p, v in phase_seconds.get(name, {}).items())
+        lines.append(f"  stage {name:<11} {s:.1f} s" + (f" ({phases})" if phases else ""))
+    outputs = stage_outputs([r.stats for r in records])
+    for name, o in sorted(outputs.items()):
+        lines.append(f"  model {name:<11} {o.line()}")
+    warnings = [o.warning(name) for name, o in sorted(outputs.items()) if o.mostly_empty]
     if result.score is not None:
         sc = result.score
         lines.append(f"score             {sc.score:.4f} ({sc.n_correct}/{sc.n_outputs} test outputs, "
@@ -142,4 +152,4 @@ def summary_lines(result: RunResult) -> list[str]:
         lines.append(f"note              {n}")
     lines.append(f"submission        {result.submission_path}")
     lines.append(f"journal           {result.workdir / 'journal.jsonl'}")
-    return lines
+    return lines + warnings  # last, where they are seen

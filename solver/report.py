@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .journal import TaskRecord, read_entries
+from .journal import TaskRecord, read_entries, stage_outputs
 from .tasks import Candidate, ChallengeFileError, Task, family, load_challenges, load_solutions
 from .vote import tally
 
@@ -152,6 +152,7 @@ def render(header: dict, records: dict[str, dict], workers: list[dict], tasks: d
              f"config <b>{html.escape(str(header.get('config', {}).get('name')))}</b> · started "
              f"{html.escape(str(header.get('started_at')))} · budget "
              f"{header.get('config', {}).get('budget', {}).get('total_seconds') or 'none'} s</p>"]
+    parts.append(_outputs_html(records))
     parts.append(_summary_html(stats, truths))
     parts.append(_time_html(records, header))
     parts.append(_index_html(records, truths, stats))
@@ -207,6 +208,24 @@ def _summary_html(s: dict, truths: dict) -> str:
                if missed else ""))
 
 
+def _outputs_html(records: dict[str, dict]) -> str:
+    """What each model stage generated: prompts, outputs, candidates, rejects by reason; a loud warning
+    when it produced no valid candidate on most tasks."""
+    outputs = stage_outputs([rec.get("stats", {}) for rec in records.values()])
+    if not outputs:
+        return ""
+    rows, warnings = "", ""
+    for name, o in sorted(outputs.items()):
+        rejected = ", ".join(f"{n} {html.escape(reason)}" for reason, n in o.rejects.most_common()) or "none"
+        rows += (f"<tr><td>{html.escape(name)}</td><td>{o.tasks}</td><td>{o.prompts}</td><td>{o.decoded}</td>"
+                 f"<td>{o.candidates}</td><td>{o.empty_tasks}</td><td style='text-align:left'>{rejected}</td></tr>")
+        if o.mostly_empty:
+            warnings += f"<p class=warn><b>{html.escape(o.warning(name))}</b></p>"
+    return (warnings + "<h2>What the model did</h2><table class=num><tr><th>stage</th><th>tasks</th>"
+            "<th>prompts</th><th>decoded</th><th>candidates</th><th>tasks without a candidate</th>"
+            f"<th>rejected outputs, by reason</th></tr>{rows}</table>")
+
+
 def _time_html(records: dict[str, dict], header: dict) -> str:
     seconds: dict[str, float] = defaultdict(float)
     knobs: dict[str, int] = defaultdict(int)
@@ -214,6 +233,9 @@ def _time_html(records: dict[str, dict], header: dict) -> str:
     for rec in records.values():
         for name, sec in rec.get("seconds", {}).items():
             seconds[name] += sec
+        for name, phases in rec.get("phases", {}).items():  # a stage's phases, beside its total
+            for phase, sec in phases.items():
+                seconds[f"{name}/{phase}"] += sec
         for k in rec.get("degraded", []):
             knobs[k] += 1
         for part in rec.get("parts", {}).values():
@@ -358,6 +380,7 @@ h1{margin:0 0 4px}h2{margin-top:28px;border-bottom:1px solid #ddd}
 section{border-top:1px solid #ddd;padding:8px 0}
 .meta{color:#666;margin:2px 0}.dim{color:#999;font-size:11px}
 .error{color:#b00;font-family:monospace;font-size:12px;margin:2px 0;white-space:pre-wrap}
+.warn{background:#fde8e8;border:2px solid #FF4136;padding:8px;color:#900}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
 table.num td:not(:first-child){text-align:right}
 tr.cut td{background:#f3f3f3}tr.error td{background:#fde8e8}tr.invalid td{background:#fff4d6}

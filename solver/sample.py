@@ -42,10 +42,22 @@ class Generation:
         return self.stop == "end"
 
 
+def token_limits(max_new_tokens: int | Sequence[int], n: int) -> list[int]:
+    """One answer-token limit per prompt, from one for all or one each."""
+    if isinstance(max_new_tokens, (int, np.integer)):
+        return [int(max_new_tokens)] * n
+    limits = [int(m) for m in max_new_tokens]
+    if len(limits) != n:
+        raise ValueError(f"{len(limits)} token limits for {n} prompts")
+    return limits
+
+
 class Backend(Protocol):
-    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int,
+    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int | Sequence[int],
                  deadline: Deadline) -> list[Generation]:
-        """One greedy answer per prompt; generation stops early for all when `deadline` passes."""
+        """One greedy answer per prompt, at most `max_new_tokens` tokens (one limit for all, or one per
+        prompt: what its prompt leaves of the context); generation stops early for all when `deadline`
+        passes."""
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
                 deadline: Deadline) -> Search:
@@ -85,7 +97,8 @@ def _greedy(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Dea
             report.skipped += len(jobs) - start
             return
         batch = jobs[start:start + size]
-        gens = backend.generate([j.prompt for j in batch], min(j.room for j in batch), deadline)
+        # Each prompt its own room: one long prompt must not cut its batch-mates' answers short.
+        gens = backend.generate([j.prompt for j in batch], [j.room for j in batch], deadline)
         report.generated += len(batch)
         yield from zip(batch, gens)
 

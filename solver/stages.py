@@ -5,15 +5,23 @@ config turned down the degrade ladder for this task, solver/budget.py). Whether 
 is the stage's `enabled(plan)` flag, read here by the runner, never by the stage. Stages never touch the
 journal or the submission; a stage that raises costs only its own candidates.
 
+A stage made of phases (the neural stage: TTT, sampling or DFS, rescoring) returns a `StageResult` instead
+of a bare list: its candidates, the seconds of each phase, what it generated (`stats`), and the phases that
+failed. A phase that fails costs only its own work: the candidates of the phases before it are kept, and the
+failure is journaled with its phase, so that a retry after running out of memory lightens that phase.
+
 Both the coordinator (solver/coordinator.py, for the inline stages) and the worker processes
 (solver/workers.py) import this module; it imports neither.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from . import baseline
 from .budget import Deadline
@@ -23,7 +31,45 @@ from .select import select_attempts
 from .submission import fallback_attempts
 from .tasks import Candidate, Task, is_grid
 
-Solve = Callable[[Task, Config, Deadline], list[Candidate]]
+
+
+@dataclass(frozen=True)
+class PhaseFailure:
+    phase: str            # ttt | sample | dfs | rescore (the neural stage's), or another stage's own name
+    error: str            # "ExceptionType: message"
+    out_of_memory: bool
+
+
+@dataclass
+class StageResult:
+    """What a stage made of one task when it has more to tell than its candidates."""
+    candidates: list[Candidate] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    failures: list[PhaseFailure] = field(default_factory=list)
+    # What the stage generated, for the journal and the summary: for a model stage "prompts", "decoded",
+    # "candidates" and "rejects" ({reason: count}); any JSON-able counts.
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Times the block as phase `name`; an exception in it is recorded as the phase's failure and goes
+        no further, so the caller keeps what the phases before it made (check `failed(name)`)."""
+        start = time.monotonic()
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - one phase's failure must not cost the others' work
+            oom = is_out_of_memory(exc)
+            self.failures.append(PhaseFailure(name, f"{type(exc).__name__}: {exc}", oom))
+            if oom:
+                release_accelerator_memory()  # what the failed phase held, before the next phase runs
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - start
+
+    def failed(self, name: str) -> bool:
+        return any(f.phase == name for f in self.failures)
+
+
+Solve = Callable[[Task, Config, Deadline], "list[Candidate] | StageResult"]
 
 
 def _always(plan: Config) -> bool:
@@ -90,6 +136,10 @@ class PartResult:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     errors: list[str] = field(default_factory=list)
     out_of_memory: bool = False
+    oom_phase: str | None = None  # the first phase that ran out of memory, for the retry to lighten
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)  # per stage: seconds per phase
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)     # per stage: StageResult.stats
+    memory: dict[str, float] = field(default_factory=dict)  # the worker's after the part: rss_mb, gpu_peak_mb
 
 
 def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline) -> PartResult:
@@ -103,12 +153,23 @@ def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline
             continue
         start = time.monotonic()
         try:
-            produced = list(stage.solve(task, plan, deadline))
+            result = stage.solve(task, plan, deadline)
+            if not isinstance(result, StageResult):
+                result = StageResult(list(result))
         except Exception as exc:  # noqa: BLE001 - a stage's bug must not cost the task the others' work
-            out.errors.append(f"{stage.name}: {type(exc).__name__}: {exc}")
-            out.out_of_memory |= is_out_of_memory(exc)
-            produced = []
+            result = StageResult(failures=[PhaseFailure(stage.name, f"{type(exc).__name__}: {exc}",
+                                                        is_out_of_memory(exc))])
         out.seconds[stage.name] = out.seconds.get(stage.name, 0.0) + time.monotonic() - start
+        for f in result.failures:
+            where = stage.name if f.phase == stage.name else f"{stage.name}/{f.phase}"
+            out.errors.append(f"{where}: {f.error}")
+            if f.out_of_memory and not out.out_of_memory:
+                out.out_of_memory, out.oom_phase = True, f.phase
+        if result.phases:
+            out.phases[stage.name] = dict(result.phases)
+        if result.stats:
+            out.stats[stage.name] = dict(result.stats)
+        produced = result.candidates
         for c in produced:
             if isinstance(c, Candidate) and 0 <= c.test_index < len(task.test) and is_grid(c.grid):
                 out.candidates.append(c)
@@ -136,6 +197,16 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc)
 
 
+def release_accelerator_memory() -> None:
+    """Hand the blocks torch's CUDA allocator caches back to the device (after an out-of-memory error, and
+    between tasks, so that hundreds of tasks of varying length do not fragment it). A no-op where torch is
+    not loaded or there is no GPU; never imports torch itself."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        gc.collect()  # tensors of the task still referenced only by cycles (an exception's traceback)
+        torch.cuda.empty_cache()
+
+
 def choose_attempts(task: Task, candidates: list[Candidate], cfg: Config):
     return [select_attempts([c for c in candidates if c.test_index == i], cfg.select, fallback_attempts(ex.input)[0])
             for i, ex in enumerate(task.test)]
@@ -146,4 +217,4 @@ def solve_task(task: Task, stages: list[Stage], cfg: Config, deadline: Deadline)
     part = run_stages(task, stages, cfg, deadline)
     status = "error" if part.errors and not part.candidates else "ok"
     return TaskRecord(task.id, choose_attempts(task, part.candidates, cfg), part.candidates, part.seconds,
-                      part.errors, status, task.cell_count())
+                      part.errors, status, task.cell_count(), phases=part.phases, stats=part.stats)

@@ -1,9 +1,13 @@
 """`python -m solver tune WORKDIR --gpus 4 --hours 12 --tasks 240`: settings for the real run, from a dry run.
 
-1. Fit the budget's cost model (budget.model_task_seconds, ttt_step_seconds, view_seconds, dfs_factor) to the
-   model workers' part times in the dry run's journal. A ridge fit pulls towards the dry run's own
-   coefficients, so what the journal cannot tell apart (every task ran the same settings, so steps and
-   views grow together) keeps the configured ratio and only the scale is fitted.
+1. Fit the budget's cost model (budget.model_task_seconds, ttt_step_seconds, view_seconds, dfs_factor,
+   rescore_view_seconds) to the model workers' part times in the dry run's journal. Where the journal has
+   the neural stage's seconds per phase (TTT, sampling, DFS, rescoring), each phase's cost per unit is
+   fitted to that phase's own seconds and the fixed cost to what the phases leave of the part's time.
+   Older journals (no phases): a ridge fit of the part times pulls towards the dry run's own coefficients,
+   so what the journal cannot tell apart (every task ran the same settings, so steps and views grow
+   together) keeps the configured ratio and only the scale is fitted. Either way the fit says how much of
+   the measured model time it explains.
    The DSL's time per task is read off directly: a search that ended before its limit needed that long.
 2. Simulate the Kaggle schedule: `--tasks` tasks drawn from the dry run's (sizes, and each one's measured
    time against the model's estimate), one model worker per GPU and a pool of CPU workers, each pulling
@@ -31,7 +35,8 @@ from .budget import degraded, model_seconds, plan_task, task_share, task_weight
 from .config import Config, config_from_dict
 from .journal import read_entries
 
-COST_FIELDS = ("model_task_seconds", "ttt_step_seconds", "view_seconds", "dfs_factor")
+COST_FIELDS = ("model_task_seconds", "ttt_step_seconds", "view_seconds", "dfs_factor", "rescore_view_seconds")
+PHASES = ("ttt", "sample", "dfs", "rescore")  # the neural stage's, in the order of the cost model's columns
 
 
 class DryRunError(ValueError):
@@ -56,6 +61,21 @@ class DryRun:
     dsl_overhead: float            # seconds a CPU part takes beyond the DSL's own limit
     startup: dict[str, float]      # seconds from the run's start until a worker of each kind was ready
     cpu_workers: int
+    fit: "CostFit | None" = None   # how well the fitted cost model explains the measured model time
+
+
+@dataclass
+class CostFit:
+    """The fitted model against the dry run: summed over the model parts, per phase and in all."""
+    by_phases: bool                # fitted phase by phase (the journal has per-phase seconds)
+    measured: float                # seconds of the model parts
+    estimated: float               # what the fitted model says they take
+    # Per part, |estimate - measured|, summed, over the measured seconds: how far off the model is task by
+    # task (the totals agree by construction: the fixed cost is what the phases leave, on average).
+    error: float = 0.0
+    median_task_error: float = 0.0  # median over parts of |estimate - measured| / measured
+    phases_measured: dict[str, float] = field(default_factory=dict)
+    phases_estimated: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,24 +106,39 @@ def read_dry_run(workdir: str | Path) -> DryRun:
     cfg = config_from_dict(header["config"])
     tasks = [SimTask(r.get("cells") or 1, max(1, len(r["attempts"]))) for r in records]
 
-    # The model workers' parts: wall time against [1, steps * size, greedy views, DFS views].
+    # The model workers' parts: wall time against [1, steps * size, greedy views, DFS views, rescoring views].
     prior = np.array([cfg.budget.model_task_seconds, cfg.budget.ttt_step_seconds, cfg.budget.view_seconds,
-                      cfg.budget.view_seconds * cfg.budget.dfs_factor])
-    rows, ys, owners = [], [], []
+                      cfg.budget.view_seconds * cfg.budget.dfs_factor, cfg.budget.rescore_view_seconds])
+    rows, ys, owners, phases = [], [], [], []
     for t, r in zip(tasks, records):
         part = r.get("parts", {}).get("gpu")
         if not part or "end" not in part or any("gpu part lost" in e for e in r.get("errors", [])):
             continue
-        p, size = r.get("plan", {}), t.cells / 1000
-        views = p.get("views", 0) * t.n_test * size if p.get("model") else 0.0
-        rows.append([1.0, p.get("ttt_steps", 0) * size if p.get("model") else 0.0,
-                     views if p.get("method") != "dfs" else 0.0, views if p.get("method") == "dfs" else 0.0])
+        ran = r.get("phases", {}).get("neural")
+        rows.append(cost_row(r.get("plan", {}), t.cells, t.n_test, set(ran) if ran else None))
         ys.append(part["end"] - part["start"])
         owners.append(t)
-    coef = fit_costs(np.array(rows), np.array(ys), prior) if rows else prior
-    for t, x, y in zip(owners, rows, ys):
-        estimate = float(np.dot(x, coef))
-        t.model_ratio = float(np.clip(y / estimate, 0.25, 4.0)) if estimate > 0 else 1.0
+        phases.append(ran)
+    x, y = np.array(rows).reshape(-1, len(prior)), np.array(ys)
+    by_phases = bool(rows) and all(ph for ph in phases)
+    if by_phases:
+        coef = fit_phases(x, y, np.array([[ph.get(name, 0.0) for name in PHASES] for ph in phases]), prior)
+    else:
+        coef = fit_costs(x, y, prior) if rows else prior
+    estimates = x @ coef if rows else np.zeros(0)
+    for t, estimate, measured in zip(owners, estimates, y):
+        t.model_ratio = float(np.clip(measured / estimate, 0.25, 4.0)) if estimate > 0 else 1.0
+    fit = None
+    if rows:
+        fit = CostFit(by_phases, float(y.sum()), float(estimates.sum()),
+                      float(np.abs(estimates - y).sum() / max(float(y.sum()), 1e-9)),
+                      float(np.median(np.abs(estimates - y) / np.maximum(y, 1e-9))))
+        for k, name in enumerate(("task",) + PHASES):
+            fit.phases_estimated[name] = float((x[:, k] * coef[k]).sum())
+            if by_phases and name != "task":
+                fit.phases_measured[name] = float(sum(ph.get(name, 0.0) for ph in phases))
+        if by_phases:
+            fit.phases_measured["task"] = fit.measured - sum(fit.phases_measured.values())
 
     # The CPU parts: a search that stopped before its limit needed that long; one that did not, more.
     overheads, dsl_points = [], 0
@@ -123,9 +158,40 @@ def read_dry_run(workdir: str | Path) -> DryRun:
     costs = dict(zip(COST_FIELDS, [coef[0], coef[1], coef[3] / cfg.budget.dfs_factor if dfs_seen and not greedy_seen
                                    else coef[2],
                                    coef[3] / coef[2] if dfs_seen and greedy_seen and coef[2] > 0
-                                   else cfg.budget.dfs_factor]))
+                                   else cfg.budget.dfs_factor, coef[4]]))
     return DryRun(cfg, tasks, costs, len(rows), dsl_points, float(np.median(overheads)) if overheads else 0.0,
-                  startup, int(header.get("workers", {}).get("cpu") or 1))
+                  startup, int(header.get("workers", {}).get("cpu") or 1), fit)
+
+
+def cost_row(plan: dict, cells: int, n_test: int, ran: set[str] | None = None) -> list[float]:
+    """A model part's units of each cost (budget.model_seconds's terms), from the knobs it ran with:
+    [1, TTT steps x size, greedy views x tests x size, DFS views x tests x size, rescoring views x ...].
+    `ran`: the phases the journal says ran (None: unknown, all that the plan enables); a phase that did not
+    run (rescoring with no candidate to score) has no units, so that it does not dilute its cost."""
+    if not plan.get("model"):
+        return [1.0, 0.0, 0.0, 0.0, 0.0]
+    size = cells / 1000
+    views = plan.get("views", 0) * n_test * size
+    dfs = plan.get("method") == "dfs"
+    row = [1.0, plan.get("ttt_steps", 0) * size, 0.0 if dfs else views, views if dfs else 0.0,
+           plan.get("rescore_views", 0) * n_test * size]
+    if ran is not None:
+        row = [row[0]] + [u if name in ran else 0.0 for name, u in zip(PHASES, row[1:])]
+    return row
+
+
+def fit_phases(x: np.ndarray, wall: np.ndarray, seconds: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """The cost model from per-phase seconds: each phase's cost per unit (x's columns 1..) is its seconds
+    over its units, summed over the parts where it ran (so the model's total for the phase is the measured
+    total, whatever the mix of task sizes); the prior where the phase never ran. The fixed cost (column 0)
+    is the mean of what the phases leave of the part's wall time (the worker's own work between phases)."""
+    coef = prior.astype(float).copy()
+    for k in range(1, x.shape[1]):
+        units = x[:, k].sum()
+        if units > 0:
+            coef[k] = float(seconds[x[:, k] > 0, k - 1].sum() / units)
+    coef[0] = max(0.0, float(np.mean(wall - x[:, 1:] @ coef[1:])))
+    return coef
 
 
 def fit_costs(x: np.ndarray, y: np.ndarray, prior: np.ndarray, strength: float = 1e-2) -> np.ndarray:
@@ -209,7 +275,8 @@ def simulate(cfg: Config, tasks: list[SimTask], gpus: int, cpus: int, budget: fl
 def with_costs(cfg: Config, costs: dict[str, float], slowdown: float, budget: float, **knobs) -> Config:
     out = copy.deepcopy(cfg)
     for name in COST_FIELDS:
-        setattr(out.budget, name, costs[name] * (1.0 if name == "dfs_factor" else slowdown))
+        cost = costs.get(name, getattr(cfg.budget, name))  # one the fit did not give: as configured
+        setattr(out.budget, name, cost * (1.0 if name == "dfs_factor" else slowdown))
     out.budget.total_seconds = budget
     for name, value in knobs.items():
         section, key = name.split("__")
@@ -267,7 +334,8 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
 
 def _fit_model_settings(cfg: Config, fits) -> Config:
     """The ladder, run once for the whole schedule: the most TTT steps that fit (up to 4x the configured
-    ones), else no TTT and fewer views (DFS down to half of them), else greedy views, else no model."""
+    ones), else no TTT and fewer rescoring views, else no rescoring and fewer views (DFS down to half of
+    them), else greedy views, else no model."""
     c = copy.deepcopy(cfg)
     views, method = c.sample.views, c.sample.method
     if c.ttt.enabled and c.ttt.steps > 0:
@@ -281,6 +349,8 @@ def _fit_model_settings(cfg: Config, fits) -> Config:
             c.ttt.steps = lo
             return c
         c.ttt.enabled = False
+    if _fit_rescoring(c, fits):
+        return c
     for m in ([method, "greedy"] if method == "dfs" else [method]):
         c.sample.method = m
         floor = math.ceil(views / 2) if m == "dfs" else 1
@@ -292,6 +362,18 @@ def _fit_model_settings(cfg: Config, fits) -> Config:
     return c
 
 
+def _fit_rescoring(c: Config, fits) -> bool:
+    """The most rescoring views that fit (TTT is off by now); else no rescoring. True when it fits."""
+    if not c.rescore.enabled:
+        return False
+    for v in range(c.rescore.views, 0, -1):
+        c.rescore.views = v
+        if fits(c):
+            return True
+    c.rescore.enabled = False
+    return fits(c)
+
+
 def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: float, n_tasks: int,
                  slowdown: float, cpu_slowdown: float) -> list[str]:
     b, c = dry.cfg.budget, rec.cfg
@@ -300,6 +382,15 @@ def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: 
              "", "cost model (dry-run seconds, per 1000 cells)   configured      fitted"]
     for name in COST_FIELDS:
         lines.append(f"  budget.{name:<38} {getattr(b, name):>10.4g} {dry.costs[name]:>11.4g}")
+    if dry.fit is not None:
+        f = dry.fit
+        lines.append(f"  explains {f.measured:.1f} s of measured model time ({f.estimated:.1f} s estimated); "
+                     f"task by task {100 * f.error:.1f}% off in all, median {100 * f.median_task_error:.1f}%; "
+                     + ("fitted phase by phase:" if f.by_phases else "fitted on part times (no phases journaled)"))
+        if f.by_phases:
+            lines.append("    phase        measured s   estimated s")
+            for name, measured in f.phases_measured.items():
+                lines.append(f"    {name:<10} {measured:>12.1f} {f.phases_estimated.get(name, 0.0):>13.1f}")
     lines += ["", f"Kaggle schedule: {n_tasks} tasks, {gpus} GPU workers, {cpus} CPU workers, {hours:g} h, "
                   f"slowdown x{slowdown:g} GPU, x{cpu_slowdown:g} CPU; settings must end by {rec.target:.0f} s",
               f"  fixed settings:  ends at {rec.fixed.makespan:.0f} s, {rec.fixed.cut} parts cut",
@@ -320,7 +411,8 @@ def settings_toml(cfg: Config) -> str:
     out += [f"{name} = {getattr(b, name):.4g}" for name in COST_FIELDS]
     if cfg.model.active:
         out += ["[ttt]", f"enabled = {str(cfg.ttt.enabled).lower()}", f"steps = {cfg.ttt.steps}",
-                "[sample]", f"views = {cfg.sample.views}", f'method = "{cfg.sample.method}"']
+                "[sample]", f"views = {cfg.sample.views}", f'method = "{cfg.sample.method}"',
+                "[rescore]", f"enabled = {str(cfg.rescore.enabled).lower()}", f"views = {cfg.rescore.views}"]
     out += ["[dsl]", f"enabled = {str(cfg.dsl.enabled).lower()}", f"seconds_per_task = {cfg.dsl.seconds_per_task:g}"]
     if not cfg.model.active:
         out += ["[model]", "enabled = false"]

@@ -49,7 +49,7 @@ from .config import Config, ModelConfig
 from .dfs import Completion, Search
 from .formats import PROFILES, Format, detect_format
 from .model import ModelError, check_model_dir, dtype_kwarg, model_format, shrink_embeddings
-from .sample import Generation
+from .sample import Generation, token_limits
 from .ttt import AdapterError, check_adapter, save_adapter
 
 @dataclass
@@ -182,17 +182,26 @@ class VllmBackend:
         if out.finish_reason == "stop" and (not tokens or tokens[-1] not in self.format.stops):
             tokens.append(self.format.end)  # some versions leave the stop token out of token_ids
         stop = "end" if out.finish_reason == "stop" else "length"
-        return Generation(np.array(tokens, dtype=np.int64), float(out.cumulative_logprob or 0.0), stop)
+        if out.cumulative_logprob is None:  # missing is not certainty: 0.0 would pass every threshold
+            raise ValueError("vLLM returned no cumulative_logprob for a generation (the sampling parameters "
+                             "ask for logprobs=0; this vLLM version does not fill it in)")
+        return Generation(np.array(tokens, dtype=np.int64), float(out.cumulative_logprob), stop)
 
-    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int, deadline: Deadline) -> list[Generation]:
-        params = self._answer_params(max_new_tokens, temperature=0.0)
-        gens: list[Generation] = []
-        for start in range(0, len(prompts), self.chunk):
-            batch = prompts[start:start + self.chunk]
-            if deadline.expired():
-                gens += [Generation(np.zeros(0, dtype=np.int64), 0.0, "time") for _ in batch]
-                continue
-            gens += [self._generation(r.outputs[0], max_new_tokens) for r in self._run(batch, params)]
+    def generate(self, prompts: Sequence[np.ndarray], max_new_tokens: int | Sequence[int],
+                 deadline: Deadline) -> list[Generation]:
+        limits = token_limits(max_new_tokens, len(prompts))
+        gens: list[Generation | None] = [None] * len(prompts)
+        for limit in sorted(set(limits)):  # one engine call per token limit (nearly always one for all)
+            params = self._answer_params(limit, temperature=0.0)
+            mine = [i for i, m in enumerate(limits) if m == limit]
+            for start in range(0, len(mine), self.chunk):
+                batch = mine[start:start + self.chunk]
+                if deadline.expired():
+                    for i in batch:
+                        gens[i] = Generation(np.zeros(0, dtype=np.int64), 0.0, "time")
+                    continue
+                for i, r in zip(batch, self._run([prompts[i] for i in batch], params)):
+                    gens[i] = self._generation(r.outputs[0], limit)
         return gens
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,

@@ -31,12 +31,20 @@ from typing import Any, Iterator
 
 from .budget import Deadline
 from .config import Config, RunConfig
-from .stages import build_stages, prepare_stages, run_stages
+from .stages import build_stages, prepare_stages, release_accelerator_memory, run_stages
 from .tasks import Task
 
 # A CPU worker shares the machine with one process per core: one thread each, or they oversubscribe it.
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                      "NUMBA_NUM_THREADS": "1"}
+# A model worker meets hundreds of tasks of 100 to 8,000 prompt tokens: with expandable segments torch's CUDA
+# allocator grows its blocks in place instead of keeping a fixed-size block per size ever asked for, so that
+# the free memory does not fragment into pieces too small for the next long task. Read when torch first
+# initialises CUDA, so it is set in the environment the worker is spawned with, before it imports torch.
+# Not under a vLLM engine, which manages its own memory and has had start-up failures with expandable
+# segments in some versions and setups (vllm-project/vllm issues 29544 and 42609; the CuMemAllocator of its
+# sleep mode refused it until PR 40812).
+GPU_ALLOCATOR_ENV = {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}
 
 
 @dataclass
@@ -84,6 +92,8 @@ class Worker:
         env = {}
         if device == "cpu":  # a thread count the user set wins
             env.update({k: v for k, v in SINGLE_THREAD_ENV.items() if k not in os.environ})
+        if device == "gpu" and cfg.model.backend == "transformers":  # so does an allocator setting the user made
+            env.update({k: v for k, v in GPU_ALLOCATOR_ENV.items() if k not in os.environ})
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         self.process = ctx.Process(target=worker_main, args=(child_end, device, cfg, os.getpid()),
@@ -257,8 +267,7 @@ def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
             conn.send(("prepared", prepare_stages(stages, job.tasks, Deadline.after(job.seconds))))
             continue
         result = run_stages(job.task, stages, job.plan, Deadline.after(job.seconds))
-        if result.out_of_memory:
-            _release_gpu_memory()
+        result.memory = _memory_after_task()
         conn.send(("done", result))
 
 
@@ -272,9 +281,17 @@ def _die_with(coordinator_pid: int) -> None:
         os._exit(1)
 
 
-def _release_gpu_memory() -> None:
-    """After a CUDA out-of-memory error the allocator still caches the blocks; hand them back so the next
-    task starts with the whole GPU."""
+def _memory_after_task() -> dict[str, float]:
+    """The worker's resident memory and the GPU's peak allocation during the task, MiB; then the task's
+    cached GPU blocks are handed back (stages.release_accelerator_memory) and the peak is reset, so that
+    the next task starts with the whole GPU and the journal shows any growth from task to task."""
+    out: dict[str, float] = {}
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
+        out["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        release_accelerator_memory()
+        torch.cuda.reset_peak_memory_stats()
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pages = int(open("/proc/self/statm").read().split()[1])  # Linux: resident pages
+        out["rss_mb"] = round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    return out

@@ -107,7 +107,8 @@ def _ttt(task, plan, deadline):
 def _env(task, plan, deadline):
     """Answers, after FAULTY_SECONDS, with what the worker's environment says about the GPU it may use."""
     time.sleep(float(os.environ.get("FAULTY_SECONDS", "0.2")))
-    return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}")
+    return _answer(task, "env", program=f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')} "
+                                        f"PYTORCH_CUDA_ALLOC_CONF={os.environ.get('PYTORCH_CUDA_ALLOC_CONF')}")
 
 
 def prepared_gpu(cfg, where):
@@ -143,3 +144,46 @@ hang_gpu = _on("gpu", "hang", _hang)
 ttt_gpu = _on("gpu", "ttt", _ttt)
 env_gpu = _on("gpu", "env", _env)
 broken_gpu = _broken_build
+
+
+# ---- faults inside the real neural stage's phases ----
+
+# The function each phase of solver/neural.py calls, and the knob of its config section that the retry
+# lightens (budget.lighter): the fault fires only while that knob is as the run configured it.
+PHASE_CALLS = {"ttt": ("train_on_task", 2, "micro_batch_size"), "sample": ("sample_task", 4, "batch_size"),
+               "dfs": ("sample_task", 4, "views"), "rescore": ("rescore", 4, "batch_size")}
+
+
+def phase_error(kind: str) -> Exception:
+    if kind == "oom":
+        import torch
+        return torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB")
+    return RuntimeError("deliberate phase failure")
+
+
+def faulty_phase(phase: str, kind: str, configured=None):
+    """The phase's function in solver.neural, raising `kind` (oom | error) instead of running while its
+    config section's lightening knob still equals `configured` (None: always)."""
+    import solver.neural as neural
+    name, section_arg, knob = PHASE_CALLS[phase]
+    original = getattr(neural, name)
+
+    def faulty(*args, **kwargs):
+        if configured is None or getattr(args[section_arg], knob) == configured:
+            raise phase_error(kind)
+        return original(*args, **kwargs)
+    return name, faulty
+
+
+def neural_fault(cfg, where):
+    """Installs a fault into one phase of this model worker's real neural stage (solver.neural looks its
+    phase functions up when it calls them): FAULTY_PHASE names the phase, FAULTY_ERROR the error (oom:
+    torch.cuda.OutOfMemoryError; else RuntimeError). Adds no stage of its own."""
+    if where == "gpu" and os.environ.get("FAULTY_PHASE"):
+        import solver.neural as neural
+        phase = os.environ["FAULTY_PHASE"]
+        section = {"ttt": cfg.ttt, "sample": cfg.sample, "dfs": cfg.sample, "rescore": cfg.rescore}[phase]
+        name, faulty = faulty_phase(phase, os.environ.get("FAULTY_ERROR", "error"),
+                                    getattr(section, PHASE_CALLS[phase][2]))
+        setattr(neural, name, faulty)
+    return []

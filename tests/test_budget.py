@@ -124,3 +124,19 @@ def test_lighter_steps_down_for_memory():
 def test_knobs_report_what_ran():
     assert knobs(model_cfg(**{"ttt.enabled": "false"}))["ttt_steps"] == 0
     assert math.isclose(knobs(model_cfg())["dsl_seconds"], 10.0)
+
+
+def test_rescoring_is_in_the_cost_model_and_on_the_ladder_after_training():
+    # 1000 cells, 1 test input, greedy: 2 s fixed + 8 views x 1 s + rescoring 4 views x 0.5 s = 12 s.
+    cfg = model_cfg(**{"sample.method": '"greedy"', "ttt.enabled": "false", "rescore.enabled": "true",
+                       "rescore.views": 4, "budget.rescore_view_seconds": 0.5})
+    assert model_seconds(cfg, 1000, 1) == pytest.approx(12.0)
+    fewer = plan_task(cfg, 1000, 1, model_budget=11.0)  # two rescoring views go, the sampling views stay
+    assert (fewer.rescore.enabled, fewer.rescore.views, fewer.sample.views) == (True, 2, 8)
+    assert degraded(cfg, fewer) == ["rescore.views"] and knobs(fewer)["rescore_views"] == 2
+    none = plan_task(cfg, 1000, 1, model_budget=9.5)  # no rescoring view fits beside the sampling
+    assert not none.rescore.enabled and none.sample.views == 7
+    trained = model_cfg(**{"sample.method": '"greedy"', "rescore.enabled": "true", "rescore.views": 4,
+                           "budget.rescore_view_seconds": 0.5})
+    assert not plan_task(trained, 1000, 1, model_budget=12.0).ttt.enabled  # training goes before rescoring
+    assert plan_task(trained, 1000, 1, model_budget=12.0).rescore.views == 4

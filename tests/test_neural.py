@@ -48,7 +48,7 @@ def test_the_stage_reads_its_knobs_on_every_call(stage):
 def test_the_stage_honours_its_deadline(stage):
     task = make_task(RULES["identity"], np.random.default_rng(1))
     stage.cfg.ttt.steps = 100_000
-    assert stage.solve(task, stage.cfg, Deadline.after(0)) == []
+    assert stage.solve(task, stage.cfg, Deadline.after(0)).candidates == []
     report = stage.reports[task.id]
     assert report.ttt.steps == 0 and report.sample.generated == 0 and report.sample.skipped == report.sample.prompts
     stage.solve(task, stage.cfg, Deadline.after(1.5))
@@ -100,6 +100,31 @@ def test_a_run_with_the_model_leaves_a_valid_submission(tmp_path, tiny_model_dir
     assert validate_submission(submission, load_challenges(challenges)) == []
     assert len(result.records) == 3 and all("neural" in r.seconds for r in result.records.values())
     assert all(not r.errors for r in result.records.values())
+
+
+@pytest.mark.slow
+def test_a_model_whose_answers_are_all_malformed_is_reported_loudly(tmp_path, tiny_model_dir, three_tasks):
+    """The random tiny model writes no grid: the run still succeeds on the other stages, but the journal
+    counts every rejected output with its reason, and the summary and the report warn."""
+    from solver.journal import read_tasks
+    from solver.pipeline import summary_lines
+    from solver.report import write_report
+    challenges, solutions = three_tasks
+    cfg = tiny_config(tiny_model_dir, "ttt.steps=1", "sample.views=2")
+    result = run(challenges, cfg, tmp_path / "out" / "submission.json", solutions=solutions, progress=False)
+    records = read_tasks(tmp_path / "out" / "work")
+    for r in records.values():
+        stats = r.stats["neural"]
+        n_test = len(r.attempts)
+        assert stats["prompts"] == 2 * n_test and stats["candidates"] == 0
+        assert sum(stats["rejects"].values()) == stats["prompts"]  # every prompt: decoded and rejected, or too long
+        assert set(r.phases["neural"]) == {"ttt", "sample"}
+    lines = summary_lines(result)
+    assert any(line.startswith("  model neural") and "no candidate on 3 tasks" in line for line in lines)
+    assert lines[-1].startswith("WARNING: the neural stage produced no valid candidate on 3 of 3 tasks")
+    assert "format mismatch" in lines[-1]
+    page = write_report(tmp_path / "out" / "work").read_text()
+    assert "WARNING: the neural stage produced no valid candidate on 3 of 3 tasks" in page
 
 
 @pytest.mark.slow

@@ -85,3 +85,15 @@ def test_report_names_the_program_behind_each_dsl_candidate(tmp_path, sample_cha
     assert programs
     page = write_report(tmp_path / "work").read_text()
     assert all(html.escape(p) in page for p in programs)  # in full on hover, at least
+
+
+def test_a_model_stage_is_called_out_when_most_of_its_tasks_got_no_candidate():
+    from solver.journal import stage_outputs
+    good = {"neural": {"prompts": 4, "decoded": 4, "candidates": 3, "rejects": {"stopped: malformed": 1}}}
+    empty = {"neural": {"prompts": 4, "decoded": 4, "candidates": 0, "rejects": {"stopped: malformed": 4}}}
+    half = stage_outputs([good, empty, {"dsl": {"programs": 3}}])  # a stage without decoded outputs is not a model's
+    assert list(half) == ["neural"] and not half["neural"].mostly_empty  # one of two: not most
+    most = stage_outputs([good, empty, empty])["neural"]
+    assert most.mostly_empty and (most.tasks, most.candidates, most.empty_tasks) == (3, 3, 2)
+    assert most.rejects == {"stopped: malformed": 9} and "9 stopped: malformed" in most.line()
+    assert most.warning("neural").startswith("WARNING: the neural stage produced no valid candidate on 2 of 3")

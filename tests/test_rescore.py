@@ -128,11 +128,28 @@ def test_the_stage_samples_depth_first_and_rescores_when_configured(trained_dir)
                                f"sample.augment={json.dumps(VIEWS)}", f"rescore.augment={json.dumps(VIEWS)}"])
     stage = NeuralStage(cfg)
     task = trained_task()
-    candidates = stage.solve(task, stage.cfg, Deadline.never())
+    candidates = stage.solve(task, stage.cfg, Deadline.never()).candidates
     report = stage.reports[task.id]
     assert report.sample.generated == 2 and report.sample.stops["done"] == 2 and report.sample.forwards > 2
     assert report.rescore is not None and report.rescore.views == 3
     assert candidates and all(c.stage == "neural-dfs" and np.isfinite(c.logprob) and len(c.rescore_nll) == 3
                               for c in candidates)
     assert np.array_equal(select_attempts(candidates, cfg.select, task.test[0].input)[0], task.test[0].output)
-    assert stage.solve(task, stage.cfg, Deadline.after(0)) == []
+    assert stage.solve(task, stage.cfg, Deadline.after(0)).candidates == []
+
+
+def test_answers_score_the_same_on_copies_of_the_prompt_s_cache_and_one_at_a_time(tiny_loaded):
+    """rescore.cache_mb decides how answers share the prompt's cache (copies for a batch, or one answer at a
+    time on the cache itself, cropped back after each); the scores do not depend on it."""
+    task = make_task(RULES["identity"], np.random.default_rng(0))
+    prompt = prompt_of(task, tiny_loaded.format)
+    rng = np.random.default_rng(2)
+    answers = [rng.choice(tiny_loaded.format.answer_ids, size=n) for n in (4, 1, 8, 2, 6)]
+    one_at_a_time = TransformersBackend(tiny_loaded.model, tiny_loaded.format, cache_mb=0.0)
+    batched = TransformersBackend(tiny_loaded.model, tiny_loaded.format, cache_mb=1024.0)
+    reference = batched.score([prompt] * len(answers), answers)
+    np.testing.assert_allclose(one_at_a_time.score_shared(prompt, answers, 16), reference, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(batched.score_shared(prompt, answers, 3), reference, rtol=1e-4, atol=1e-4)
+    # twice on the same prompt: the cropped cache left nothing of the answers behind
+    np.testing.assert_allclose(one_at_a_time.score_shared(prompt, answers[::-1], 1), reference[::-1], rtol=1e-4,
+                               atol=1e-4)

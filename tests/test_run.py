@@ -193,7 +193,9 @@ def test_each_model_worker_sees_only_its_gpu(tmp_path, sample_challenges_path, m
     for r in read_tasks(tmp_path / "work").values():
         env = [c.program for c in r.candidates if c.stage == "env"][0]
         seen.setdefault(r.parts["gpu"]["worker"], set()).add(env)
-    assert seen == {"gpu0": {"CUDA_VISIBLE_DEVICES=3"}, "gpu1": {"CUDA_VISIBLE_DEVICES=5"}}
+    # and torch's CUDA allocator grows segments in place (set before the worker imports torch)
+    alloc = "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True"
+    assert seen == {"gpu0": {f"CUDA_VISIBLE_DEVICES=3 {alloc}"}, "gpu1": {f"CUDA_VISIBLE_DEVICES=5 {alloc}"}}
 
 
 def test_worker_layout():

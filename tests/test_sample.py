@@ -5,7 +5,7 @@ import torch
 from solver.augment import IDENTITY, views_of_kinds
 from solver.budget import Deadline
 from solver.config import SampleConfig
-from solver.engine import TransformersBackend, _StopMalformed
+from solver.engine import TransformersBackend, _StopRows
 from solver.formats import PROFILES, IdFormat
 from solver.sample import sample_task
 from solver.synth import RULES, make_task
@@ -18,7 +18,7 @@ FORMAT = IdFormat(PROFILES["kit"], {**{str(c): c for c in range(10)}, "\n": 10, 
 def feed(tokens_per_row: list[list[int]]) -> list[list[bool]]:
     """Stop flags after each step, for sequences generated token by token."""
     n, steps = len(tokens_per_row), len(tokens_per_row[0])
-    stop = _StopMalformed(FORMAT, n)
+    stop = _StopRows(FORMAT, [1000] * n)
     prompt = torch.full((n, 3), FORMAT.ids["O"])
     flags = []
     for s in range(steps):
@@ -112,3 +112,44 @@ def test_identity_view_comes_first_and_views_name_their_symmetry():
                                                     "anti_transpose", "flip_lr", "identity"]
     colours_only = views_of_kinds(task, 4, ["colors"], np.random.default_rng(0))
     assert {v.geometry.name for v in colours_only} == {"identity"}
+
+
+@pytest.mark.slow
+def test_a_long_prompt_does_not_shorten_its_batch_mates_answers(pretrained_model_dir):
+    """Each prompt decodes up to its own limit (what its prompt leaves of the context); a batch is no longer
+    capped at the smallest. The model is the one pre-trained to copy 4x4 grids (a random one writes no
+    grid longer than a token)."""
+    from solver.config import ModelConfig
+    from solver.model import load_model
+    loaded = load_model(ModelConfig(path=str(pretrained_model_dir), max_length=512))
+    backend = TransformersBackend(loaded.model, loaded.format)
+    short = prompts_of(make_task(RULES["identity"], np.random.default_rng(1), sides=(4, 4)), loaded.format)[0]
+    long = prompts_of(make_task(RULES["identity"], np.random.default_rng(2), sides=(4, 4), n_train=4),
+                      loaded.format)[0]
+    assert len(long) > len(short)
+    alone = backend.generate([short], 30, Deadline.never())[0]
+    assert alone.stop == "end" and len(alone.tokens) > 2  # what a batch capped at 2 tokens would have cut
+    long_gen, batched = backend.generate([long, short], [2, 30], Deadline.never())
+    assert np.array_equal(alone.tokens, batched.tokens) and alone.stop == batched.stop
+    assert batched.logprob == pytest.approx(alone.logprob, abs=1e-4)
+    assert len(long_gen.tokens) <= 2 and (long_gen.stop != "length" or len(long_gen.tokens) == 2)
+
+
+def test_sampling_asks_for_each_prompt_s_own_room(backend, tiny_loaded):
+    """sample_task hands the backend one limit per prompt: a prompt near the end of the context gets the
+    little room it has, and the prompts batched with it keep theirs."""
+    limits = []
+
+    class Recording(TransformersBackend):
+        def generate(self, prompts, max_new_tokens, deadline):
+            limits.append(list(max_new_tokens))
+            return super().generate(prompts, max_new_tokens, deadline)
+
+    recording = Recording(tiny_loaded.model, tiny_loaded.format)
+    small = make_task(RULES["identity"], np.random.default_rng(2), sides=(2, 2))
+    big = make_task(RULES["identity"], np.random.default_rng(2), sides=(9, 9))
+    task = small.with_examples(test=[small.test[0], big.test[0]])
+    sample_task(task, recording, tiny_loaded.format, SampleConfig(views=1, batch_size=2), 300, Deadline.never(),
+                np.random.default_rng(0), views=[IDENTITY])
+    (batch,) = limits
+    assert batch[0] > batch[1]  # the big input's longer prompt leaves less room, the small one keeps its own

@@ -37,8 +37,8 @@ def held_out_results(model_dir, seed: int) -> tuple[list[bool], list[bool], Neur
     stage = NeuralStage(bench_config(True), loaded=load_model(ModelConfig(path=str(model_dir), max_length=512)))
     _, held_out = colour_map_split(seed)
     tasks = [make_task(rule, np.random.default_rng([seed, i])) for i, rule in enumerate(held_out)]
-    without = [solved(t, stage.solve(t, bench_config(False), Deadline.never())) for t in tasks]
-    with_ttt = [solved(t, stage.solve(t, bench_config(True), Deadline.never())) for t in tasks]
+    without = [solved(t, stage.solve(t, bench_config(False), Deadline.never()).candidates) for t in tasks]
+    with_ttt = [solved(t, stage.solve(t, bench_config(True), Deadline.never()).candidates) for t in tasks]
     return without, with_ttt, stage, tasks
 
 

@@ -187,7 +187,7 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
         cfg = stage_config(pretrained_model_dir, tmp_path, f"model.backend={backend}", "ttt.steps=4")
         loaded = load_model(cfg.model)
         stage = NeuralStage(cfg, loaded, fake_serving(cfg, loaded) if backend == "vllm" else None)
-        runs[backend] = ([stage.solve(t, stage.cfg, Deadline.never()) for t in tasks], stage)
+        runs[backend] = ([stage.solve(t, stage.cfg, Deadline.never()).candidates for t in tasks], stage)
     (hf, _), (ours, stage) = runs["transformers"], runs["vllm"]
     engine = stage.backend.engine
     assert engine.options["max_lora_rank"] == 8 and engine.options["gpu_memory_utilization"] == 0.45
@@ -199,7 +199,7 @@ def test_the_neural_stage_on_vllm_serves_each_task_its_trained_adapter(tmp_path,
     assert list(stage.serving.adapter_root.iterdir()) == []  # each task's adapter deleted after it
 
     stage.cfg.ttt.enabled = False  # nothing trained: the engine serves the base model
-    untrained = stage.solve(tasks[0], stage.cfg, Deadline.never())
+    untrained = stage.solve(tasks[0], stage.cfg, Deadline.never()).candidates
     assert engine.calls[-1][1] is None
     assert [c.logprob for c in untrained] != pytest.approx([c.logprob for c in ours[0]], abs=1e-3)
 
@@ -211,3 +211,14 @@ def test_a_vllm_backend_that_cannot_start_is_a_clear_error(tmp_path, tiny_model_
     if importlib.util.find_spec("vllm") is None:  # the real engine factory, where vllm is not installed
         with pytest.raises(ModelError, match="needs vllm installed"):
             NeuralStage(stage_config(tiny_model_dir, tmp_path, "model.backend=vllm"))
+
+
+def test_a_generation_without_its_log_probability_is_an_error_not_certainty(tiny_loaded):
+    """A missing cumulative_logprob used to become 0.0 (probability 1), passing every threshold."""
+    from types import SimpleNamespace
+    vllm = VllmBackend(FakeLLM(tiny_loaded.model), tiny_loaded.format, make_params=Params, make_lora_request=LoRARequest)
+    end = tiny_loaded.format.end
+    ok = vllm._generation(SimpleNamespace(token_ids=[end], finish_reason="stop", cumulative_logprob=-0.5), 4)
+    assert ok.logprob == -0.5
+    with pytest.raises(ValueError, match="no cumulative_logprob"):
+        vllm._generation(SimpleNamespace(token_ids=[end], finish_reason="stop", cumulative_logprob=None), 4)
