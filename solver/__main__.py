@@ -53,6 +53,21 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from .finetune import finetune
+    overrides = list(args.set or [])
+    if args.steps is not None:
+        overrides.append(f"finetune.steps={args.steps}")
+    cfg = load_config(args.preset, overrides)
+    meta = finetune(args.base, args.format, args.data, args.out, cfg, progress=not args.no_progress)
+    if meta:
+        last = meta["validation"][-1] if meta["validation"] else None
+        score = (f"; validation at step {last['step']}: pass@2 {last['pass2']}/{last['tasks']}" if last else "")
+        print(f"model written to {args.out} ({meta['method']} fine-tune, lr {meta['lr']:g}, {meta['steps']} steps, "
+              f"final loss {meta['losses'][-1]:.4f}{score})")
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .metrics import score_submission
     from .submission import validate_submission
@@ -160,6 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="selfcheck.json", help="JSON report (default %(default)s)")
     p.set_defaults(func=cmd_selfcheck)
 
+    p = sub.add_parser("finetune", help="fine-tune a base model into a model directory `run --model` runs",
+                       description="Fine-tune a local base model on Kaggle-format tasks and/or generated ones "
+                                   "(synth:RULES), in a format profile, with transformers' Trainer: cut "
+                                   "vocabulary, augmented examples, loss on outputs, checkpoints and resume, a "
+                                   "validation score at each checkpoint. Multi-GPU: start it with accelerate "
+                                   "launch or torchrun. Settings: the [finetune] section (--set finetune.KEY=V).")
+    p.add_argument("--base", required=True, help="the base model: a local Hugging Face model directory")
+    p.add_argument("--format", default="kit", help="format profile the model is trained in (default kit)")
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE|synth:RULES",
+                   help="Kaggle *_challenges.json files (a *_solutions.json beside one adds its test outputs) "
+                        "and/or generators synth:RULE,RULE or synth:all")
+    p.add_argument("--out", required=True, help="output model directory; rerunning resumes from its checkpoints")
+    p.add_argument("--steps", type=int, help="optimiser steps (finetune.steps)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="config preset or .toml file (default %(default)s)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_finetune)
+
     p = sub.add_parser("score", help="validate and score a submission",
                        description="Score a submission against a solutions file (Kaggle metric: a test "
                                    "output counts if attempt_1 or attempt_2 equals it).")
@@ -227,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    # ModelError is a ConfigError
+    # ModelError and FinetuneError are ConfigErrors
     except (ChallengeFileError, ConfigError, JournalMismatch, DryRunError, KaggleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -94,10 +94,15 @@ MERGES = ("fitting-first", "priority", "score")
 FORMATS = ("auto", "kit", "nvarc", "architects", "marc")
 RESCORE_RULES = ("mean-votes", "kgmon", "nll-sum", "probmul")
 TTT_DATA = ("leave-out", "all-demos")
+FINETUNE_METHODS = ("auto", "full", "lora")
+# auto: the outputs the format's family trained on (solver/formats Profile.mask_first_output).
+LOSS_ON = ("auto", "outputs", "outputs-but-first", "test")
 CHOICES = {"model.device": DEVICES, "model.backend": BACKENDS, "ttt.scope": TTT_SCOPES,
            "sample.method": SAMPLE_METHODS, "select.vote": VOTES, "select.merge": MERGES,
-           "model.format": FORMATS, "select.rescore_rule": RESCORE_RULES, "ttt.data": TTT_DATA}
-LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS}
+           "model.format": FORMATS, "select.rescore_rule": RESCORE_RULES, "ttt.data": TTT_DATA,
+           "finetune.method": FINETUNE_METHODS, "finetune.loss_on": LOSS_ON}
+LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS,
+                "finetune.augment": AUGMENT_KINDS, "finetune.eval_augment": AUGMENT_KINDS}
 
 
 @dataclass
@@ -166,6 +171,8 @@ class TTTConfig:
     # The first demonstration's output cannot be inferred from any context, so learning it only teaches
     # the model to guess; the ARChitects and MIT mask it, NVARC does not. None: the model format's rule.
     loss_skip_first: bool | None = None
+    # Only the held-out pair's output carries loss, no demonstration output (the MIT paper's ablation).
+    loss_test_only: bool = False
     time_fraction: float = 0.5  # share of the task's remaining time TTT may use; sampling gets the rest
     gradient_checkpointing: bool = True  # CUDA only: trade compute for the memory of long ARC sequences
     # task: a fresh adapter per task, discarded after it. shared: one adapter is first trained on every
@@ -246,6 +253,47 @@ class RunConfig:
 
 
 @dataclass
+class FinetuneConfig:
+    """`python -m solver finetune`: a base model on disk -> a model directory the kit runs (solver/finetune.py).
+    The run's --steps, --format and the model paths come from the command line; everything else is here."""
+    method: str = "auto"  # full | lora | auto: full below 100M parameters (a tiny base), LoRA above
+    steps: int = 400      # optimiser steps
+    batch_size: int = 16  # sequences per optimiser step, over every device and accumulation step
+    micro_batch_size: int = 0  # sequences per forward pass on one device; 0 = the whole per-device batch
+    lr: float = 0.0       # 0 = chosen by method and model size (finetune.default_lr)
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    max_length: int = 8192  # tokens per sequence, capped by the model's positions; longer tasks lose demos
+    # Which output grids carry loss: auto, as the format's family trained (kit, the ARChitects and MIT mask
+    # the first demonstration's, which no context predicts; NVARC does not); every one; every one but the
+    # first; or the query's only.
+    loss_on: str = "auto"
+    # Views each training example is drawn under (the kit's invertible augmentations).
+    augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    permute_background: float = 0.2  # share of colour permutations that move colour 0 too
+    # MIT-style new tasks: with this probability every input, or every output, of an example goes through one
+    # more symmetry of the square (a different rule, still a rule; not invertible, so training data only).
+    io_transform: float = 0.0
+    min_demos: int = 1  # an example keeps between this many and all of its other pairs as demonstrations
+    group_by_length: bool = True  # batches of similar lengths: less padding
+    lora_rank: int = 64
+    lora_alpha: float = 64.0
+    lora_rslora: bool = True
+    lora_targets: list[str] = field(default_factory=lambda: [
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    lora_embeddings: bool = False  # also train the embeddings and the head in full (ARChitects, NVARC)
+    save_steps: int = 100         # a checkpoint (and a validation score) every this many steps
+    keep_checkpoints: int = 2
+    eval_tasks: int = 16   # tasks held out from the data (or generated) for the validation score
+    eval_views: int = 4    # greedy views per validation task, voted as in a run
+    eval_augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
+    gradient_checkpointing: bool = True  # CUDA only
+    bf16: bool = True      # CUDA only
+    unsloth: bool = True   # CUDA only, when unsloth is installed
+
+
+@dataclass
 class KaggleConfig:
     """Delivery to Kaggle (`python -m solver kaggle ...`); the run itself never reads it."""
     # The ARC-AGI-2 competition of 2026 (2025: arc-prize-2025). Attached to the notebook; `kaggle download` source.
@@ -276,6 +324,7 @@ class Config:
     rescore: RescoreConfig = field(default_factory=RescoreConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     kaggle: KaggleConfig = field(default_factory=KaggleConfig)
 
     def to_dict(self) -> dict[str, Any]:

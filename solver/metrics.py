@@ -6,6 +6,7 @@ candidate was right, so the gap between the two is what better selection could s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from math import comb
 from typing import Any, Sequence
 
@@ -100,3 +101,21 @@ def mean_pass_at_k(samples: dict[str, list[Sequence[Grid]]], solutions: dict[str
             pool = per_test[i] if i < len(per_test) else []
             values.append(pass_at_k(len(pool), sum(same_grid(g, truth) for g in pool), k))
     return float(np.mean(values)) if values else 0.0
+
+
+def fit_coverage_curve(samples: Sequence[float], coverage_values: Sequence[float]) -> tuple[float, float] | None:
+    """Fit coverage(n) = exp(a * n**b) to coverage measured at n samples (Brown et al. 2024, "Large Language
+    Monkeys": coverage grows with the number of samples as an exponentiated power law, a < 0, b < 0).
+    Least squares on log(-log c) = log(-a) + b log n over the points with 0 < c < 1; None with fewer than
+    two such points (a curve already at 0 or 1 says nothing about the next doubling)."""
+    pts = [(math.log(n), math.log(-math.log(c))) for n, c in zip(samples, coverage_values) if 0 < c < 1 and n > 0]
+    if len({x for x, _ in pts}) < 2:
+        return None
+    xs, ys = np.array([x for x, _ in pts]), np.array([y for _, y in pts])
+    b, log_minus_a = np.polyfit(xs, ys, 1)
+    return -math.exp(log_minus_a), float(b)
+
+
+def coverage_at(fit: tuple[float, float], n: float) -> float:
+    a, b = fit
+    return math.exp(a * n ** b)

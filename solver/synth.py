@@ -219,7 +219,7 @@ def make_task(rule: Rule, rng: Rng, n_train: int = 3, n_test: int = 1, task_id: 
         h, w = (int(rng.integers(lo, hi + 1)) for _ in range(2))
         x = rule.make_input(rng, h, w)
         y = rule.fn(x)
-        if rule.name != "identity" and y.shape == x.shape and np.array_equal(x, y):
+        if rule.fn is not identity and y.shape == x.shape and np.array_equal(x, y):
             continue
         if len(examples) >= n_train and not set(np.unique(x)) <= set(
                 np.unique(np.concatenate([e.input.ravel() for e in examples[:n_train]]))):
@@ -269,3 +269,47 @@ def pretrain(model, rules: list[Rule], fmt, *, steps: int, batch_size: int, lr: 
     finally:
         for p in model.parameters():
             p.requires_grad_(False)
+
+
+# -------------------------------------------------------------------------------------- families, files
+
+def _map_input(rng: Rng, h: int, w: int) -> Grid:
+    return sparse(rng, h, w, n_colours=int(rng.integers(3, 5)), density=(0.5, 0.8))
+
+
+def recolour_rule(rng: Rng, name: str = "recolour") -> Rule:
+    """A fresh member of the colour-map family: every cell recoloured by a random permutation of 1-9 (0
+    stays), on 4x4 grids of 3 or 4 colours (as `colour_maps`)."""
+    lut = np.array([0, *(int(c) for c in rng.permutation(np.arange(1, 10)))], dtype=np.uint8)
+    return Rule(name, lambda g, lut=lut: lut[g], _map_input, sides=(4, 4))
+
+
+COPY4 = Rule("copy4", identity, _map_input, sides=(4, 4))  # the identity map, on the colour maps' grids
+
+
+def paint_rule(colour: int) -> Rule:
+    """Every coloured cell takes one colour, on the colour maps' grids: a rule a model can read from the
+    demonstrations in one step (the colour of any output cell), where a colour map needs two (which output
+    cell sits where an input cell of that colour sat)."""
+    return Rule(f"paint{colour}", lambda g, c=colour: np.where(g > 0, c, 0).astype(np.uint8), _map_input, sides=(4, 4))
+
+
+PAINT_TRAIN_COLOURS = (1, 2, 3, 4, 5, 6)  # synth:paint draws from these; 7, 8 and 9 are held out
+
+# Families whose every task is a new rule, drawn by the task's generator: training on one teaches the
+# family (here: read the map from the demonstrations), never a single rule. copy4 is a single rule, listed
+# here because its inputs are the family's.
+FAMILIES: dict[str, Callable[[Rng], Rule]] = {
+    "recolour": recolour_rule,
+    "copy4": lambda rng: COPY4,
+    "paint": lambda rng: paint_rule(int(rng.choice(PAINT_TRAIN_COLOURS))),
+}
+
+
+def to_kaggle(tasks: list[Task]) -> tuple[dict, dict]:
+    """(challenges, solutions) in Kaggle's JSON shape, the test outputs in the solutions only."""
+    from .tasks import grid_to_list
+    challenges = {t.id: {"train": [{"input": grid_to_list(e.input), "output": grid_to_list(e.output)} for e in t.train],
+                         "test": [{"input": grid_to_list(e.input)} for e in t.test]} for t in tasks}
+    solutions = {t.id: [grid_to_list(e.output) for e in t.test] for t in tasks}
+    return challenges, solutions

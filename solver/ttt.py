@@ -70,19 +70,38 @@ class TrainSequence:
         return len(self.ids)
 
 
-def training_sequences(tasks: Sequence[Task], fmt: Format, max_len: int,
-                       skip_first: bool | None = None) -> tuple[list[TrainSequence], int]:
-    """One sequence per task (its demonstrations, then its query with the answer), and how many tasks did
-    not fit the context even with every demonstration dropped. The loss covers the outputs the format says
-    (`skip_first`: without the first one's, or with it; None: as the format's family trained)."""
+def train_sequence(task: Task, fmt: Format, max_len: int, loss_on: str = "auto") -> TrainSequence:
+    """THE training sequence of a task, for TTT and finetune alike: its demonstrations (those that fit, by
+    the format's rule) then its query with the answer; loss on the outputs `loss_on` names (config.LOSS_ON):
+    auto: as the format's family trained; every one; every one but the first; or the query's only. Raises
+    ContextError when the query alone cannot fit."""
+    enc = fmt.encode(task.train, task.test[0], max_len, task_id=task.id)
+    if loss_on == "test":
+        loss = enc.is_answer & (enc.pair == enc.pair.max())
+    else:
+        loss = fmt.loss_mask(enc, None if loss_on == "auto" else loss_on == "outputs-but-first")
+    return TrainSequence(enc.ids, np.where(loss, enc.ids, IGNORE))
+
+
+def loss_setting(skip_first: bool | None, test_only: bool = False) -> str:
+    """TTT's two loss settings as one config.LOSS_ON value."""
+    if test_only:
+        return "test"
+    return "auto" if skip_first is None else "outputs-but-first" if skip_first else "outputs"
+
+
+def training_sequences(tasks: Sequence[Task], fmt: Format, max_len: int, skip_first: bool | None = None,
+                       test_only: bool = False) -> tuple[list[TrainSequence], int]:
+    """One sequence per task, and how many tasks did not fit the context even with every demonstration
+    dropped. The loss covers the outputs the format says (`skip_first`: without the first one's, or with it;
+    None: as the format's family trained), or only the query's (`test_only`)."""
+    loss_on = loss_setting(skip_first, test_only)
     out, too_long = [], 0
     for t in tasks:
         try:
-            enc = fmt.encode(t.train, t.test[0], max_len, task_id=t.id)
+            out.append(train_sequence(t, fmt, max_len, loss_on))
         except ContextError:
             too_long += 1
-            continue
-        out.append(TrainSequence(enc.ids, np.where(fmt.loss_mask(enc, skip_first), enc.ids, IGNORE)))
     return out, too_long
 
 
@@ -95,7 +114,7 @@ def task_sequences(task: Task, cfg: TTTConfig, fmt: Format, max_len: int,
                    rng: np.random.Generator) -> tuple[list[TrainSequence], int]:
     base = demo_tasks(task) if cfg.data == "all-demos" else leave_out_tasks(task, cfg.min_leave_out, rng)
     tasks = augmented_tasks(base, cfg.augmentations, cfg.augment, rng)
-    return training_sequences(tasks, fmt, max_len, cfg.loss_skip_first)
+    return training_sequences(tasks, fmt, max_len, cfg.loss_skip_first, cfg.loss_test_only)
 
 
 # ----------------------------------------------------------------------------------------------- fitting

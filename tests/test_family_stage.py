@@ -37,7 +37,7 @@ def test_ttt_sampling_and_rescoring_run_under_each_profile(family_dirs, family, 
     stage = NeuralStage(cfg)
     assert stage.loaded.format.name == family
     task = make_task(RULES["identity"], np.random.default_rng(0), sides=(2, 3))
-    candidates = stage.solve(task, cfg, Deadline.never())
+    candidates = stage.solve(task, cfg, Deadline.never()).candidates
     report = stage.reports[task.id]
     assert report.ttt.steps == 2 and report.ttt.sequences > 0 and np.isfinite(report.ttt.losses).all()
     assert report.sample.generated == report.sample.prompts == 2

@@ -1,3 +1,4 @@
+import math
 from itertools import combinations
 
 import pytest
@@ -54,3 +55,12 @@ def test_pass_at_k_rejects_impossible_counts_and_averages():
         pass_at_k(3, 4, 1)
     pools = {"a": [[grid([[1]]), grid([[0]])], [grid([[0]])]], "b": [[grid([[3, 3]])]]}
     assert mean_pass_at_k(pools, TRUTH, 1) == pytest.approx((0.5 + 0 + 1) / 3)
+
+
+def test_the_coverage_curve_fit_recovers_an_exponentiated_power_law():
+    from solver.metrics import coverage_at, fit_coverage_curve
+    ns = [1, 2, 4, 8, 16]
+    a, b = fit_coverage_curve(ns, [math.exp(-0.9 * n ** -0.4) for n in ns])
+    assert a == pytest.approx(-0.9) and b == pytest.approx(-0.4)
+    assert coverage_at((a, b), 32) == pytest.approx(math.exp(-0.9 * 32 ** -0.4))
+    assert fit_coverage_curve(ns, [0.0, 1.0, 1.0, 0.5, 1.0]) is None  # one informative point only

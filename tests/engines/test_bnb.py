@@ -11,7 +11,7 @@ bnb = engine("bitsandbytes")
 from solver.budget import Deadline  # noqa: E402
 from solver.config import ModelConfig, TTTConfig  # noqa: E402
 from solver.model import load_model  # noqa: E402
-from solver.sample import TransformersBackend  # noqa: E402
+from solver.engine import TransformersBackend  # noqa: E402
 from solver.synth import RULES, make_task  # noqa: E402
 from solver.ttt import Adapter, task_sequences, train_on_task, _batch  # noqa: E402
 

@@ -12,7 +12,7 @@ from solver.config import ModelConfig, TTTConfig  # noqa: E402
 from solver.model import load_model  # noqa: E402
 from solver.synth import RULES, make_task  # noqa: E402
 from solver.ttt import Adapter, train_on_task  # noqa: E402
-from solver.vllm_backend import check_adapter, save_adapter  # noqa: E402
+from solver.ttt import check_adapter, save_adapter  # noqa: E402
 
 PHASES = ["load", "stage", "ttt", "greedy", "dfs", "rescore"]
 
