@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+TORCH_CPU_INDEX=${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip() { .venv/bin/python -m pip "$@"; }
 if .venv/bin/python -c "import torch" 2>/dev/null; then
@@ -19,7 +20,15 @@ elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; the
   pip install -q "torch>=2.4,<3"
 else
   echo "setup: no GPU, installing the CPU build of torch $TORCH_VERSION"
-  pip install -q "torch==$TORCH_VERSION" --extra-index-url https://download.pytorch.org/whl/cpu
+  # Ask the PyTorch CPU index only when it answers: where it cannot be reached, pip would retry it for every
+  # one of torch's dependencies (minutes) before taking them from the sources it is configured with.
+  if .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/torch/', timeout=10)" \
+      "$TORCH_CPU_INDEX" 2>/dev/null; then
+    pip install -q "torch==$TORCH_VERSION" --extra-index-url "$TORCH_CPU_INDEX"
+  else
+    echo "setup: $TORCH_CPU_INDEX cannot be reached; torch from pip's configured sources"
+    pip install -q "torch==$TORCH_VERSION"
+  fi
 fi
 pip install -q -r requirements-dev.txt
 echo "setup: done. Python: .venv/bin/python"
