@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import subprocess
 import sys
 import tempfile
 import time
@@ -323,7 +324,10 @@ def plot(curve, fits, n_tasks: int, path: str) -> None:
     ax.set_ylabel("fraction of tasks")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    # A results file names its commit and command, a picture too (PNG text chunks).
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
+    fig.savefig(path, dpi=120, metadata={"Commit": commit, "Command": " ".join(["python", *sys.argv])})
 
 
 if __name__ == "__main__":
