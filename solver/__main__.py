@@ -29,9 +29,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"budget.total_seconds={args.budget}")
     if args.model is not None:
         overrides.append(f"model.path={json.dumps(args.model)}")  # quoted: a path is not always bare TOML
+    check = None
+    if args.selfcheck:
+        from .selfcheck import read_fallback
+        check = read_fallback(args.selfcheck)
+        check["report"] = args.selfcheck
+        overrides += check["switches"]  # last: the paths that failed on this machine stay off
     cfg = load_config(args.config, overrides)
     result = run(args.challenges, cfg, args.out, solutions=args.solutions, workdir=args.workdir,
-                 progress=not args.no_progress, fresh=args.fresh, started=STARTED)
+                 progress=not args.no_progress, fresh=args.fresh, started=STARTED, selfcheck=check)
     print("\n".join(summary_lines(result)))
     return 0
 
@@ -43,12 +49,18 @@ def cmd_make_model(args: argparse.Namespace) -> int:
 
 
 def cmd_selfcheck(args: argparse.Namespace) -> int:
-    from .selfcheck import run_selfcheck, summary_lines, write_report
+    from .selfcheck import check_with_fallback, fallback_lines, run_selfcheck, summary_lines, write_report
     overrides = list(args.set or [])
     if args.model is not None:
         overrides.append(f"model.path={json.dumps(args.model)}")
-    result = run_selfcheck(load_config(args.config, overrides))
-    print("\n".join(summary_lines(result)))
+    if args.fallback:
+        load_config(args.config, overrides)  # a bad config or override is an error now, not in every try
+        out = Path(args.out)
+        result = check_with_fallback(args.config, overrides, out.parent / f"{out.stem}-tries", args.try_seconds)
+        print("\n".join(fallback_lines(result)))
+    else:
+        result = run_selfcheck(load_config(args.config, overrides))
+        print("\n".join(summary_lines(result)))
     print(f"report written to {write_report(result, Path(args.out))}")
     return 0 if result["ok"] else 1
 
@@ -148,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="start afresh even if WORKDIR holds another run's journal (kept as journal.N.jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--selfcheck", metavar="REPORT",
+                   help="a `selfcheck --fallback` report: apply its switches (the paths that failed on this "
+                        "machine turned off) and record them in the journal")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("make-model", help="write a tiny real model directory (no download)",
@@ -173,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
     p.add_argument("--model", help="a local Hugging Face model directory (default: model.path, else a tiny model)")
     p.add_argument("--out", default="selfcheck.json", help="JSON report (default %(default)s)")
+    p.add_argument("--fallback", action="store_true",
+                   help="after a failure, check again with the failing path switched off (vLLM, unsloth, "
+                        "4-bit; at last the model) until every phase passes; the report lists the switches "
+                        "for `run --selfcheck REPORT`")
+    p.add_argument("--try-seconds", type=float, default=900.0,
+                   help="with --fallback: a check still running after this long (a hung engine) counts as "
+                        "failed (default %(default)s)")
     p.set_defaults(func=cmd_selfcheck)
 
     p = sub.add_parser("finetune", help="fine-tune a base model into a model directory `run --model` runs",

@@ -180,17 +180,40 @@ def choose_preset(kit: Path, model: Path | None, requested: str = "") -> str:
 
 
 def run_command(kit: Path, challenges: Path, submission: Path, preset: str, budget_seconds: float | None,
-                model: Path | None = None, settings: Sequence[str] = (), python: str = sys.executable) -> list[str]:
-    """The kit's CLI (`python -m solver run`), the one interface the notebook relies on."""
+                model: Path | None = None, settings: Sequence[str] = (), python: str = sys.executable,
+                selfcheck: Path | None = None) -> list[str]:
+    """The kit's CLI (`python -m solver run`), the one interface the notebook relies on. `selfcheck`: the
+    report of selfcheck_command, whose switches the run applies and journals."""
     cmd = [python, "-m", "solver", "run", "--challenges", str(challenges), "--out", str(submission),
            "--config", preset, "--no-progress"]
     if budget_seconds is not None:
         cmd += ["--budget", f"{budget_seconds:g}"]
-    if model is not None:
-        cmd += ["--set", f"model.path={json.dumps(str(model))}"]
+    if selfcheck is not None:
+        cmd += ["--selfcheck", str(selfcheck)]
+    return cmd + _model_and_settings(model, settings)
+
+
+def selfcheck_command(preset: str, model: Path, settings: Sequence[str], report: Path,
+                      python: str = sys.executable) -> list[str]:
+    """`python -m solver selfcheck --fallback`: every neural path of the preset run once on this machine, a
+    failing one switched off (report["switches"]) until all that are left pass."""
+    cmd = [python, "-m", "solver", "selfcheck", "--fallback", "--config", preset, "--out", str(report)]
+    return cmd + _model_and_settings(model, settings)
+
+
+def _model_and_settings(model: Path | None, settings: Sequence[str]) -> list[str]:
+    args = ["--set", f"model.path={json.dumps(str(model))}"] if model is not None else []
     for s in settings:
-        cmd += ["--set", s]
-    return cmd
+        args += ["--set", s]
+    return args
+
+
+def selfcheck_switches(report: Path) -> list[str]:
+    """The switches a fallback self-check chose (what the run will turn off), from its report."""
+    switches = json.loads(report.read_text())["switches"]
+    if not isinstance(switches, list) or not all(isinstance(s, str) for s in switches):
+        raise ValueError(f"{report}: 'switches' is not a list of settings")
+    return switches
 
 
 def run_kit(cmd: list[str], kit: Path) -> int:

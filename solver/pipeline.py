@@ -46,9 +46,11 @@ class RunResult:
 
 def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | Path | None = None,
         workdir: str | Path | None = None, progress: bool = True, fresh: bool = False,
-        started: float | None = None) -> RunResult:
+        started: float | None = None, selfcheck: dict | None = None) -> RunResult:
     """Solve a challenges file into `out`. `started`: the monotonic time the budget counts from (the CLI
-    passes its own start, so imports count too). Raises JournalMismatch when `workdir` holds another run."""
+    passes its own start, so imports count too). `selfcheck`: the `selfcheck --fallback` report whose
+    switches `cfg` already holds, journaled and summarised. Raises JournalMismatch when `workdir` holds
+    another run."""
     started = time.monotonic() if started is None else started
     budget = cfg.budget.total_seconds
     out = Path(out)
@@ -76,13 +78,19 @@ def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | P
                              "workers": {"gpu": gpu_slots, "cpu": n_cpu},
                              "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, fresh)
     finished = {tid: r for tid, r in finished.items() if tid in challenge_set.order}
+    notes = []
+    if selfcheck is not None:
+        journal.append(selfcheck_entry(selfcheck))
+        notes.append(selfcheck_note(selfcheck))
+        print(notes[-1], file=sys.stderr)
 
     # 3. A complete, valid submission exists before any work starts.
     submission = Submission(challenge_set)
     for tid, record in finished.items():
         submission.set(tid, record.attempts)
     submission.write(out)
-    result = RunResult(out, workdir, challenge_set, dict(finished), budget=budget, resumed=len(finished))
+    result = RunResult(out, workdir, challenge_set, dict(finished), budget=budget, resumed=len(finished),
+                       notes=notes)
     invalid = [TaskRecord(bad.id, submission.attempts[bad.id], errors=[bad.problem], status="invalid")
                for bad in challenge_set.invalid.values() if bad.id not in finished]
     journal.append_many([r.to_json() for r in invalid])
@@ -105,6 +113,23 @@ def run(challenges: str | Path, cfg: Config, out: str | Path, solutions: str | P
                  for tid, r in result.records.items()}
         result.coverage = coverage(pools, truths)
     return result
+
+
+def selfcheck_entry(check: dict) -> dict:
+    """The journal's record of the self-check the run's paths were chosen by: per try, its switches and
+    the phases that failed."""
+    return {"type": "selfcheck", "report": check.get("report"), "passed": check["passed"],
+            "usable": check["usable"], "switches": check["switches"],
+            "tries": [{"switches": t["switches"], "ok": t["ok"],
+                       "failed": {p["name"]: p.get("error") for p in t["result"].get("phases", []) if not p["ok"]}}
+                      for t in check["tries"]]}
+
+
+def selfcheck_note(check: dict) -> str:
+    if check["passed"]:
+        return "selfcheck passed on this machine: the config's neural paths as they are"
+    return (f"selfcheck failed on this machine as configured; switched: {', '.join(check['switches'])}"
+            + ("" if check["usable"] else " (no neural path passed)"))
 
 
 def summary_lines(result: RunResult) -> list[str]:

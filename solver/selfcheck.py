@@ -18,7 +18,13 @@ length-scaled tolerance in bf16. Each phase reports its seconds, the process's p
 and, on a GPU, its own peak allocated memory. The whole report is written as JSON; the exit code is 1 when
 any phase failed. A failing phase never hides the others: only the phases that need its result are skipped.
 
-    python -m solver selfcheck --config kaggle --model DIR [--out selfcheck.json]
+    python -m solver selfcheck --config kaggle --model DIR [--out selfcheck.json] [--fallback]
+
+With --fallback, a failed check is followed by another with one path switched off (vLLM -> transformers,
+unsloth -> transformers + peft, 4-bit -> 16-bit, in the order the failure points at), each in a fresh
+process, until every phase passes or no path is left (then the model itself is switched off and the run
+keeps only its CPU stages). The report lists the switches; `python -m solver run --selfcheck REPORT`
+applies them and records them in the run's journal. The Kaggle notebook does both.
 """
 from __future__ import annotations
 
@@ -27,8 +33,12 @@ import dataclasses
 import importlib.metadata
 import json
 import math
+import os
 import platform
 import resource
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -37,7 +47,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from .budget import Deadline
 from .config import Config, RescoreConfig, SampleConfig
@@ -97,6 +106,7 @@ class Runner:
 
     def run(self, name: str, fn: Callable[[dict], None], needs: Sequence[str] = ()) -> bool:
         """fn(detail) fills the phase's details and raises on failure."""
+        import torch  # here, not at the top: a run reads fallback reports (read_fallback) without torch
         p = Phase(name)
         self.phases.append(p)
         missing = [n for n in needs if not self.passed(n)]
@@ -159,6 +169,7 @@ def _compare(ours: Sequence[float], reference: Sequence[float], lengths: Sequenc
 
 def run_selfcheck(cfg: Config, work_dir: Path | None = None) -> dict:
     """Every phase of the module docstring on `cfg` (model.path empty: a tiny model made for the check)."""
+    import torch
     from .model import make_tiny_model
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="arc-selfcheck-"))
     if not cfg.model.path:
@@ -176,7 +187,7 @@ def run_selfcheck(cfg: Config, work_dir: Path | None = None) -> dict:
     if cfg.model.backend == "vllm":
         runner.run("vllm-adapter", phases.adapter_round_trip, needs=["ttt"])
     return {"ok": all(p.ok for p in runner.phases), "config": cfg.name, "model": cfg.model.path,
-            "backend": cfg.model.backend, "machine": {"platform": platform.platform(), "cuda":
+            "backend": cfg.model.backend, "load_in_4bit": cfg.model.load_in_4bit, "machine": {"platform": platform.platform(), "cuda":
             torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
             "versions": versions(), "phases": [asdict(p) for p in runner.phases]}
 
@@ -192,7 +203,10 @@ class _Phases:
         self.candidates: list[Candidate] = []
 
     def load(self, d: dict) -> None:
-        from .model import load_model
+        import torch
+        from .model import _installed, choose_loader, load_model
+        # Named before loading, so that a failed load still says which loader failed (the fallback reads it).
+        d["loader"] = choose_loader(self.cfg.model, torch.cuda.is_available(), _installed("unsloth"))
         self.loaded = loaded = load_model(self.cfg.model)
         self.exact = loaded.device.type == "cpu"  # float32 on the CPU, 4-bit layers computing in float32 too
         d.update(loader=loaded.loader, device=str(loaded.device), quantized=loaded.quantized,
@@ -287,6 +301,7 @@ def _adapter_round_trip(stage, task: Task, reference, exact: bool) -> dict:
     answers = [fmt.answer(g) for g in (task.test[0].output, task.train[0].input)]
     pairs = [p for p in prompts for _ in answers], answers * len(prompts)
     lengths = [len(a) for a in pairs[1]]
+    import torch
     kept = stage.adapter.state()
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
@@ -308,6 +323,122 @@ def _adapter_round_trip(stage, task: Task, reference, exact: bool) -> dict:
     effect = max(abs(a - b) for a, b in zip(with_adapter, without))
     check(effect > 10 * tolerance(max(lengths), exact), f"the adapter barely changes the scores ({effect:.4f})")
     return {"adapter_dir": str(directory), "max_logprob_difference": worst, "adapter_effect": effect}
+
+
+# ---- the fallback: the paths a failed check switches off -----------------------------------------------
+
+# Each switch trades one path for a plainer one the same model runs; the model itself is the last resort.
+SWITCHES = {"vllm": 'model.backend="transformers"', "unsloth": "model.unsloth=false",
+            "4bit": "model.load_in_4bit=false"}
+NO_MODEL = "model.enabled=false"
+# The phases whose failure points at a path first; any other failure takes the paths in SWITCHES' order,
+# the most exotic first.
+SUSPECTS = {"load": ("unsloth", "4bit", "vllm"), "ttt": ("unsloth", "4bit", "vllm"),
+            "stage": ("vllm", "unsloth", "4bit"), "vllm-adapter": ("vllm",)}
+
+
+def paths_in_use(result: dict) -> list[str]:
+    """The switchable paths a check ran on (its load phase names the loader even when loading failed)."""
+    loader = result["phases"][0]["detail"].get("loader") if result.get("phases") else None
+    used = []
+    if result.get("backend") == "vllm":
+        used.append("vllm")
+    if loader == "unsloth":
+        used.append("unsloth")
+    if loader == "bnb-4bit" or (loader in ("unsloth", None) and result.get("load_in_4bit")):
+        used.append("4bit")
+    return used
+
+
+def next_switch(result: dict) -> str | None:
+    """The override that turns off the path a failed check most likely failed on: the one its first failing
+    phase points at, else the most exotic path still in use, else the model (None when the check passed)."""
+    if result["ok"]:
+        return None
+    used = paths_in_use(result)
+    failed = next((p["name"] for p in result.get("phases", []) if not p["ok"]), None)
+    for path in SUSPECTS.get(failed, tuple(SWITCHES)):
+        if path in used:
+            return SWITCHES[path]
+    return SWITCHES[used[0]] if used else NO_MODEL
+
+
+def check_with_fallback(config: str, overrides: Sequence[str], work_dir: Path, timeout: float = 900.0,
+                        python: str | None = None) -> dict:
+    """Self-checks in fresh processes (an engine that failed may hold GPU memory or a broken CUDA context),
+    each with one more path switched off, until one passes or only switching off the model is left.
+    Returns the combined report: `passed` (as configured), `usable` (with `switches`), and every try's."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    switches: list[str] = []
+    tries: list[dict] = []
+    while True:
+        out = work_dir / f"selfcheck-try{len(tries) + 1}.json"
+        cmd = [python or sys.executable, "-m", "solver", "selfcheck", "--config", config, "--out", str(out)]
+        for s in [*overrides, *switches]:
+            cmd += ["--set", s]
+        print("$", " ".join(cmd), flush=True)
+        out.unlink(missing_ok=True)
+        try:
+            # Its own process group, so that a hung check is killed with the engine processes it started.
+            with subprocess.Popen(cmd, start_new_session=True) as child:
+                try:
+                    child.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    raise
+            result = json.loads(out.read_text())
+        except (subprocess.TimeoutExpired, OSError, ValueError) as exc:  # a hang or a crash before the report
+            # What this try asked for stands in for what it ran on, so the next try still drops a path.
+            result = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                      **_requested_paths(config, [*overrides, *switches])}
+        tries.append({"switches": list(switches), "ok": result["ok"], "result": result})
+        switch = next_switch(result)
+        if switch is None:
+            break
+        if switch == NO_MODEL or switch in switches:  # nothing left to switch: the run goes without the model
+            switches.append(NO_MODEL)
+            break
+        switches.append(switch)
+    return {"ok": tries[0]["ok"], "passed": tries[0]["ok"], "usable": tries[-1]["ok"], "switches": switches,
+            "tries": tries}
+
+
+def _requested_paths(config: str, overrides: Sequence[str]) -> dict:
+    """The paths a config asks for, for a check that died before it could report them."""
+    from .config import load_config
+    from .model import _installed
+    cfg = load_config(config, list(overrides)).model
+    loader = "unsloth" if cfg.unsloth and _installed("unsloth") else "bnb-4bit" if cfg.load_in_4bit else None
+    return {"backend": cfg.backend, "load_in_4bit": cfg.load_in_4bit,
+            "phases": [{"name": "load", "ok": False, "detail": {"loader": loader}, "error": "no report"}]}
+
+
+def read_fallback(path: str | Path) -> dict:
+    """A `selfcheck --fallback` report, for `run --selfcheck`; a clear error for anything else."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"selfcheck report {path}: cannot be read ({exc})") from exc
+    if not isinstance(report, dict) or not isinstance(report.get("switches"), list) or "tries" not in report:
+        raise ValueError(f"selfcheck report {path}: not written by `selfcheck --fallback` (no switches)")
+    return report
+
+
+def fallback_lines(report: dict) -> list[str]:
+    """What a fallback check found, for the log."""
+    lines = []
+    for t in report["tries"]:
+        failed = [f"{p['name']} ({p['error']})" for p in t["result"].get("phases", []) if not p["ok"]]
+        failed = failed or ([t["result"]["error"]] if t["result"].get("error") else [])
+        lines.append(f"try {len(lines) + 1} with {', '.join(t['switches']) or 'the config as it is'}: "
+                     + ("passed" if t["ok"] else "failed: " + "; ".join(failed[:2])))
+    if report["passed"]:
+        lines.append("selfcheck passed: the run uses the config's paths")
+    elif report["usable"]:
+        lines.append(f"selfcheck FAILED as configured; the run switches: {', '.join(report['switches'])}")
+    else:
+        lines.append("selfcheck FAILED on every path: the run goes on without the model (CPU stages only)")
+    return lines
 
 
 def write_report(result: dict, out: Path) -> Path:

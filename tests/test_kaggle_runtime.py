@@ -143,6 +143,20 @@ def test_run_command_is_the_kits_cli(tmp_path):
                    "--set", 'model.path="/kaggle/input/m y"', "--set", "dsl.seconds_per_task=2"]
 
 
+def test_selfcheck_command_and_the_run_reading_its_report(tmp_path):
+    report = tmp_path / "selfcheck.json"
+    assert kr.selfcheck_command("kaggle", Path("/m"), ["ttt.steps=2"], report, python="python") == [
+        "python", "-m", "solver", "selfcheck", "--fallback", "--config", "kaggle", "--out", str(report),
+        "--set", 'model.path="/m"', "--set", "ttt.steps=2"]
+    cmd = kr.run_command(tmp_path, Path("c.json"), Path("s.json"), "kaggle", None, python="python", selfcheck=report)
+    assert cmd[-2:] == ["--selfcheck", str(report)]
+    report.write_text(json.dumps({"switches": ["model.unsloth=false"], "tries": []}))
+    assert kr.selfcheck_switches(report) == ["model.unsloth=false"]
+    report.write_text(json.dumps({"switches": "model.unsloth=false"}))
+    with pytest.raises(ValueError, match="not a list"):
+        kr.selfcheck_switches(report)
+
+
 @pytest.fixture
 def challenges(tmp_path, sample_challenges_path):
     tasks = dict(list(json.loads(sample_challenges_path.read_text()).items())[:3])

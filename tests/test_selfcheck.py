@@ -4,7 +4,9 @@ import json
 import pytest
 
 from solver.__main__ import main
-from solver.selfcheck import CheckFailed, Runner, _compare
+from solver.selfcheck import NO_MODEL, SWITCHES, CheckFailed, Runner, _compare, next_switch, paths_in_use
+
+from .conftest import write_json
 
 PHASES = ["load", "stage", "ttt", "greedy", "dfs", "rescore"]
 
@@ -53,3 +55,73 @@ def test_backends_must_agree_within_the_tolerance():
     with pytest.raises(CheckFailed, match="x: -1.10000 against the transformers backend's -1.00000"):
         _compare([-1.1], [-1.0], [5], exact=True, what="x")
     _compare([-1.1], [-1.0], [5], exact=False, what="x")  # bf16: looser
+
+
+# ---- the fallback: which path a failed check switches off ------------------------------------------------
+
+def checked(backend="transformers", loader="cpu", load_in_4bit=False, failed=None) -> dict:
+    """A check's report as run_selfcheck writes it, failing at phase `failed` (None: passed)."""
+    names = ["load", "stage", "ttt", "greedy", "dfs", "rescore"] + (["vllm-adapter"] if backend == "vllm" else [])
+    phases = [{"name": n, "ok": failed is None or names.index(n) < names.index(failed),
+               "detail": {"loader": loader} if n == "load" else {}, "error": None} for n in names]
+    return {"ok": failed is None, "backend": backend, "load_in_4bit": load_in_4bit, "phases": phases}
+
+
+@pytest.mark.parametrize("report, switch", [
+    (checked(), None),
+    (checked("vllm", "unsloth", True, failed="vllm-adapter"), SWITCHES["vllm"]),
+    (checked("vllm", "unsloth", True, failed="stage"), SWITCHES["vllm"]),
+    (checked("vllm", "unsloth", True, failed="load"), SWITCHES["unsloth"]),
+    (checked("vllm", "unsloth", True, failed="ttt"), SWITCHES["unsloth"]),
+    (checked("vllm", "bnb-4bit", True, failed="ttt"), SWITCHES["4bit"]),
+    (checked("vllm", "bf16", False, failed="ttt"), SWITCHES["vllm"]),
+    (checked("transformers", "unsloth", False, failed="greedy"), SWITCHES["unsloth"]),
+    (checked("transformers", "bnb-4bit", True, failed="rescore"), SWITCHES["4bit"]),
+    (checked("transformers", "bf16", False, failed="load"), NO_MODEL),
+])
+def test_a_failed_check_switches_off_the_path_it_points_at(report, switch):
+    assert next_switch(report) == switch
+
+
+def test_a_load_that_failed_before_naming_its_loader_still_drops_4bit():
+    report = checked("transformers", None, True, failed="load")
+    assert paths_in_use(report) == ["4bit"] and next_switch(report) == SWITCHES["4bit"]
+
+
+@pytest.mark.slow
+def test_fallback_switches_off_what_fails_here_and_the_run_applies_and_journals_it(
+        tmp_path, tiny_model_dir, sample_challenges_path, capsys):
+    """The kit's .venv has neither bitsandbytes nor vLLM: asked for both, the real check fails on 4-bit at
+    load, then on vLLM at the stage, then passes on transformers in float32; the run applies the switches."""
+    report = tmp_path / "check.json"
+    assert main(["selfcheck", "--fallback", "--config", "tiny", "--model", str(tiny_model_dir), "--out", str(report),
+                 "--set", "model.load_in_4bit=true", "--set", 'model.backend="vllm"']) == 1
+    check = json.loads(report.read_text())
+    assert check["switches"] == [SWITCHES["4bit"], SWITCHES["vllm"]] and not check["passed"] and check["usable"]
+    failed = [[p["name"] for p in t["result"]["phases"] if not p["ok"]][:1] for t in check["tries"]]
+    assert failed == [["load"], ["stage"], []]
+    assert "needs bitsandbytes" in check["tries"][0]["result"]["phases"][0]["error"]
+    assert "the run switches: model.load_in_4bit=false, model.backend" in capsys.readouterr().out
+
+    challenges = write_json(tmp_path / "c.json", dict(list(json.loads(sample_challenges_path.read_text()).items())[:1]))
+    assert main(["run", "--challenges", str(challenges), "--out", str(tmp_path / "out" / "submission.json"),
+                 "--config", "tiny", "--model", str(tiny_model_dir), "--no-progress", "--set", "ttt.steps=1",
+                 "--set", "model.load_in_4bit=true", "--set", 'model.backend="vllm"', "--selfcheck", str(report)]) == 0
+    entries = [json.loads(line) for line in (tmp_path / "out" / "work" / "journal.jsonl").read_text().splitlines()]
+    header = entries[0]["config"]["model"]
+    assert header["backend"] == "transformers" and header["load_in_4bit"] is False
+    journaled = next(e for e in entries if e["type"] == "selfcheck")
+    assert journaled["switches"] == check["switches"] and list(journaled["tries"][1]["failed"]) == ["stage", "ttt",
+                                                                                                    "greedy", "dfs",
+                                                                                                    "rescore",
+                                                                                                    "vllm-adapter"]
+    task = next(e for e in entries if e["type"] == "task")
+    assert task["seconds"].get("neural", 0) > 0  # the model ran, on the paths that passed
+    assert "selfcheck failed on this machine as configured; switched: model.load_in_4bit=false" in capsys.readouterr().out
+
+
+def test_run_refuses_a_report_that_is_not_a_fallback_report(tmp_path, sample_challenges_path):
+    bad = write_json(tmp_path / "plain.json", {"ok": True, "phases": []})
+    with pytest.raises(ValueError, match="not written by `selfcheck --fallback`"):
+        main(["run", "--challenges", str(sample_challenges_path), "--out", str(tmp_path / "s.json"),
+              "--selfcheck", str(bad)])
