@@ -106,7 +106,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_tune(args: argparse.Namespace) -> int:
     from .tune import tune
     lines, plot, settings = tune(args.workdir, args.gpus, args.hours, args.tasks, args.cpus, args.margin,
-                                 args.slowdown, args.cpu_slowdown, args.seed)
+                                 args.slowdown, args.cpu_slowdown, args.seed, args.solutions)
     print("\n".join(lines))
     print(f"simulated timeline: {plot}\nsettings: {settings}")
     return 0
@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu-slowdown", type=float, default=1.0,
                    help="Kaggle CPU seconds per dry-run CPU second (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for drawing the simulated tasks")
+    p.add_argument("--solutions", help="the dry run's solutions, for the repeated-sampling curve that guides "
+                                       "the views (default: the file the run recorded, if any)")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("kaggle", help="build, check and push the Kaggle notebook and datasets",
