@@ -240,7 +240,8 @@ def sampling_curve_of(workdir: str | Path, solutions: str | Path | None = None) 
 
 def plot_sampling_curve(curve: SamplingCurve, title: str = ""):
     """Coverage and pass@2 against views, log-log (as Brown et al. draw it), with the fitted coverage curve
-    carried on to 4x the views. Points at 0 are not drawn (log axis): the table beside it has them."""
+    carried on to 4x the views. Points at 0 are not drawn (log axis): the table beside it has them; a curve at
+    0 throughout is drawn on a linear y axis."""
     fig, ax = _figure_and_axes(6, 4)
     ax.plot(curve.views, curve.coverage, "o-", color="#0074D9", label="coverage (any candidate right)")
     ax.plot(curve.views, curve.pass2, "s--", color="#FF851B", label="pass@2 (selection's two attempts)")
@@ -249,7 +250,8 @@ def plot_sampling_curve(curve: SamplingCurve, title: str = ""):
         xs = np.geomspace(min(curve.views), 4 * max(curve.views), 60)
         ax.plot(xs, [curve.predict(x) for x in xs], ":", color="#0074D9", label=f"fit exp({a:.2f} n^{b:.2f})")
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log", nonpositive="mask")
+    if max(curve.coverage) > 0:  # log axes need a positive point; a curve at 0 throughout stays linear
+        ax.set_yscale("log", nonpositive="mask")
     ax.set_xlabel("views")
     ax.set_ylabel(f"fraction of {curve.outputs} test outputs")
     ax.legend(fontsize=8)

@@ -470,8 +470,10 @@ def curve_lines(curve: SamplingCurve | None, rec: Recommendation) -> list[str]:
              "  coverage   " + " ".join(f"{c:>7.1%}" for c in curve.coverage),
              "  pass@2     " + " ".join(f"{p:>7.1%}" for p in curve.pass2)]
     if curve.fit is None:
-        return lines + ["  no fit of coverage = exp(a n^b) (it needs two points strictly between 0 and 1): views "
-                        "left to the time budget"]
+        nothing = max(curve.coverage) == 0
+        return lines + ["  no fit of coverage = exp(a n^b) (it needs two points strictly between 0 and 1"
+                        + ("; the model found no truth under any view, more views will not help" if nothing else "")
+                        + "): views left to the time budget"]
     a, b = curve.fit
     v = rec.cfg.sample.views
     lines.append(f"  fit coverage = exp({a:.3f} n^{b:.3f}): at the recommended {v} views {curve.predict(v):.1%}, "
