@@ -79,14 +79,16 @@ def view_order(task_id: str, groups: Sequence[str], seed: int = 0) -> list[str]:
 
 def sampling_curve(records: Iterable[TaskRecord], truths: dict[str, list[Grid]], cfg: Config,
                    seed: int = 0) -> SamplingCurve | None:
-    """The curve over the tasks with known truth on which the model ran (a view group in the journal); None
-    when there are none. `cfg` is the run's (its selection settings and sample.augment)."""
+    """The curve over the tasks with known truth on which the model ran (a view group in the journal; not a
+    task the budget cut short or whose model part was lost); None when there are none. `cfg` is the run's
+    (its selection settings and sample.augment)."""
     tasks = []  # (view groups in order, per test input: (truth, its model candidates))
     views_run = groups_run = 0
     for rec in records:
         truth = truths.get(rec.task_id)
         groups = view_groups(rec, cfg)
-        if truth is None or not groups:
+        lost = (rec.parts and "gpu" not in rec.parts) or any("gpu part lost" in e for e in rec.errors)
+        if truth is None or not groups or rec.status in ("cut", "invalid") or lost:
             continue
         model = [c for c in rec.candidates if c.family == MODEL_FAMILY]
         tasks.append((view_order(rec.task_id, groups, seed),

@@ -96,6 +96,14 @@ def test_no_curve_without_truths_or_model_views(tmp_path):
     assert sampling_curve(read_tasks(work).values(), {}, cfg) is None
     dsl_only = [TaskRecord("x", [(W, W)], [Candidate(0, T, "dsl")])]
     assert sampling_curve(dsl_only, {"x": [T]}, cfg) is None
+    # A task the budget cut, or whose model part was lost, says nothing about views: left out.
+    found = [Candidate(0, T, "neural-greedy")]
+    plan = {"model": True, "views": 1}
+    cut = TaskRecord("x", [(W, W)], [], plan=plan, status="cut")
+    lost = TaskRecord("y", [(W, W)], [], plan=plan, errors=["gpu part lost: worker died"])
+    ok = TaskRecord("z", [(T, T)], found, plan=plan)
+    curve = sampling_curve([cut, lost, ok], {"x": [T], "y": [T], "z": [T]}, cfg)
+    assert (curve.tasks, curve.coverage, curve.pass2) == (1, [1.0], [1.0])
 
 
 def test_the_fit_recovers_a_and_b_from_a_curve_of_many_tasks():
