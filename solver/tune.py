@@ -351,11 +351,15 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
 
 
 def _cap_views(curve: SamplingCurve, views: int, gain: float, advice: list[str]) -> int:
-    """The configured views, or fewer where the fit says that doubling stops paying before them."""
+    """The configured views, or fewer where the fit says that doubling stops paying before them (never fewer
+    than the curve measured: below its first point the fit is extrapolation)."""
     cap = saturation_views(curve, views, gain)
     if cap is None or cap >= views:
         return views
-    advice.append(f"by the fit, doubling the views adds less than {100 * gain:g} percentage points of coverage from "
+    cap = max(cap, math.ceil(curve.views[0]))
+    if cap >= views:
+        return views
+    advice.append(f"by the fit, doubling the views adds less than {100 * gain:g} point of coverage from "
                   f"{cap} views on ({100 * curve.doubling_gain(cap):+.2f} at {cap}): views capped at {cap} (configured "
                   f"{views}), their time left to TTT steps")
     return cap
@@ -464,8 +468,8 @@ def curve_lines(curve: SamplingCurve | None, rec: Recommendation) -> list[str]:
     if curve is None:
         return ["repeated sampling: no curve (the dry run needs solutions and model candidates): views left to the "
                 "time budget"]
-    lines = [f"repeated sampling (dry run, {curve.outputs} test outputs of {curve.tasks} tasks with solutions; the "
-             f"model's candidates of the first n views):",
+    lines = [f"repeated sampling (dry run, {curve.outputs} test outputs of {curve.tasks} tasks with solutions, one "
+             f"output {100 / curve.outputs:.1f} points; the model's candidates of the first n views):",
              "  views      " + " ".join(f"{v:>7g}" for v in curve.views),
              "  coverage   " + " ".join(f"{c:>7.1%}" for c in curve.coverage),
              "  pass@2     " + " ".join(f"{p:>7.1%}" for p in curve.pass2)]

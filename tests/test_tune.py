@@ -226,6 +226,10 @@ def test_views_are_capped_where_the_fit_says_doubling_adds_under_a_point():
     assert f"views capped at {cap} (configured 8)" in text
     assert f"at the recommended {cap} views {math.exp(-3 * cap ** -3.0):.1%}" in text
     assert f"views = {cap}" in text  # in the recommended settings
+    # Never below the curve's first point: a flat curve measured from 2 views on (16 views, 8 groups) caps at 2.
+    flat = curve_dry(16, (-0.7, -1e-9))
+    flat.curve.views = [2, 4, 8, 16]
+    assert recommend(flat, gpus=4, cpus=0, hours=1.0, n_tasks=240).cfg.sample.views == 2
 
 
 def test_more_views_where_the_fit_says_they_pay_and_the_schedule_has_room():
@@ -249,7 +253,7 @@ def test_tune_prints_the_curve_of_a_dry_run_with_solutions(tmp_path):
     lines, _, _ = tune(work, gpus=1, hours=1.0, n_tasks=10)
     curve = sampling_curve_of(work)
     text = "\n".join(lines)
-    assert "repeated sampling (dry run, 4 test outputs of 3 tasks with solutions" in text
+    assert "repeated sampling (dry run, 4 test outputs of 3 tasks with solutions, one output 25.0 points" in text
     assert "  coverage   " + " ".join(f"{c:>7.1%}" for c in curve.coverage) in text
     assert "  pass@2     " + " ".join(f"{p:>7.1%}" for p in curve.pass2) in text
     assert ("no fit of coverage" in text) == (curve.fit is None)
