@@ -242,9 +242,10 @@ def plot_sampling_curve(curve: SamplingCurve, title: str = ""):
     """Coverage and pass@2 against views, log-log (as Brown et al. draw it), with the fitted coverage curve
     carried on to 4x the views. Points at 0 are not drawn (log axis): the table beside it has them; a curve at
     0 throughout is drawn on a linear y axis."""
+    from matplotlib.ticker import FuncFormatter
     fig, ax = _figure_and_axes(6, 4)
-    ax.plot(curve.views, curve.coverage, "o-", color="#0074D9", label="coverage (any candidate right)")
-    ax.plot(curve.views, curve.pass2, "s--", color="#FF851B", label="pass@2 (selection's two attempts)")
+    ax.plot(curve.views, curve.coverage, "o-", color="#0074D9", markersize=8, label="coverage (any candidate right)")
+    ax.plot(curve.views, curve.pass2, "s--", color="#FF851B", markersize=4, label="pass@2 (selection's two attempts)")
     if curve.fit is not None:
         a, b = curve.fit
         xs = np.geomspace(min(curve.views), 4 * max(curve.views), 60)
@@ -252,6 +253,10 @@ def plot_sampling_curve(curve: SamplingCurve, title: str = ""):
     ax.set_xscale("log", base=2)
     if max(curve.coverage) > 0:  # log axes need a positive point; a curve at 0 throughout stays linear
         ax.set_yscale("log", nonpositive="mask")
+    percent = FuncFormatter(lambda y, _: f"{y:.0%}" if y >= 0.01 else f"{y:.1%}")
+    ax.yaxis.set_major_formatter(percent)
+    ax.yaxis.set_minor_formatter(percent)
+    ax.tick_params(axis="y", which="minor", labelsize=7)
     ax.set_xlabel("views")
     ax.set_ylabel(f"fraction of {curve.outputs} test outputs")
     ax.legend(fontsize=8)
