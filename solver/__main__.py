@@ -216,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fit the budget's cost model to a dry run's journal, simulate the Kaggle "
                                    "schedule (one model worker per GPU, a CPU pool for the DSL, the same "
                                    "shares and ladder as a real run), and recommend the TTT steps, views, "
-                                   "sampling method and DSL seconds whose whole schedule fits with a margin. "
-                                   "Writes WORKDIR/tune_timeline.png and WORKDIR/tuned.toml.")
+                                   "sampling method and DSL seconds whose whole schedule fits with a margin; "
+                                   "with the dry run's solutions, the views follow the fit of its repeated-"
+                                   "sampling curve. Writes WORKDIR/tune_timeline.png and WORKDIR/tuned.toml.")
     p.add_argument("workdir", help="the dry run's work directory (holds journal.jsonl)")
     p.add_argument("--gpus", type=int, default=4, help="model workers on Kaggle (default 4)")
     p.add_argument("--hours", type=float, default=12.0, help="the run's budget in hours (default 12)")
