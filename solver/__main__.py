@@ -118,7 +118,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_tune(args: argparse.Namespace) -> int:
     from .tune import tune
     lines, plot, settings = tune(args.workdir, args.gpus, args.hours, args.tasks, args.cpus, args.margin,
-                                 args.slowdown, args.cpu_slowdown, args.seed)
+                                 args.slowdown, args.cpu_slowdown, args.seed, args.solutions)
     print("\n".join(lines))
     print(f"simulated timeline: {plot}\nsettings: {settings}")
     return 0
@@ -238,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fit the budget's cost model to a dry run's journal, simulate the Kaggle "
                                    "schedule (one model worker per GPU, a CPU pool for the DSL, the same "
                                    "shares and ladder as a real run), and recommend the TTT steps, views, "
-                                   "sampling method and DSL seconds whose whole schedule fits with a margin. "
-                                   "Writes WORKDIR/tune_timeline.png and WORKDIR/tuned.toml.")
+                                   "sampling method and DSL seconds whose whole schedule fits with a margin; "
+                                   "with the dry run's solutions, the views follow the fit of its repeated-"
+                                   "sampling curve. Writes WORKDIR/tune_timeline.png and WORKDIR/tuned.toml.")
     p.add_argument("workdir", help="the dry run's work directory (holds journal.jsonl)")
     p.add_argument("--gpus", type=int, default=4, help="model workers on Kaggle (default 4)")
     p.add_argument("--hours", type=float, default=12.0, help="the run's budget in hours (default 12)")
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu-slowdown", type=float, default=1.0,
                    help="Kaggle CPU seconds per dry-run CPU second (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for drawing the simulated tasks")
+    p.add_argument("--solutions", help="the dry run's solutions, for the repeated-sampling curve that guides "
+                                       "the views (default: the file the run recorded, if any)")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("kaggle", help="build, check and push the Kaggle notebook and datasets",

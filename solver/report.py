@@ -1,9 +1,11 @@
 """`python -m solver report WORKDIR`: one self-contained HTML page about a run, read from its journal.
 
 At the top: score against coverage (the gap between what the stages generated and what selection chose),
-overall and per stage family; time spent per stage; the workers' timeline; how often the ladder turned each
-knob down. Then per task: the train pairs, each test input with both attempts, the truth when known, and
-every distinct candidate with the stages that produced it. Grids are inline PNGs in the ARC palette, so
+overall and per stage family; for a run with known solutions, the repeated-sampling curve (coverage and
+pass@2 of the model's candidates against the number of views, with its fit; solver/curve.py); time spent
+per stage; the workers' timeline; how often the ladder turned each knob down. Then per task: the train
+pairs, each test input with both attempts, the truth when known, and every distinct candidate with the
+stages that produced it. Grids are inline PNGs in the ARC palette, so
 the page is one file that opens anywhere.
 """
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from .config import ConfigError, config_from_dict
+from .curve import SamplingCurve, describe, sampling_curve
 from .journal import TaskRecord, read_entries, stage_outputs
-from .tasks import Candidate, ChallengeFileError, Task, family, load_challenges, load_solutions
+from .tasks import Candidate, ChallengeFileError, Task, as_grid, family, load_challenges, load_solutions
 from .vote import tally
 
 # The ARC palette as the ARC website draws it, colours 0..9.
@@ -154,6 +158,7 @@ def render(header: dict, records: dict[str, dict], workers: list[dict], tasks: d
              f"{header.get('config', {}).get('budget', {}).get('total_seconds') or 'none'} s</p>"]
     parts.append(_outputs_html(records))
     parts.append(_summary_html(stats, truths))
+    parts.append(_curve_html(run_curve(header, records, truths)))
     parts.append(_time_html(records, header))
     parts.append(_index_html(records, truths, stats))
     for tid, rec in records.items():
@@ -206,6 +211,76 @@ def _summary_html(s: dict, truths: dict) -> str:
             f"{rows}</table>"
             + (f"<p>Selection missed a generated truth in: {', '.join(_link(t) for t in missed)}</p>"
                if missed else ""))
+
+
+def run_curve(header: dict, records: dict[str, dict], truths: dict[str, list]) -> SamplingCurve | None:
+    """The run's repeated-sampling curve (solver/curve.py), from its journal entries and the truths (grids as
+    nested lists); None without truths, without model candidates, or with a header config this kit cannot
+    read."""
+    if not truths:
+        return None
+    try:
+        cfg = config_from_dict(header.get("config", {}))
+    except (ConfigError, TypeError, ValueError):
+        return None
+    grids = {tid: [as_grid(g) for g in v] for tid, v in truths.items()}
+    return sampling_curve((TaskRecord.from_json(r) for r in records.values()), grids, cfg)
+
+
+def sampling_curve_of(workdir: str | Path, solutions: str | Path | None = None) -> SamplingCurve | None:
+    """The repeated-sampling curve of the run in `workdir` (the tuner's entry point); the solutions as the
+    run was given them unless `solutions`. None when they are not known."""
+    workdir = Path(workdir)
+    header, records, _ = load_run(workdir)
+    path = Path(solutions) if solutions else _resolve(header.get("solutions"), workdir)
+    if path is None:
+        return None
+    return run_curve(header, records, {k: [g.tolist() for g in v] for k, v in load_solutions(path).items()})
+
+
+def plot_sampling_curve(curve: SamplingCurve, title: str = ""):
+    """Coverage and pass@2 against views, log-log (as Brown et al. draw it), with the fitted coverage curve
+    carried on to 4x the views. Points at 0 are not drawn (log axis): the table beside it has them; a curve at
+    0 throughout is drawn on a linear y axis."""
+    from matplotlib.ticker import FuncFormatter
+    fig, ax = _figure_and_axes(6, 4)
+    ax.plot(curve.views, curve.coverage, "o-", color="#0074D9", markersize=8, label="coverage (any candidate right)")
+    ax.plot(curve.views, curve.pass2, "s--", color="#FF851B", markersize=4, label="pass@2 (selection's two attempts)")
+    if curve.fit is not None:
+        a, b = curve.fit
+        xs = np.geomspace(min(curve.views), 4 * max(curve.views), 60)
+        ax.plot(xs, [curve.predict(x) for x in xs], ":", color="#0074D9", label=f"fit exp({a:.2f} n^{b:.2f})")
+    ax.set_xscale("log", base=2)
+    if max(curve.coverage) > 0:  # log axes need a positive point; a curve at 0 throughout stays linear
+        ax.set_yscale("log", nonpositive="mask")
+    percent = FuncFormatter(lambda y, _: f"{y:.0%}" if y >= 0.01 else f"{y:.1%}")
+    ax.yaxis.set_major_formatter(percent)
+    ax.yaxis.set_minor_formatter(percent)
+    ax.tick_params(axis="y", which="minor", labelsize=7)
+    ax.set_xlabel("views")
+    ax.set_ylabel(f"fraction of {curve.outputs} test outputs")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    return fig
+
+
+def _curve_html(curve: SamplingCurve | None) -> str:
+    if curve is None:
+        return ""
+    rows = "".join(f"<tr><td>{v:g}</td><td>{c:.4f}</td><td>{p:.4f}</td><td>"
+                   f"{'' if curve.fit is None else f'{curve.predict(v):.4f}'}</td></tr>"
+                   for v, c, p in zip(curve.views, curve.coverage, curve.pass2))
+    if curve.fit is not None:
+        n = 2 * curve.views[-1]
+        rows += f"<tr><td>{n:g}</td><td></td><td></td><td>{curve.predict(n):.4f}</td></tr>"
+    sentences = "".join(f"<p>{html.escape(line)}</p>" for line in describe(curve))
+    return (f"<h2>Repeated sampling</h2><p>The model's candidates of the first n views of each task (one fixed "
+            f"random order of its views, nested), over {curve.tasks} tasks with known solutions: coverage = the "
+            f"truth is among them, pass@2 = the kit's selection on them alone puts it in its two attempts. Where "
+            f"coverage climbs and pass@2 does not, selection is the bottleneck; where coverage is flat, more views "
+            f"buy nothing.</p><div class=row><table class=num><tr><th>views</th><th>coverage</th><th>pass@2</th>"
+            f"<th>fit</th></tr>{rows}</table><img src='{figure_png(plot_sampling_curve(curve))}'></div>{sentences}")
 
 
 def _outputs_html(records: dict[str, dict]) -> str:

@@ -17,6 +17,13 @@
    end; likewise the longest DSL search that fits. The run's own ladder is then only a safety net.
 4. Plot the recommended settings' simulated timeline, with the per-task ladder on as in a real run.
 
+Views, from the repeated-sampling curve (solver/curve.py) when the dry run had solutions and model candidates:
+its fit coverage(n) = exp(a n^b) says what doubling the views adds. Where that is under `VIEW_GAIN` (one point
+of coverage) from some number of views on, no more views than that are recommended, so that their time goes
+to TTT steps; where doubling still adds more and the schedule has room at the recommended TTT steps, views
+are doubled (up to 4x the configured ones); else the tuner says what the doubling would buy. The fit was
+measured at the dry run's settings (its TTT steps): a guide, not a promise.
+
 `--slowdown` converts the dry run's model seconds to Kaggle's (e.g. about 4 for a dry run on an H100 for
 L4s); `--cpu-slowdown` does the same for the DSL's CPU seconds.
 """
@@ -33,10 +40,12 @@ import numpy as np
 
 from .budget import degraded, model_seconds, plan_task, task_share, task_weight
 from .config import Config, config_from_dict
+from .curve import SamplingCurve, saturation_views
 from .journal import read_entries
 
 COST_FIELDS = ("model_task_seconds", "ttt_step_seconds", "view_seconds", "dfs_factor", "rescore_view_seconds")
 PHASES = ("ttt", "sample", "dfs", "rescore")  # the neural stage's, in the order of the cost model's columns
+VIEW_GAIN = 0.01  # coverage that doubling the views must add, by the sampling curve's fit, to be worth its time
 
 
 class DryRunError(ValueError):
@@ -62,6 +71,7 @@ class DryRun:
     startup: dict[str, float]      # seconds from the run's start until a worker of each kind was ready
     cpu_workers: int
     fit: "CostFit | None" = None   # how well the fitted cost model explains the measured model time
+    curve: SamplingCurve | None = None  # the repeated-sampling curve (needs the dry run's solutions)
 
 
 @dataclass
@@ -290,10 +300,12 @@ class Recommendation:
     fixed: Simulation   # every task at the recommended settings, no per-task ladder
     laddered: Simulation  # as a real run would go: the ladder on
     target: float       # the recommended settings' schedule ends by here
+    views_advice: list[str] = field(default_factory=list)  # what the sampling curve's fit said about views
 
 
 def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, margin: float = 0.1,
-              slowdown: float = 1.0, cpu_slowdown: float = 1.0, seed: int = 0) -> Recommendation:
+              slowdown: float = 1.0, cpu_slowdown: float = 1.0, seed: int = 0,
+              view_gain: float = VIEW_GAIN) -> Recommendation:
     budget = hours * 3600
     rng = random.Random(seed)
     tasks = [copy.copy(rng.choice(dry.tasks)) for _ in range(n_tasks)]
@@ -310,8 +322,14 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
         return sim.cut == 0 and sim.makespan <= target
 
     cfg = copy.deepcopy(base)
+    advice: list[str] = []
+    curve = dry.curve if cfg.model.active and dry.curve is not None and dry.curve.fit is not None else None
+    if curve is not None:
+        cfg.sample.views = _cap_views(curve, cfg.sample.views, view_gain, advice)
     if cfg.model.active:
         cfg = _fit_model_settings(cfg, lambda c: fits(c, "gpu"))
+    if curve is not None and cfg.model.active:
+        cfg = _more_views(curve, cfg, 4 * dry.cfg.sample.views, view_gain, lambda c: fits(c, "gpu"), advice)
     if cfg.dsl.enabled and dry.dsl_points:  # without DSL parts in the dry run there is nothing to go by
         lo, hi = cfg.budget.min_dsl_seconds, 4 * cfg.dsl.seconds_per_task
         if not fits(with_costs(cfg, dry.costs, slowdown, budget, dsl__seconds_per_task=lo), "cpu"):
@@ -329,7 +347,44 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
     gpus_used = gpus if cfg.model.active else 0
     fixed = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=False)
     laddered = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=True)
-    return Recommendation(cfg, fixed, laddered, target)
+    return Recommendation(cfg, fixed, laddered, target, advice)
+
+
+def _cap_views(curve: SamplingCurve, views: int, gain: float, advice: list[str]) -> int:
+    """The configured views, or fewer where the fit says that doubling stops paying before them (never fewer
+    than the curve measured: below its first point the fit is extrapolation)."""
+    cap = saturation_views(curve, views, gain)
+    if cap is None or cap >= views:
+        return views
+    cap = max(cap, math.ceil(curve.views[0]))
+    if cap >= views:
+        return views
+    advice.append(f"by the fit, doubling the views adds less than {100 * gain:g} point of coverage from "
+                  f"{cap} views on ({100 * curve.doubling_gain(cap):+.2f} at {cap}): views capped at {cap} (configured "
+                  f"{views}), their time left to TTT steps")
+    return cap
+
+
+def _more_views(curve: SamplingCurve, cfg: Config, most: int, gain: float, fits, advice: list[str]) -> Config:
+    """Views doubled while the fit says doubling adds at least `gain` and the schedule still fits (the
+    recommended TTT steps kept), up to `most`; else a line on what the doubling would buy."""
+    start = cfg.sample.views
+    while cfg.sample.views < most and curve.doubling_gain(cfg.sample.views) >= gain:
+        more = copy.deepcopy(cfg)
+        more.sample.views = min(most, 2 * cfg.sample.views)
+        if not fits(more):
+            if cfg.sample.views == start:
+                advice.append(f"by the fit, doubling the views to {2 * start} would add "
+                              f"{100 * curve.doubling_gain(start):+.1f} points of coverage (to "
+                              f"{curve.predict(2 * start):.1%}): worth more views, but the schedule has no room "
+                              f"for them at these TTT steps (fewer steps or more time would make it)")
+            break
+        cfg = more
+    if cfg.sample.views > start:
+        advice.append(f"by the fit, more views are worth it and the schedule has room: views raised from {start} "
+                      f"to {cfg.sample.views} (coverage {curve.predict(start):.1%} -> "
+                      f"{curve.predict(cfg.sample.views):.1%})")
+    return cfg
 
 
 def _fit_model_settings(cfg: Config, fits) -> Config:
@@ -395,7 +450,10 @@ def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: 
                   f"slowdown x{slowdown:g} GPU, x{cpu_slowdown:g} CPU; settings must end by {rec.target:.0f} s",
               f"  fixed settings:  ends at {rec.fixed.makespan:.0f} s, {rec.fixed.cut} parts cut",
               f"  with the ladder: ends at {rec.laddered.makespan:.0f} s, {rec.laddered.cut} parts cut, "
-              f"{rec.laddered.degraded} parts turned down", "", "recommended settings:"]
+              f"{rec.laddered.degraded} parts turned down", ""]
+    if dry.cfg.model.active:
+        lines += curve_lines(dry.curve, rec) + [""]
+    lines.append("recommended settings:")
     lines += ["  " + s for s in settings_toml(rec.cfg).splitlines()]
     if not c.model.active and dry.cfg.model.active:
         lines.append("  (not even one greedy view per task fits: DSL only)")
@@ -403,6 +461,28 @@ def report_lines(dry: DryRun, rec: Recommendation, gpus: int, cpus: int, hours: 
         lines.append("  (no DSL parts in the dry run: dsl.seconds_per_task left as configured)")
     lines.append("add them to the run's preset, or pass each as --set section.key=value")
     return lines
+
+
+def curve_lines(curve: SamplingCurve | None, rec: Recommendation) -> list[str]:
+    """The repeated-sampling curve of the dry run, its fit at the recommended views, and the advice."""
+    if curve is None:
+        return ["repeated sampling: no curve (the dry run needs solutions and model candidates): views left to the "
+                "time budget"]
+    lines = [f"repeated sampling (dry run, {curve.outputs} test outputs of {curve.tasks} tasks with solutions, one "
+             f"output {100 / curve.outputs:.1f} points; the model's candidates of the first n views):",
+             "  views      " + " ".join(f"{v:>7g}" for v in curve.views),
+             "  coverage   " + " ".join(f"{c:>7.1%}" for c in curve.coverage),
+             "  pass@2     " + " ".join(f"{p:>7.1%}" for p in curve.pass2)]
+    if curve.fit is None:
+        nothing = max(curve.coverage) == 0
+        return lines + ["  no fit of coverage = exp(a n^b) (it needs two points strictly between 0 and 1"
+                        + ("; the model found no truth under any view, more views will not help" if nothing else "")
+                        + "): views left to the time budget"]
+    a, b = curve.fit
+    v = rec.cfg.sample.views
+    lines.append(f"  fit coverage = exp({a:.3f} n^{b:.3f}): at the recommended {v} views {curve.predict(v):.1%}, "
+                 f"at {2 * v} {curve.predict(2 * v):.1%} ({100 * curve.doubling_gain(v):+.2f} points)")
+    return lines + [f"  {line}" for line in rec.views_advice]
 
 
 def settings_toml(cfg: Config) -> str:
@@ -421,11 +501,13 @@ def settings_toml(cfg: Config) -> str:
 
 def tune(workdir: str | Path, gpus: int, hours: float, n_tasks: int, cpus: int | None = None,
          margin: float = 0.1, slowdown: float = 1.0, cpu_slowdown: float = 1.0,
-         seed: int = 0) -> tuple[list[str], Path, Path]:
-    """Everything `python -m solver tune` does; returns the printed lines, the plot and the settings file."""
-    from .report import plot_timeline
+         seed: int = 0, solutions: str | Path | None = None) -> tuple[list[str], Path, Path]:
+    """Everything `python -m solver tune` does; returns the printed lines, the plot and the settings file.
+    `solutions`: the dry run's, for the sampling curve (default: the file the run recorded, if any)."""
+    from .report import plot_timeline, sampling_curve_of
     workdir = Path(workdir)
     dry = read_dry_run(workdir)
+    dry.curve = sampling_curve_of(workdir, solutions)
     cpus = dry.cpu_workers if cpus is None else cpus
     rec = recommend(dry, gpus, cpus, hours, n_tasks, margin, slowdown, cpu_slowdown, seed)
     pools = ", ".join(f"{sum(1 for lane in rec.laddered.lanes if lane.startswith(d))} {d.upper()} workers"

@@ -1,5 +1,5 @@
 """`python -m solver finetune` on tiny real models: the vocabulary cut, the examples and their loss mask,
-kill and resume, and the produced directory running through `run --model`."""
+kill and resume, and the produced directory running through `run --model` and `selfcheck`."""
 import json
 import os
 import signal
@@ -274,6 +274,16 @@ def test_the_produced_directory_runs_through_run_model(tiny_model_dir, tmp_path,
     assert config["vocab_size"] == meta["vocab"]["size"]  # the LoRA update is merged into a plain model
     assert not (tmp_path / "model" / "adapter_config.json").exists()
     assert "in format kit (" in run_model(tmp_path, 3, views=2)
+    # And through `selfcheck --model` on the CPU: every phase (load, stage, TTT, greedy, DFS, rescoring) passes
+    # on the fine-tuned directory, each checked against the transformers backend.
+    check = subprocess.run([sys.executable, "-m", "solver", "selfcheck", "--config", "cpu", "--model",
+                            str(tmp_path / "model"), "--out", str(tmp_path / "selfcheck.json")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    report = json.loads((tmp_path / "selfcheck.json").read_text())
+    assert check.returncode == 0 and report["ok"], check.stdout + check.stderr[-2000:]
+    assert report["model"] == str(tmp_path / "model")
+    assert [p["name"] for p in report["phases"] if p["ok"]] == ["load", "stage", "ttt", "greedy", "dfs", "rescore"]
+    assert report["phases"][0]["detail"]["parameters"] > 0 and "selfcheck passed (cpu" in check.stdout
 
 
 def test_the_command_refuses_an_unknown_format_and_bad_data(tiny_model_dir, tmp_path, capsys):

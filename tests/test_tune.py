@@ -195,3 +195,69 @@ def test_the_cost_model_fitted_phase_by_phase_explains_a_dry_run_with_rescoring(
             predicted += model_seconds(plan, e["cells"], len(e["attempts"]))
     assert math.isclose(predicted, measured, rel_tol=0.15), explain
     assert dry.fit.phases_measured["rescore"] > 0.05 * measured, explain
+
+
+# ---- the views, from the repeated-sampling curve's fit (solver/curve.py)
+
+def curve_dry(views: int, fit: tuple[float, float]) -> "DryRun":
+    from solver.curve import SamplingCurve, curve_points
+    cfg = model_cfg(**{"sample.views": views})
+    rng = np.random.default_rng(2)
+    tasks = [SimTask(int(c), 1, float(r)) for c, r in zip(rng.integers(100, 3000, 50), rng.uniform(0.8, 1.2, 50))]
+    costs = {"model_task_seconds": 3.0, "ttt_step_seconds": 0.4, "view_seconds": 2.0, "dfs_factor": 4.0,
+             "rescore_view_seconds": 1.0}
+    ns = curve_points(views)
+    curve = SamplingCurve(ns, ns, [math.exp(fit[0] * n ** fit[1]) for n in ns], [0.1] * len(ns), 50, 50, fit)
+    return DryRun(cfg, tasks, costs, 50, 0, 0.0, {"gpu": 60.0}, 2, curve=curve)
+
+
+def test_views_are_capped_where_the_fit_says_doubling_adds_under_a_point():
+    from solver.curve import saturation_views
+    from solver.tune import report_lines
+    dry = curve_dry(8, (-3.0, -3.0))  # coverage 5% at 1 view, 95% at 4, 99.9% at 16: saturated
+    cap = saturation_views(dry.curve, 8, 0.01)
+    assert cap is not None and 4 < cap < 8
+    blind = recommend(DryRun(**{**dry.__dict__, "curve": None}), gpus=4, cpus=0, hours=1.0, n_tasks=240)
+    rec = recommend(dry, gpus=4, cpus=0, hours=1.0, n_tasks=240)
+    assert blind.cfg.sample.views == 8 and rec.cfg.sample.views == cap
+    assert rec.cfg.ttt.steps > blind.cfg.ttt.steps  # the views' time went to TTT
+    assert rec.fixed.makespan <= rec.target and rec.fixed.cut == 0
+    text = "\n".join(report_lines(dry, rec, 4, 0, 1.0, 240, 1.0, 1.0))
+    assert f"views capped at {cap} (configured 8)" in text
+    assert f"at the recommended {cap} views {math.exp(-3 * cap ** -3.0):.1%}" in text
+    assert f"views = {cap}" in text  # in the recommended settings
+    # Never below the curve's first point: a flat curve measured from 2 views on (16 views, 8 groups) caps at 2.
+    flat = curve_dry(16, (-0.7, -1e-9))
+    flat.curve.views = [2, 4, 8, 16]
+    assert recommend(flat, gpus=4, cpus=0, hours=1.0, n_tasks=240).cfg.sample.views == 2
+
+
+def test_more_views_where_the_fit_says_they_pay_and_the_schedule_has_room():
+    dry = curve_dry(4, (-1.2, -0.6))  # doubling still adds points at 16 views
+    roomy = recommend(dry, gpus=4, cpus=0, hours=100.0, n_tasks=240)
+    assert roomy.cfg.ttt.steps == 4 * 32 and roomy.cfg.sample.views == 16  # both at their caps
+    assert roomy.fixed.makespan <= roomy.target and "views raised from 4 to 16" in roomy.views_advice[0]
+    tight = recommend(dry, gpus=4, cpus=0, hours=1.0, n_tasks=240)
+    assert tight.cfg.sample.views == 4 and tight.cfg.ttt.steps < 4 * 32
+    assert len(tight.views_advice) == 1 and "worth more views, but the schedule has no room" in tight.views_advice[0]
+    # Without a fit the tuner keeps the configured views and says why.
+    dry.curve.fit = None
+    assert recommend(dry, gpus=4, cpus=0, hours=100.0, n_tasks=240).cfg.sample.views == 4
+
+
+def test_tune_prints_the_curve_of_a_dry_run_with_solutions(tmp_path):
+    from solver.report import sampling_curve_of
+    from solver.tune import tune
+    from tests.test_curve import hand_made
+    work = hand_made(tmp_path)
+    lines, _, _ = tune(work, gpus=1, hours=1.0, n_tasks=10)
+    curve = sampling_curve_of(work)
+    text = "\n".join(lines)
+    assert "repeated sampling (dry run, 4 test outputs of 3 tasks with solutions, one output 25.0 points" in text
+    assert "  coverage   " + " ".join(f"{c:>7.1%}" for c in curve.coverage) in text
+    assert "  pass@2     " + " ".join(f"{p:>7.1%}" for p in curve.pass2) in text
+    assert ("no fit of coverage" in text) == (curve.fit is None)
+    # Told another solutions file (here: none of these tasks), no curve.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"zzz": [[[0]]]}))
+    assert "repeated sampling: no curve" in "\n".join(tune(work, 1, 1.0, 10, solutions=other)[0])
