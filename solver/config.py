@@ -373,8 +373,10 @@ def _check_choice(value: Any, path: str) -> Any:
 
 
 def preset_path(name_or_path: str) -> Path:
+    """A .toml path or an existing file as given; otherwise a preset's name (a folder called `tiny` in the
+    current directory does not hide the `tiny` preset)."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():
         return path
     return CONFIG_DIR / f"{name_or_path}.toml"
 

@@ -54,6 +54,12 @@ def test_preset_files_and_missing_presets(tmp_path):
         load_config(str(path))
 
 
+def test_a_folder_named_like_a_preset_does_not_hide_it(tmp_path, monkeypatch):
+    (tmp_path / "tiny").mkdir()  # e.g. a model made with `make-model tiny`
+    monkeypatch.chdir(tmp_path)
+    assert load_config("tiny").name == "tiny"
+
+
 def test_every_bundled_preset_loads():
     for name in available_presets():
         assert isinstance(load_config(name), Config)
