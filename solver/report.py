@@ -107,10 +107,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def load_run(workdir: Path) -> tuple[dict, dict[str, dict], list[dict]]:
-    """The run header, the last entry of every task, and the worker events of a journal."""
+    """The run header (with the run's self-check, if it had one, as header["selfcheck"]), the last entry of
+    every task, and the worker events of a journal."""
     header: dict = {}
     tasks: dict[str, dict] = {}
     workers: list[dict] = []
+    selfcheck: dict | None = None
     for e in read_entries(workdir):
         kind = e.get("type")
         if kind == "run" and not header:
@@ -119,6 +121,10 @@ def load_run(workdir: Path) -> tuple[dict, dict[str, dict], list[dict]]:
             tasks[e["task_id"]] = e
         elif kind == "worker":
             workers.append(e)
+        elif kind == "selfcheck":
+            selfcheck = e
+    if header and selfcheck:
+        header["selfcheck"] = selfcheck
     if not header:
         raise ChallengeFileError(f"{workdir} holds no run journal (journal.jsonl with a run header)")
     return header, tasks, workers
@@ -156,6 +162,7 @@ def render(header: dict, records: dict[str, dict], workers: list[dict], tasks: d
              f"config <b>{html.escape(str(header.get('config', {}).get('name')))}</b> · started "
              f"{html.escape(str(header.get('started_at')))} · budget "
              f"{header.get('config', {}).get('budget', {}).get('total_seconds') or 'none'} s</p>"]
+    parts.append(_selfcheck_html(header.get("selfcheck")))
     parts.append(_outputs_html(records))
     parts.append(_summary_html(stats, truths))
     parts.append(_curve_html(run_curve(header, records, truths)))
@@ -165,6 +172,21 @@ def render(header: dict, records: dict[str, dict], workers: list[dict], tasks: d
         parts.append(_task_html(tid, rec, tasks.get(tid), truths.get(tid)))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _selfcheck_html(check: dict | None) -> str:
+    """The self-check the run's neural paths were chosen by (`run --selfcheck`): what failed, what it switched."""
+    if not check:
+        return ""
+    if check["passed"]:
+        return "<p>Self-check passed on this machine: the config's neural paths ran as configured.</p>"
+    tries = "".join(f"<li>{html.escape(', '.join(t['switches']) or 'as configured')}: "
+                    + ("passed" if t["ok"] else "failed in " + html.escape(", ".join(
+                        f"{name} ({err})" for name, err in list(t["failed"].items())[:1])))
+                    + "</li>" for t in check["tries"])
+    return (f"<p class=warn>Self-check failed on this machine as configured; the run switched "
+            f"<b>{html.escape(', '.join(check['switches']))}</b>"
+            + ("" if check["usable"] else " (no neural path passed: the model was off)") + f".</p><ul>{tries}</ul>")
 
 
 def _stats(records: dict[str, dict], truths: dict[str, list]) -> dict:

@@ -118,6 +118,10 @@ def test_fallback_switches_off_what_fails_here_and_the_run_applies_and_journals_
     task = next(e for e in entries if e["type"] == "task")
     assert task["seconds"].get("neural", 0) > 0  # the model ran, on the paths that passed
     assert "selfcheck failed on this machine as configured; switched: model.load_in_4bit=false" in capsys.readouterr().out
+    from solver.report import write_report
+    page = write_report(tmp_path / "out" / "work").read_text()
+    assert "the run switched <b>model.load_in_4bit=false, model.backend=&quot;transformers&quot;</b>" in page
+    assert "<li>model.load_in_4bit=false: failed in stage (ModelError: model.backend = " in page
 
 
 def test_run_refuses_a_report_that_is_not_a_fallback_report(tmp_path, sample_challenges_path):
