@@ -334,3 +334,26 @@ def test_an_nvarc_model_finetuned_in_its_format_runs_with_its_format_detected(tm
     loaded = load_model(ModelConfig(path=str(tmp_path / "model")))
     assert loaded.format.name == "nvarc" and loaded.model.get_input_embeddings().weight.shape[0] == 16
     assert "in format nvarc (" in run_model(tmp_path, 2, views=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["architects", "marc"])
+def test_models_finetuned_in_the_other_profiles_run_with_their_format_detected(family, tmp_path,
+                                                                              single_torch_thread):
+    # As above for the ARChitects' profile (a tiny Mistral with the single-character vocabulary their
+    # checkpoints ship already cut: not cut again) and MIT's (a tiny Llama with a BPE tokenizer and the
+    # Llama-3 chat template: a text format, never cut). Both keep every row of the base.
+    from solver.family_models import make_family_model
+    base = make_family_model(tmp_path / "base", family, "tiny", seed=0)
+    base_rows = load_model(ModelConfig(path=str(base), format=family, shrink_vocab=False)).model.get_input_embeddings().weight.shape[0]
+    data = write_tasks(tmp_path / "d_challenges.json", identity_tasks(10, 0))
+    cfg = load_config("cpu", ["finetune.steps=3", "finetune.batch_size=4", "finetune.save_steps=3",
+                              "finetune.eval_tasks=2", "finetune.eval_views=1"])
+    meta = finetune(base, family, [str(data)], tmp_path / "model", cfg, progress=False)
+    assert meta["format"] == family and meta["steps"] == 3 and meta["validation"][-1]["tasks"] == 2
+    assert not meta["vocab"]["cut"] and meta["vocab"]["size"] == base_rows
+    assert json.loads((tmp_path / "model" / "arc_format.json").read_text()) == {"format": family}
+    loaded = load_model(ModelConfig(path=str(tmp_path / "model")))
+    rows = loaded.model.get_input_embeddings().weight.shape[0]
+    assert loaded.format.name == family and rows == base_rows
+    assert f"in format {family} (" in run_model(tmp_path, 2, views=1)
