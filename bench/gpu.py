@@ -19,6 +19,11 @@ Per model, precision and prompt length:
     memory    peak allocated GiB
 Writes JSON and the raw log to bench/results/ (or --out-dir).
 
+`--finetune-meta OUT/finetune.json` instead reads what `python -m solver finetune` recorded (tokens/s of this
+process, peak memory) and gives its MFU against the matmul peak measured here: model FLOPs per token 6N for a
+full fine-tune (forward 2N, backward 4N), 4N for LoRA (no weight gradients of the base), attention left out
+(so the MFU is a lower bound).
+
     python bench/gpu.py                  # a CUDA machine; refuses without one
     python bench/gpu.py --sizes nvarc-4b --prompts 2048,8192
     python bench/gpu.py --smoke          # CPU, tiny shapes, seconds: checks the script (tests run it)
@@ -233,6 +238,24 @@ def run(args, log) -> dict:
     return out
 
 
+def finetune_report(meta_path: Path, log) -> dict:
+    """MFU of a `solver finetune` run from its finetune.json, against this device's measured matmul peak."""
+    meta = json.loads(Path(meta_path).read_text())
+    cuda = torch.cuda.is_available()
+    device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
+    peak = matmul_peak(device, dtype, 8192 if cuda else 256)
+    per_token = (6 if meta["method"] == "full" else 4) * meta["parameters"]
+    row = {"device": torch.cuda.get_device_name(0) if cuda else "cpu", "method": meta["method"],
+           "parameters": meta["parameters"], "steps": meta["steps"], "seconds": meta["seconds_this_session"],
+           "tokens": meta["tokens_this_session"], "tokens_per_s": meta["tokens_per_second"],
+           "peak_cuda_gib": meta["peak_cuda_gib"], "matmul_peak_flops": peak,
+           "mfu": meta["tokens_per_second"] * per_token / peak}
+    log(f"finetune on {row['device']}: {row['method']}, {row['parameters'] / 1e6:.0f}M parameters, {row['steps']} "
+        f"steps, {row['tokens']} tokens in {row['seconds']:.0f} s: {row['tokens_per_s']:.0f} tok/s, MFU "
+        f"{row['mfu']:.1%} (of {peak / 1e12:.1f} TFLOP/s measured), peak {row['peak_cuda_gib'] or 0:.1f} GiB")
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="CPU, tiny shapes: checks the script, measures nothing")
@@ -243,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "results"))
     p.add_argument("--write-model", metavar="DIR", help="only write a random model of the first of --sizes "
                    "(bf16, the kit's tokenizer) to DIR, e.g. for `python -m solver selfcheck --model DIR`")
+    p.add_argument("--finetune-meta", metavar="FILE", help="only report the throughput and MFU of a `python -m "
+                   "solver finetune` run from its finetune.json")
     args = p.parse_args(argv)
+    if args.finetune_meta:
+        print(json.dumps(finetune_report(Path(args.finetune_meta), print)))
+        return 0
     if args.write_model:
         shape = args.sizes.split(",")[0]
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -550,9 +550,15 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     if progress:
         trainer.add_callback(Bar(trainer))
     trainer.add_callback(Validate(run))
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     start, cpu_start = time.monotonic(), time.process_time()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds, cpu_seconds = time.monotonic() - start, time.process_time() - cpu_start
+    # Throughput of this process (one device under accelerate/torchrun), validations included.
+    throughput = {"tokens_this_session": trainer.tokens,
+                  "tokens_per_second": round(trainer.tokens / max(seconds, 1e-9), 1),
+                  "peak_cuda_gib": round(torch.cuda.max_memory_allocated() / 2 ** 30, 3) if cuda else None}
 
     if not trainer.is_world_process_zero():
         return {}
@@ -568,6 +574,7 @@ def finetune(base: str | Path, fmt: str, data: Sequence[str], out: str | Path, c
     meta = {**record, "method": method, "lr": lr, "parameters": n_params, "max_length": max_len,
             "steps": trainer.state.global_step, "resumed_from": resume.name if resume else None,
             "seconds_this_session": round(seconds, 1), "cpu_seconds_this_session": round(cpu_seconds, 1),
+            **throughput,
             "vocab": ({"cut": False, "size": len(tokenizer)} if kept is None
                       else {"cut": True, "base_ids_kept": [int(i) for i in kept], "size": len(kept)}),
             "validation": validation_log(out),

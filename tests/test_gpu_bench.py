@@ -39,3 +39,16 @@ def test_the_nvarc_shape_is_qwen3_4b_with_a_16_token_vocabulary():
 def test_the_real_mode_refuses_without_cuda(monkeypatch, capsys):
     monkeypatch.setattr(gpu.torch.cuda, "is_available", lambda: False)
     assert gpu.main([]) == 2 and "--smoke" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_finetune_throughput_report_reads_what_finetune_recorded(tmp_path, tiny_model_dir, capsys):
+    from solver.config import load_config
+    from solver.finetune import finetune
+    cfg = load_config("cpu", ["finetune.steps=2", "finetune.batch_size=2", "finetune.eval_tasks=0"])
+    meta = finetune(tiny_model_dir, "kit", ["synth:identity"], tmp_path / "ft", cfg, progress=False)
+    assert meta["tokens_this_session"] > 0 and meta["tokens_per_second"] > 0 and meta["peak_cuda_gib"] is None
+    row = gpu.finetune_report(tmp_path / "ft" / "finetune.json", print)
+    assert row["tokens"] == meta["tokens_this_session"] and row["method"] == meta["method"] == "full"
+    assert row["mfu"] == pytest.approx(meta["tokens_per_second"] * 6 * meta["parameters"] / row["matmul_peak_flops"])
+    assert "tok/s, MFU" in capsys.readouterr().out
