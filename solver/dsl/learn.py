@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numba
 import numpy as np
 
 from . import grids as G
@@ -29,6 +30,23 @@ class Fitted:
 # -------------------------------------------------------------------------------------------- colour maps
 
 
+@numba.njit(cache=True)
+def _cell_map(x, y):
+    """colour -> the colour its cells have in y (-1: not in x), for same-shape x and y; entry 10 is 1 when
+    some colour goes to two colours. (numba: the search asks this of nearly every node.)"""
+    m = np.full(11, -1, np.int16)
+    m[10] = 0
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            a, b = x[i, j], y[i, j]
+            if m[a] < 0:
+                m[a] = b
+            elif m[a] != b:
+                m[10] = 1
+                return m
+    return m
+
+
 def _colour_map_support(xs: Sequence[Grid], ys: Sequence[Grid]) -> tuple[dict[int, int], dict[int, int]] | None:
     """The one cell-wise colour mapping that turns every x into its y (shapes must match), with the number
     of train pairs that show each changed colour; None when there is no such mapping."""
@@ -37,10 +55,11 @@ def _colour_map_support(xs: Sequence[Grid], ys: Sequence[Grid]) -> tuple[dict[in
     for x, y in zip(xs, ys):
         if x.shape != y.shape:
             return None
-        pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
-        src, dst = pairs // 10, pairs % 10
-        if np.unique(src).size != src.size:
+        m = _cell_map(x, y)
+        if m[10]:
             return None  # one colour goes to two colours
+        src = np.flatnonzero(m[:10] >= 0)
+        dst = m[src]
         seen = mapping[src]
         if ((seen >= 0) & (seen != dst)).any():
             return None
@@ -93,11 +112,10 @@ def colour_roles(g: Grid, fixed: frozenset[int]) -> dict[int, int]:
 
 def _pair_map(x: Grid, y: Grid) -> dict[int, int] | None:
     """colour -> colour turning x into y cell by cell, or None when a colour goes to two colours."""
-    pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
-    src, dst = pairs // 10, pairs % 10
-    if np.unique(src).size != src.size:
+    m = _cell_map(x, y)
+    if m[10]:
         return None
-    return dict(zip(src.tolist(), dst.tolist()))
+    return {c: int(m[c]) for c in range(10) if m[c] >= 0}
 
 
 def _role_table(maps: Sequence[dict[int, int]], xs: Sequence[Grid], fixed: frozenset[int]) -> dict[int, int] | None:
@@ -327,7 +345,9 @@ def shape_ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str,
 
 
 def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
-    """Shape-changing steps whose factors are read off the train shapes (node shape -> output shape)."""
+    """Shape-changing steps whose factors are read off the train shapes (node shape -> output shape). The
+    output shape of each, where it applies, is a function of the input's shape alone: the search relies on
+    it (a step that gave the wrong shapes for some node shapes is not tried on those shapes again)."""
     steps: list[Fitted] = []
     grow = [(n, f) for n, f in output_shape_rules(xs, ys) if not n.startswith("T")]
     if grow and all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in zip(xs, ys)):
@@ -422,13 +442,20 @@ def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     square = all(x.shape[0] == x.shape[1] for x in xs)
     options = [n for n in G.D8_NAMES if square or n in ("identity", "rot180", "flip_lr", "flip_ud")]
     plan = []
+    blocks: dict[tuple[int, str], Grid] = {}  # each transform of each node grid, made once for every block
+
+    def block(i: int, name: str) -> Grid:
+        b = blocks.get((i, name))
+        if b is None:
+            b = blocks[(i, name)] = _block(xs[i], name)
+        return b
     for bi in range(ky):
         for bj in range(kx):
             choice = None
             for name in options + ["blank"]:
-                if all(np.array_equal(_block(x, name), y[bi * x.shape[0]:(bi + 1) * x.shape[0],
-                                                           bj * x.shape[1]:(bj + 1) * x.shape[1]])
-                       for x, y in zip(xs, ys)):
+                if all(np.array_equal(block(i, name), y[bi * x.shape[0]:(bi + 1) * x.shape[0],
+                                                        bj * x.shape[1]:(bj + 1) * x.shape[1]])
+                       for i, (x, y) in enumerate(zip(xs, ys))):
                     choice = name
                     break
             if choice is None:
