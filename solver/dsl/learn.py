@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numba
@@ -330,7 +331,11 @@ def _bar_colours(xs, ys, ns, layout: str) -> tuple[int | str, int] | None:
 
 def shape_ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str, int] | None:
     """('up', k) when every y is k times its x along the axis, ('down', k) when 1/k, ('same', 1)."""
-    ups = {y.shape[axis] / x.shape[axis] for x, y in zip(xs, ys)}
+    return _ratio_of_shapes(tuple(x.shape for x in xs), tuple(y.shape for y in ys), axis)
+
+
+def _ratio_of_shapes(xshapes: Sequence[tuple], yshapes: Sequence[tuple], axis: int) -> tuple[str, int] | None:
+    ups = {y[axis] / x[axis] for x, y in zip(xshapes, yshapes)}
     if len(ups) != 1:
         return None
     r = ups.pop()
@@ -432,13 +437,23 @@ def _frame_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
             Fitted(f"frame[{c}]", 1.2, lambda g: frame(g, False))]
 
 
+@lru_cache(maxsize=4096)
+def _tiling_factors(xshapes: tuple, yshapes: tuple) -> tuple[int, int] | None:
+    """(ky, kx) when every output is ky x kx blocks of its node grid's shape (2 to 16 blocks), else None.
+    By shapes only, and cached: the search asks it of every node whose shapes are not the outputs'."""
+    ry, rx = _ratio_of_shapes(xshapes, yshapes, 0), _ratio_of_shapes(xshapes, yshapes, 1)
+    if not ry or not rx or ry[0] == "down" or rx[0] == "down" or ry[1] * rx[1] < 2 or ry[1] * rx[1] > 16:
+        return None
+    return ry[1], rx[1]
+
+
 def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     """Output = a ky x kx arrangement of blocks, each block one fixed D8 transform of the node grid or
     blank (background): the transform of every block is learned from the train pairs."""
-    ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
-    if not ry or not rx or ry[0] == "down" or rx[0] == "down" or ry[1] * rx[1] < 2 or ry[1] * rx[1] > 16:
+    factors = _tiling_factors(tuple(x.shape for x in xs), tuple(y.shape for y in ys))
+    if factors is None:
         return None
-    ky, kx = ry[1], rx[1]
+    ky, kx = factors
     square = all(x.shape[0] == x.shape[1] for x in xs)
     options = [n for n in G.D8_NAMES if square or n in ("identity", "rot180", "flip_lr", "flip_ud")]
     plan = []
