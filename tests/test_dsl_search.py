@@ -240,3 +240,31 @@ def test_search_with_a_warm_cache_still_stops_on_its_cpu_budget():
     used = time.process_time() - start
     assert out.stopped_by == "budget" and out.depth_reached >= 2
     assert used < budget + 1.0  # one op past the check at most; generous for a loaded machine
+
+
+def reference_gravity(g, direction, bg):
+    k = {"down": 0, "left": 1, "up": 2, "right": 3}[direction]
+    a = np.rot90(g, k)
+    out = np.full_like(a, bg)
+    for j in range(a.shape[1]):
+        fg = a[:, j][a[:, j] != bg]
+        if fg.size:
+            out[a.shape[0] - fg.size:, j] = fg
+    return np.rot90(out, -k)
+
+
+def test_gravity_kernel_equals_falling_cells_line_by_line():
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        g = rng.integers(0, 4, size=rng.integers(1, 9, size=2)).astype(np.uint8)
+        for direction in ("down", "up", "left", "right"):
+            bg = int(rng.integers(0, 4))
+            assert np.array_equal(G.gravity(g, direction, bg), reference_gravity(g, direction, bg))
+
+
+def test_block_tiling_with_the_colour_count_precheck_still_fits_and_refuses():
+    x = grid([[1, 2], [0, 3]])
+    y = np.block([[x, np.rot90(x)], [np.zeros_like(x), x[:, ::-1]]]).astype(np.uint8)
+    fitted = learn.fit_block_tiling([x], [y])
+    assert fitted.name == "tile_blocks[2x2:identity,rot90,blank,flip_lr]"
+    assert learn.fit_block_tiling([x], [np.tile(grid([[1, 1], [1, 1]]), (2, 2))]) is None

@@ -422,16 +422,24 @@ def line_majority(g: Grid, axis: int) -> Grid:
 def gravity(g: Grid, direction: str, bg: int) -> Grid | None:
     """Every foreground cell falls towards `direction` ('down', 'up', 'left', 'right') within its line,
     keeping the order of cells."""
-    k = {"down": 0, "left": 1, "up": 2, "right": 3}[direction]
-    a = np.rot90(g, k)  # now falling is 'down'
-    out = np.full_like(a, bg)
-    h = a.shape[0]
-    for j in range(a.shape[1]):
-        col = a[:, j]
-        fg = col[col != bg]
-        if fg.size:
-            out[h - fg.size:, j] = fg
-    out = np.ascontiguousarray(np.rot90(out, -k))
+    turn, back = _FALL_TURNS[direction]
+    return d8(_fall_down(d8(g, turn), np.uint8(bg)), back)  # turned so that falling is 'down', and back
+
+
+_FALL_TURNS = {"down": ("identity", "identity"), "left": ("rot90", "rot270"), "up": ("rot180", "rot180"),
+               "right": ("rot270", "rot90")}
+
+
+@numba.njit(cache=True)
+def _fall_down(a, bg):
+    h, w = a.shape
+    out = np.full((h, w), bg, np.uint8)
+    for j in range(w):
+        k = h - 1
+        for i in range(h - 1, -1, -1):
+            if a[i, j] != bg:
+                out[k, j] = a[i, j]
+                k -= 1
     return out
 
 

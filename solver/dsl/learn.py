@@ -464,8 +464,16 @@ def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
         if b is None:
             b = blocks[(i, name)] = _block(xs[i], name)
         return b
+    hists = [np.bincount(x.ravel(), minlength=10) for x in xs]
+    bgs = [G.background(x) for x in xs]
     for bi in range(ky):
         for bj in range(kx):
+            # A D8 transform keeps the node grid's colour counts and a blank block is all background: a
+            # block with neither on some pair rules every choice out, without trying the eight.
+            for x, y, hist, bg in zip(xs, ys, hists, bgs):
+                b = y[bi * x.shape[0]:(bi + 1) * x.shape[0], bj * x.shape[1]:(bj + 1) * x.shape[1]]
+                if not (np.array_equal(np.bincount(b.ravel(), minlength=10), hist) or (b == bg).all()):
+                    return None
             choice = None
             for name in options + ["blank"]:
                 if all(np.array_equal(block(i, name), y[bi * x.shape[0]:(bi + 1) * x.shape[0],

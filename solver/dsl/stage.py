@@ -85,6 +85,8 @@ def warm_up() -> None:
     hash_grids(pack([g]))
     hash_grid(g)
     learn._cell_map(g, g)
+    G.gravity(g, "down", 0)
+    G.extend_periodic(g, 4, 6)
 
 
 def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
