@@ -367,24 +367,32 @@ class Search:
                 self.stopped_by = "budget"
                 return False
             found = self._child(i, op, node)
-            if found is None or not self._new_state(found[1], node):
-                continue
-            grids, hashes = found
-            self.nodes += 1
-            child = Node(grids, f"{op.name}({node.program})", node.cost + op.cost, node.depth + 1, hashes)
-            self.depth_reached = max(self.depth_reached, child.depth)
-            self._check(child)
-            if child.depth < self.cfg.max_depth:
-                self.pushed[child.depth] += 1
-                size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
-                if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
-                    self.stopped_by = "memory"
-                    continue
-                self.state_bytes += size
-                counter[0] += 1
-                heapq.heappush(frontier, (child.cost, counter[0], child))
+            if found is not None:
+                self._add_child(frontier, counter, node, found[0], op.name, op.cost, found[1])
         self.expanded[node.depth] += 1
         return True
+
+    def _add_child(self, frontier: list, counter: list[int], node: Node, grids: tuple[Grid, ...], name: str,
+                   cost: float, hashes: tuple[int, ...] | None = None) -> None:
+        """Keep, check and queue a child of the node (one _expand made, or one made outside it), unless it
+        is a state already seen or one not worth keeping. `hashes`: its grids' hashes, where known."""
+        if hashes is None:
+            hashes = _state_key(grids)
+        if not self._new_state(hashes, node):
+            return
+        self.nodes += 1
+        child = Node(grids, f"{name}({node.program})", node.cost + cost, node.depth + 1, hashes)
+        self.depth_reached = max(self.depth_reached, child.depth)
+        self._check(child)
+        if child.depth < self.cfg.max_depth:
+            self.pushed[child.depth] += 1
+            size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
+            if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
+                self.stopped_by = "memory"
+                return
+            self.state_bytes += size
+            counter[0] += 1
+            heapq.heappush(frontier, (child.cost, counter[0], child))
 
     def depth_full(self) -> int:
         """The largest d such that every program of up to d ops was checked: every state of depth below d
