@@ -20,6 +20,8 @@ Numbers (all from the DSL's own candidates, no baseline fallback):
   states          distinct search states visited per task (mean)
   depth           searched ops (before learned final steps) of the first right program, over solved test
                   outputs: mean, and the share at depth >= 3
+  reach, full     per task, the deepest program the search checked (reach) and the depth up to which it
+                  checked every program (full: every state of a lower depth was expanded); the medians
   memory          peak resident memory of any worker process, and the largest per-task state store
 A line per task follows the table, so nobody has to rerun the benchmark to see what solved what.
 """
@@ -86,7 +88,7 @@ def covered(predictions, test_index: int, truth) -> tuple[bool, int | None]:
 
 
 HEADER = (f"{'split':<9} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'cover':>6} {'fit':>5} {'precision':>9} "
-          f"{'cpu-mean':>8} {'cpu-p95':>7} {'states':>7} {'depth':>5} {'d>=3':>5}")
+          f"{'cpu-mean':>8} {'cpu-p95':>7} {'states':>7} {'depth':>5} {'d>=3':>5} {'reach':>5} {'full':>4}")
 
 
 def summarise(rows: list[dict], label: str) -> list[str]:
@@ -103,8 +105,11 @@ def summarise(rows: list[dict], label: str) -> list[str]:
     depths = np.array([d for r in rows for d in r["depths"]])
     precision = f"{fit_right / len(fit):6.1%}" if fit else "   n/a"
     depth = f"{depths.mean():5.2f} {(depths >= 3).mean():>5.0%}" if depths.size else f"{'n/a':>5} {'n/a':>5}"
+    reach = np.median([r["reach"] for r in rows])
+    full = np.median([r["full"] for r in rows])
     return [f"{label:<9} {len(rows):>5} {correct / outputs:>7.1%} {solved:>6} {cover / outputs:>6.1%} {len(fit):>5} "
-            f"{precision:>9} {cpu.mean():>8.2f} {np.percentile(cpu, 95):>7.2f} {states.mean():>7.0f} {depth}"]
+            f"{precision:>9} {cpu.mean():>8.2f} {np.percentile(cpu, 95):>7.2f} {states.mean():>7.0f} {depth} "
+            f"{reach:>5g} {full:>4g}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                              for i in range(n_test))
         rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "n_test": n_test, "n_right": sum(ok),
                      "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds,
-                     "nodes": out.nodes, "n_covered": sum(bool(c and c[0]) for c in cov), "depths": depths})
+                     "nodes": out.nodes, "n_covered": sum(bool(c and c[0]) for c in cov), "depths": depths,
+                     "reach": out.depth_reached, "full": out.depth_full})
         max_rss = max(max_rss, out.max_rss_mb)
         max_state = max(max_state, out.state_bytes)
         errors += out.error is not None
@@ -163,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "
                      f"right {sum(ok)}/{n_test} cpu {out.cpu_seconds:5.2f} nodes {out.nodes:>6} "
                      f"depth {out.predictions[0][2] if out.predictions else '-'} "
+                     f"reach {out.depth_reached}/{out.depth_full} "
                      f"stop {out.stopped_by:<9} {out.error or program}")
     wall = time.monotonic() - started
 

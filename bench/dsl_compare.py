@@ -2,7 +2,7 @@
 
     python bench/dsl_compare.py BEFORE.txt AFTER.txt [--ids FILE]
 
-Prints pass@2, solved, fit, fit precision, CPU-s and states per task for each file over the common tasks,
+Prints pass@2, solved, fit, fit precision, CPU-s and states per task, median depth reached and fully expanded (where the file has them), for each file over the common tasks,
 then the tasks one solves and the other does not. Works on any two outputs of bench/dsl.py made without
 --quiet (a larger run can be compared with a smaller one on the smaller one's tasks).
 """
@@ -12,9 +12,10 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from statistics import median
 
 LINE = re.compile(r"^(\w{8}) (held|dev ) (SOLVED|fit-wrong|-)\s+right (\d+)/(\d+) cpu\s+([\d.]+) nodes\s+(\d+)"
-                  r"(?: depth \S+)? stop \S+\s+(.*)$")
+                  r"(?: depth \S+)?(?: reach (\d+)/(\d+))? stop \S+\s+(.*)$")
 
 
 def read(path: Path) -> dict[str, dict]:
@@ -22,11 +23,12 @@ def read(path: Path) -> dict[str, dict]:
     for line in path.read_text().splitlines():
         m = LINE.match(line)
         if m:
-            tid, _, status, right, n, cpu, nodes, program = m.groups()
+            tid, _, status, right, n, cpu, nodes, reach, full, program = m.groups()
             # A task is 'fit' when its best program reproduces every train pair (not a partial one).
             fit = status == "fit-wrong" or (status == "SOLVED" and not program.startswith("partial: "))
             rows[tid] = {"status": status, "fit": fit, "right": int(right), "n": int(n), "cpu": float(cpu),
-                         "nodes": int(nodes)}
+                         "nodes": int(nodes), "reach": None if reach is None else int(reach),
+                         "full": None if full is None else int(full)}
     return rows
 
 
@@ -35,8 +37,11 @@ def summary(rows: list[dict]) -> str:
     fit = [r for r in rows if r["fit"]]
     solved = sum(r["status"] == "SOLVED" for r in rows)
     precision = f"{sum(r['status'] == 'SOLVED' for r in fit) / len(fit):.1%}" if fit else "n/a"
+    # Depth reached / fully expanded: only files from a bench/dsl.py that prints them have them.
+    depth = {k: median([r[k] for r in rows]) if all(r[k] is not None for r in rows) else "n/a" for k in ("reach", "full")}
     return (f"{len(rows):>5} {sum(r['right'] for r in rows) / n:>7.1%} {solved:>6} {len(fit):>5} {precision:>9} "
-            f"{sum(r['cpu'] for r in rows) / len(rows):>8.2f} {sum(r['nodes'] for r in rows) / len(rows):>7.0f}")
+            f"{sum(r['cpu'] for r in rows) / len(rows):>8.2f} {sum(r['nodes'] for r in rows) / len(rows):>7.0f} "
+            f"{depth['reach']:>5} {depth['full']:>4}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no task in both files")
         return 1
     print(f"{len(common)} tasks in both")
-    print(f"{'run':<7} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'fit':>5} {'precision':>9} {'cpu-mean':>8} {'states':>7}")
+    print(f"{'run':<7} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'fit':>5} {'precision':>9} {'cpu-mean':>8} {'states':>7} {'reach':>5} {'full':>4}")
     print(f"{'before':<7} {summary([before[t] for t in common])}")
     print(f"{'after':<7} {summary([after[t] for t in common])}")
     gained = [t for t in common if after[t]["right"] > before[t]["right"]]

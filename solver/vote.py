@@ -117,6 +117,22 @@ def _group_by_hash_table(cells, offsets, heights, widths, hashes):
     return group, reps[:n_groups]
 
 
+@numba.njit(cache=True)
+def _hash_one(g):
+    h = _FNV_OFFSET
+    h = (h ^ np.uint64(g.shape[0])) * _FNV_PRIME
+    h = (h ^ np.uint64(g.shape[1])) * _FNV_PRIME
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            h = (h ^ np.uint64(g[i, j])) * _FNV_PRIME
+    return h
+
+
+def hash_grid(g: Grid) -> int:
+    """hash_grids of one grid, without packing it (the DSL search hashes every op result on its own)."""
+    return int(_hash_one(np.ascontiguousarray(g, dtype=np.uint8)))
+
+
 def hash_grids(packed: Packed, mask: np.uint64 = _FULL_MASK) -> np.ndarray:
     kernel = _hash_parallel if len(packed) >= PARALLEL_MIN_BATCH else _hash_serial
     return kernel(packed.cells, packed.offsets, packed.heights, packed.widths, np.uint64(mask))

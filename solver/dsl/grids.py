@@ -59,11 +59,26 @@ _D8 = {name: D8(AUGMENT_D8_NAMES.index("anti_transpose" if name == "antitranspos
        for name in D8_NAMES}
 
 
+# The same elements as slicings: np.rot90's argument handling costs more than the copy on ARC-sized grids,
+# and the search applies these to almost every state (tests check they equal _D8).
+_D8_SLICES = {
+    "identity": lambda g: g,
+    "rot90": lambda g: g.T[::-1],
+    "rot180": lambda g: g[::-1, ::-1],
+    "rot270": lambda g: g[::-1].T,
+    "flip_lr": lambda g: g[:, ::-1],
+    "flip_ud": lambda g: g[::-1],
+    "transpose": lambda g: g.T,
+    "antitranspose": lambda g: g[::-1, ::-1].T,
+}
+
+
 def d8(g: Grid, name: str) -> Grid:
     """One of the eight rotations/reflections; rot90 turns counter-clockwise (numpy's convention)."""
-    if name not in _D8:
+    f = _D8_SLICES.get(name)
+    if f is None:
         raise ValueError(f"unknown D8 element {name!r}")
-    return _D8[name].apply(g)
+    return np.ascontiguousarray(f(g))
 
 
 # ------------------------------------------------------------------------------------------------ cropping
@@ -192,15 +207,15 @@ def _reflections(g: Grid, kind: str) -> list[Grid]:
     if kind == "ud":
         return [g[::-1]]
     if kind == "rot180":
-        return [np.rot90(g, 2)]
+        return [g[::-1, ::-1]]
     if kind == "lr_ud":
-        return [g[:, ::-1], g[::-1], np.rot90(g, 2)]
+        return [g[:, ::-1], g[::-1], g[::-1, ::-1]]
     if g.shape[0] != g.shape[1]:
         return []
     if kind == "transpose":
         return [g.T]
     if kind == "rot90":
-        return [np.rot90(g, 1), np.rot90(g, 2), np.rot90(g, 3)]
+        return [g.T[::-1], g[::-1, ::-1], g[::-1].T]
     raise ValueError(f"unknown symmetry {kind!r}")
 
 
@@ -407,16 +422,24 @@ def line_majority(g: Grid, axis: int) -> Grid:
 def gravity(g: Grid, direction: str, bg: int) -> Grid | None:
     """Every foreground cell falls towards `direction` ('down', 'up', 'left', 'right') within its line,
     keeping the order of cells."""
-    k = {"down": 0, "left": 1, "up": 2, "right": 3}[direction]
-    a = np.rot90(g, k)  # now falling is 'down'
-    out = np.full_like(a, bg)
-    h = a.shape[0]
-    for j in range(a.shape[1]):
-        col = a[:, j]
-        fg = col[col != bg]
-        if fg.size:
-            out[h - fg.size:, j] = fg
-    out = np.ascontiguousarray(np.rot90(out, -k))
+    turn, back = _FALL_TURNS[direction]
+    return d8(_fall_down(d8(g, turn), np.uint8(bg)), back)  # turned so that falling is 'down', and back
+
+
+_FALL_TURNS = {"down": ("identity", "identity"), "left": ("rot90", "rot270"), "up": ("rot180", "rot180"),
+               "right": ("rot270", "rot90")}
+
+
+@numba.njit(cache=True)
+def _fall_down(a, bg):
+    h, w = a.shape
+    out = np.full((h, w), bg, np.uint8)
+    for j in range(w):
+        k = h - 1
+        for i in range(h - 1, -1, -1):
+            if a[i, j] != bg:
+                out[k, j] = a[i, j]
+                k -= 1
     return out
 
 
@@ -894,11 +917,28 @@ def denoise(g: Grid, noise: int) -> Grid | None:
     return out if ok else None
 
 
+@numba.njit(cache=True)
+def _row_period(g):
+    """The smallest p such that every row equals the row p below it (the number of rows if none)."""
+    h, w = g.shape
+    for p in range(1, h):
+        ok = True
+        for i in range(h - p):
+            for j in range(w):
+                if g[i, j] != g[i + p, j]:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if ok:
+            return p
+    return h
+
+
 def extend_periodic(g: Grid, h: int, w: int) -> Grid | None:
     """Grow the grid to h x w by continuing its smallest row and column periods (a pattern that goes on)."""
     if h < g.shape[0] or w < g.shape[1] or (h, w) == g.shape:
         return None
-    py = next(p for p in range(1, g.shape[0] + 1) if p == g.shape[0] or (g[p:] == g[:-p]).all())
-    px = next(p for p in range(1, g.shape[1] + 1) if p == g.shape[1] or (g[:, p:] == g[:, :-p]).all())
-    ii, jj = np.indices((h, w))
-    return g[ii % py, jj % px]
+    g = np.ascontiguousarray(g)
+    py, px = _row_period(g), _row_period(g.T)
+    return np.tile(g[:py, :px], (-(-h // py), -(-w // px)))[:h, :w]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
+import numba
 import numpy as np
 
 from . import grids as G
@@ -29,6 +31,23 @@ class Fitted:
 # -------------------------------------------------------------------------------------------- colour maps
 
 
+@numba.njit(cache=True)
+def _cell_map(x, y):
+    """colour -> the colour its cells have in y (-1: not in x), for same-shape x and y; entry 10 is 1 when
+    some colour goes to two colours. (numba: the search asks this of nearly every node.)"""
+    m = np.full(11, -1, np.int16)
+    m[10] = 0
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            a, b = x[i, j], y[i, j]
+            if m[a] < 0:
+                m[a] = b
+            elif m[a] != b:
+                m[10] = 1
+                return m
+    return m
+
+
 def _colour_map_support(xs: Sequence[Grid], ys: Sequence[Grid]) -> tuple[dict[int, int], dict[int, int]] | None:
     """The one cell-wise colour mapping that turns every x into its y (shapes must match), with the number
     of train pairs that show each changed colour; None when there is no such mapping."""
@@ -37,10 +56,11 @@ def _colour_map_support(xs: Sequence[Grid], ys: Sequence[Grid]) -> tuple[dict[in
     for x, y in zip(xs, ys):
         if x.shape != y.shape:
             return None
-        pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
-        src, dst = pairs // 10, pairs % 10
-        if np.unique(src).size != src.size:
+        m = _cell_map(x, y)
+        if m[10]:
             return None  # one colour goes to two colours
+        src = np.flatnonzero(m[:10] >= 0)
+        dst = m[src]
         seen = mapping[src]
         if ((seen >= 0) & (seen != dst)).any():
             return None
@@ -93,11 +113,10 @@ def colour_roles(g: Grid, fixed: frozenset[int]) -> dict[int, int]:
 
 def _pair_map(x: Grid, y: Grid) -> dict[int, int] | None:
     """colour -> colour turning x into y cell by cell, or None when a colour goes to two colours."""
-    pairs = np.unique(x.ravel().astype(np.int16) * 10 + y.ravel())
-    src, dst = pairs // 10, pairs % 10
-    if np.unique(src).size != src.size:
+    m = _cell_map(x, y)
+    if m[10]:
         return None
-    return dict(zip(src.tolist(), dst.tolist()))
+    return {c: int(m[c]) for c in range(10) if m[c] >= 0}
 
 
 def _role_table(maps: Sequence[dict[int, int]], xs: Sequence[Grid], fixed: frozenset[int]) -> dict[int, int] | None:
@@ -312,7 +331,11 @@ def _bar_colours(xs, ys, ns, layout: str) -> tuple[int | str, int] | None:
 
 def shape_ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str, int] | None:
     """('up', k) when every y is k times its x along the axis, ('down', k) when 1/k, ('same', 1)."""
-    ups = {y.shape[axis] / x.shape[axis] for x, y in zip(xs, ys)}
+    return _ratio_of_shapes(tuple(x.shape for x in xs), tuple(y.shape for y in ys), axis)
+
+
+def _ratio_of_shapes(xshapes: Sequence[tuple], yshapes: Sequence[tuple], axis: int) -> tuple[str, int] | None:
+    ups = {y[axis] / x[axis] for x, y in zip(xshapes, yshapes)}
     if len(ups) != 1:
         return None
     r = ups.pop()
@@ -327,7 +350,9 @@ def shape_ratio(xs: Sequence[Grid], ys: Sequence[Grid], axis: int) -> tuple[str,
 
 
 def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
-    """Shape-changing steps whose factors are read off the train shapes (node shape -> output shape)."""
+    """Shape-changing steps whose factors are read off the train shapes (node shape -> output shape). The
+    output shape of each, where it applies, is a function of the input's shape alone: the search relies on
+    it (a step that gave the wrong shapes for some node shapes is not tried on those shapes again)."""
     steps: list[Fitted] = []
     grow = [(n, f) for n, f in output_shape_rules(xs, ys) if not n.startswith("T")]
     if grow and all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in zip(xs, ys)):
@@ -412,23 +437,48 @@ def _frame_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
             Fitted(f"frame[{c}]", 1.2, lambda g: frame(g, False))]
 
 
+@lru_cache(maxsize=4096)
+def _tiling_factors(xshapes: tuple, yshapes: tuple) -> tuple[int, int] | None:
+    """(ky, kx) when every output is ky x kx blocks of its node grid's shape (2 to 16 blocks), else None.
+    By shapes only, and cached: the search asks it of every node whose shapes are not the outputs'."""
+    ry, rx = _ratio_of_shapes(xshapes, yshapes, 0), _ratio_of_shapes(xshapes, yshapes, 1)
+    if not ry or not rx or ry[0] == "down" or rx[0] == "down" or ry[1] * rx[1] < 2 or ry[1] * rx[1] > 16:
+        return None
+    return ry[1], rx[1]
+
+
 def fit_block_tiling(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     """Output = a ky x kx arrangement of blocks, each block one fixed D8 transform of the node grid or
     blank (background): the transform of every block is learned from the train pairs."""
-    ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
-    if not ry or not rx or ry[0] == "down" or rx[0] == "down" or ry[1] * rx[1] < 2 or ry[1] * rx[1] > 16:
+    factors = _tiling_factors(tuple(x.shape for x in xs), tuple(y.shape for y in ys))
+    if factors is None:
         return None
-    ky, kx = ry[1], rx[1]
+    ky, kx = factors
     square = all(x.shape[0] == x.shape[1] for x in xs)
     options = [n for n in G.D8_NAMES if square or n in ("identity", "rot180", "flip_lr", "flip_ud")]
     plan = []
+    blocks: dict[tuple[int, str], Grid] = {}  # each transform of each node grid, made once for every block
+
+    def block(i: int, name: str) -> Grid:
+        b = blocks.get((i, name))
+        if b is None:
+            b = blocks[(i, name)] = _block(xs[i], name)
+        return b
+    hists = [np.bincount(x.ravel(), minlength=10) for x in xs]
+    bgs = [G.background(x) for x in xs]
     for bi in range(ky):
         for bj in range(kx):
+            # A D8 transform keeps the node grid's colour counts and a blank block is all background: a
+            # block with neither on some pair rules every choice out, without trying the eight.
+            for x, y, hist, bg in zip(xs, ys, hists, bgs):
+                b = y[bi * x.shape[0]:(bi + 1) * x.shape[0], bj * x.shape[1]:(bj + 1) * x.shape[1]]
+                if not (np.array_equal(np.bincount(b.ravel(), minlength=10), hist) or (b == bg).all()):
+                    return None
             choice = None
             for name in options + ["blank"]:
-                if all(np.array_equal(_block(x, name), y[bi * x.shape[0]:(bi + 1) * x.shape[0],
-                                                           bj * x.shape[1]:(bj + 1) * x.shape[1]])
-                       for x, y in zip(xs, ys)):
+                if all(np.array_equal(block(i, name), y[bi * x.shape[0]:(bi + 1) * x.shape[0],
+                                                        bj * x.shape[1]:(bj + 1) * x.shape[1]])
+                       for i, (x, y) in enumerate(zip(xs, ys))):
                     choice = name
                     break
             if choice is None:

@@ -10,6 +10,12 @@ different on a test input are alternatives the train pairs cannot tell apart; a 
 Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
 map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
 
+Speed, which buys depth (after icecuber): an op's result on a grid is computed once per search and cached by
+the grid's hash, whichever node the grid belongs to (nodes share many grids: a step that changes one input
+leaves the others as they were), failures included; equal results are stored once. A child's train grids
+come first, so a child that changes nothing on them, or whose train result already has its test variants,
+is dropped before its test grids are computed.
+
 Same-shape tasks also get edit composition, after icecuber's greedy composition of pieces: a node that
 changes some cells of the input and gets every changed cell right on every train pair is a correct partial
 edit; a few such edits that together cover every cell the outputs change make a program of their own.
@@ -26,7 +32,7 @@ import numpy as np
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
-from ..vote import hash_grids, pack
+from ..vote import hash_grid
 from . import grids as G
 from . import learn, roles
 from .grids import Grid, valid
@@ -35,6 +41,8 @@ from .ops import Op, build_ops, task_facts
 
 
 CLOCK_STRIDE = 4
+CACHE_FRACTION = 0.25  # of the task's memory: op results cached per grid (the rest: states, temporaries)
+CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
 EDIT_MODES = {"all": "", "paint": "+", "erase": "-"}  # the mark each puts before its edit in a program
 
 
@@ -61,7 +69,10 @@ class Node:
     program: str             # readable text, with `x` for the task input
     cost: float
     depth: int
-    train_key: bytes         # hash of the grids on the train inputs
+    hashes: tuple[int, ...]  # hash of each grid (vote.hash_grid)
+
+    def train_key(self, n_train: int) -> tuple[int, ...]:
+        return self.hashes[:n_train]
 
 
 @dataclass
@@ -91,23 +102,72 @@ class SearchResult:
     state_bytes: int = 0                     # bytes held by stored states at the end
     cpu_seconds: float = 0.0
     stopped_by: str = "exhausted"            # exhausted | budget | memory | nodes | enough
+    depth_reached: int = 0                   # deepest program (ops before the final steps) checked
+    depth_full: int = 0                      # every program of up to this many ops was checked (see _depth_full)
 
 
-def _state_key(grids: Sequence[Grid]) -> bytes:
-    return hash_grids(pack(grids)).tobytes()
+def _state_key(grids: Sequence[Grid]) -> tuple[int, ...]:
+    return tuple(hash_grid(g) for g in grids)
+
+
+def _apply_one(fn, g: Grid) -> Grid | None:
+    """fn(g) as a valid uint8 grid, or None where the op is undefined on g."""
+    try:
+        r = fn(g)
+    except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
+        return None
+    if r is None or not valid(r):
+        return None
+    return r if r.dtype == np.uint8 else r.astype(np.uint8)
 
 
 def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
     out = []
     for g in grids:
-        try:
-            r = fn(g)
-        except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
+        r = _apply_one(fn, g)
+        if r is None:
             return None
-        if r is None or not valid(r):
-            return None
-        out.append(r if r.dtype == np.uint8 else r.astype(np.uint8))
+        out.append(r)
     return tuple(out)
+
+
+class OpCache:
+    """Each op's result on each grid, computed once per search (icecuber's per-input graph): (op index, grid
+    hash) -> result hash, or None where the op is undefined on the grid; results stored once by hash. Grids
+    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`."""
+
+    def __init__(self, n_ops: int, max_bytes: float):
+        self.n_ops = n_ops
+        self.max_bytes = max_bytes
+        self.results: dict[int, int | None] = {}
+        self.grids: dict[int, Grid] = {}
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def apply(self, i: int, fn, g: Grid, h: int) -> tuple[Grid, int] | None:
+        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined."""
+        key = h * self.n_ops + i  # exact: one integer per (grid hash, op index) pair
+        rh = self.results.get(key, -1)
+        if rh != -1:
+            self.hits += 1
+            return None if rh is None else (self.grids[rh], rh)
+        self.misses += 1
+        r = _apply_one(fn, g)
+        rh = None if r is None else hash_grid(r)
+        if rh is not None:
+            stored = self.grids.get(rh)
+            if stored is not None:
+                r = stored  # an equal grid is already held: share it
+            elif self.bytes < self.max_bytes:
+                self.grids[rh] = r
+                self.bytes += r.nbytes
+            else:
+                return r, rh  # full: computed, not remembered
+        if self.bytes < self.max_bytes:
+            self.results[key] = rh
+            self.bytes += CACHE_ENTRY_BYTES
+        return None if r is None else (r, rh)
 
 
 class Search:
@@ -127,6 +187,7 @@ class Search:
         # every train output has most of (None when they differ, or when the shapes are the same).
         self.canvas = None if self.facts.same_shape else _common_background(self.targets)
         self.resize_cache: dict[tuple, list[Fitted]] = {}
+        self.misfits: set[tuple] = set()  # (node shapes, resize step index): gives the wrong output shapes
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.best_cost = float("inf")
         self.partial: tuple[float, Program] | None = None
@@ -137,6 +198,10 @@ class Search:
         self.state_bytes = 0
         self.nodes = 0
         self.stopped_by = "exhausted"
+        self.cache = OpCache(len(self.ops), cfg.memory_mb * 2 ** 20 * CACHE_FRACTION)
+        self.pushed = [0] * (cfg.max_depth + 1)    # nodes per depth put on the frontier (or refused for memory)
+        self.expanded = [0] * (cfg.max_depth + 1)  # nodes per depth every op was applied to
+        self.depth_reached = 0
 
     # ------------------------------------------------------------------------------------------- results
 
@@ -194,9 +259,15 @@ class Search:
             if step is not None:
                 self._finish(node, step)
         scaled = learn.fit_count_scale(xs, self.targets)
-        for step in self._resize_steps(xs) + ([scaled] if scaled else []):
+        shapes = tuple(x.shape for x in xs)
+        steps = [(k, step) for k, step in enumerate(self._resize_steps(xs)) if (shapes, k) not in self.misfits]
+        for k, step in steps + ([(-1, scaled)] if scaled else []):
             resized = _apply_all(step.apply, xs)
-            if resized is None or any(r.shape != s for r, s in zip(resized, self.target_shapes)):
+            if resized is None:
+                continue
+            if any(r.shape != s for r, s in zip(resized, self.target_shapes)):
+                if k >= 0:  # a resize step's output shape follows from its input's: no use trying it again
+                    self.misfits.add((shapes, k))
                 continue
             cmap = learn.fit_colour_map(resized, self.targets)
             if cmap is not None:
@@ -257,18 +328,36 @@ class Search:
 
     # -------------------------------------------------------------------------------------------- search
 
-    def _new_state(self, grids: tuple[Grid, ...], parent: Node | None) -> bytes | None:
-        """The train-input hash of `grids` if it is a state worth keeping (and now remembered), else None."""
-        hashes = hash_grids(pack(grids))
-        train_key = hashes[:self.n_train].tobytes()
-        if parent is not None and train_key == parent.train_key:
-            return None  # changes nothing on the train inputs: no evidence for the step
-        key = hashes.tobytes()
-        if key in self.seen or self.variants.get(train_key, 0) >= self.cfg.test_variants:
-            return None
-        self.seen.add(key)
+    def _train_ok(self, train_key: tuple[int, ...], parent: Node | None) -> bool:
+        """Whether a state with these train-input hashes may be new: it changes something on the train
+        inputs (else there is no evidence for the step) and its train result has test variants left."""
+        if parent is not None and train_key == parent.train_key(self.n_train):
+            return False
+        return self.variants.get(train_key, 0) < self.cfg.test_variants
+
+    def _new_state(self, hashes: tuple[int, ...], parent: Node | None) -> bool:
+        """Whether the state with these grid hashes is worth keeping (and now remembered)."""
+        train_key = hashes[:self.n_train]
+        if not self._train_ok(train_key, parent) or hashes in self.seen:
+            return False
+        self.seen.add(hashes)
         self.variants[train_key] = self.variants.get(train_key, 0) + 1
-        return train_key
+        return True
+
+    def _child(self, i: int, op: Op, node: Node) -> tuple[tuple[Grid, ...], tuple[int, ...]] | None:
+        """Op i on every grid of the node (through the cache), with the results' hashes; None where the op
+        is undefined on one of them, or where the train grids already show the child is not worth keeping
+        (its test grids are then never computed)."""
+        grids, hashes = [], []
+        for j, (g, h) in enumerate(zip(node.grids, node.hashes)):
+            if j == self.n_train and not self._train_ok(tuple(hashes), node):
+                return None
+            r = self.cache.apply(i, op.fn, g, h)
+            if r is None:
+                return None
+            grids.append(r[0])
+            hashes.append(r[1])
+        return tuple(grids), tuple(hashes)
 
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
@@ -277,27 +366,49 @@ class Search:
             if i % CLOCK_STRIDE == 0 and self.clock.out(self.cfg.search_fraction):
                 self.stopped_by = "budget"
                 return False
-            grids = _apply_all(op.fn, node.grids)
-            if grids is None:
-                continue
-            train_key = self._new_state(grids, node)
-            if train_key is None:
-                continue
-            self.nodes += 1
-            child = Node(grids, f"{op.name}({node.program})", node.cost + op.cost, node.depth + 1, train_key)
-            self._check(child)
-            if child.depth < self.cfg.max_depth:
-                size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
-                if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
-                    self.stopped_by = "memory"
-                    continue
-                self.state_bytes += size
-                counter[0] += 1
-                heapq.heappush(frontier, (child.cost, counter[0], child))
+            found = self._child(i, op, node)
+            if found is not None:
+                self._add_child(frontier, counter, node, found[0], op.name, op.cost, found[1])
+        self.expanded[node.depth] += 1
         return True
 
+    def _add_child(self, frontier: list, counter: list[int], node: Node, grids: tuple[Grid, ...], name: str,
+                   cost: float, hashes: tuple[int, ...] | None = None) -> None:
+        """Keep, check and queue a child of the node (one _expand made, or one made outside it), unless it
+        is a state already seen or one not worth keeping. `hashes`: its grids' hashes, where known."""
+        if hashes is None:
+            hashes = _state_key(grids)
+        if not self._new_state(hashes, node):
+            return
+        self.nodes += 1
+        child = Node(grids, f"{name}({node.program})", node.cost + cost, node.depth + 1, hashes)
+        self.depth_reached = max(self.depth_reached, child.depth)
+        self._check(child)
+        if child.depth < self.cfg.max_depth:
+            self.pushed[child.depth] += 1
+            size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
+            if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
+                self.stopped_by = "memory"
+                return
+            self.state_bytes += size
+            counter[0] += 1
+            heapq.heappush(frontier, (child.cost, counter[0], child))
+
+    def depth_full(self) -> int:
+        """The largest d such that every program of up to d ops was checked: every state of depth below d
+        was expanded (states merged as duplicates count as checked: an equal one was)."""
+        full = 0
+        for d in range(self.cfg.max_depth):
+            if self.expanded[d] < self.pushed[d]:
+                break
+            full = d + 1
+        return full
+
     def run(self) -> SearchResult:
-        root = Node(self.inputs, "x", 0.0, 0, self._new_state(self.inputs, None))
+        hashes = _state_key(self.inputs)
+        self._new_state(hashes, None)
+        root = Node(self.inputs, "x", 0.0, 0, hashes)
+        self.pushed[0] = 1
         self._check(root)
         frontier: list = [(0.0, 0, root)]
         counter = [0]
@@ -380,7 +491,8 @@ class Search:
         groups.sort(key=lambda t: (t[0], t[1]))
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
         return SearchResult([Program(g[2].text, g[0], g[2].outputs, g[2].depth) for g in groups], [g[3] for g in groups],
-                            partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by)
+                            partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by,
+                            self.depth_reached, self.depth_full())
 
 
 def _common_background(grids: Sequence[Grid]) -> int | None:

@@ -16,8 +16,9 @@ import numpy as np
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Candidate, Task
-from ..vote import hash_grids, pack
+from ..vote import hash_grid, hash_grids, pack
 from . import grids as G
+from . import learn
 from . import objects as O
 from .search import Clock, SearchResult, search
 
@@ -42,6 +43,8 @@ class Outcome:
     max_rss_mb: float
     stopped_by: str
     error: str | None = None
+    depth_reached: int = 0  # deepest program checked (ops before the learned final steps)
+    depth_full: int = 0     # every program of up to this many ops was checked
     # Every fitting program's prediction, best first: (text, rank cost, depth, one grid per test input).
     # For benchmarks (coverage: is the truth anywhere among them; depth of the programs that solve).
     predictions: list[tuple[str, float, int, tuple[np.ndarray, ...]]] = field(default_factory=list)
@@ -80,6 +83,10 @@ def warm_up() -> None:
     O.objects(g, "c4", 0)
     O.object_gravity(g, "c8", "down")
     hash_grids(pack([g]))
+    hash_grid(g)
+    learn._cell_map(g, g)
+    G.gravity(g, "down", 0)
+    G.extend_periodic(g, 4, 6)
 
 
 def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
@@ -89,7 +96,8 @@ def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     predictions = [(p.text, p.cost, p.depth, p.outputs) for p in result.programs[:cfg.max_predictions]]
     return Outcome(task.id, candidates, len(result.programs), result.nodes, result.cpu_seconds,
-                   result.state_bytes, max_rss, result.stopped_by, predictions=predictions)
+                   result.state_bytes, max_rss, result.stopped_by, depth_reached=result.depth_reached,
+                   depth_full=result.depth_full, predictions=predictions)
 
 
 def solve(task: Task, cfg: DslConfig, deadline: Deadline) -> list[Candidate]:
