@@ -28,7 +28,7 @@ from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grids, pack
 from . import grids as G
-from . import learn, roles
+from . import learn, list_expand, roles
 from .grids import Grid, valid
 from .learn import Fitted
 from .ops import Op, build_ops, task_facts
@@ -296,6 +296,23 @@ class Search:
                 heapq.heappush(frontier, (child.cost, counter[0], child))
         return True
 
+    def _add_child(self, frontier: list, counter: list[int], node: Node, grids: tuple[Grid, ...], name: str, cost: float) -> None:
+        """A child made outside _expand (list_expand.py): kept, checked and queued as _expand's are."""
+        train_key = self._new_state(grids, node)
+        if train_key is None:
+            return
+        self.nodes += 1
+        child = Node(grids, f"{name}({node.program})", node.cost + cost, node.depth + 1, train_key)
+        self._check(child)
+        if child.depth < self.cfg.max_depth:
+            size = sum(g.nbytes for g in grids) + 200
+            if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
+                self.stopped_by = "memory"
+                return
+            self.state_bytes += size
+            counter[0] += 1
+            heapq.heappush(frontier, (child.cost, counter[0], child))
+
     def run(self) -> SearchResult:
         root = Node(self.inputs, "x", 0.0, 0, self._new_state(self.inputs, None))
         self._check(root)
@@ -326,6 +343,10 @@ class Search:
                 break
             if not self._expand(node, frontier, counter):
                 break
+            # Issue 16 hook (list_expand.py): split / pick / filter / map / join children of shallow nodes.
+            if node.depth < self.cfg.list_depth:
+                if not list_expand.expand(self, node, lambda *a: self._add_child(frontier, counter, node, *a)):
+                    break
 
     # ---------------------------------------------------------------------------------- edit composition
 
