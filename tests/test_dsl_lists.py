@@ -241,20 +241,18 @@ def test_colour_lists_by_count_and_by_stripes():
     assert G.colour_stripes(grid([[1, 1], [2, 3]])) is None  # neither the first row nor column has all
 
 
-def test_edit_masks_count_all_painted_or_erased_cells():
-    from solver.dsl.search import EDIT_MODES, Clock, Search
+def test_paint_masks_count_all_painted_or_erased_cells():
+    from solver.dsl import pieces
     x = grid([[0, 0, 0, 0, 0],
               [0, 2, 0, 3, 0],
               [0, 0, 0, 0, 0]])
-    task = task_of([(x.tolist(), x.tolist())], [(x.tolist(), None)])
-    search = Search(task, fast_cfg(), Clock(5.0, Deadline.never()))
     node = x.copy()
     node[1, 1] = 0  # erases the red cell
     node[0, 4] = 7  # and paints a stroke
-    assert search._edit_mask(node, x, "all").sum() == 2
-    assert np.argwhere(search._edit_mask(node, x, "erase")).tolist() == [[1, 1]]
-    assert np.argwhere(search._edit_mask(node, x, "paint")).tolist() == [[0, 4]]
-    assert set(EDIT_MODES) == {"all", "paint", "erase"}
+    assert pieces.paint_mask(node, x, "all").sum() == 2
+    assert np.argwhere(pieces.paint_mask(node, x, "erase")).tolist() == [[1, 1]]
+    assert np.argwhere(pieces.paint_mask(node, x, "paint")).tolist() == [[0, 4]]
+    assert set(pieces.MODES) == {"all", "paint", "erase"}
 
 
 # ------------------------------------------------------------------------- lists of positioned pieces
@@ -345,3 +343,53 @@ def test_search_picks_the_colour_with_most_cells():
     task = task_of([make(s) for s in range(4)], [make(11)])
     cands = solve(task, fast_cfg(max_depth=1), Deadline.never())
     assert cands and is_fitting(cands[0]) and np.array_equal(cands[0].grid, task.test[0].output)
+
+
+# ------------------------------------------------------------------------------------ pieces composition
+
+
+def test_stacker_lets_a_later_piece_be_wrong_only_where_an_earlier_one_fixed_the_cell():
+    from solver.dsl import pieces
+    base = np.zeros((1, 4), np.uint8)
+    target = grid([[2, 2, 1, 0]])
+    a = grid([[2, 2, 0, 0]])       # right wherever it paints
+    b = grid([[1, 1, 1, 0]])       # wrong on the first two cells, right on the third
+    c = grid([[0, 0, 1, 3]])       # wrong on the last cell, which nothing else fixes
+    st = pieces.Stacker([target], [base], ("paint",), limit=10)
+    for name, g in (("c", c), ("b", b), ("a", a)):
+        st.add(name, 1.0, [g])
+    assert st.stack(3) == [("a", "paint"), ("b", "paint")]  # b only after a; c never
+    assert np.array_equal(pieces.render([(a, "paint"), (b, "paint")], base), target)
+    assert st.stack(1) is None  # one piece does not cover the target
+
+
+def _rays_pair(seed: int) -> tuple[list, list]:
+    """Red dots cast rays to the right, blue dots rays down; where they cross the red one is on top. Red
+    dots keep out of blue columns, blue dots out of red rows, so each rule alone is right off the
+    crossings."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((10, 10), np.uint8)
+    red_rows = rng.choice(10, size=2, replace=False)
+    blue_cols = rng.choice(10, size=2, replace=False)
+    free_cols = [c for c in range(8) if c not in blue_cols]
+    free_rows = [r for r in range(8) if r not in red_rows]
+    reds = [(int(r), int(rng.choice(free_cols))) for r in red_rows]
+    blues = [(int(rng.choice(free_rows)), int(c)) for c in blue_cols]
+    for r, c in reds:
+        x[r, c] = 2
+    for r, c in blues:
+        x[r, c] = 1
+    y = x.copy()
+    for r, c in blues:
+        y[r + 1:, c] = 1
+    for r, c in reds:
+        y[r, c + 1:] = 2
+    return x.tolist(), y.tolist()
+
+
+def test_pieces_compose_two_rules_where_the_second_is_wrong_only_under_the_first():
+    task = task_of([_rays_pair(s) for s in range(3)], [_rays_pair(5)])
+    out = solve_with_stats(task, fast_cfg(), Deadline.never())
+    best = out.candidates[0]
+    assert is_fitting(best) and best.program.startswith("compose(")
+    assert np.array_equal(best.grid, task.test[0].output)
