@@ -27,7 +27,7 @@ from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grids, pack
-from . import learn, list_expand, pieces, roles
+from . import learn, list_expand, pieces, roles, size
 from .grids import Grid, valid
 from .learn import Fitted
 from .ops import Op, build_ops, task_facts
@@ -113,6 +113,8 @@ class Search:
         self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
                                                        self.inputs[self.n_train:])
         self.bar_layouts = learn.bar_layouts(self.targets)
+        # Issue 16 hook (size.py): when the inputs do not tell the outputs' shapes, some node's shapes may.
+        self.sizes = size.SizePredictor(self.target_shapes, self.n_train) if self.test_shapes is None else None
         # Composition on a blank canvas, for tasks whose outputs are not their inputs' shape: the colour
         # every train output has most of (None when they differ, or when the shapes are the same).
         self.canvas = None if self.facts.same_shape else _common_background(self.targets)
@@ -157,6 +159,8 @@ class Search:
     def _check(self, node: Node) -> None:
         """Every final step that makes the node reproduce the train outputs."""
         xs = node.grids[:self.n_train]
+        if self.sizes is not None:
+            self.sizes.see([g.shape for g in node.grids], node.program)
         shapes_match = all(x.shape == s for x, s in zip(xs, self.target_shapes))
         if shapes_match:
             step = learn.fit_colour_map(xs, self.targets)
@@ -339,13 +343,20 @@ class Search:
 
     # ----------------------------------------------------------------------------------------- ranking
 
+    def _predicted_shape_cost(self, outputs: tuple[Grid, ...]) -> float:
+        """shape_penalty when the size predictor (size.py) found the test outputs' shapes and these differ."""
+        shapes = None if self.sizes is None else self.sizes.test_shapes
+        if shapes is None or all(o.shape == s for o, s in zip(outputs, shapes)):
+            return 0.0
+        return self.cfg.shape_penalty
+
     def _result(self) -> SearchResult:
         groups = []
         for progs in self.found.values():
             best = min(progs, key=lambda p: (p.cost, p.text))
             # Agreement between programs is weak evidence (programs that differ by a no-op agree for free),
             # so it only breaks near-ties: each doubling of the count is worth a fifth of a step, at most one.
-            rank_cost = best.cost - min(1.0, 0.2 * np.log2(len(progs)))
+            rank_cost = best.cost - min(1.0, 0.2 * np.log2(len(progs))) + self._predicted_shape_cost(best.outputs)
             groups.append((rank_cost, best.text, best, len(progs)))
         groups.sort(key=lambda t: (t[0], t[1]))
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
