@@ -124,9 +124,9 @@ class Search:
         self.partial: tuple[float, Program] | None = None
         # Pieces for composition (pieces.py): on the input, or on a blank canvas only the painted cells count
         # (painting it all is a fit, not a piece).
-        self.stacker = pieces.Stacker(self.targets, [self._base(i, y.shape) for i, y in enumerate(self.targets)],
-                                      ("paint",) if self.canvas is not None else tuple(pieces.MODES),
-                                      cfg.max_edits)
+        self.stacker = None if not (self.facts.same_shape or self.canvas is not None) else pieces.Stacker(
+            self.targets, [self._base(i, y.shape) for i, y in enumerate(self.targets)],
+            ("paint",) if self.canvas is not None else tuple(pieces.MODES), cfg.max_edits)
         self.deferred: list[Node] = []  # nodes still owed the costly local rules
         self.seen: set[bytes] = set()            # hashes of states on every input
         self.variants: dict[bytes, int] = {}     # train-input hash -> states seen with it
@@ -174,7 +174,7 @@ class Search:
             if step is not None:
                 self._finish(node, step)
             self._note_partial(node, xs)
-            if node.depth > 0 and (self.canvas is not None or self.facts.same_shape and all(
+            if node.depth > 0 and self.stacker is not None and (self.canvas is not None or all(
                     g.shape == i.shape for g, i in zip(node.grids, self.inputs))):
                 self.stacker.add(node, node.cost, xs)
             if node.depth <= self.cfg.local_rule_depth:
@@ -301,7 +301,7 @@ class Search:
                 break
             for step in learn.fit_local_rules(node.grids[:self.n_train], self.targets, "rich"):
                 self._finish(node, step)
-        if not self.found:
+        if not self.found and self.stacker is not None:
             self._compose()
         return self._result()
 
