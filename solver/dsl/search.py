@@ -10,9 +10,9 @@ different on a test input are alternatives the train pairs cannot tell apart; a 
 Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
 map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
 
-Same-shape tasks also get edit composition, after icecuber's greedy composition of pieces: a node that
-changes some cells of the input and gets every changed cell right on every train pair is a correct partial
-edit; a few such edits that together cover every cell the outputs change make a program of their own.
+Three issue-16 parts live in modules of their own, hooked in here: list children of the root (split /
+pick / filter / map / join, list_expand.py), pieces composition when nothing fits (a greedy stack of nodes
+of the outputs' shapes, pieces.py) and the output size read off a node's size (size.py).
 """
 from __future__ import annotations
 
