@@ -393,3 +393,30 @@ def test_pieces_compose_two_rules_where_the_second_is_wrong_only_under_the_first
     best = out.candidates[0]
     assert is_fitting(best) and best.program.startswith("compose(")
     assert np.array_equal(best.grid, task.test[0].output)
+
+
+def test_search_filters_the_cells_of_a_lattice_in_place():
+    # A 3x3 lattice of 3x3 cells, each with a dot or two of one colour, but one with two colours: it alone
+    # stays.
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        x = np.full((11, 11), 5, np.uint8)
+        y = x.copy()
+        odd = int(rng.integers(0, 9))
+        for k in range(9):
+            r, c = 4 * (k // 3), 4 * (k % 3)
+            a, b = rng.choice([1, 2, 3, 4, 6], size=2, replace=False)
+            cell = np.zeros((3, 3), np.uint8)
+            spots = rng.choice(9, size=2, replace=False)
+            cell.flat[spots[0]] = a
+            cell.flat[spots[1]] = b if k == odd else a
+            if k == odd:
+                y[r:r + 3, c:c + 3] = cell
+            else:
+                y[r:r + 3, c:c + 3] = 0
+            x[r:r + 3, c:c + 3] = cell
+        return x.tolist(), y.tolist()
+    task = task_of([make(s) for s in range(3)], [make(8)])
+    cands = solve(task, fast_cfg(max_depth=1), Deadline.never())
+    assert cands and is_fitting(cands[0]) and np.array_equal(cands[0].grid, task.test[0].output)
+    assert cands[0].program.startswith("filter[cells,colours,max|in_place]")
