@@ -4,11 +4,14 @@ one piece, filtering the pieces, or mapping any op of the search over them, and 
 A list is never a state of its own: each split -> (pick | filter | map) -> join chain is enumerated when a
 shallow node is expanded and its result enters the search as one grid child, so states, hashing and the
 final-step checks stay as they are. The chain's cost is the mapped op's cost plus LIST_COST, so list
-children queue behind the plain ops they build on. Only nodes shallower than cfg.list_depth get them: the
-root's lists cost about as much as a depth-1 expansion for every op, deeper ones would multiply that.
+children queue behind the plain ops they build on. Only nodes shallower than cfg.list_depth get them. A
+node's lists are a Job in the search's queue: the root's right after the root (they cost about 0.1 CPU-s,
+like one more expansion), a deeper node's at its cost + JOB_COST, so the lists of cheap nodes come before
+those of dear ones and before the dear nodes' plain children.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from . import lists as L
@@ -23,7 +26,18 @@ LIST_COST = 1.0      # a map's split and join, on top of the mapped op's own cos
 MAX_PIECES = 30      # a split into more pieces than this is noise, not a list
 CLOCK_STRIDE = 8
 
+JOB_COST = 1.0      # when a non-root node's lists are made: this much after the node itself
 JOINS = ("in_place", "row", "column", "overlay")
+
+
+@dataclass
+class Job:
+    """Make this node's list children (an entry of the search's queue beside the nodes)."""
+    node: "Node"
+
+
+def job_cost(node: "Node") -> float:
+    return node.cost + (JOB_COST if node.depth else 0.0)
 
 
 def _joined(how: str, g: Grid, mapped: Sequence[L.Piece], pieces: Sequence[L.Piece]) -> Grid | None:

@@ -314,12 +314,16 @@ class Search:
             if self.nodes >= self.cfg.max_nodes:
                 self.stopped_by = "nodes"
                 break
+            if isinstance(node, list_expand.Job):  # issue 16 hook: a node's list children, in cost order
+                parent = node.node
+                if not list_expand.expand(self, parent, lambda *a: self._add_child(frontier, counter, parent, *a)):
+                    break
+                continue
             if not self._expand(node, frontier, counter):
                 break
-            # Issue 16 hook (list_expand.py): split / pick / filter / map / join children of shallow nodes.
             if node.depth < self.cfg.list_depth:
-                if not list_expand.expand(self, node, lambda *a: self._add_child(frontier, counter, node, *a)):
-                    break
+                counter[0] += 1
+                heapq.heappush(frontier, (list_expand.job_cost(node), counter[0], list_expand.Job(node)))
 
     # ---------------------------------------------------------------------------------- edit composition
 
