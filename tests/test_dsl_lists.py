@@ -363,6 +363,18 @@ def test_stacker_lets_a_later_piece_be_wrong_only_where_an_earlier_one_fixed_the
     assert st.stack(1) is None  # one piece does not cover the target
 
 
+def test_stacker_refuses_a_patchwork_of_pieces_that_each_help_on_one_pair_only():
+    from solver.dsl import pieces
+    base = np.zeros((1, 2), np.uint8)
+    targets = [grid([[3, 0]]), grid([[0, 4]])]
+    st = pieces.Stacker(targets, [base, base], ("paint",), limit=10)
+    st.add("first pair only", 1.0, [grid([[3, 0]]), grid([[0, 0]])])
+    st.add("second pair only", 1.0, [grid([[0, 0]]), grid([[0, 4]])])
+    assert st.stack(6) is None
+    st.add("both", 2.0, [grid([[3, 0]]), grid([[0, 4]])])
+    assert st.stack(6) == [("both", "paint")]
+
+
 def _rays_pair(seed: int) -> tuple[list, list]:
     """Red dots cast rays to the right, blue dots rays down; where they cross the red one is on top. Red
     dots keep out of blue columns, blue dots out of red rows, so each rule alone is right off the

@@ -5,8 +5,10 @@ its cells it paints over a base (the input, or a blank canvas when the outputs a
 'all' the cells where it differs from the base, 'paint' those of them it paints a foreground colour,
 'erase' those it paints the background. Pieces are stacked in order and the first one to paint a cell
 fixes it. The stacker is greedy: each next piece is one that paints no unfixed cell wrong, on any train pair
-(it may be wrong only where earlier pieces already fixed the cell), and fixes the most cells the base has
-wrong; it stops when every such cell is fixed (a program) or no piece helps (nothing).
+(it may be wrong only where earlier pieces already fixed the cell), fixes some cell the base has wrong on
+every train pair (a piece that helps on one pair only is a patch for that pair, not a rule: such patchworks
+fit the train pairs and miss the test), and of those fixes the most; it stops when every such cell is fixed
+(a program) or no piece helps (nothing).
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class Stacker:
     def __init__(self, targets: Sequence[Grid], bases: Sequence[Grid], modes: Sequence[str], limit: int):
         self.targets, self.bases, self.modes, self.limit = list(targets), list(bases), tuple(modes), limit
         self.needed = np.concatenate([(b != y).ravel() for b, y in zip(bases, targets)])
+        self.starts = np.cumsum([0] + [y.size for y in targets[:-1]])  # where each pair's cells begin
         self.paint: list[np.ndarray] = []
         self.wrong: list[np.ndarray] = []
         self.items: list[tuple[object, str, float]] = []  # (the caller's node, mode, cost)
@@ -90,8 +93,9 @@ class Stacker:
         while left.any():
             if len(chosen) >= max_pieces:
                 return None
-            ok = ~(wrong & ~fixed).any(axis=1)
-            gain = np.where(ok, (paint & left).sum(axis=1), 0)
+            fixes = np.add.reduceat(paint & left, self.starts, axis=1)  # per piece, per train pair
+            ok = ~(wrong & ~fixed).any(axis=1) & (fixes > 0).all(axis=1)
+            gain = np.where(ok, fixes.sum(axis=1), 0)
             best = int(np.argmax(gain))
             if gain[best] == 0:
                 return None
