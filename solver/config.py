@@ -70,8 +70,9 @@ class DslConfig:
     search_fraction: float = 0.8
     rules_fraction: float = 0.95
     cost_slack: float = 1.0         # after a fit, keep exploring this much costlier for alternatives
-    max_edits: int = 400            # correct partial edits kept for composition
-    max_compose: int = 3            # edits one composed program may use
+    max_edits: int = 4000           # pieces kept for composition (solver/dsl/pieces.py)
+    max_compose: int = 6            # pieces one composed program may use
+    list_depth: int = 1             # nodes shallower than this also get list children (solver/dsl/list_expand.py)
     compose_cost: float = 1.0       # extra cost of a composed program over the sum of its edits
     shape_penalty: float = 1.0      # extra cost of a test output whose shape contradicts the train pairs
     partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)

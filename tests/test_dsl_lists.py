@@ -209,9 +209,13 @@ def test_composition_on_a_canvas_joins_two_rules_no_single_program_fits():
             x[rb + i, cb + j] = y[i, j] = b
         return x.tolist(), y.tolist()
     task = task_of([make(s) for s in range(1, 5)], [make(9)])
-    out = solve_with_stats(task, fast_cfg(max_depth=1), Deadline.never())
+    out = solve_with_stats(task, fast_cfg(max_depth=1, list_depth=0), Deadline.never())
     best = out.candidates[0]
     assert is_fitting(best) and best.program.startswith("compose(")
+    # A list join lays the objects' crops on top of each other: one program, no composition needed.
+    best = solve_with_stats(task, fast_cfg(max_depth=1), Deadline.never()).candidates[0]
+    assert is_fitting(best) and best.program == "join[c8|overlay](x)"
+    assert np.array_equal(best.grid, task.test[0].output)
     assert np.array_equal(best.grid, task.test[0].output)
 
 
@@ -237,17 +241,194 @@ def test_colour_lists_by_count_and_by_stripes():
     assert G.colour_stripes(grid([[1, 1], [2, 3]])) is None  # neither the first row nor column has all
 
 
-def test_edit_masks_count_all_painted_or_erased_cells():
-    from solver.dsl.search import EDIT_MODES, Clock, Search
+def test_paint_masks_count_all_painted_or_erased_cells():
+    from solver.dsl import pieces
     x = grid([[0, 0, 0, 0, 0],
               [0, 2, 0, 3, 0],
               [0, 0, 0, 0, 0]])
-    task = task_of([(x.tolist(), x.tolist())], [(x.tolist(), None)])
-    search = Search(task, fast_cfg(), Clock(5.0, Deadline.never()))
     node = x.copy()
     node[1, 1] = 0  # erases the red cell
     node[0, 4] = 7  # and paints a stroke
-    assert search._edit_mask(node, x, "all").sum() == 2
-    assert np.argwhere(search._edit_mask(node, x, "erase")).tolist() == [[1, 1]]
-    assert np.argwhere(search._edit_mask(node, x, "paint")).tolist() == [[0, 4]]
-    assert set(EDIT_MODES) == {"all", "paint", "erase"}
+    assert pieces.paint_mask(node, x, "all").sum() == 2
+    assert np.argwhere(pieces.paint_mask(node, x, "erase")).tolist() == [[1, 1]]
+    assert np.argwhere(pieces.paint_mask(node, x, "paint")).tolist() == [[0, 4]]
+    assert set(pieces.MODES) == {"all", "paint", "erase"}
+
+
+# ------------------------------------------------------------------------- lists of positioned pieces
+
+
+def test_split_colours_and_cells_keep_positions():
+    g = grid([[0, 2, 0, 0],
+              [1, 0, 0, 2],
+              [0, 0, 0, 0]])
+    layers = L.split_colours(g)
+    assert [(p.top, p.left) for p in layers] == [(1, 0), (0, 1)]
+    assert np.array_equal(layers[1].grid, grid([[2, 0, 0], [0, 0, 2]]))
+    lattice = grid([[1, 5, 2, 3],
+                    [5, 5, 5, 5],
+                    [4, 5, 0, 6]])
+    cells = L.split_cells(lattice)
+    assert [(p.top, p.left, p.grid.tolist()) for p in cells] == [
+        (0, 0, [[1]]), (0, 2, [[2, 3]]), (2, 0, [[4]]), (2, 2, [[0, 6]])]
+    assert L.split_cells(grid([[1, 2], [3, 4]])) is None
+
+
+def test_filter_pick_and_joins_on_a_list():
+    g = grid([[1, 1, 0, 2],
+              [1, 1, 0, 0],
+              [0, 0, 0, 3]])
+    pieces = L.SPLITTERS["c8"](g)
+    assert np.array_equal(L.pick_list(pieces, "size", True, 0), grid([[1, 1], [1, 1]]))
+    assert L.pick_list(pieces, "size", False, 0) is None  # two dots tie for smallest
+    small = L.filter_list(pieces, "size", "not_max", 0)
+    assert np.array_equal(L.join_in_place(g, small, pieces, on_blank=False),
+                          grid([[0, 0, 0, 2], [0, 0, 0, 0], [0, 0, 0, 3]]))
+    assert np.array_equal(L.join_stack(small, 1), grid([[2, 3]]))
+    assert L.join_stack(pieces, 1) is None  # heights 2, 1, 1 do not line up
+    assert np.array_equal(L.join_overlay(small, 0), grid([[2]]))  # the first one's foreground on top
+
+
+def test_map_any_op_over_pieces_and_paste_back_in_place():
+    g = grid([[1, 2, 5, 3, 0],
+              [0, 0, 5, 0, 4]])
+    cells = L.split_cells(g)
+    flipped = L.map_list(cells, lambda c: G.d8(c, "flip_lr"))
+    assert np.array_equal(L.join_in_place(g, flipped, cells), grid([[2, 1, 5, 0, 3], [0, 0, 5, 4, 0]]))
+    assert L.map_list(cells, lambda c: c) is None  # changes nothing: no evidence for the step
+    assert L.map_list(cells, lambda c: None) is None
+    moved = grid([[0, 0, 0, 0], [0, 7, 7, 0], [0, 0, 0, 0]])
+    obs = L.SPLITTERS["c8"](moved)
+    shifted = [L.Piece(p.top, p.left + 1, p.grid, p.own) for p in obs]  # the old cells are erased first
+    assert np.array_equal(L.join_in_place(moved, shifted, obs), grid([[0, 0, 0, 0], [0, 0, 7, 7], [0, 0, 0, 0]]))
+
+
+def _lattice_task(seed: int, fn) -> tuple[list, list]:
+    """A 2x3 lattice of 3x3 cells cut by grey lines, random sparse contents; the output applies fn per cell."""
+    rng = np.random.default_rng(seed)
+    x = np.full((7, 11), 5, np.uint8)
+    y = x.copy()
+    for r in (0, 4):
+        for c in (0, 4, 8):
+            w = 3 if c < 8 else 3
+            cell = (rng.integers(1, 5, size=(3, w)) * (rng.random((3, w)) < 0.4)).astype(np.uint8)
+            x[r:r + 3, c:c + w] = cell
+            y[r:r + 3, c:c + w] = fn(cell)
+    return x.tolist(), y.tolist()
+
+
+def test_search_maps_an_op_over_the_cells_of_a_lattice():
+    # Each cell falls down on its own (gravity inside its cell): a whole-grid gravity would cross the lines.
+    fn = lambda c: G.gravity(c, "down", 0)
+    task = task_of([_lattice_task(s, fn) for s in range(3)], [_lattice_task(7, fn)])
+    cands = solve(task, fast_cfg(max_depth=1), Deadline.never())
+    assert cands and is_fitting(cands[0]) and np.array_equal(cands[0].grid, task.test[0].output)
+    assert cands[0].program.startswith("map[cells,gravity[down]")
+
+
+def test_search_picks_the_colour_with_most_cells():
+    # Scattered dots of three colours; the output is the most frequent colour's layer, cropped to its box.
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        x = np.zeros((9, 9), np.uint8)
+        cols = rng.choice([1, 2, 3, 4, 6, 8], size=3, replace=False)
+        free = [(i, j) for i in range(0, 9, 2) for j in range(0, 9, 2)]
+        rng.shuffle(free)
+        k = 0
+        for colour, n in zip(cols, (6, 3, 2)):
+            for (i, j) in free[k:k + n]:
+                x[i, j] = colour
+            k += n
+        return x.tolist(), L.pick_list(L.split_colours(x), "size", True, 0).tolist()
+    task = task_of([make(s) for s in range(4)], [make(11)])
+    cands = solve(task, fast_cfg(max_depth=1), Deadline.never())
+    assert cands and is_fitting(cands[0]) and np.array_equal(cands[0].grid, task.test[0].output)
+
+
+# ------------------------------------------------------------------------------------ pieces composition
+
+
+def test_stacker_lets_a_later_piece_be_wrong_only_where_an_earlier_one_fixed_the_cell():
+    from solver.dsl import pieces
+    base = np.zeros((1, 4), np.uint8)
+    target = grid([[2, 2, 1, 0]])
+    a = grid([[2, 2, 0, 0]])       # right wherever it paints
+    b = grid([[1, 1, 1, 0]])       # wrong on the first two cells, right on the third
+    c = grid([[0, 0, 1, 3]])       # wrong on the last cell, which nothing else fixes
+    st = pieces.Stacker([target], [base], ("paint",), limit=10)
+    for name, g in (("c", c), ("b", b), ("a", a)):
+        st.add(name, 1.0, [g])
+    assert st.stack(3) == [("a", "paint"), ("b", "paint")]  # b only after a; c never
+    assert np.array_equal(pieces.render([(a, "paint"), (b, "paint")], base), target)
+    assert st.stack(1) is None  # one piece does not cover the target
+
+
+def test_stacker_refuses_a_patchwork_of_pieces_that_each_help_on_one_pair_only():
+    from solver.dsl import pieces
+    base = np.zeros((1, 2), np.uint8)
+    targets = [grid([[3, 0]]), grid([[0, 4]])]
+    st = pieces.Stacker(targets, [base, base], ("paint",), limit=10)
+    st.add("first pair only", 1.0, [grid([[3, 0]]), grid([[0, 0]])])
+    st.add("second pair only", 1.0, [grid([[0, 0]]), grid([[0, 4]])])
+    assert st.stack(6) is None
+    st.add("both", 2.0, [grid([[3, 0]]), grid([[0, 4]])])
+    assert st.stack(6) == [("both", "paint")]
+
+
+def _rays_pair(seed: int) -> tuple[list, list]:
+    """Red dots cast rays to the right, blue dots rays down; where they cross the red one is on top. Red
+    dots keep out of blue columns, blue dots out of red rows, so each rule alone is right off the
+    crossings."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((10, 10), np.uint8)
+    red_rows = rng.choice(10, size=2, replace=False)
+    blue_cols = rng.choice(10, size=2, replace=False)
+    free_cols = [c for c in range(8) if c not in blue_cols]
+    free_rows = [r for r in range(8) if r not in red_rows]
+    reds = [(int(r), int(rng.choice(free_cols))) for r in red_rows]
+    blues = [(int(rng.choice(free_rows)), int(c)) for c in blue_cols]
+    for r, c in reds:
+        x[r, c] = 2
+    for r, c in blues:
+        x[r, c] = 1
+    y = x.copy()
+    for r, c in blues:
+        y[r + 1:, c] = 1
+    for r, c in reds:
+        y[r, c + 1:] = 2
+    return x.tolist(), y.tolist()
+
+
+def test_pieces_compose_two_rules_where_the_second_is_wrong_only_under_the_first():
+    task = task_of([_rays_pair(s) for s in range(3)], [_rays_pair(5)])
+    out = solve_with_stats(task, fast_cfg(), Deadline.never())
+    best = out.candidates[0]
+    assert is_fitting(best) and best.program.startswith("compose(")
+    assert np.array_equal(best.grid, task.test[0].output)
+
+
+def test_search_filters_the_cells_of_a_lattice_in_place():
+    # A 3x3 lattice of 3x3 cells, each with a dot or two of one colour, but one with two colours: it alone
+    # stays.
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        x = np.full((11, 11), 5, np.uint8)
+        y = x.copy()
+        odd = int(rng.integers(0, 9))
+        for k in range(9):
+            r, c = 4 * (k // 3), 4 * (k % 3)
+            a, b = rng.choice([1, 2, 3, 4, 6], size=2, replace=False)
+            cell = np.zeros((3, 3), np.uint8)
+            spots = rng.choice(9, size=2, replace=False)
+            cell.flat[spots[0]] = a
+            cell.flat[spots[1]] = b if k == odd else a
+            if k == odd:
+                y[r:r + 3, c:c + 3] = cell
+            else:
+                y[r:r + 3, c:c + 3] = 0
+            x[r:r + 3, c:c + 3] = cell
+        return x.tolist(), y.tolist()
+    task = task_of([make(s) for s in range(3)], [make(8)])
+    cands = solve(task, fast_cfg(max_depth=1), Deadline.never())
+    assert cands and is_fitting(cands[0]) and np.array_equal(cands[0].grid, task.test[0].output)
+    assert cands[0].program.startswith("filter[cells,colours,max|in_place]")

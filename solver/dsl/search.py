@@ -16,9 +16,9 @@ leaves the others as they were), failures included; equal results are stored onc
 come first, so a child that changes nothing on them, or whose train result already has its test variants,
 is dropped before its test grids are computed.
 
-Same-shape tasks also get edit composition, after icecuber's greedy composition of pieces: a node that
-changes some cells of the input and gets every changed cell right on every train pair is a correct partial
-edit; a few such edits that together cover every cell the outputs change make a program of their own.
+Three issue-16 parts live in modules of their own, hooked in here: list children of the root (split /
+pick / filter / map / join, list_expand.py), pieces composition when nothing fits (a greedy stack of nodes
+of the outputs' shapes, pieces.py) and the output size read off a node's size (size.py).
 """
 from __future__ import annotations
 
@@ -33,8 +33,7 @@ from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grid
-from . import grids as G
-from . import learn, roles
+from . import learn, list_expand, pieces, roles, size
 from .grids import Grid, valid
 from .learn import Fitted
 from .ops import Op, build_ops, task_facts
@@ -43,7 +42,6 @@ from .ops import Op, build_ops, task_facts
 CLOCK_STRIDE = 4
 CACHE_FRACTION = 0.25  # of the task's memory: op results cached per grid (the rest: states, temporaries)
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
-EDIT_MODES = {"all": "", "paint": "+", "erase": "-"}  # the mark each puts before its edit in a program
 
 
 class Clock:
@@ -73,14 +71,6 @@ class Node:
 
     def train_key(self, n_train: int) -> tuple[int, ...]:
         return self.hashes[:n_train]
-
-
-@dataclass
-class Edit:
-    """A node that changes some cells of the input and gets every changed cell right on every train pair."""
-    node: Node
-    mode: str                        # which changed cells count: all | paint | erase (see Search._edit_mask)
-    train_masks: list[np.ndarray]    # the cells it changes, per train pair
 
 
 @dataclass
@@ -183,6 +173,8 @@ class Search:
         self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
                                                        self.inputs[self.n_train:])
         self.bar_layouts = learn.bar_layouts(self.targets)
+        # Issue 16 hook (size.py): when the inputs do not tell the outputs' shapes, some node's shapes may.
+        self.sizes = size.SizePredictor(self.target_shapes, self.n_train) if self.test_shapes is None else None
         # Composition on a blank canvas, for tasks whose outputs are not their inputs' shape: the colour
         # every train output has most of (None when they differ, or when the shapes are the same).
         self.canvas = None if self.facts.same_shape else _common_background(self.targets)
@@ -191,7 +183,11 @@ class Search:
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.best_cost = float("inf")
         self.partial: tuple[float, Program] | None = None
-        self.edits: list[Edit] = []  # correct partial edits
+        # Pieces for composition (pieces.py): on the input, or on a blank canvas only the painted cells count
+        # (painting it all is a fit, not a piece).
+        self.stacker = None if not (self.facts.same_shape or self.canvas is not None) else pieces.Stacker(
+            self.targets, [self._base(i, y.shape) for i, y in enumerate(self.targets)],
+            ("paint",) if self.canvas is not None else tuple(pieces.MODES), cfg.max_edits)
         self.deferred: list[Node] = []  # nodes still owed the costly local rules
         self.seen: set[bytes] = set()            # hashes of states on every input
         self.variants: dict[bytes, int] = {}     # train-input hash -> states seen with it
@@ -228,6 +224,8 @@ class Search:
     def _check(self, node: Node) -> None:
         """Every final step that makes the node reproduce the train outputs."""
         xs = node.grids[:self.n_train]
+        if self.sizes is not None:
+            self.sizes.see([g.shape for g in node.grids], node.program)
         shapes_match = all(x.shape == s for x, s in zip(xs, self.target_shapes))
         if shapes_match:
             step = learn.fit_colour_map(xs, self.targets)
@@ -241,8 +239,9 @@ class Search:
             if step is not None:
                 self._finish(node, step)
             self._note_partial(node, xs)
-            if (self.facts.same_shape or self.canvas is not None) and node.depth > 0:
-                self._note_edit(node, xs)
+            if node.depth > 0 and self.stacker is not None and (self.canvas is not None or all(
+                    g.shape == i.shape for g, i in zip(node.grids, self.inputs))):
+                self.stacker.add(node, node.cost, xs)
             if node.depth <= self.cfg.local_rule_depth:
                 # Below the root only the cheap feature sets run now; the ones that label objects wait
                 # until the search is done, for whatever budget is left.
@@ -299,32 +298,6 @@ class Search:
     def _base(self, i: int, shape: tuple[int, int]) -> Grid:
         """What an edit paints on for input i: the input itself, or a blank canvas of the given shape."""
         return self.inputs[i] if self.canvas is None else np.full(shape, self.canvas, np.uint8)
-
-    def _edit_mask(self, g: Grid, inp: Grid, mode: str) -> np.ndarray:
-        """The cells an edit changes: every changed cell ('all'), only those it paints a foreground colour
-        on ('paint'), so that a node which also erased things can still contribute what it drew, or only
-        those it paints background ('erase'), for a node that erased the right things but drew wrong ones."""
-        diff = g != inp
-        if mode == "all":
-            return diff
-        on_bg = g == G.background(inp)
-        return diff & (on_bg if mode == "erase" else ~on_bg)
-
-    def _note_edit(self, node: Node, xs: Sequence[Grid]) -> None:
-        """Keep the node as an edit when every cell it changes is changed correctly on every train pair."""
-        if len(self.edits) >= self.cfg.max_edits:
-            return
-        if self.canvas is None and any(g.shape != i.shape for g, i in zip(node.grids, self.inputs)):
-            return
-        bases = [self._base(i, y.shape) for i, y in enumerate(self.targets)]
-        # On a canvas only the cells an edit paints count (painting it all is a fit, not an edit).
-        for mode in ("paint",) if self.canvas is not None else tuple(EDIT_MODES):
-            masks = [self._edit_mask(x, inp, mode) for x, inp in zip(xs, bases)]
-            if any((x[m] != y[m]).any() for x, y, m in zip(xs, self.targets, masks)):
-                continue
-            if any(m.any() for m in masks):
-                self.edits.append(Edit(node, mode, masks))
-            return
 
     # -------------------------------------------------------------------------------------------- search
 
@@ -422,8 +395,8 @@ class Search:
                 break
             for step in learn.fit_local_rules(node.grids[:self.n_train], self.targets, "rich"):
                 self._finish(node, step)
-        if not self.found and self.edits:
-            self._compose_edits()
+        if not self.found and self.stacker is not None:
+            self._compose()
         return self._result()
 
     def _loop(self, frontier: list, counter: list[int]) -> None:
@@ -435,50 +408,45 @@ class Search:
             if self.nodes >= self.cfg.max_nodes:
                 self.stopped_by = "nodes"
                 break
+            if isinstance(node, list_expand.Job):  # issue 16 hook: a node's list children, in cost order
+                parent = node.node
+                if not list_expand.expand(self, parent, lambda *a: self._add_child(frontier, counter, parent, *a)):
+                    break
+                continue
             if not self._expand(node, frontier, counter):
                 break
+            if node.depth < self.cfg.list_depth:
+                counter[0] += 1
+                heapq.heappush(frontier, (list_expand.job_cost(node), counter[0], list_expand.Job(node)))
 
     # ---------------------------------------------------------------------------------- edit composition
 
-    def _compose_edits(self) -> None:
-        """Greedy cover of the cells the train outputs change by correct partial edits (fewest edits)."""
-        left = [self._base(i, y.shape) != y for i, y in enumerate(self.targets)]
-        chosen: list[Edit] = []
-        pool = sorted(self.edits, key=lambda e: e.node.cost)
-        while any(m.any() for m in left) and len(chosen) < self.cfg.max_compose:
-            if self.clock.out():
-                return
-            best, best_gain = None, 0
-            for edit in pool:
-                gain = sum(int((c & l).sum()) for c, l in zip(edit.train_masks, left))
-                if gain > best_gain:  # strict: among equal gains the cheaper edit (earlier in pool) wins
-                    best, best_gain = edit, gain
-            if best is None:
-                return
-            chosen.append(best)
-            left = [l & ~c for l, c in zip(left, best.train_masks)]
-        if any(m.any() for m in left):
+    def _compose(self) -> None:
+        """The greedy stack of pieces (pieces.py) that reproduces every train output, made on the tests."""
+        chosen = self.stacker.stack(self.cfg.max_compose)
+        if chosen is None:
             return
-        # The first chosen edit wins a cell two edits both change: it covered the most of what was needed.
         outs = []
         for t in range(self.n_train, len(self.inputs)):
-            shapes = {e.node.grids[t].shape for e in chosen}
+            shapes = {node.grids[t].shape for node, _ in chosen}
             if len(shapes) != 1:
-                return  # the edits disagree about the test output's shape
-            inp = self._base(t, shapes.pop())
-            out = inp.copy()
-            written = np.zeros(out.shape, bool)
-            for edit in chosen:
-                g = edit.node.grids[t]
-                m = self._edit_mask(g, inp, edit.mode) & ~written
-                out[m] = g[m]
-                written |= m
+                return  # the pieces disagree about the test output's shape
+            out = pieces.render([(node.grids[t], mode) for node, mode in chosen], self._base(t, shapes.pop()))
+            if out is None:
+                return
             outs.append(out)
-        text = "compose(" + ", ".join(EDIT_MODES[e.mode] + e.node.program for e in chosen) + ")"
-        cost = sum(e.node.cost for e in chosen) + self.cfg.compose_cost
-        self._keep(text, cost, tuple(outs), max(e.node.depth for e in chosen))
+        text = "compose(" + ", ".join(pieces.MODES[mode] + node.program for node, mode in chosen) + ")"
+        cost = sum(node.cost for node, _ in chosen) + self.cfg.compose_cost
+        self._keep(text, cost, tuple(outs), max(node.depth for node, _ in chosen))
 
     # ----------------------------------------------------------------------------------------- ranking
+
+    def _predicted_shape_cost(self, outputs: tuple[Grid, ...]) -> float:
+        """shape_penalty when the size predictor (size.py) found the test outputs' shapes and these differ."""
+        shapes = None if self.sizes is None else self.sizes.test_shapes
+        if shapes is None or all(o.shape == s for o, s in zip(outputs, shapes)):
+            return 0.0
+        return self.cfg.shape_penalty
 
     def _result(self) -> SearchResult:
         groups = []
@@ -486,7 +454,7 @@ class Search:
             best = min(progs, key=lambda p: (p.cost, p.text))
             # Agreement between programs is weak evidence (programs that differ by a no-op agree for free),
             # so it only breaks near-ties: each doubling of the count is worth a fifth of a step, at most one.
-            rank_cost = best.cost - min(1.0, 0.2 * np.log2(len(progs)))
+            rank_cost = best.cost - min(1.0, 0.2 * np.log2(len(progs))) + self._predicted_shape_cost(best.outputs)
             groups.append((rank_cost, best.text, best, len(progs)))
         groups.sort(key=lambda t: (t[0], t[1]))
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
