@@ -1,4 +1,4 @@
-"""The program search: compositions of ops, cheapest first, with learned final steps and edit composition.
+"""The program search: compositions of ops, cheapest first, with learned final steps, lists and pieces.
 
 A node is the result of one program on every input of the task (train inputs, then test inputs). Nodes are
 expanded in order of total cost (uniform-cost search, i.e. iterative deepening by cost). States are merged
