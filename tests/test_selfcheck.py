@@ -124,8 +124,10 @@ def test_fallback_switches_off_what_fails_here_and_the_run_applies_and_journals_
     assert "<li>model.load_in_4bit=false: failed in stage (ModelError: model.backend = " in page
 
 
-def test_run_refuses_a_report_that_is_not_a_fallback_report(tmp_path, sample_challenges_path):
+def test_run_refuses_a_report_that_is_not_a_fallback_report(tmp_path, sample_challenges_path, capsys):
     bad = write_json(tmp_path / "plain.json", {"ok": True, "phases": []})
-    with pytest.raises(ValueError, match="not written by `selfcheck --fallback`"):
-        main(["run", "--challenges", str(sample_challenges_path), "--out", str(tmp_path / "s.json"),
-              "--selfcheck", str(bad)])
+    run = ["run", "--challenges", str(sample_challenges_path), "--out", str(tmp_path / "s.json"), "--selfcheck"]
+    assert main([*run, str(bad)]) == 2
+    assert "not written by `selfcheck --fallback`" in capsys.readouterr().err
+    assert main([*run, str(tmp_path / "missing.json")]) == 2
+    assert "cannot be read" in capsys.readouterr().err
