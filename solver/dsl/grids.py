@@ -24,6 +24,17 @@ def valid(g: Grid | None) -> bool:
     return g is not None and g.ndim == 2 and 1 <= g.shape[0] <= MAX_SIDE and 1 <= g.shape[1] <= MAX_SIDE
 
 
+def defined(fn, *args) -> Grid | None:
+    """fn(*args) as a valid uint8 grid, or None where the op is undefined there."""
+    try:
+        r = fn(*args)
+    except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
+        return None
+    if r is None or not valid(r):
+        return None
+    return r if r.dtype == np.uint8 else r.astype(np.uint8)
+
+
 @numba.njit(cache=True)
 def _background(g):
     counts = np.zeros(10, np.int64)

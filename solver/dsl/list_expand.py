@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from . import lists as L
-from .grids import Grid, background, valid
+from .grids import Grid, background, defined
 
 if TYPE_CHECKING:
     from .search import Node, Search
@@ -52,11 +52,8 @@ def _all(fn: Callable[[int], Grid | None], n: int) -> tuple[Grid, ...] | None:
     """fn(i) for every input i, or None when it is undefined or invalid on any."""
     out = []
     for i in range(n):
-        try:
-            r = fn(i)
-        except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
-            return None
-        if r is None or not valid(r):
+        r = defined(fn, i)
+        if r is None:
             return None
         out.append(r)
     return tuple(out)

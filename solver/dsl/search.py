@@ -34,7 +34,7 @@ from ..config import DslConfig
 from ..tasks import Task
 from ..vote import hash_grid
 from . import learn, list_expand, pieces, roles, size
-from .grids import Grid, valid
+from .grids import Grid, defined
 from .learn import Fitted
 from .ops import Op, build_ops, task_facts
 
@@ -100,21 +100,10 @@ def _state_key(grids: Sequence[Grid]) -> tuple[int, ...]:
     return tuple(hash_grid(g) for g in grids)
 
 
-def _apply_one(fn, g: Grid) -> Grid | None:
-    """fn(g) as a valid uint8 grid, or None where the op is undefined on g."""
-    try:
-        r = fn(g)
-    except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
-        return None
-    if r is None or not valid(r):
-        return None
-    return r if r.dtype == np.uint8 else r.astype(np.uint8)
-
-
 def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
     out = []
     for g in grids:
-        r = _apply_one(fn, g)
+        r = defined(fn, g)
         if r is None:
             return None
         out.append(r)
@@ -143,7 +132,7 @@ class OpCache:
             self.hits += 1
             return None if rh is None else (self.grids[rh], rh)
         self.misses += 1
-        r = _apply_one(fn, g)
+        r = defined(fn, g)
         rh = None if r is None else hash_grid(r)
         if rh is not None:
             stored = self.grids.get(rh)
