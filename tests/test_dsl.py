@@ -291,6 +291,21 @@ def test_stamp_copies_the_template_onto_markers():
     assert O.stamp_markers(h, "centre") is None  # a 2-row template has no centre
 
 
+def test_stamp_shapes_paints_the_plain_copies_of_the_key():
+    g = grid([[0, 7, 7, 0, 0, 0],
+              [0, 6, 6, 6, 0, 0],
+              [0, 0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 8, 8],   # a 2x2 block: not the key's shape, left alone
+              [8, 8, 0, 0, 8, 8],
+              [8, 8, 8, 0, 0, 0]])
+    out = O.stamp_shapes(g, "m8", keep_template=False)
+    assert out[4:6, 0:3].tolist() == [[7, 7, 0], [6, 6, 6]]
+    assert out[3:5, 4:6].tolist() == [[8, 8], [8, 8]]
+    assert not out[0:2].any()  # the key is gone
+    assert O.stamp_shapes(g, "m8", keep_template=True)[0:2].tolist() == g[0:2].tolist()
+    assert O.stamp_shapes(np.where(g == 7, 6, g).astype(np.uint8), "m8", True) is None  # no multicolour key
+
+
 def test_holed_selector():
     g = grid([[1, 1, 1, 0, 2, 2],
               [1, 0, 1, 0, 2, 2],

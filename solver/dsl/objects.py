@@ -478,3 +478,29 @@ def stamp_markers(g: Grid, align: str) -> Grid | None:
             if 0 <= y < h and 0 <= x < w:
                 out[y, x] = template.cells[i, j]
     return out
+
+
+def stamp_shapes(g: Grid, mode: str, keep_template: bool) -> Grid | None:
+    """Repaint every one-colour object whose cells have the shape of the template (the one multicolour
+    object) with the template's colours, in place; the template stays or is removed. For tasks where a
+    coloured key shows how to paint the plain copies of its shape. `mode`: m8, or m4 where a copy touches
+    the key at a corner."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    templates = [o for o in obs if o.n_colours > 1]
+    if len(templates) != 1:
+        return None
+    t = templates[0]
+    out = g.copy()
+    hits = 0
+    for o in obs:
+        if o is t or o.n_colours != 1 or o.mask.shape != t.mask.shape or not (o.mask == t.mask).all():
+            continue
+        region = out[o.top:o.top + o.height, o.left:o.left + o.width]
+        region[t.mask] = t.cells[t.mask]
+        hits += 1
+    if not hits:
+        return None
+    if not keep_template:
+        out[t.top:t.top + t.height, t.left:t.left + t.width][t.mask] = bg
+    return out

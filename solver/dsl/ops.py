@@ -151,6 +151,10 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add(f"attract[{mode}]", 1.8, lambda g, m=mode: O.attract_all(g, m))
     for align in ("centre", "match"):
         add(f"stamp[{align}]", 1.8, lambda g, a=align: O.stamp_markers(g, a))
+    for mode in ("m8", "m4"):
+        for keep in (True, False):
+            add(f"stamp_shapes[{mode},{'keep' if keep else 'drop'}]", 1.8,
+                lambda g, m=mode, k=keep: O.stamp_shapes(g, m, k))
 
     # Drawing.
     paint = sorted(facts.out_colours)
