@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.split != "all":
         ids = [t for t in ids if is_held_out(t) == (args.split == "heldout")]
     if args.ids:
-        wanted = set(Path(args.ids).read_text().split() if Path(args.ids).is_file() else args.ids.split(","))
+        # A list of ids has commas (and may be longer than a file name may be): only a comma-less one is a file.
+        from_file = "," not in args.ids and Path(args.ids).is_file()
+        wanted = set(Path(args.ids).read_text().split() if from_file else args.ids.split(","))
         ids = [t for t in ids if t in wanted]
     if args.limit:
         ids = ids[:args.limit]
