@@ -632,3 +632,13 @@ def test_ray_from_odd_cell_shoots_through_the_shape():
     square = np.zeros((4, 4), np.uint8)
     square[1:3, 1:3] = [[2, 4], [4, 4]]
     assert O.ray_from_odd_cell(square) is None  # the centre lies diagonally: no clear way
+
+
+def test_pile_parts_stacks_the_rows_that_hold_something():
+    a = grid([[0, 0, 0], [0, 1, 1], [0, 0, 0]])
+    b = grid([[2, 0, 0], [0, 0, 0], [2, 2, 0]])
+    assert G.pile_parts([a, b], 0, True).tolist() == [[2, 0, 0], [2, 2, 0], [0, 1, 1]]
+    assert G.pile_parts([a, b], 0, False).tolist() == [[0, 1, 1], [2, 0, 0], [2, 2, 0]]
+    full = grid([[3, 0, 0], [3, 0, 0], [3, 0, 0]])
+    assert G.pile_parts([a, full], 0, True) is None  # four rows do not fit in three
+    assert G.pile_parts([a, grid([[1, 1]])], 0, True) is None  # parts of different shapes

@@ -994,3 +994,24 @@ def recolour_in_box(g: Grid, box_colour: int, colour: int) -> Grid | None:
     out = g.copy()
     out[r0:r1, c0:c1][hit] = colour
     return out
+
+
+def pile_parts(parts: Sequence[Grid] | None, bg: int, from_bottom: bool) -> Grid | None:
+    """Pile the rows that hold something of every part, in the parts' order, into one part-sized grid:
+    from the bottom up (the first part's rows lowest, like blocks dropped into a box one part after the
+    other) or from the top down. None when the parts differ in shape, hold nothing, or overflow."""
+    if not parts or len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
+        return None
+    rows = [p[(p != bg).any(axis=1)] for p in parts]
+    if from_bottom:
+        rows = rows[::-1]
+    pile = np.concatenate(rows, axis=0)
+    h = parts[0].shape[0]
+    if pile.shape[0] == 0 or pile.shape[0] > h:
+        return None
+    out = np.full_like(parts[0], bg)
+    if from_bottom:
+        out[h - pile.shape[0]:] = pile
+    else:
+        out[:pile.shape[0]] = pile
+    return out

@@ -191,7 +191,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for pick in G.PART_PICKS:
             add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: G.pick_part(s(g), p, G.background(g)))
     # prim-b: markers take the nearest colour, clear corridors, a marked box recolours its contents, framed
-    # cards overlaid into one picture, a shape's odd cell shoots a ray through it.
+    # cards overlaid into one picture, a shape's odd cell shoots a ray through it, parts' rows piled up.
     for c in sorted(facts.mask_colours):
         add(f"recolour_nearest[{c}]", 1.8, lambda g, c=c: O.recolour_by_nearest(g, c))
     for c in sorted(facts.new_colours):
@@ -202,4 +202,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add("ray_from_odd", 1.8, O.ray_from_odd_cell)
     else:
         add("overlay_objects", 1.8, lambda g: O.overlay_objects(g, "m8"))
+        for up in (True, False):
+            add(f"pile[sep,{'bottom' if up else 'top'}]", 1.8,
+                lambda g, u=up: G.pile_parts(G.split_by_separators(g), G.background(g), u))
     return sorted(ops, key=lambda op: op.cost)
