@@ -196,7 +196,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add(f"recolour_nearest[{c}]", 1.8, lambda g, c=c: O.recolour_by_nearest(g, c))
     for c in sorted(facts.new_colours):
         add(f"fill_clear_lines[{c}]", 1.8, lambda g, c=c: G.fill_clear_lines(g, c))
-        for b in sorted(facts.in_colours):
+        for b in sorted(facts.in_colours & facts.out_colours):  # the box's colour stays
             add(f"recolour_in_box[{b},{c}]", 1.8, lambda g, b=b, c=c: G.recolour_in_box(g, b, c))
     if facts.same_shape:
         add("ray_from_odd", 1.8, O.ray_from_odd_cell)
