@@ -563,3 +563,82 @@ def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_so
     dsl = [c for r in records.values() for c in r.candidates if c.stage == "dsl"]
     assert dsl and all(c.program for c in dsl)
     assert result.score.n_correct >= 1
+
+
+# ------------------------------------------------------------------------------------- prim-b primitives
+
+def test_recolour_by_nearest_takes_the_closest_other_colour():
+    g = grid([[1, 0, 0, 0, 0, 0, 2],
+              [1, 0, 5, 0, 0, 0, 2],
+              [1, 0, 0, 0, 0, 5, 2],
+              [1, 0, 0, 0, 0, 0, 2]])
+    out = O.recolour_by_nearest(g, 5)
+    assert out[1, 2] == 1 and out[2, 5] == 2
+    assert (out[:, [0, 6]] == g[:, [0, 6]]).all() and (out[g == 0] == 0).all()
+    tie = grid([[1, 0, 5, 0, 2]])
+    assert O.recolour_by_nearest(tie, 5) is None  # equally near two colours
+    assert O.recolour_by_nearest(grid([[0, 5, 0]]), 5) is None  # nothing else to take a colour from
+
+
+def test_fill_clear_lines_paints_the_unobstructed_corridors():
+    g = grid([[2, 2, 2, 2, 2],
+              [2, 0, 0, 8, 8],
+              [2, 0, 0, 0, 8],
+              [2, 0, 0, 8, 8]])
+    out = G.fill_clear_lines(g, 3)
+    assert out.tolist() == [[2, 2, 2, 2, 2],
+                            [2, 3, 3, 8, 8],
+                            [2, 3, 3, 3, 8],
+                            [2, 3, 3, 8, 8]]
+    blocked = grid([[0, 5, 0], [5, 5, 5], [0, 5, 0]])  # every line crosses the plus
+    assert G.fill_clear_lines(blocked, 3) is None
+
+
+def test_recolour_in_box_repaints_what_the_marked_box_holds():
+    g = grid([[1, 0, 0, 0, 1],
+              [0, 8, 1, 8, 0],
+              [0, 1, 0, 1, 1],
+              [0, 8, 8, 0, 0]])
+    out = G.recolour_in_box(g, 8, 3)
+    assert out.tolist() == [[1, 0, 0, 0, 1],
+                            [0, 8, 3, 8, 0],
+                            [0, 3, 0, 3, 1],
+                            [0, 8, 8, 0, 0]]
+    assert G.recolour_in_box(g, 4, 3) is None  # no such colour
+    assert G.recolour_in_box(grid([[8, 0], [0, 8], [1, 0]]), 8, 3) is None  # its box holds nothing else
+
+
+def test_overlay_objects_merges_the_cards():
+    g = np.zeros((7, 7), np.uint8)
+    g[0:3, 0:3] = [[3, 3, 3], [3, 6, 3], [3, 3, 3]]
+    g[4:7, 4:7] = [[3, 3, 1], [3, 3, 3], [3, 3, 3]]
+    assert O.overlay_objects(g, "m8").tolist() == [[3, 3, 1], [3, 6, 3], [3, 3, 3]]
+    g[4:7, 4:7] = [[3, 3, 3], [3, 1, 3], [3, 3, 3]]
+    assert O.overlay_objects(g, "m8") is None  # two cards disagree on the centre
+    g[6, 4:7] = 0
+    assert O.overlay_objects(g, "m8") is None  # boxes of different shapes
+    bare = np.zeros((3, 7), np.uint8)
+    bare[[0, 1, 2], [0, 1, 2]] = bare[[0, 1, 2], [4, 5, 6]] = 4  # two diagonals: mostly background crops
+    assert O.overlay_objects(bare, "m8") is None  # no card colour: the base is the background
+
+
+def test_ray_from_odd_cell_shoots_through_the_shape():
+    g = np.zeros((6, 5), np.uint8)
+    g[3:6, 1:4] = [[0, 4, 0], [4, 4, 4], [4, 2, 4]]  # a triangle pointing up, its odd cell at the base
+    out = O.ray_from_odd_cell(g)
+    assert out[:3, 2].tolist() == [2, 2, 2]
+    assert (out[3:] == g[3:]).all() and (np.delete(out[:3], 2, axis=1) == 0).all()
+    assert O.ray_from_odd_cell(np.where(g == 2, 4, g).astype(np.uint8)) is None  # no odd cell
+    square = np.zeros((4, 4), np.uint8)
+    square[1:3, 1:3] = [[2, 4], [4, 4]]
+    assert O.ray_from_odd_cell(square) is None  # the centre lies diagonally: no clear way
+
+
+def test_pile_parts_stacks_the_rows_that_hold_something():
+    a = grid([[0, 0, 0], [0, 1, 1], [0, 0, 0]])
+    b = grid([[2, 0, 0], [0, 0, 0], [2, 2, 0]])
+    assert G.pile_parts([a, b], 0, True).tolist() == [[2, 0, 0], [2, 2, 0], [0, 1, 1]]
+    assert G.pile_parts([a, b], 0, False).tolist() == [[0, 1, 1], [2, 0, 0], [2, 2, 0]]
+    full = grid([[3, 0, 0], [3, 0, 0], [3, 0, 0]])
+    assert G.pile_parts([a, full], 0, True) is None  # four rows do not fit in three
+    assert G.pile_parts([a, grid([[1, 1]])], 0, True) is None  # parts of different shapes

@@ -953,3 +953,65 @@ def extend_periodic(g: Grid, h: int, w: int) -> Grid | None:
     g = np.ascontiguousarray(g)
     py, px = _row_period(g), _row_period(g.T)
     return np.tile(g[:py, :px], (-(-h // py), -(-w // px)))[:h, :w]
+
+
+# ------------------------------------------------------------------------------------- prim-b additions
+
+def fill_clear_lines(g: Grid, colour: int) -> Grid | None:
+    """Paint the background cells of every row and column that is background from end to end but for its
+    two end cells (a frame's sides): the straight corridors that cross a framed picture unobstructed.
+    None when no line is clear."""
+    bg = background(g)
+    h, w = g.shape
+    if h < 3 or w < 3:
+        return None
+    free = g == bg
+    rows = free[:, 1:-1].all(axis=1)
+    cols = free[1:-1, :].all(axis=0)
+    if not rows.any() and not cols.any():
+        return None
+    out = g.copy()
+    lines = np.zeros_like(free)
+    lines[rows, :] = True
+    lines[:, cols] = True
+    out[lines & free] = colour
+    return out
+
+
+def recolour_in_box(g: Grid, box_colour: int, colour: int) -> Grid | None:
+    """Inside the bounding box of all cells of `box_colour`, repaint the cells of every other foreground
+    colour with `colour` (a region marked by one colour recolours what lies in it). None when the colour
+    is absent or its box holds nothing else to repaint."""
+    bg = background(g)
+    box = bbox(g == box_colour)
+    if box is None or box_colour == bg:
+        return None
+    r0, c0, r1, c1 = box
+    region = g[r0:r1, c0:c1]
+    hit = (region != bg) & (region != box_colour)
+    if not hit.any():
+        return None
+    out = g.copy()
+    out[r0:r1, c0:c1][hit] = colour
+    return out
+
+
+def pile_parts(parts: Sequence[Grid] | None, bg: int, from_bottom: bool) -> Grid | None:
+    """Pile the rows that hold something of every part, in the parts' order, into one part-sized grid:
+    from the bottom up (the first part's rows lowest, like blocks dropped into a box one part after the
+    other) or from the top down. None when the parts differ in shape, hold nothing, or overflow."""
+    if not parts or len(parts) < 2 or any(p.shape != parts[0].shape for p in parts):
+        return None
+    rows = [p[(p != bg).any(axis=1)] for p in parts]
+    if from_bottom:
+        rows = rows[::-1]
+    pile = np.concatenate(rows, axis=0)
+    h = parts[0].shape[0]
+    if pile.shape[0] == 0 or pile.shape[0] > h:
+        return None
+    out = np.full_like(parts[0], bg)
+    if from_bottom:
+        out[h - pile.shape[0]:] = pile
+    else:
+        out[:pile.shape[0]] = pile
+    return out

@@ -504,3 +504,80 @@ def stamp_shapes(g: Grid, mode: str, keep_template: bool) -> Grid | None:
     if not keep_template:
         out[t.top:t.top + t.height, t.left:t.left + t.width][t.mask] = bg
     return out
+
+
+# ------------------------------------------------------------------------------------- prim-b additions
+
+def recolour_by_nearest(g: Grid, colour: int) -> Grid | None:
+    """Repaint each object of `colour` (8-connected) with the colour of the nearest cell of another
+    foreground colour (Manhattan distance from any of its cells): markers that take the colour of the
+    closest wall or object. None when a marker is equally near two colours, or there is nothing else."""
+    bg = background(g)
+    others = (g != bg) & (g != colour)
+    if not others.any() or not (g == colour).any() or colour == bg:
+        return None
+    oy, ox = np.nonzero(others)
+    ocol = g[oy, ox]
+    out = g.copy()
+    for o in objects(g, "c8", bg):
+        if o.colour != colour:
+            continue
+        ys, xs = _shifted_cells(o, 0, 0)
+        d = (np.abs(ys[:, None] - oy[None, :]) + np.abs(xs[:, None] - ox[None, :])).min(axis=0)
+        near = set(ocol[d == d.min()].tolist())
+        if len(near) != 1:
+            return None
+        out[ys, xs] = near.pop()
+    return out
+
+
+def overlay_objects(g: Grid, mode: str) -> Grid | None:
+    """Overlay the crops of all objects, which must share one box shape: the cells where some crop
+    differs from the crops' common base colour (the most common colour of their cells) take that crop's
+    colour. For tasks where several framed cards each show part of one picture. None on shapes that
+    differ, fewer than two objects, two crops that disagree on a cell, or a base that is the grid's
+    background (then the list join `join[..|overlay]` already lays the crops on top of each other)."""
+    bg = background(g)
+    obs = objects(g, mode, bg)
+    if len(obs) < 2 or any(o.mask.shape != obs[0].mask.shape for o in obs):
+        return None
+    crops = np.stack([g[o.top:o.top + o.height, o.left:o.left + o.width] for o in obs])
+    base = int(np.argmax(np.bincount(crops.ravel(), minlength=10)))
+    if base == bg:
+        return None
+    out = np.full(crops.shape[1:], base, np.uint8)
+    for c in crops:
+        m = c != base
+        if ((out[m] != base) & (out[m] != c[m])).any():
+            return None
+        out[m] = c[m]
+    return out
+
+
+def ray_from_odd_cell(g: Grid) -> Grid | None:
+    """For each multicolour object with exactly one cell of a colour it has once (the odd cell), shoot a ray
+    of that colour over the background from the odd cell, away from it through the object: along the axis
+    on which the object's centre lies farthest from the odd cell (the odd cell at a shape's base points the
+    way its body goes). None when no object has an odd cell or an object points no clear way."""
+    bg = background(g)
+    h, w = g.shape
+    out = g.copy()
+    shot = 0
+    for o in objects(g, "m8", bg):
+        counts = np.bincount(o.cells[o.mask], minlength=10)
+        odd = np.flatnonzero(counts == 1)
+        if o.n_colours < 2 or len(odd) != 1 or o.size < 3:
+            continue
+        (y, x), = np.argwhere(o.mask & (o.cells == odd[0]))
+        ys, xs = np.nonzero(o.mask)
+        oy, ox = ys.mean() - y, xs.mean() - x
+        if abs(abs(oy) - abs(ox)) < 1e-9:
+            return None
+        dy, dx = (int(np.sign(oy)), 0) if abs(oy) > abs(ox) else (0, int(np.sign(ox)))
+        y, x = y + o.top + dy, x + o.left + dx
+        while 0 <= y < h and 0 <= x < w:
+            if out[y, x] == bg:
+                out[y, x] = odd[0]
+            y, x = y + dy, x + dx
+        shot += 1
+    return out if shot else None

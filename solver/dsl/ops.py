@@ -190,4 +190,19 @@ def build_ops(facts: TaskFacts) -> list[Op]:
                 lambda g, s=split, r=reverse: G.overlay(s(g), G.background(g), r))
         for pick in G.PART_PICKS:
             add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: G.pick_part(s(g), p, G.background(g)))
+    # prim-b: markers take the nearest colour, clear corridors, a marked box recolours its contents, framed
+    # cards overlaid into one picture, a shape's odd cell shoots a ray through it, parts' rows piled up.
+    for c in sorted(facts.mask_colours):
+        add(f"recolour_nearest[{c}]", 1.8, lambda g, c=c: O.recolour_by_nearest(g, c))
+    for c in sorted(facts.new_colours):
+        add(f"fill_clear_lines[{c}]", 1.8, lambda g, c=c: G.fill_clear_lines(g, c))
+        for b in sorted(facts.in_colours & facts.out_colours):  # the box's colour stays
+            add(f"recolour_in_box[{b},{c}]", 1.8, lambda g, b=b, c=c: G.recolour_in_box(g, b, c))
+    if facts.same_shape:
+        add("ray_from_odd", 1.8, O.ray_from_odd_cell)
+    else:
+        add("overlay_objects", 1.8, lambda g: O.overlay_objects(g, "m8"))
+        for up in (True, False):
+            add(f"pile[sep,{'bottom' if up else 'top'}]", 1.8,
+                lambda g, u=up: G.pile_parts(G.split_by_separators(g), G.background(g), u))
     return sorted(ops, key=lambda op: op.cost)
