@@ -563,3 +563,64 @@ def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_so
     dsl = [c for r in records.values() for c in r.candidates if c.stage == "dsl"]
     assert dsl and all(c.program for c in dsl)
     assert result.score.n_correct >= 1
+
+
+# --------------------------------------------------------------------------------------- prim-a
+
+def test_seed_stripes_repeats_two_seeds_across_the_long_side():
+    g = grid([[0, 0, 0, 0, 0, 0, 0],
+              [0, 3, 0, 0, 0, 0, 0],
+              [0, 0, 0, 4, 0, 0, 0]])
+    assert np.array_equal(G.seed_stripes(g), grid([[0, 3, 0, 4, 0, 3, 0],
+                                                   [0, 3, 0, 4, 0, 3, 0],
+                                                   [0, 3, 0, 4, 0, 3, 0]]))
+    assert np.array_equal(G.seed_stripes(g.T), G.seed_stripes(g).T)  # rows on a tall grid
+    assert G.seed_stripes(grid([[0, 3, 0], [0, 0, 0], [0, 4, 0]])) is None  # square: no long side
+    assert G.seed_stripes(grid([[3, 0, 0, 0], [4, 0, 0, 0]])) is None  # level along the long side
+
+
+def test_corner_halo_paints_only_the_diagonal_neighbours():
+    g = grid([[0, 0, 0, 0],
+              [0, 5, 0, 0],
+              [0, 0, 0, 0]])
+    assert np.array_equal(G.corner_halo(g, 8), grid([[8, 0, 8, 0],
+                                                     [0, 5, 0, 0],
+                                                     [8, 0, 8, 0]]))
+    two = grid([[5, 0], [0, 5]])
+    assert np.array_equal(G.corner_halo(two, 8), grid([[5, 0], [0, 5]]))  # a corner cell is not repainted
+    assert G.corner_halo(np.zeros((2, 3), np.uint8), 8) is None
+
+
+def test_attract_to_lines_moves_debris_to_its_own_colours_line():
+    g = grid([[0, 0, 0, 0, 0, 0],
+              [0, 2, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0, 0],
+              [2, 2, 2, 2, 2, 2],
+              [0, 0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 2, 0],
+              [0, 4, 0, 0, 0, 0]])
+    assert np.array_equal(O.attract_to_lines(g), grid([[0, 0, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 0, 0],
+                                                        [0, 2, 0, 0, 0, 0],
+                                                        [2, 2, 2, 2, 2, 2],
+                                                        [0, 0, 0, 0, 2, 0],
+                                                        [0, 0, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 0, 0]]))
+    assert O.attract_to_lines(grid([[0, 2, 0], [0, 0, 0], [4, 0, 0]])) is None  # no full line
+
+
+def test_project_markers_casts_each_marker_on_the_block():
+    g = grid([[0, 0, 3, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 8, 8, 0],
+              [6, 0, 8, 8, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 2]])
+    assert np.array_equal(O.project_markers(g), grid([[0, 0, 3, 0, 0],
+                                                      [0, 0, 0, 0, 0],
+                                                      [0, 0, 3, 8, 0],
+                                                      [6, 0, 6, 8, 0],
+                                                      [0, 0, 0, 0, 0],
+                                                      [0, 0, 0, 0, 2]]))
+    assert O.project_markers(grid([[0, 0, 0], [0, 8, 8], [0, 0, 0], [2, 0, 0]])) is None  # not level
+    assert O.project_markers(grid([[0, 0, 3, 0], [0, 0, 0, 0], [4, 0, 8, 8], [0, 0, 8, 8]])) is None  # clash

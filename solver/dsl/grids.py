@@ -953,3 +953,50 @@ def extend_periodic(g: Grid, h: int, w: int) -> Grid | None:
     g = np.ascontiguousarray(g)
     py, px = _row_period(g), _row_period(g.T)
     return np.tile(g[:py, :px], (-(-h // py), -(-w // px)))[:h, :w]
+
+
+# ------------------------------------------------------------------------------------------------- prim-a
+
+
+def seed_stripes(g: Grid) -> Grid | None:
+    """Two seed cells become full lines across the grid's short side, repeated along its long side with the
+    period the two seeds set (their distance twice), from the first seed on to the edge. The ARC pattern where
+    two dots start a stripe sequence; None unless there are exactly two foreground cells on a non-square grid,
+    at different positions along the long side."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    h, w = g.shape
+    if len(ys) != 2 or h == w:
+        return None
+    along = xs if w > h else ys  # position along the long side
+    order = np.argsort(along)
+    p0, p1 = int(along[order[0]]), int(along[order[1]])
+    if p0 == p1:
+        return None
+    c0, c1 = int(g[ys[order[0]], xs[order[0]]]), int(g[ys[order[1]], xs[order[1]]])
+    out = np.full_like(g, bg)
+    n = max(h, w)
+    for k, p in enumerate(range(p0, n, p1 - p0)):
+        c = c0 if k % 2 == 0 else c1
+        if w > h:
+            out[:, p] = c
+        else:
+            out[p, :] = c
+    return out
+
+
+def corner_halo(g: Grid, colour: int) -> Grid | None:
+    """Paint the background cells diagonally next to a foreground cell (its four corners, not its sides):
+    an X-shaped halo, the diagonal counterpart of an outline. None on an empty grid."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any():
+        return None
+    near = np.zeros_like(fg)
+    near[1:, 1:] |= fg[:-1, :-1]
+    near[1:, :-1] |= fg[:-1, 1:]
+    near[:-1, 1:] |= fg[1:, :-1]
+    near[:-1, :-1] |= fg[1:, 1:]
+    out = g.copy()
+    out[near & ~fg] = colour
+    return out
