@@ -624,3 +624,34 @@ def test_project_markers_casts_each_marker_on_the_block():
                                                       [0, 0, 0, 0, 2]]))
     assert O.project_markers(grid([[0, 0, 0], [0, 8, 8], [0, 0, 0], [2, 0, 0]])) is None  # not level
     assert O.project_markers(grid([[0, 0, 3, 0], [0, 0, 0, 0], [4, 0, 8, 8], [0, 0, 8, 8]])) is None  # clash
+
+
+def test_key_to_cells_blows_the_sparse_cell_up_to_the_lattice():
+    g = grid([[1, 0, 5, 0, 3],
+              [0, 1, 5, 0, 0],
+              [5, 5, 5, 5, 5],
+              [2, 2, 5, 0, 4],
+              [0, 0, 5, 4, 0]])
+    # parts of 2, 1 (the key: 0 3 / 0 0), 2, 2 cells; the key says: paint the top-right part 3, clear the rest
+    assert np.array_equal(G.key_to_cells(g, "least_fg"), grid([[0, 0, 5, 3, 3],
+                                                               [0, 0, 5, 3, 3],
+                                                               [5, 5, 5, 5, 5],
+                                                               [0, 0, 5, 0, 0],
+                                                               [0, 0, 5, 0, 0]]))
+    assert G.key_to_cells(g, "most_fg") is None  # three parts tie
+    assert G.key_to_cells(grid([[1, 0], [0, 2]]), "least_fg") is None  # no lattice
+
+
+def test_align_to_colour_lines_objects_up_with_the_reference():
+    g = grid([[0, 2, 0, 0, 0],
+              [0, 2, 0, 0, 0],
+              [0, 0, 0, 1, 0],
+              [0, 0, 0, 1, 0],
+              [4, 0, 0, 0, 0]])
+    assert np.array_equal(O.align_to_colour(g, 1), grid([[0, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 0],
+                                                        [4, 2, 0, 1, 0],
+                                                        [0, 2, 0, 1, 0],
+                                                        [0, 0, 0, 0, 0]]))
+    assert O.align_to_colour(g, 3) is None  # no object of that colour
+    assert O.align_to_colour(grid([[1, 0], [0, 0], [1, 2]]), 2) is None  # both 1s land on one cell

@@ -1000,3 +1000,24 @@ def corner_halo(g: Grid, colour: int) -> Grid | None:
     out = g.copy()
     out[near & ~fg] = colour
     return out
+
+
+def key_to_cells(g: Grid, pick: str) -> Grid | None:
+    """Blow one part of a lattice up to the whole lattice: the part chosen by `pick` (see pick_part) must
+    have one cell per part of the lattice, and each part is painted the colour of its cell in the key (the
+    background where the key's cell is empty); separators stay. For 'the odd cell is a map of the grid'."""
+    found = separator_lines(g)
+    if found is None:
+        return None
+    rows, cols, _ = found
+    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
+    bg = background(g)
+    parts = [g[r0:r1, c0:c1] for r0, r1 in row_parts for c0, c1 in col_parts]
+    key = pick_part(parts, pick, bg)
+    if key is None or key.shape != (len(row_parts), len(col_parts)):
+        return None
+    out = g.copy()
+    for i, (r0, r1) in enumerate(row_parts):
+        for j, (c0, c1) in enumerate(col_parts):
+            out[r0:r1, c0:c1] = key[i, j]
+    return out

@@ -588,3 +588,38 @@ def project_markers(g: Grid) -> Grid | None:
             out[hit] = g[y, x]
             hits += 1
     return out if hits else None
+
+
+def align_to_colour(g: Grid, colour: int) -> Grid | None:
+    """Line every object (c8) up with the one object of `colour`: all slide vertically to its top when they
+    sit beside it (no object shares its columns), else horizontally to its left when they sit above or below
+    it (none shares its rows). For 'put them in a row with the reference piece'. None when the colour is not
+    exactly one object, when neither layout holds or when moved objects would overlap."""
+    bg = background(g)
+    obs = objects(g, "c8", bg)
+    refs = [o for o in obs if int(o.cells[o.mask][0]) == colour]
+    if len(refs) != 1 or len(obs) < 2:
+        return None
+    ref = refs[0]
+    others = [o for o in obs if o is not ref]
+
+    def apart(lo0, n0, lo1, n1):
+        return lo0 + n0 <= lo1 or lo1 + n1 <= lo0
+
+    if all(apart(o.left, o.width, ref.left, ref.width) for o in others):
+        moves = [(ref.top - o.top, 0) for o in others]
+    elif all(apart(o.top, o.height, ref.top, ref.height) for o in others):
+        moves = [(0, ref.left - o.left) for o in others]
+    else:
+        return None
+    h, w = g.shape
+    out = np.full_like(g, bg)
+    out[ref.top:ref.top + ref.height, ref.left:ref.left + ref.width][ref.mask] = ref.cells[ref.mask]
+    taken = out != bg
+    for o, (dy, dx) in zip(others, moves):
+        ys, xs = _shifted_cells(o, dy, dx)
+        if ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w or taken[ys, xs].any():
+            return None
+        out[ys, xs] = o.cells[o.mask]
+        taken[ys, xs] = True
+    return out
