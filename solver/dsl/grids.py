@@ -679,14 +679,22 @@ def split_by_separators(g: Grid) -> list[Grid] | None:
             for c0, c1 in _parts_between(g.shape[1], cols)]
 
 
-def cells_to_pixels(g: Grid) -> Grid | None:
-    """One pixel per part of a grid cut by separator lines: the part's most common foreground colour, or
-    the background for an empty part."""
+def lattice(g: Grid) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int] | None:
+    """The row spans and column spans of the parts between separator lines, and the separator colour."""
     found = separator_lines(g)
     if found is None:
         return None
     rows, cols, sep = found
-    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
+    return _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols), sep
+
+
+def cells_to_pixels(g: Grid) -> Grid | None:
+    """One pixel per part of a grid cut by separator lines: the part's most common foreground colour, or
+    the background for an empty part."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, sep = found
     bg = background(g)
     out = np.full((len(row_parts), len(col_parts)), bg, np.uint8)
     for i, (r0, r1) in enumerate(row_parts):
@@ -702,12 +710,11 @@ def cells_to_pixels(g: Grid) -> Grid | None:
 def cells_to_counts(g: Grid) -> Grid | None:
     """One pixel per part of a grid cut by separator lines, whose 'colour' is the number of foreground
     cells in the part (at most 9): a final colour map then says which counts matter."""
-    found = separator_lines(g)
+    found = lattice(g)
     if found is None:
         return None
-    rows, cols, sep = found
+    row_parts, col_parts, sep = found
     bg = background(g)
-    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
     out = np.zeros((len(row_parts), len(col_parts)), np.uint8)
     for i, (r0, r1) in enumerate(row_parts):
         for j, (c0, c1) in enumerate(col_parts):
@@ -718,14 +725,14 @@ def cells_to_counts(g: Grid) -> Grid | None:
 
 def fill_cells(g: Grid) -> Grid | None:
     """Paint each part of a grid cut by separator lines in its most common foreground colour."""
-    found = separator_lines(g)
+    found = lattice(g)
     if found is None:
         return None
-    rows, cols, sep = found
+    row_parts, col_parts, sep = found
     bg = background(g)
     out = g.copy()
-    for r0, r1 in _parts_between(g.shape[0], rows):
-        for c0, c1 in _parts_between(g.shape[1], cols):
+    for r0, r1 in row_parts:
+        for c0, c1 in col_parts:
             counts = np.bincount(g[r0:r1, c0:c1].ravel(), minlength=10)
             counts[bg] = 0
             counts[sep] = 0
@@ -1006,11 +1013,10 @@ def key_to_cells(g: Grid, pick: str) -> Grid | None:
     """Blow one part of a lattice up to the whole lattice: the part chosen by `pick` (see pick_part) must
     have one cell per part of the lattice, and each part is painted the colour of its cell in the key (the
     background where the key's cell is empty); separators stay. For 'the odd cell is a map of the grid'."""
-    found = separator_lines(g)
+    found = lattice(g)
     if found is None:
         return None
-    rows, cols, _ = found
-    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
+    row_parts, col_parts, _ = found
     bg = background(g)
     parts = [g[r0:r1, c0:c1] for r0, r1 in row_parts for c0, c1 in col_parts]
     key = pick_part(parts, pick, bg)
