@@ -655,3 +655,20 @@ def test_align_to_colour_lines_objects_up_with_the_reference():
                                                         [0, 0, 0, 0, 0]]))
     assert O.align_to_colour(g, 3) is None  # no object of that colour
     assert O.align_to_colour(grid([[1, 0], [0, 0], [1, 2]]), 2) is None  # both 1s land on one cell
+
+
+def test_complete_cells_fills_the_first_parts_pattern_into_the_others():
+    g = grid([[3, 0, 5, 0, 0, 5, 3, 0],
+              [0, 3, 5, 0, 3, 5, 0, 0],
+              [5, 5, 5, 5, 5, 5, 5, 5],
+              [0, 0, 5, 0, 0, 5, 0, 0],
+              [0, 0, 5, 0, 0, 5, 0, 0]])
+    assert np.array_equal(G.complete_cells(g, "sep"), grid([[3, 0, 5, 5, 0, 5, 3, 0],
+                                                            [0, 3, 5, 0, 3, 5, 0, 5],
+                                                            [5, 5, 5, 5, 5, 5, 5, 5],
+                                                            [5, 0, 5, 5, 0, 5, 5, 0],
+                                                            [0, 5, 5, 0, 5, 5, 0, 5]]))
+    assert np.array_equal(G.complete_cells(g, "template")[3:], grid([[3, 0, 5, 3, 0, 5, 3, 0],
+                                                                     [0, 3, 5, 0, 3, 5, 0, 3]]))
+    assert G.complete_cells(grid([[0, 5, 3], [5, 5, 5], [0, 5, 0]]), "sep") is None  # empty first part
+    assert G.complete_cells(grid([[3, 5, 0, 0], [5, 5, 5, 5], [0, 5, 0, 0]]), "sep") is None  # unequal parts

@@ -1027,3 +1027,29 @@ def key_to_cells(g: Grid, pick: str) -> Grid | None:
         for j, (c0, c1) in enumerate(col_parts):
             out[r0:r1, c0:c1] = key[i, j]
     return out
+
+
+def complete_cells(g: Grid, paint: str) -> Grid | None:
+    """Make every part of a lattice show the first part's pattern: a cell of the pattern that is empty in
+    another part is painted with the separator colour ('sep': the missing pieces stand out) or with the
+    pattern's own colour there ('template'); what a part already has stays. None without a lattice of
+    equal parts or with an empty first part."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, sep = found
+    spans = [(r, c) for r in row_parts for c in col_parts]
+    (r0, r1), (c0, c1) = spans[0]
+    if any(b - a != r1 - r0 for a, b in row_parts) or any(b - a != c1 - c0 for a, b in col_parts):
+        return None
+    bg = background(g)
+    first = g[r0:r1, c0:c1]
+    pattern = (first != bg) & (first != sep)
+    if not pattern.any():
+        return None
+    out = g.copy()
+    for (a0, a1), (b0, b1) in spans[1:]:
+        part = out[a0:a1, b0:b1]
+        hole = pattern & (part == bg)
+        part[hole] = sep if paint == "sep" else first[hole]
+    return out

@@ -191,7 +191,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for pick in G.PART_PICKS:
             add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: G.pick_part(s(g), p, G.background(g)))
     # prim-a: stripes from two seeds, an X-shaped halo, lines that attract their colour, markers cast on a wall,
-    # a key cell blown up to its lattice, objects lined up with the one of a colour.
+    # a key cell blown up to its lattice, lattice parts completed to the first one's pattern, objects lined up
+    # with the one of a colour.
     add("seed_stripes", 1.8, G.seed_stripes)
     for c in sorted(facts.new_colours):
         add(f"corner_halo[{c}]", 2.0, lambda g, c=c: G.corner_halo(g, c))
@@ -199,6 +200,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     add("project_markers", 1.8, O.project_markers)
     for pick in ("least_fg", "most_fg"):
         add(f"key_to_cells[{pick}]", 1.8, lambda g, p=pick: G.key_to_cells(g, p))
+    for paint in ("sep", "template"):
+        add(f"complete_cells[{paint}]", 1.8, lambda g, p=paint: G.complete_cells(g, p))
     if facts.same_shape:
         for c in sorted(facts.in_colours):
             add(f"align_to[{c}]", 2.0, lambda g, c=c: O.align_to_colour(g, c))
