@@ -565,8 +565,6 @@ def test_pipeline_runs_the_dsl_stage(tmp_path, sample_challenges_path, sample_so
     assert result.score.n_correct >= 1
 
 
-# ------------------------------------------------------------------------------------- prim-b primitives
-
 def test_recolour_by_nearest_takes_the_closest_other_colour():
     g = grid([[1, 0, 0, 0, 0, 0, 2],
               [1, 0, 5, 0, 0, 0, 2],
@@ -642,3 +640,110 @@ def test_pile_parts_stacks_the_rows_that_hold_something():
     full = grid([[3, 0, 0], [3, 0, 0], [3, 0, 0]])
     assert G.pile_parts([a, full], 0, True) is None  # four rows do not fit in three
     assert G.pile_parts([a, grid([[1, 1]])], 0, True) is None  # parts of different shapes
+
+
+def test_seed_stripes_repeats_two_seeds_across_the_long_side():
+    g = grid([[0, 0, 0, 0, 0, 0, 0],
+              [0, 3, 0, 0, 0, 0, 0],
+              [0, 0, 0, 4, 0, 0, 0]])
+    assert np.array_equal(G.seed_stripes(g), grid([[0, 3, 0, 4, 0, 3, 0],
+                                                   [0, 3, 0, 4, 0, 3, 0],
+                                                   [0, 3, 0, 4, 0, 3, 0]]))
+    assert np.array_equal(G.seed_stripes(g.T), G.seed_stripes(g).T)  # rows on a tall grid
+    assert G.seed_stripes(grid([[0, 3, 0], [0, 0, 0], [0, 4, 0]])) is None  # square: no long side
+    assert G.seed_stripes(grid([[3, 0, 0, 0], [4, 0, 0, 0]])) is None  # level along the long side
+
+
+def test_corner_halo_paints_only_the_diagonal_neighbours():
+    g = grid([[0, 0, 0, 0],
+              [0, 5, 0, 0],
+              [0, 0, 0, 0]])
+    assert np.array_equal(G.corner_halo(g, 8), grid([[8, 0, 8, 0],
+                                                     [0, 5, 0, 0],
+                                                     [8, 0, 8, 0]]))
+    two = grid([[5, 0], [0, 5]])
+    assert np.array_equal(G.corner_halo(two, 8), grid([[5, 0], [0, 5]]))  # a corner cell is not repainted
+    assert G.corner_halo(np.zeros((2, 3), np.uint8), 8) is None
+
+
+def test_attract_to_lines_moves_debris_to_its_own_colours_line():
+    g = grid([[0, 0, 0, 0, 0, 0],
+              [0, 2, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0, 0],
+              [2, 2, 2, 2, 2, 2],
+              [0, 0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 2, 0],
+              [0, 4, 0, 0, 0, 0]])
+    assert np.array_equal(O.attract_to_lines(g), grid([[0, 0, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 0, 0],
+                                                        [0, 2, 0, 0, 0, 0],
+                                                        [2, 2, 2, 2, 2, 2],
+                                                        [0, 0, 0, 0, 2, 0],
+                                                        [0, 0, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 0, 0]]))
+    assert O.attract_to_lines(grid([[0, 2, 0], [0, 0, 0], [4, 0, 0]])) is None  # no full line
+
+
+def test_project_markers_casts_each_marker_on_the_block():
+    g = grid([[0, 0, 3, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 8, 8, 0],
+              [6, 0, 8, 8, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 2]])
+    assert np.array_equal(O.project_markers(g), grid([[0, 0, 3, 0, 0],
+                                                      [0, 0, 0, 0, 0],
+                                                      [0, 0, 3, 8, 0],
+                                                      [6, 0, 6, 8, 0],
+                                                      [0, 0, 0, 0, 0],
+                                                      [0, 0, 0, 0, 2]]))
+    assert O.project_markers(grid([[0, 0, 0], [0, 8, 8], [0, 0, 0], [2, 0, 0]])) is None  # not level
+    assert O.project_markers(grid([[0, 0, 3, 0], [0, 0, 0, 0], [4, 0, 8, 8], [0, 0, 8, 8]])) is None  # clash
+
+
+def test_key_to_cells_blows_the_sparse_cell_up_to_the_lattice():
+    g = grid([[1, 0, 5, 0, 3],
+              [0, 1, 5, 0, 0],
+              [5, 5, 5, 5, 5],
+              [2, 2, 5, 0, 4],
+              [0, 0, 5, 4, 0]])
+    # parts of 2, 1 (the key: 0 3 / 0 0), 2, 2 cells; the key says: paint the top-right part 3, clear the rest
+    assert np.array_equal(G.key_to_cells(g, "least_fg"), grid([[0, 0, 5, 3, 3],
+                                                               [0, 0, 5, 3, 3],
+                                                               [5, 5, 5, 5, 5],
+                                                               [0, 0, 5, 0, 0],
+                                                               [0, 0, 5, 0, 0]]))
+    assert G.key_to_cells(g, "most_fg") is None  # three parts tie
+    assert G.key_to_cells(grid([[1, 0], [0, 2]]), "least_fg") is None  # no lattice
+
+
+def test_align_to_colour_lines_objects_up_with_the_reference():
+    g = grid([[0, 2, 0, 0, 0],
+              [0, 2, 0, 0, 0],
+              [0, 0, 0, 1, 0],
+              [0, 0, 0, 1, 0],
+              [4, 0, 0, 0, 0]])
+    assert np.array_equal(O.align_to_colour(g, 1), grid([[0, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 0],
+                                                        [4, 2, 0, 1, 0],
+                                                        [0, 2, 0, 1, 0],
+                                                        [0, 0, 0, 0, 0]]))
+    assert O.align_to_colour(g, 3) is None  # no object of that colour
+    assert O.align_to_colour(grid([[1, 0], [0, 0], [1, 2]]), 2) is None  # both 1s land on one cell
+
+
+def test_complete_cells_fills_the_first_parts_pattern_into_the_others():
+    g = grid([[3, 0, 5, 0, 0, 5, 3, 0],
+              [0, 3, 5, 0, 3, 5, 0, 0],
+              [5, 5, 5, 5, 5, 5, 5, 5],
+              [0, 0, 5, 0, 0, 5, 0, 0],
+              [0, 0, 5, 0, 0, 5, 0, 0]])
+    assert np.array_equal(G.complete_cells(g, "sep"), grid([[3, 0, 5, 5, 0, 5, 3, 0],
+                                                            [0, 3, 5, 0, 3, 5, 0, 5],
+                                                            [5, 5, 5, 5, 5, 5, 5, 5],
+                                                            [5, 0, 5, 5, 0, 5, 5, 0],
+                                                            [0, 5, 5, 0, 5, 5, 0, 5]]))
+    assert np.array_equal(G.complete_cells(g, "template")[3:], grid([[3, 0, 5, 3, 0, 5, 3, 0],
+                                                                     [0, 3, 5, 0, 3, 5, 0, 3]]))
+    assert G.complete_cells(grid([[0, 5, 3], [5, 5, 5], [0, 5, 0]]), "sep") is None  # empty first part
+    assert G.complete_cells(grid([[3, 5, 0, 0], [5, 5, 5, 5], [0, 5, 0, 0]]), "sep") is None  # unequal parts

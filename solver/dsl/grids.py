@@ -679,14 +679,22 @@ def split_by_separators(g: Grid) -> list[Grid] | None:
             for c0, c1 in _parts_between(g.shape[1], cols)]
 
 
-def cells_to_pixels(g: Grid) -> Grid | None:
-    """One pixel per part of a grid cut by separator lines: the part's most common foreground colour, or
-    the background for an empty part."""
+def lattice(g: Grid) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int] | None:
+    """The row spans and column spans of the parts between separator lines, and the separator colour."""
     found = separator_lines(g)
     if found is None:
         return None
     rows, cols, sep = found
-    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
+    return _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols), sep
+
+
+def cells_to_pixels(g: Grid) -> Grid | None:
+    """One pixel per part of a grid cut by separator lines: the part's most common foreground colour, or
+    the background for an empty part."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, sep = found
     bg = background(g)
     out = np.full((len(row_parts), len(col_parts)), bg, np.uint8)
     for i, (r0, r1) in enumerate(row_parts):
@@ -702,12 +710,11 @@ def cells_to_pixels(g: Grid) -> Grid | None:
 def cells_to_counts(g: Grid) -> Grid | None:
     """One pixel per part of a grid cut by separator lines, whose 'colour' is the number of foreground
     cells in the part (at most 9): a final colour map then says which counts matter."""
-    found = separator_lines(g)
+    found = lattice(g)
     if found is None:
         return None
-    rows, cols, sep = found
+    row_parts, col_parts, sep = found
     bg = background(g)
-    row_parts, col_parts = _parts_between(g.shape[0], rows), _parts_between(g.shape[1], cols)
     out = np.zeros((len(row_parts), len(col_parts)), np.uint8)
     for i, (r0, r1) in enumerate(row_parts):
         for j, (c0, c1) in enumerate(col_parts):
@@ -718,14 +725,14 @@ def cells_to_counts(g: Grid) -> Grid | None:
 
 def fill_cells(g: Grid) -> Grid | None:
     """Paint each part of a grid cut by separator lines in its most common foreground colour."""
-    found = separator_lines(g)
+    found = lattice(g)
     if found is None:
         return None
-    rows, cols, sep = found
+    row_parts, col_parts, sep = found
     bg = background(g)
     out = g.copy()
-    for r0, r1 in _parts_between(g.shape[0], rows):
-        for c0, c1 in _parts_between(g.shape[1], cols):
+    for r0, r1 in row_parts:
+        for c0, c1 in col_parts:
             counts = np.bincount(g[r0:r1, c0:c1].ravel(), minlength=10)
             counts[bg] = 0
             counts[sep] = 0
@@ -955,8 +962,6 @@ def extend_periodic(g: Grid, h: int, w: int) -> Grid | None:
     return np.tile(g[:py, :px], (-(-h // py), -(-w // px)))[:h, :w]
 
 
-# ------------------------------------------------------------------------------------- prim-b additions
-
 def fill_clear_lines(g: Grid, colour: int) -> Grid | None:
     """Paint the background cells of every row and column that is background from end to end but for its
     two end cells (a frame's sides): the straight corridors that cross a framed picture unobstructed.
@@ -1014,4 +1019,94 @@ def pile_parts(parts: Sequence[Grid] | None, bg: int, from_bottom: bool) -> Grid
         out[h - pile.shape[0]:] = pile
     else:
         out[:pile.shape[0]] = pile
+    return out
+
+
+def seed_stripes(g: Grid) -> Grid | None:
+    """Two seed cells become full lines across the grid's short side, repeated along its long side with the
+    period the two seeds set (their distance twice), from the first seed on to the edge. The ARC pattern where
+    two dots start a stripe sequence; None unless there are exactly two foreground cells on a non-square grid,
+    at different positions along the long side."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    h, w = g.shape
+    if len(ys) != 2 or h == w:
+        return None
+    along = xs if w > h else ys  # position along the long side
+    order = np.argsort(along)
+    p0, p1 = int(along[order[0]]), int(along[order[1]])
+    if p0 == p1:
+        return None
+    c0, c1 = int(g[ys[order[0]], xs[order[0]]]), int(g[ys[order[1]], xs[order[1]]])
+    out = np.full_like(g, bg)
+    n = max(h, w)
+    for k, p in enumerate(range(p0, n, p1 - p0)):
+        c = c0 if k % 2 == 0 else c1
+        if w > h:
+            out[:, p] = c
+        else:
+            out[p, :] = c
+    return out
+
+
+def corner_halo(g: Grid, colour: int) -> Grid | None:
+    """Paint the background cells diagonally next to a foreground cell (its four corners, not its sides):
+    an X-shaped halo, the diagonal counterpart of an outline. None on an empty grid."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any():
+        return None
+    near = np.zeros_like(fg)
+    near[1:, 1:] |= fg[:-1, :-1]
+    near[1:, :-1] |= fg[:-1, 1:]
+    near[:-1, 1:] |= fg[1:, :-1]
+    near[:-1, :-1] |= fg[1:, 1:]
+    out = g.copy()
+    out[near & ~fg] = colour
+    return out
+
+
+def key_to_cells(g: Grid, pick: str) -> Grid | None:
+    """Blow one part of a lattice up to the whole lattice: the part chosen by `pick` (see pick_part) must
+    have one cell per part of the lattice, and each part is painted the colour of its cell in the key (the
+    background where the key's cell is empty); separators stay. For 'the odd cell is a map of the grid'."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, _ = found
+    bg = background(g)
+    parts = [g[r0:r1, c0:c1] for r0, r1 in row_parts for c0, c1 in col_parts]
+    key = pick_part(parts, pick, bg)
+    if key is None or key.shape != (len(row_parts), len(col_parts)):
+        return None
+    out = g.copy()
+    for i, (r0, r1) in enumerate(row_parts):
+        for j, (c0, c1) in enumerate(col_parts):
+            out[r0:r1, c0:c1] = key[i, j]
+    return out
+
+
+def complete_cells(g: Grid, paint: str) -> Grid | None:
+    """Make every part of a lattice show the first part's pattern: a cell of the pattern that is empty in
+    another part is painted with the separator colour ('sep': the missing pieces stand out) or with the
+    pattern's own colour there ('template'); what a part already has stays. None without a lattice of
+    equal parts or with an empty first part."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, sep = found
+    spans = [(r, c) for r in row_parts for c in col_parts]
+    (r0, r1), (c0, c1) = spans[0]
+    if any(b - a != r1 - r0 for a, b in row_parts) or any(b - a != c1 - c0 for a, b in col_parts):
+        return None
+    bg = background(g)
+    first = g[r0:r1, c0:c1]
+    pattern = (first != bg) & (first != sep)
+    if not pattern.any():
+        return None
+    out = g.copy()
+    for (a0, a1), (b0, b1) in spans[1:]:
+        part = out[a0:a1, b0:b1]
+        hole = pattern & (part == bg)
+        part[hole] = sep if paint == "sep" else first[hole]
     return out

@@ -506,8 +506,6 @@ def stamp_shapes(g: Grid, mode: str, keep_template: bool) -> Grid | None:
     return out
 
 
-# ------------------------------------------------------------------------------------- prim-b additions
-
 def recolour_by_nearest(g: Grid, colour: int) -> Grid | None:
     """Repaint each object of `colour` (8-connected) with the colour of the nearest cell of another
     foreground colour (Manhattan distance from any of its cells): markers that take the colour of the
@@ -581,3 +579,122 @@ def ray_from_odd_cell(g: Grid) -> Grid | None:
             y, x = y + dy, x + dx
         shot += 1
     return out if shot else None
+
+
+def _full_lines(g: Grid, bg: int) -> list[tuple[int, int, int]]:
+    """(axis, index, colour) of every row (axis 0) and column (axis 1) of one foreground colour."""
+    lines = []
+    for axis, rows in ((0, g), (1, g.T)):
+        for i, r in enumerate(rows):
+            if r[0] != bg and (r == r[0]).all():
+                lines.append((axis, i, int(r[0])))
+    return lines
+
+
+def attract_to_lines(g: Grid) -> Grid | None:
+    """Every loose object (c8) jumps straight to the nearest full row or column of its own colour and stays
+    touching it on its own side; an object with no line of its colour vanishes. Lines act as magnets that
+    sort the debris by colour. None when the grid has no full line or an object is tied between two lines
+    or straddles its line."""
+    bg = background(g)
+    lines = _full_lines(g, bg)
+    if not lines:
+        return None
+    on_line = np.zeros(g.shape, bool)
+    for axis, i, _ in lines:
+        if axis == 0:
+            on_line[i, :] = True
+        else:
+            on_line[:, i] = True
+    loose = np.where(on_line, bg, g).astype(np.uint8)
+    out = np.where(on_line, g, bg).astype(np.uint8)
+    for o in objects(loose, "c8", bg):
+        colour = int(o.cells[o.mask][0])
+        best: list[tuple[int, int, int]] = []  # (distance, dy, dx)
+        for axis, i, c in lines:
+            if c != colour:
+                continue
+            lo, hi = (o.top, o.top + o.height - 1) if axis == 0 else (o.left, o.left + o.width - 1)
+            if lo <= i <= hi:
+                return None
+            step = i - 1 - hi if hi < i else i + 1 - lo
+            dist = abs(step)
+            best.append((dist, step if axis == 0 else 0, step if axis == 1 else 0))
+        if not best:
+            continue
+        best.sort()
+        if len(best) > 1 and best[0][0] == best[1][0]:
+            return None
+        _, dy, dx = best[0]
+        ys, xs = _shifted_cells(o, dy, dx)
+        out[ys, xs] = o.cells[o.mask]
+    return out
+
+
+def project_markers(g: Grid) -> Grid | None:
+    """Every single-cell object (c4) level with the largest object (m8; in its rows or columns, outside it)
+    paints its colour on the first cell of that object it would hit going straight at it; the markers stay.
+    Like shadows cast onto a wall. None without a unique largest object or without a marker level with it,
+    or when two markers of different colours land on one cell."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    anchor = select(obs, "largest")
+    if anchor is None or anchor.size < 2:
+        return None
+    solid = np.zeros(g.shape, bool)
+    solid[anchor.top:anchor.top + anchor.height, anchor.left:anchor.left + anchor.width] = anchor.mask
+    out = g.copy()
+    hits = 0
+    for o in objects(g, "c4", bg):  # markers may touch each other at a corner
+        if o.size != 1:
+            continue
+        y, x = o.top, o.left
+        if solid[y, :].any() and not solid[:, x].any():
+            cols = np.flatnonzero(solid[y, :])
+            hit = (y, int(cols[0])) if x < cols[0] else (y, int(cols[-1])) if x > cols[-1] else None
+        elif solid[:, x].any() and not solid[y, :].any():
+            rows = np.flatnonzero(solid[:, x])
+            hit = (int(rows[0]), x) if y < rows[0] else (int(rows[-1]), x) if y > rows[-1] else None
+        else:
+            hit = None
+        if hit is not None:
+            if out[hit] != g[hit] and out[hit] != g[y, x]:
+                return None  # two markers of different colours cast on one cell
+            out[hit] = g[y, x]
+            hits += 1
+    return out if hits else None
+
+
+def align_to_colour(g: Grid, colour: int) -> Grid | None:
+    """Line every object (c8) up with the one object of `colour`: all slide vertically to its top when they
+    sit beside it (no object shares its columns), else horizontally to its left when they sit above or below
+    it (none shares its rows). For 'put them in a row with the reference piece'. None when the colour is not
+    exactly one object, when neither layout holds or when moved objects would overlap."""
+    bg = background(g)
+    obs = objects(g, "c8", bg)
+    refs = [o for o in obs if int(o.cells[o.mask][0]) == colour]
+    if len(refs) != 1 or len(obs) < 2:
+        return None
+    ref = refs[0]
+    others = [o for o in obs if o is not ref]
+
+    def apart(lo0, n0, lo1, n1):
+        return lo0 + n0 <= lo1 or lo1 + n1 <= lo0
+
+    if all(apart(o.left, o.width, ref.left, ref.width) for o in others):
+        moves = [(ref.top - o.top, 0) for o in others]
+    elif all(apart(o.top, o.height, ref.top, ref.height) for o in others):
+        moves = [(0, ref.left - o.left) for o in others]
+    else:
+        return None
+    h, w = g.shape
+    out = np.full_like(g, bg)
+    out[ref.top:ref.top + ref.height, ref.left:ref.left + ref.width][ref.mask] = ref.cells[ref.mask]
+    taken = out != bg
+    for o, (dy, dx) in zip(others, moves):
+        ys, xs = _shifted_cells(o, dy, dx)
+        if ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w or taken[ys, xs].any():
+            return None
+        out[ys, xs] = o.cells[o.mask]
+        taken[ys, xs] = True
+    return out

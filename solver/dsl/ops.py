@@ -190,8 +190,9 @@ def build_ops(facts: TaskFacts) -> list[Op]:
                 lambda g, s=split, r=reverse: G.overlay(s(g), G.background(g), r))
         for pick in G.PART_PICKS:
             add(f"part[{sname},{pick}]", 1.8, lambda g, s=split, p=pick: G.pick_part(s(g), p, G.background(g)))
-    # prim-b: markers take the nearest colour, clear corridors, a marked box recolours its contents, framed
-    # cards overlaid into one picture, a shape's odd cell shoots a ray through it, parts' rows piled up.
+    # Scenes (issue 16, each from ARC-AGI-2 training development tasks the search missed): markers take the
+    # nearest colour, clear corridors, a marked box recolours its contents, framed cards overlaid into one
+    # picture, a shape's odd cell shoots a ray through it, parts' rows piled up.
     for c in sorted(facts.mask_colours):
         add(f"recolour_nearest[{c}]", 1.8, lambda g, c=c: O.recolour_by_nearest(g, c))
     for c in sorted(facts.new_colours):
@@ -205,4 +206,19 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for up in (True, False):
             add(f"pile[sep,{'bottom' if up else 'top'}]", 1.8,
                 lambda g, u=up: G.pile_parts(G.split_by_separators(g), G.background(g), u))
+    # More scenes: stripes from two seeds, an X-shaped halo, lines that attract their colour, markers cast on a wall,
+    # a key cell blown up to its lattice, lattice parts completed to the first one's pattern, objects lined up
+    # with the one of a colour.
+    add("seed_stripes", 1.8, G.seed_stripes)
+    for c in sorted(facts.new_colours):
+        add(f"corner_halo[{c}]", 2.0, lambda g, c=c: G.corner_halo(g, c))
+    add("attract_to_lines", 1.8, O.attract_to_lines)
+    add("project_markers", 1.8, O.project_markers)
+    for pick in ("least_fg", "most_fg"):
+        add(f"key_to_cells[{pick}]", 1.8, lambda g, p=pick: G.key_to_cells(g, p))
+    for paint in ("sep", "template"):
+        add(f"complete_cells[{paint}]", 1.8, lambda g, p=paint: G.complete_cells(g, p))
+    if facts.same_shape:
+        for c in sorted(facts.in_colours):
+            add(f"align_to[{c}]", 2.0, lambda g, c=c: O.align_to_colour(g, c))
     return sorted(ops, key=lambda op: op.cost)
