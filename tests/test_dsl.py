@@ -386,6 +386,106 @@ def test_predicted_output_shapes():
     assert learn.predict_output_shapes([z(3, 3), z(4, 4)], [z(6, 6), z(8, 8)], [z(5, 6)]) is None
 
 
+def test_stamp_is_learned_per_object_kind_and_carries_to_any_position():
+    # Each lone 1 gets a 2 above and a 3 below it; the 4-bar is left alone.
+    xs = [grid([[0, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0], [4, 4, 0, 0, 0]]),
+          grid([[0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 4, 4, 0]])]
+    ys = [grid([[0, 2, 0, 0, 0], [0, 1, 0, 2, 0], [0, 3, 0, 1, 0], [0, 0, 0, 3, 0], [4, 4, 0, 0, 0]]),
+          grid([[0, 0, 2, 0], [0, 0, 1, 0], [0, 0, 3, 0], [0, 4, 4, 0]])]
+    step = learn.fit_stamp(xs, ys)
+    assert step is not None and step.name == "stamp[1]"
+    # By the top border the 2 falls outside, which a 3x3 table of neighbourhoods never saw.
+    assert np.array_equal(step.apply(grid([[1, 0, 0], [0, 0, 0], [0, 4, 4]])), grid([[1, 0, 0], [3, 0, 0], [0, 4, 4]]))
+    assert step.apply(grid([[0, 0, 0], [0, 5, 0], [0, 0, 0]])) is None  # a kind of object never seen
+    assert step.apply(grid([[0, 1, 0], [0, 0, 0], [0, 1, 0]])) is None  # two stamps paint one cell 3 and 2
+    # One instance is no evidence: a lone object's changed surroundings are not learned as its stamp.
+    assert learn.fit_stamp(xs[1:], ys[1:]) is None
+    # Each pair with a kind of its own: every pair is explained, but none follows from the others.
+    xs_own = [grid([[0, 0, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0]]), grid([[0, 0, 0, 0], [6, 0, 0, 6], [0, 0, 0, 0]])]
+    ys_own = [grid([[2, 0, 0, 2], [1, 0, 0, 1], [3, 0, 0, 3]]), grid([[0, 0, 0, 0], [6, 0, 0, 6], [7, 0, 0, 7]])]
+    assert learn.fit_stamp(xs_own, ys_own) is None
+    assert learn.fit_stamp(xs_own + xs[:1], ys_own + ys[:1]) is not None  # the 1s are now shown twice
+    # Two instances that disagree about a changed cell: that cell is nobody's stamp, so the pair fails.
+    ys_bad = [ys[0].copy(), ys[1]]
+    ys_bad[0][0, 1] = 5
+    assert learn.fit_stamp(xs, ys_bad) is None
+
+
+def test_complete_lines_follows_the_full_line_under_a_renaming():
+    g = grid([[1, 4, 1, 1, 4],
+              [0, 0, 0, 0, 0],
+              [2, 3, 0, 0, 0],
+              [0, 6, 0, 5, 0]])
+    assert np.array_equal(G.complete_lines(g, 0), grid([[1, 4, 1, 1, 4],
+                                                        [0, 0, 0, 0, 0],
+                                                        [2, 3, 2, 2, 3],
+                                                        [5, 6, 5, 5, 6]]))
+    assert np.array_equal(G.complete_lines(g.T.copy(), 1), G.complete_lines(g, 0).T)
+    assert G.complete_lines(grid([[1, 4, 1], [2, 0, 0]]), 0) is None  # 4 gets no new colour
+    assert G.complete_lines(grid([[1, 4, 1], [2, 3, 3]]), 0) is None  # 1 would become both 2 and 3
+    assert G.complete_lines(grid([[1, 4, 1], [2, 2, 0]]), 0) is None  # 1 and 4 would both become 2
+    assert G.complete_lines(grid([[1, 4], [1, 4], [2, 0]]), 0) is None  # two full lines
+
+
+def test_reverse_rings_swaps_outer_and_inner_ring_colours():
+    g = grid([[1, 1, 1, 1, 1],
+              [1, 2, 2, 2, 1],
+              [1, 2, 3, 2, 1],
+              [1, 2, 2, 2, 1],
+              [1, 1, 1, 1, 1]])
+    assert np.array_equal(G.reverse_rings(g), grid([[3, 3, 3, 3, 3],
+                                                    [3, 2, 2, 2, 3],
+                                                    [3, 2, 1, 2, 3],
+                                                    [3, 2, 2, 2, 3],
+                                                    [3, 3, 3, 3, 3]]))
+    assert np.array_equal(G.reverse_rings(grid([[5, 5, 5, 5], [5, 6, 6, 5], [5, 5, 5, 5]])),
+                          grid([[6, 6, 6, 6], [6, 5, 5, 6], [6, 6, 6, 6]]))
+    assert G.reverse_rings(grid([[1, 1, 1], [1, 2, 1], [1, 1, 3]])) is None  # the outer ring has two colours
+    assert G.reverse_rings(grid([[4, 4], [4, 4]])) is None  # one colour: nothing to swap
+
+
+def test_repeat_content_repeats_the_drawn_band_in_phase():
+    g = grid([[0, 0, 0],
+              [0, 0, 0],
+              [2, 0, 2],
+              [2, 2, 2],
+              [0, 0, 0]])
+    assert np.array_equal(G.repeat_content(g, "v"), grid([[2, 0, 2],
+                                                          [2, 2, 2],
+                                                          [2, 0, 2],
+                                                          [2, 2, 2],
+                                                          [2, 0, 2]]))
+    assert np.array_equal(G.repeat_content(grid([[0, 3, 4, 0, 0]]), "h"), grid([[4, 3, 4, 3, 4]]))
+    assert G.repeat_content(grid([[0, 0], [0, 0]]), "hv") is None  # nothing drawn
+    assert G.repeat_content(grid([[1, 2], [0, 0]]), "h") is None  # the band already spans the columns
+
+
+def test_extend_segments_draws_full_lines_from_segments():
+    g = grid([[0, 0, 0, 0],
+              [0, 2, 0, 0],
+              [0, 2, 0, 0],
+              [0, 0, 3, 3],
+              [4, 0, 0, 0]])
+    assert np.array_equal(O.extend_segments(g, "h"), grid([[0, 2, 0, 0],
+                                                          [0, 2, 0, 0],
+                                                          [0, 2, 0, 0],
+                                                          [3, 3, 3, 3],
+                                                          [4, 2, 0, 0]]))
+    assert O.extend_segments(g, "v")[3, 1] == 2  # the column on top where they cross
+    assert O.extend_segments(grid([[1, 0, 0], [0, 0, 5], [0, 0, 0]]), "h") is None  # pixels only
+
+
+def test_recolour_nearest_tells_blocks_touching_at_a_corner_apart():
+    g = grid([[1, 0, 0, 6],
+              [0, 5, 0, 0],
+              [0, 0, 5, 0],
+              [0, 0, 0, 0]])
+    assert np.array_equal(O.recolour_by_nearest(g, 5), grid([[1, 0, 0, 6],
+                                                            [0, 1, 0, 0],
+                                                            [0, 0, 6, 0],
+                                                            [0, 0, 0, 0]]))
+
+
 def test_block_tiling_learns_a_transform_per_block():
     def make(g):
         g = grid(g)
@@ -747,3 +847,287 @@ def test_complete_cells_fills_the_first_parts_pattern_into_the_others():
                                                                      [0, 3, 5, 0, 3, 5, 0, 3]]))
     assert G.complete_cells(grid([[0, 5, 3], [5, 5, 5], [0, 5, 0]]), "sep") is None  # empty first part
     assert G.complete_cells(grid([[3, 5, 0, 0], [5, 5, 5, 5], [0, 5, 0, 0]]), "sep") is None  # unequal parts
+
+
+def test_extend_shifted_continues_a_staircase():
+    g = grid([[1, 1, 0, 0, 0],
+              [0, 1, 0, 0, 0],
+              [0, 1, 1, 0, 0],
+              [0, 0, 1, 0, 0]])  # every row is the row 2 above moved 1 right
+    assert np.array_equal(G.extend_shifted(g, 7, 5)[4:], grid([[0, 0, 1, 1, 0],
+                                                              [0, 0, 0, 1, 0],
+                                                              [0, 0, 0, 1, 1]]))
+    assert np.array_equal(G.extend_shifted(g.T, 5, 7), G.extend_shifted(g, 7, 5).T)  # columns alike
+    plain = grid([[1, 0], [2, 0], [1, 0], [2, 0]])  # a plain period: what extend_periodic gives
+    assert np.array_equal(G.extend_shifted(plain, 6, 2), G.extend_periodic(plain, 6, 2))
+    assert G.extend_shifted(g, 7, 7) is None  # both sides grow
+
+
+def test_bridge_diagonal_joins_blocks_corner_to_corner():
+    g = grid([[3, 3, 0, 0, 0, 0],
+              [3, 3, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0, 0],
+              [0, 0, 0, 3, 3, 0],
+              [0, 0, 0, 3, 3, 0],
+              [4, 0, 0, 0, 0, 4]])
+    want = g.copy()
+    want[2, 2] = 3  # the 4s share a row, not a diagonal: no bridge
+    assert np.array_equal(O.bridge_diagonal(g), want)
+    assert np.array_equal(O.bridge_diagonal(np.fliplr(g)), np.fliplr(want))  # the other diagonal
+    assert O.bridge_diagonal(grid([[3, 0, 0], [0, 0, 0], [0, 0, 4]])) is None  # two colours
+    assert O.bridge_diagonal(grid([[3, 0, 0, 0], [0, 5, 0, 0], [0, 0, 0, 0], [0, 0, 0, 3]])) is None  # blocked
+
+
+def test_ray_from_notch_shoots_out_of_the_missing_corner():
+    g = grid([[0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 6, 0],
+              [0, 0, 6, 6, 0],
+              [0, 0, 0, 0, 0]])
+    assert np.array_equal(O.ray_from_notch(g), grid([[6, 0, 0, 0, 0],
+                                                     [0, 6, 0, 0, 0],
+                                                     [0, 0, 0, 6, 0],
+                                                     [0, 0, 6, 6, 0],
+                                                     [0, 0, 0, 0, 0]]))
+    assert O.ray_from_notch(grid([[0, 0, 0], [0, 6, 6], [0, 6, 6]])) is None  # a full block has no notch
+    assert O.ray_from_notch(grid([[6, 0, 6], [6, 6, 6], [0, 0, 0]])) is None  # the gap is not a corner
+
+
+def test_complete_copies_redraws_fragments_of_templates():
+    g = grid([[0, 1, 0, 0, 0, 0, 0],
+              [1, 2, 1, 0, 0, 0, 2],
+              [0, 1, 0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0, 0, 0],
+              [0, 0, 0, 1, 0, 1, 0],
+              [0, 0, 0, 0, 0, 0, 0]])
+    # the template is the plus with a 2 centre; the broken rim (1 . 1) is redrawn whole; the lone 2 on the
+    # right edge stays, as the plus around it would leave the grid
+    assert np.array_equal(O.complete_copies(g), grid([[0, 1, 0, 0, 0, 0, 0],
+                                                      [1, 2, 1, 0, 0, 0, 2],
+                                                      [0, 1, 0, 0, 0, 0, 0],
+                                                      [0, 0, 0, 0, 1, 0, 0],
+                                                      [0, 0, 0, 1, 2, 1, 0],
+                                                      [0, 0, 0, 0, 1, 0, 0]]))
+    assert O.complete_copies(grid([[0, 0, 0], [0, 1, 0], [0, 0, 0]])) is None  # no template
+    lone_rim = grid([[0, 1, 0, 0, 0, 0], [1, 2, 1, 0, 0, 0], [0, 1, 0, 0, 0, 0],
+                     [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0]])
+    assert O.complete_copies(lone_rim) is None  # a single 1 fits two placements alike
+
+
+def test_fit_shape_swap_learns_a_dictionary_of_shapes():
+    ring = grid([[1, 1, 1], [1, 0, 1], [1, 1, 1]])
+    cross = grid([[0, 2, 0], [2, 2, 2], [0, 2, 0]])
+
+    def scene(a, b):  # a ring-sized shape at the top left, another at the bottom right, a 1x2 bar between
+        g = np.zeros((7, 7), np.uint8)
+        g[0:3, 0:3], g[4:7, 4:7], g[3, 3:5] = a, b, 3
+        return g
+
+    xs = [scene(ring, ring), scene(ring, cross)]
+    ys = [scene(cross, cross), scene(cross, cross)]
+    step = learn.fit_shape_swap(xs, ys)
+    assert step is not None and step.name == "swap_shapes[c8]"
+    assert np.array_equal(step.apply(scene(cross, ring)), scene(cross, cross))
+    assert step.apply(scene(ring, grid([[4, 4, 4], [0, 0, 0], [0, 0, 0]]))) is None  # an unseen shape
+    assert learn.fit_shape_swap(xs[1:], ys[1:]) is None  # the ring changes in one pair only
+    shifted = [np.roll(y, 1, axis=1) for y in ys]
+    assert learn.fit_shape_swap(xs, shifted) is None  # cells outside the boxes change
+
+
+def test_on_cells_runs_a_step_on_the_lattice_blocks():
+    small = grid([[0, 3, 0, 0],
+                  [3, 4, 3, 0],
+                  [0, 3, 0, 0],
+                  [0, 0, 0, 4]])
+    big = np.kron(small, np.ones((2, 2), np.uint8))
+    lined = np.full((11, 11), 5, np.uint8)  # 2x2 blocks between separator lines of 5
+    for i in range(4):
+        for j in range(4):
+            lined[3 * i:3 * i + 2, 3 * j:3 * j + 2] = big[2 * i:2 * i + 2, 2 * j:2 * j + 2]
+    out = G.on_cells(lined, lambda s: O.stamp_markers(s, "match"))
+    want_small = O.stamp_markers(small, "match")
+    assert want_small[2, 3] == 3 and want_small[3, 2] == 3  # the plus stamped on the lone 4
+    assert np.array_equal(out[0:2, 0:2], np.zeros((2, 2))) and (out[::3, 2::3] == 5).all()
+    assert all((out[3 * i:3 * i + 2, 3 * j:3 * j + 2] == want_small[i, j]).all() for i in range(4) for j in range(4))
+    broken = lined.copy()
+    broken[0, 0] = 7  # a part of two colours
+    assert G.on_cells(broken, lambda s: O.stamp_markers(s, "match")) is None
+    assert G.on_cells(small, lambda s: s) is None  # no lattice
+
+
+def test_recolour_in_box_per_cluster_shows_hidden_rectangles():
+    g = grid([[2, 1, 2, 0, 0, 0, 0],
+              [2, 2, 1, 0, 0, 1, 0],
+              [0, 0, 0, 0, 0, 2, 2],
+              [0, 1, 0, 0, 0, 2, 1]])
+    # two clusters of 2 (their cells within 2 of each other): each box's 1s turn 4; the 1 outside stays
+    assert G.recolour_in_box(g, 2, 4, 2).tolist() == [[2, 4, 2, 0, 0, 0, 0],
+                                                      [2, 2, 4, 0, 0, 1, 0],
+                                                      [0, 0, 0, 0, 0, 2, 2],
+                                                      [0, 1, 0, 0, 0, 2, 4]]
+    assert G.recolour_in_box(g, 2, 4)[3, 1] == 4  # one box of all the 2s takes in that 1 too
+    assert G.recolour_in_box(grid([[2, 2, 0], [0, 0, 1]]), 2, 4, 2) is None  # nothing in the box
+
+
+def test_fill_largest_rect_marks_the_biggest_empty_rectangle():
+    g = grid([[1, 0, 0, 0, 1],
+              [1, 0, 0, 0, 0],
+              [1, 1, 0, 0, 1],
+              [0, 0, 0, 0, 0],
+              [1, 1, 1, 1, 1]])
+    # the 4 x 2 block (rows 0-3, columns 2-3) beats the 2 x 3 one (rows 0-1) and the 1 x 5 row 3 (too thin)
+    assert np.array_equal(G.fill_largest_rect(g, 4), grid([[1, 0, 4, 4, 1],
+                                                           [1, 0, 4, 4, 0],
+                                                           [1, 1, 4, 4, 1],
+                                                           [0, 0, 4, 4, 0],
+                                                           [1, 1, 1, 1, 1]]))
+    assert G.fill_largest_rect(grid([[0, 0, 1, 0, 0], [0, 0, 1, 0, 0]]), 4) is None  # two 2 x 2 tie
+    assert G.fill_largest_rect(grid([[0, 1, 0], [1, 0, 1], [0, 1, 0]]), 4) is None  # no 2 x 2 hole
+
+
+def test_mirror_around_pivot_completes_four_quarters_around_the_rarest_colour():
+    g = grid([[2, 2, 0, 0, 0],
+              [0, 2, 0, 0, 0],
+              [0, 0, 3, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0]])
+    assert np.array_equal(G.mirror_around_pivot(g), grid([[2, 2, 0, 2, 2],
+                                                         [0, 2, 0, 2, 0],
+                                                         [0, 0, 3, 0, 0],
+                                                         [0, 2, 0, 2, 0],
+                                                         [2, 2, 0, 2, 2]]))
+    done = grid([[2, 0, 2], [0, 3, 0], [2, 0, 2]])
+    assert np.array_equal(G.mirror_around_pivot(done), done)  # already whole: unchanged
+    assert G.mirror_around_pivot(grid([[2, 0, 0, 0], [0, 0, 3, 0]])) is None  # reflection leaves the grid
+    assert G.mirror_around_pivot(grid([[2, 0, 0], [0, 3, 0], [0, 0, 3]])) is None  # 2 and 3 tie: no pivot
+
+
+def test_pool_reads_dots_at_a_coarser_scale():
+    g = grid([[0, 0, 0, 0],
+              [0, 5, 0, 0],
+              [0, 0, 7, 7],
+              [0, 0, 0, 7]])
+    assert np.array_equal(G.pool(g, 2, 2), grid([[5, 0], [0, 7]]))
+    assert G.downscale(g, 2, 2) is None  # the exact downscale needs uniform blocks
+    assert G.pool(grid([[5, 7], [0, 0]]), 2, 2) is None  # two colours in one block
+    assert G.pool(g, 3, 3) is None  # does not divide
+
+
+def test_fit_into_frame_scales_the_picture_into_the_frame():
+    g = np.zeros((10, 10), np.uint8)
+    g[0:6, 0] = g[0:6, 5] = g[0, 0:6] = g[5, 0:6] = 2  # a 6 x 6 frame, 4 x 4 inside
+    g[7, 7] = 1
+    g[8, 8] = 3
+    out = O.fit_into_frame(g)
+    assert out.shape == (6, 6) and (out[0] == 2).all() and (out[:, 5] == 2).all()
+    assert np.array_equal(out[1:5, 1:5], grid([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 3, 3], [0, 0, 3, 3]]))
+    g[7, 9] = 4  # a 2 x 3 picture does not scale to 4 x 4
+    assert O.fit_into_frame(g) is None
+    assert O.fit_into_frame(grid([[1, 0, 2], [0, 0, 0], [3, 0, 0]])) is None  # no frame
+
+
+def test_stencil_key_masks_the_key_by_the_shape_scaled_down():
+    g = np.zeros((8, 8), np.uint8)
+    g[0:2, 0:4] = 5  # a 2 x 4 shape: blocks of 2 x 2 over a 1 x 2 key, both filled
+    g[2:4, 2:4] = 5  # the shape's box is 4 x 4: a 2 x 2 key, its bottom-left block empty
+    g[6, 5:7] = [1, 2]
+    g[7, 5:7] = [3, 4]
+    assert np.array_equal(O.stencil_key(g), grid([[1, 2], [0, 4]]))
+    g[3, 0] = 5  # a block partly filled: no clear scale
+    assert O.stencil_key(g) is None
+    assert O.stencil_key(grid([[5, 0, 0], [0, 0, 1], [0, 0, 1]])) is None  # no multicolour key
+
+
+def test_colour_rings_nests_colours_by_count():
+    g = grid([[1, 1, 1, 0],
+              [0, 2, 2, 0],
+              [3, 0, 0, 1]])
+    assert np.array_equal(G.colour_rings(g), grid([[1, 1, 1, 1, 1],
+                                                  [1, 2, 2, 2, 1],
+                                                  [1, 2, 3, 2, 1],
+                                                  [1, 2, 2, 2, 1],
+                                                  [1, 1, 1, 1, 1]]))
+    assert G.colour_rings(grid([[1, 2, 0], [0, 0, 0]])) is None  # a tie
+    assert G.colour_rings(grid([[1, 1, 0], [0, 0, 0]])) is None  # one colour
+
+
+def test_attract_pile_stacks_debris_against_the_largest_object():
+    g = grid([[0, 0, 0, 0, 0, 0],
+              [5, 5, 0, 3, 0, 3],
+              [5, 5, 0, 0, 0, 0]])
+    # the nearer 3 lands against the block, the farther one on top of it
+    assert np.array_equal(O.attract_all(g, "c8", pile=True), grid([[0, 0, 0, 0, 0, 0],
+                                                                   [5, 5, 3, 3, 0, 0],
+                                                                   [5, 5, 0, 0, 0, 0]]))
+    # without piling both end on the same cell, as before
+    assert np.array_equal(O.attract_all(g, "c8"), grid([[0, 0, 0, 0, 0, 0],
+                                                        [5, 5, 3, 0, 0, 0],
+                                                        [5, 5, 0, 0, 0, 0]]))
+    assert O.attract_all(grid([[1, 0, 0]]), "c8", pile=True) is None  # one object: nothing to attract
+
+
+def test_fill_largest_square_paints_the_biggest_empty_squares_without_overlap():
+    g = grid([[0, 0, 0, 0, 4],
+              [0, 0, 0, 0, 4],
+              [0, 0, 0, 4, 0],
+              [4, 0, 4, 0, 0]])
+    # 3x3 is the largest empty square; of the two 3x3 windows the second overlaps the first
+    assert np.array_equal(G.fill_largest_square(g, 2), grid([[2, 2, 2, 0, 4],
+                                                             [2, 2, 2, 0, 4],
+                                                             [2, 2, 2, 4, 0],
+                                                             [4, 0, 4, 0, 0]]))
+    assert G.fill_largest_square(grid([[0, 4, 0], [4, 0, 4], [0, 4, 0]]), 2) is None  # no 2x2 empty window
+
+
+def test_key_paint_blows_the_key_up_over_the_pattern():
+    g = grid([[1, 2, 8, 0, 0, 0, 0],
+              [3, 4, 8, 0, 0, 0, 0],
+              [8, 8, 8, 8, 8, 8, 8],
+              [0, 0, 8, 6, 0, 0, 6],
+              [0, 0, 8, 6, 6, 6, 0]])
+    assert np.array_equal(G.key_paint(g), grid([[1, 0, 0, 2],
+                                                [3, 3, 4, 0]]))
+    g[0, 0] = 0  # the key has a hole: no longer a key
+    assert G.key_paint(g) is None
+
+
+def test_fit_pieces_joins_two_pieces_into_a_rectangle():
+    g = grid([[3, 3, 0, 0, 0],
+              [3, 0, 0, 0, 0],
+              [0, 0, 0, 0, 7]])
+    assert np.array_equal(O.fit_pieces(g), grid([[3, 3], [3, 7]]))
+    assert O.fit_pieces(grid([[3, 0, 0, 7]])) is None  # 3 7 or 7 3: the pieces do not say which
+    assert O.fit_pieces(grid([[3, 3, 0, 0, 7, 7]])) is None  # 1x4 in two orders
+    assert O.fit_pieces(grid([[3, 0, 7, 0, 1]])) is None  # three objects
+
+
+def test_bounce_rays_extend_diagonal_segments_and_reflect_off_walls():
+    g = grid([[8, 0, 0, 0, 0],
+              [0, 8, 0, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0],
+              [2, 2, 2, 2, 2]])
+    # from (1,1) down-right to (3,3), the wall below flips it up-right to (2,4), then it leaves the grid
+    assert np.array_equal(O.bounce_rays(g, 3), grid([[8, 0, 0, 0, 0],
+                                                     [0, 8, 0, 0, 0],
+                                                     [0, 0, 3, 0, 3],
+                                                     [0, 0, 0, 3, 0],
+                                                     [2, 2, 2, 2, 2]]))
+    assert O.bounce_rays(grid([[8, 8, 0], [0, 0, 0]]), 3) is None  # a row segment is not diagonal
+
+
+def test_corner_rays_shoot_one_diagonal_line_from_each_objects_corner():
+    g = grid([[0, 0, 0, 0, 0],
+              [0, 4, 4, 0, 0],
+              [0, 4, 4, 0, 6],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0]])
+    # the block's bottom-right corner shoots one line (not one per cell); the single 6 is its own corner
+    # and its ray leaves the grid at once
+    assert np.array_equal(O.corner_rays(g, 1, 1), grid([[0, 0, 0, 0, 0],
+                                                        [0, 4, 4, 0, 0],
+                                                        [0, 4, 4, 0, 6],
+                                                        [0, 0, 0, 4, 0],
+                                                        [0, 0, 0, 0, 4]]))
+    # an L whose top-left box corner is empty shoots nothing that way
+    assert O.corner_rays(grid([[0, 0, 0], [0, 0, 5], [0, 5, 5]]), -1, -1) is None

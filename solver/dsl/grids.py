@@ -983,22 +983,56 @@ def fill_clear_lines(g: Grid, colour: int) -> Grid | None:
     return out
 
 
-def recolour_in_box(g: Grid, box_colour: int, colour: int) -> Grid | None:
+@numba.njit(cache=True)
+def _clusters(mask, reach):
+    """Label the True cells of `mask` into clusters: two cells within `reach` of each other (Chebyshev
+    distance) are in one cluster. Returns the labels (-1 off the mask) and the number of clusters."""
+    h, w = mask.shape
+    lab = np.full((h, w), -1, np.int64)
+    stack = np.empty((h * w, 2), np.int64)
+    n = 0
+    for i in range(h):
+        for j in range(w):
+            if not mask[i, j] or lab[i, j] >= 0:
+                continue
+            lab[i, j] = n
+            stack[0, 0], stack[0, 1] = i, j
+            top = 1
+            while top:
+                top -= 1
+                y, x = stack[top, 0], stack[top, 1]
+                for yy in range(max(0, y - reach), min(h, y + reach + 1)):
+                    for xx in range(max(0, x - reach), min(w, x + reach + 1)):
+                        if mask[yy, xx] and lab[yy, xx] < 0:
+                            lab[yy, xx] = n
+                            stack[top, 0], stack[top, 1] = yy, xx
+                            top += 1
+            n += 1
+    return lab, n
+
+
+def recolour_in_box(g: Grid, box_colour: int, colour: int, reach: int = 0) -> Grid | None:
     """Inside the bounding box of all cells of `box_colour`, repaint the cells of every other foreground
-    colour with `colour` (a region marked by one colour recolours what lies in it). None when the colour
-    is absent or its box holds nothing else to repaint."""
+    colour with `colour` (a region marked by one colour recolours what lies in it). With `reach` > 0, the
+    box of each cluster of that colour instead (cells within `reach` of each other, gaps of reach - 1 cells
+    bridged): rectangles partly hidden under other colours, whose hidden part is shown. None when the colour
+    is absent or no box holds anything else to repaint."""
     bg = background(g)
-    box = bbox(g == box_colour)
-    if box is None or box_colour == bg:
+    if box_colour == bg or not (g == box_colour).any():
         return None
-    r0, c0, r1, c1 = box
-    region = g[r0:r1, c0:c1]
-    hit = (region != bg) & (region != box_colour)
-    if not hit.any():
-        return None
+    if reach:
+        lab, n = _clusters(np.ascontiguousarray(g == box_colour), reach)
+        boxes = [bbox(lab == k) for k in range(n)]
+    else:
+        boxes = [bbox(g == box_colour)]
     out = g.copy()
-    out[r0:r1, c0:c1][hit] = colour
-    return out
+    hits = 0
+    for r0, c0, r1, c1 in boxes:
+        region = g[r0:r1, c0:c1]
+        hit = (region != bg) & (region != box_colour)
+        out[r0:r1, c0:c1][hit] = colour
+        hits += int(hit.sum())
+    return out if hits else None
 
 
 def pile_parts(parts: Sequence[Grid] | None, bg: int, from_bottom: bool) -> Grid | None:
@@ -1086,6 +1120,69 @@ def key_to_cells(g: Grid, pick: str) -> Grid | None:
     return out
 
 
+def repeat_content(g: Grid, axes: str) -> Grid | None:
+    """Repeat the content's bounding band over the whole grid, in phase with where it is: rows ('v'),
+    columns ('h') or both ('hv'); a drawn strip that goes on up and down. None on an empty grid or
+    when nothing changes."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    if not len(ys):
+        return None
+    out = g
+    if "v" in axes:
+        r0, r1 = int(ys.min()), int(ys.max()) + 1
+        out = out[r0 + (np.arange(g.shape[0]) - r0) % (r1 - r0)]
+    if "h" in axes:
+        c0, c1 = int(xs.min()), int(xs.max()) + 1
+        out = out[:, c0 + (np.arange(g.shape[1]) - c0) % (c1 - c0)]
+    return None if np.array_equal(out, g) else np.ascontiguousarray(out)
+
+
+def reverse_rings(g: Grid) -> Grid | None:
+    """Swap the colours of concentric rings, outermost with innermost (a ring: the cells at one distance
+    from the border). None unless every ring is one colour and there are at least two colours."""
+    h, w = g.shape
+    i, j = np.indices(g.shape)
+    depth = np.minimum(np.minimum(i, j), np.minimum(h - 1 - i, w - 1 - j))
+    n = int(depth.max()) + 1
+    colours = []
+    for k in range(n):
+        ring = g[depth == k]
+        if (ring != ring[0]).any():
+            return None
+        colours.append(ring[0])
+    if len(set(colours)) < 2:
+        return None
+    return np.array(colours[::-1], np.uint8)[depth]
+
+
+def complete_lines(g: Grid, axis: int) -> Grid | None:
+    """Complete every partly drawn row (axis 0) or column (axis 1) to the pattern of the one full line,
+    under the colour renaming its drawn cells give (template 1 4 1 1 4, drawn 2 3 . . . -> 2 3 2 2 3).
+    None without exactly one full line, or when a line's cells do not rename the template's colours one
+    to one, or leave one of them without a name."""
+    a = g if axis == 0 else g.T
+    bg = background(g)
+    drawn = (a != bg).sum(axis=1)
+    full = np.flatnonzero(drawn == a.shape[1])
+    partial = np.flatnonzero((drawn > 0) & (drawn < a.shape[1]))
+    if len(full) != 1 or not len(partial):
+        return None
+    template = a[full[0]]
+    colours = set(template.tolist())
+    out = a.copy()
+    for i in partial:
+        known = a[i] != bg
+        rename: dict[int, int] = {}
+        for t, c in zip(template[known].tolist(), a[i][known].tolist()):
+            if rename.setdefault(t, c) != c:
+                return None
+        if rename.keys() != colours or len(set(rename.values())) != len(rename):
+            return None
+        out[i] = np.array([rename[t] for t in template.tolist()], np.uint8)
+    return out if axis == 0 else np.ascontiguousarray(out.T)
+
+
 def complete_cells(g: Grid, paint: str) -> Grid | None:
     """Make every part of a lattice show the first part's pattern: a cell of the pattern that is empty in
     another part is painted with the separator colour ('sep': the missing pieces stand out) or with the
@@ -1110,3 +1207,247 @@ def complete_cells(g: Grid, paint: str) -> Grid | None:
         hole = pattern & (part == bg)
         part[hole] = sep if paint == "sep" else first[hole]
     return out
+
+
+@numba.njit(cache=True)
+def _shifted_row_period(g, bg):
+    """The smallest (p, s), p <= h/2 and s != 0 smallest in size (rightward first), such that every row is
+    the row p above it moved s cells sideways (cells moved in from outside are background); (0, 0) if none."""
+    h, w = g.shape
+    for p in range(1, h // 2 + 1):
+        for a in range(1, w):
+            for s in (a, -a):
+                ok = True
+                for i in range(p, h):
+                    for j in range(w):
+                        k = j - s
+                        v = g[i - p, k] if 0 <= k < w else bg
+                        if g[i, j] != v:
+                            ok = False
+                            break
+                    if not ok:
+                        break
+                if ok:
+                    return p, s
+    return 0, 0
+
+
+def extend_shifted(g: Grid, h: int, w: int) -> Grid | None:
+    """Grow the grid to h x w (more rows, or more columns, not both) by continuing a pattern that repeats
+    with a sideways shift: a staircase or a diagonal, where every row is the row p above moved s cells (and
+    likewise for columns). Where the growing side has a plain period instead (or no shifted one), this is
+    `extend_periodic`, so one program covers a task whose pairs mix both kinds. None when both sides grow
+    or the shape shrinks."""
+    H, W = g.shape
+    if (h > H) == (w > W) or h < H or w < W:
+        return None
+    if w > W:
+        out = extend_shifted(np.ascontiguousarray(g.T), w, h)
+        return None if out is None else np.ascontiguousarray(out.T)
+    g = np.ascontiguousarray(g)
+    if _row_period(g) < H:
+        return extend_periodic(g, h, w)
+    bg = background(g)
+    p, s = _shifted_row_period(g, np.uint8(bg))
+    if p == 0:
+        return extend_periodic(g, h, w)
+    out = np.full((h, W), bg, np.uint8)
+    out[:H] = g
+    for i in range(H, h):
+        src = out[i - p]
+        if s > 0:
+            out[i, s:] = src[:W - s]
+        else:
+            out[i, :W + s] = src[-s:]
+    return out
+
+
+def on_cells(g: Grid, fn) -> Grid | None:
+    """Run a pixel-level step on a lattice of one-colour parts as if each part were one pixel, and paint
+    each part with the colour the step gives its pixel; separators stay. For pictures drawn in blocks
+    between grid lines, where a rule (a stamp, a symmetry) acts on whole blocks. None without a lattice,
+    with a part of several colours, or where the step is undefined or changes the shape."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, _ = found
+    small = np.empty((len(row_parts), len(col_parts)), np.uint8)
+    for i, (r0, r1) in enumerate(row_parts):
+        for j, (c0, c1) in enumerate(col_parts):
+            part = g[r0:r1, c0:c1]
+            if (part != part[0, 0]).any():
+                return None
+            small[i, j] = part[0, 0]
+    done = fn(small)
+    if done is None or done.shape != small.shape:
+        return None
+    out = g.copy()
+    for i, (r0, r1) in enumerate(row_parts):
+        for j, (c0, c1) in enumerate(col_parts):
+            out[r0:r1, c0:c1] = done[i, j]
+    return out
+
+
+def _largest_empty_rect(free):
+    """The largest rectangle of True cells with both sides at least 2: its area, how many rectangles have
+    that area, and the first one's (top, left, bottom, right), exclusive ends. Every pair of rows, then
+    the runs of columns free on all of them: each maximal rectangle is seen once."""
+    h, w = free.shape
+    best, n_best = 0, 0
+    rect = np.zeros(4, np.int64)
+    col = np.empty(w, np.bool_)
+    for top in range(h):
+        col[:] = True
+        for bot in range(top, h):
+            for j in range(w):
+                col[j] = col[j] and free[bot, j]
+            if bot == top:
+                continue
+            j = 0
+            while j < w:
+                if not col[j]:
+                    j += 1
+                    continue
+                k = j
+                while k < w and col[k]:
+                    k += 1
+                area = (bot - top + 1) * (k - j) if k - j > 1 else 0
+                if area > best:
+                    best, n_best = area, 1
+                    rect[0], rect[1], rect[2], rect[3] = top, j, bot + 1, k
+                elif area == best and area > 0:
+                    n_best += 1
+                j = k
+    return best, n_best, rect
+
+
+def fill_largest_rect(g: Grid, colour: int) -> Grid | None:
+    """Paint `colour` over the largest all-background rectangle (both sides at least 2, so a stray empty
+    row does not win): 'mark the biggest empty space'. None when no such rectangle exists or two tie."""
+    best, n_best, rect = _largest_empty_rect(np.ascontiguousarray(g == background(g)))
+    if best == 0 or n_best != 1:
+        return None
+    out = g.copy()
+    out[rect[0]:rect[2], rect[1]:rect[3]] = colour
+    return out
+
+
+def pool(g: Grid, ky: int, kx: int) -> Grid | None:
+    """Each ky x kx block becomes one cell: its one foreground colour, the background where it has none
+    (a sparse picture of dots read at a coarser scale, where the exact `downscale` needs uniform blocks).
+    None where the factors do not divide the shape or a block holds two foreground colours."""
+    h, w = g.shape
+    if h % ky or w % kx or (ky == 1 and kx == 1):
+        return None
+    bg = background(g)
+    blocks = g.reshape(h // ky, ky, w // kx, kx).transpose(0, 2, 1, 3).reshape(h // ky, w // kx, ky * kx)
+    hi = np.where(blocks == bg, -1, blocks.astype(np.int16)).max(axis=2)
+    lo = np.where(blocks == bg, 99, blocks.astype(np.int16)).min(axis=2)
+    if ((hi >= 0) & (hi != lo)).any():
+        return None
+    return np.where(hi >= 0, hi, bg).astype(np.uint8)
+
+
+def mirror_around_pivot(g: Grid) -> Grid | None:
+    """Reflect every other foreground cell left-right, up-down and through the centre of the bounding box
+    of the rarest foreground colour (the pivot): a quarter of a four-fold picture completed around its
+    marked centre. None without a unique rarest colour and another one, when a reflection leaves the grid
+    or lands on a cell of another foreground colour."""
+    bg = background(g)
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[bg] = 0
+    present = np.flatnonzero(counts)
+    if len(present) < 2:
+        return None
+    least = counts[present].min()
+    if (counts[present] == least).sum() != 1:
+        return None
+    pivot = int(present[np.argmin(counts[present])])
+    ys, xs = np.nonzero(g == pivot)
+    cy2, cx2 = ys.min() + ys.max(), xs.min() + xs.max()  # twice the centre: exact for even and odd boxes
+    fy, fx = np.nonzero((g != bg) & (g != pivot))
+    h, w = g.shape
+    out = g.copy()
+    src = g[fy, fx]
+    for my, mx in ((cy2 - fy, fx), (fy, cx2 - fx), (cy2 - fy, cx2 - fx)):
+        if my.min() < 0 or my.max() >= h or mx.min() < 0 or mx.max() >= w:
+            return None
+        there = out[my, mx]
+        if ((there != bg) & (there != src)).any():
+            return None
+        out[my, mx] = src
+    return out
+
+
+def colour_rings(g: Grid) -> Grid | None:
+    """The foreground colours as concentric square rings, the most common outermost, the rarest a single
+    centre cell (a (2n-1)-sided square for n colours): 'nest the colours by how much of each there is'.
+    None with fewer than two foreground colours or a tie in the counts (the nesting order is unclear)."""
+    bg = background(g)
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[bg] = 0
+    present = np.flatnonzero(counts)
+    if len(present) < 2 or len(set(counts[present].tolist())) != len(present):
+        return None
+    order = present[np.argsort(-counts[present])]
+    n = len(order)
+    side = 2 * n - 1
+    out = np.empty((side, side), np.uint8)
+    for k, c in enumerate(order):
+        out[k:side - k, k:side - k] = c
+    return out
+
+
+def fill_largest_square(g: Grid, colour: int) -> Grid | None:
+    """Paint `colour` over the square windows of background of the largest size the grid has (at least
+    2x2), in reading order, skipping a window that overlaps one already painted: 'find the biggest empty
+    square' in a noisy picture. None without a 2x2 empty window."""
+    bg = background(g)
+    if colour == bg:
+        return None
+    empty = (g == bg).astype(np.int32)
+    h, w = g.shape
+    s = np.zeros((h + 1, w + 1), np.int32)
+    s[1:, 1:] = empty.cumsum(0).cumsum(1)
+    best, where = 0, None
+    for k in range(2, min(h, w) + 1):
+        sums = s[k:, k:] - s[:-k, k:] - s[k:, :-k] + s[:-k, :-k]
+        full = np.argwhere(sums == k * k)
+        if not len(full):
+            break
+        best, where = k, full
+    if where is None:
+        return None
+    out = g.copy()
+    for y, x in where:  # argwhere is in reading order
+        if (out[y:y + best, x:x + best] == bg).all():
+            out[y:y + best, x:x + best] = colour
+    return out
+
+
+def key_paint(g: Grid) -> Grid | None:
+    """A lattice with one full multicolour part (the key) and one one-colour part (the pattern) whose shape
+    is a multiple of the key's, the other parts empty: the pattern, each cell painted the colour of the key
+    cell its block maps to (the key blown up over the pattern). For 'the small key colours the picture'."""
+    parts = split_by_separators(g)
+    if parts is None:
+        return None
+    bg = background(g)
+    sep = separator_lines(g)[2]
+    full = [p for p in parts if (p != bg).any()]
+    if len(full) != 2:
+        return None
+    keys = [p for p in full if (p != bg).all() and len(palette(p)) >= 2]
+    pats = [p for p in full if len(palette(p) - {bg}) == 1 and (p == bg).any()]
+    if len(keys) != 1 or len(pats) != 1:
+        return None
+    key, pat = keys[0], pats[0]
+    (kh, kw), (ph, pw) = key.shape, pat.shape
+    if ph % kh or pw % kw or sep in palette(pat):
+        return None
+    out = np.full_like(pat, bg)
+    big = upscale(key, ph // kh, pw // kw)
+    fg = pat != bg
+    out[fg] = big[fg]
+    return out
+

@@ -358,6 +358,7 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
     if grow and all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in zip(xs, ys)):
         name, shape = grow[0]
         steps.append(Fitted(f"extend_periodic{name}", 1.5, lambda g: G.extend_periodic(g, *shape(g))))
+        steps.append(Fitted(f"extend_shifted{name}", 1.8, lambda g: G.extend_shifted(g, *shape(g))))
     steps += _window_steps(xs, ys) + _frame_steps(xs, ys)
     ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if ry is None or rx is None:
@@ -771,6 +772,113 @@ def fit_local_rules(xs: Sequence[Grid], ys: Sequence[Grid], which: str = "all") 
     return fitted
 
 
+# ------------------------------------------------------------------------------------------------ stamps
+#
+# A decoration learned per kind of object: every one-colour object (c8) of a given colour and shape gets the
+# same colours painted at the same places around its bounding box (a halo of 1s round each 2, four colours on
+# the corners of each square, a pixel replaced by a cross). The local rules above see only a cell's own 3x3
+# window and refuse a test cell whose window training never showed (an object by the border, two objects
+# close together); a stamp is anchored on the object, so it carries over to any position.
+
+STAMP_MARGINS = (1, 2)  # cells around the bounding box a stamp may paint
+STAMP_MAX_OBJECTS = 60  # a grid with more objects is noise or texture, not things to decorate
+STAMP_COST = 2.0
+
+_KEEP, _UNSEEN = -1, -2
+
+
+def _stamp_objects(g: Grid) -> list[tuple[tuple, int, int, int, int]] | None:
+    """(kind, top, left, height, width) of each one-colour object's bounding box, or None if too many."""
+    objs = objects(g, "c8", G.background(g))
+    if len(objs) > STAMP_MAX_OBJECTS:
+        return None
+    return [((o.colour, o.mask.shape, o.mask.tobytes()), o.top, o.left, o.height, o.width) for o in objs]
+
+
+def _paint_stamps(g: Grid, stamps: dict, margin: int) -> Grid | None:
+    """g with every object's stamp painted; None when an object's kind has no stamp or two stamps clash."""
+    found = _stamp_objects(g)
+    if found is None:
+        return None
+    out = g.copy()
+    painted = np.zeros(g.shape, bool)
+    h, w = g.shape
+    for kind, top, left, _, _ in found:
+        stamp = stamps.get(kind)
+        if stamp is None:
+            return None  # a kind of object training never showed: no evidence of what it gets
+        for (dy, dx), colour in stamp:
+            i, j = top - margin + dy, left - margin + dx
+            if 0 <= i < h and 0 <= j < w:
+                if painted[i, j] and out[i, j] != colour:
+                    return None
+                out[i, j] = colour
+                painted[i, j] = True
+    return out
+
+
+def _learn_stamps(xs: Sequence[Grid], ys: Sequence[Grid], margin: int) -> dict | None:
+    """kind -> [((dy, dx), colour)] from every object of the train inputs (None: too many objects). An
+    offset is painted when every instance's output has the same colour there, at least one instance changed
+    there, and two instances or more stand behind it (a lone object's surroundings are not memorised). Other
+    offsets are left alone: a change there may be another object's stamp, and a change nothing explains
+    fails the check of the painted inputs against the outputs (fit_stamp)."""
+    seen: dict = {}  # kind -> (out colour per offset: one colour, _KEEP if several, _UNSEEN; changes; instances)
+    for x, y in zip(xs, ys):
+        found = _stamp_objects(x)
+        if found is None:
+            return None
+        h, w = x.shape
+        for kind, top, left, oh, ow in found:
+            size = (oh + 2 * margin, ow + 2 * margin)
+            if kind not in seen:
+                seen[kind] = (np.full(size, _UNSEEN, np.int16), np.zeros(size, np.int16), np.zeros(size, np.int16))
+            const, changed, count = seen[kind]
+            r0, c0 = top - margin, left - margin
+            a0, b0 = max(0, -r0), max(0, -c0)
+            a1, b1 = min(size[0], h - r0), min(size[1], w - c0)
+            xin = x[r0 + a0:r0 + a1, c0 + b0:c0 + b1]
+            yout = y[r0 + a0:r0 + a1, c0 + b0:c0 + b1].astype(np.int16)
+            cv = const[a0:a1, b0:b1]
+            cv[:] = np.where(cv == _UNSEEN, yout, np.where(cv == yout, cv, _KEEP))
+            changed[a0:a1, b0:b1] += (xin != yout)
+            count[a0:a1, b0:b1] += 1
+    stamps = {}
+    for kind, (const, changed, count) in seen.items():
+        paint = (changed > 0) & (const >= 0) & (count >= 2)
+        stamps[kind] = [((int(dy), int(dx)), int(const[dy, dx])) for dy, dx in zip(*np.nonzero(paint))]
+    return stamps if any(stamps.values()) else None
+
+
+def _stamps_fit(xs: Sequence[Grid], ys: Sequence[Grid], margin: int) -> dict | None:
+    stamps = _learn_stamps(xs, ys, margin)
+    if stamps is None or not all(G.same(_paint_stamps(x, stamps, margin), y) for x, y in zip(xs, ys)):
+        return None
+    return stamps
+
+
+def fit_stamp(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """The learned stamp (see above) that turns every train input into its output, nearest margin first.
+    At least one train pair must follow from the stamps learned on the others (leave-one-out): a stamp that
+    only restates each pair (one object's whole scene, an accident of placement) predicts none of them. When
+    some pairs do not follow, the step costs LOO_PENALTY more, as a local rule does."""
+    if len(xs) < 2 or any(x.shape != y.shape for x, y in zip(xs, ys)) or all(np.array_equal(x, y) for x, y in zip(xs, ys)):
+        return None
+    for margin in STAMP_MARGINS:
+        stamps = _stamps_fit(xs, ys, margin)
+        if stamps is None:
+            continue
+        predicted = 0
+        for i in range(len(xs)):
+            rest = _learn_stamps(xs[:i] + xs[i + 1:], ys[:i] + ys[i + 1:], margin)
+            predicted += rest is not None and G.same(_paint_stamps(xs[i], rest, margin), ys[i])
+        if predicted == 0:
+            continue
+        cost = STAMP_COST + 0.2 * margin + (LOO_PENALTY if predicted < len(xs) else 0.0)
+        return Fitted(f"stamp[{margin}]", cost, lambda g, stamps=stamps, margin=margin: _paint_stamps(g, stamps, margin))
+    return None
+
+
 # ---------------------------------------------------------------------------------------- output shapes
 
 
@@ -819,4 +927,57 @@ def predict_output_shapes(xs: Sequence[Grid], ys: Sequence[Grid],
     for name in ("(same,same)", f"({ys[0].shape[0]},{ys[0].shape[1]})"):
         if name in rules:
             return [rules[name](t) for t in tests]
+    return None
+
+
+# ------------------------------------------------------------------------------------------ shape swaps
+
+
+def _swap_shapes(g: Grid, table: dict[bytes, np.ndarray], mode: str) -> Grid | None:
+    out = g.copy()
+    for o in objects(g, mode, G.background(g)):
+        patch = table.get(o.cells.tobytes() + bytes(o.mask.shape))
+        if patch is None:
+            return None  # a shape the train pairs never showed
+        out[o.top:o.top + o.height, o.left:o.left + o.width] = patch
+    return out
+
+
+def _shape_table(xs: Sequence[Grid], ys: Sequence[Grid], mode: str) -> dict[bytes, np.ndarray] | None:
+    table: dict[bytes, np.ndarray] = {}
+    changes: dict[bytes, set[int]] = {}  # a changing shape -> the pairs it changes in
+    for k, (x, y) in enumerate(zip(xs, ys)):
+        if x.shape != y.shape:
+            return None
+        covered = np.zeros(x.shape, bool)
+        for o in objects(x, mode, G.background(x)):
+            box = (slice(o.top, o.top + o.height), slice(o.left, o.left + o.width))
+            key, patch = o.cells.tobytes() + bytes(o.mask.shape), y[box]
+            seen = table.setdefault(key, patch)
+            if seen is not patch and not np.array_equal(seen, patch):
+                return None
+            covered[box] = True
+            if not np.array_equal(patch, x[box]):
+                changes.setdefault(key, set()).add(k)
+        if (x != y)[~covered].any():
+            return None
+    # A change seen in one pair only is a list of answers, not a rule (as for colour maps).
+    if not changes or any(len(pairs) < 2 for pairs in changes.values()):
+        return None
+    if any(not G.same(_swap_shapes(x, table, mode), y) for x, y in zip(xs, ys)):
+        return None
+    return table
+
+
+def fit_shape_swap(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
+    """A dictionary of shapes: every object (8-connected, else 4-connected where shapes touch at a corner;
+    with its colour) becomes, in its bounding box, the picture the train outputs show in that box, the same
+    for every copy of the shape ('rings become crosses, squares stay'). Fitted only when everything outside
+    the boxes stays, the table reproduces every train output, and each change is seen in two pairs or more
+    (a change seen once is a list of answers, as for colour maps); a test grid with a shape not in the table
+    gets None."""
+    for mode in ("c8", "c4"):
+        table = _shape_table(xs, ys, mode)
+        if table is not None:
+            return Fitted(f"swap_shapes[{mode}]", 2.0, lambda g, t=table, m=mode: _swap_shapes(g, t, m))
     return None

@@ -397,9 +397,10 @@ def object_gravity(g: Grid, mode: str, direction: str) -> Grid | None:
     return _fall(np.ascontiguousarray(g), lab, order, dy, dx, np.uint8(bg))
 
 
-def attract_all(g: Grid, mode: str) -> Grid | None:
+def attract_all(g: Grid, mode: str, pile: bool = False) -> Grid | None:
     """Every object except the largest slides straight towards the largest until it touches it; an object
-    level with the largest on neither axis stays."""
+    level with the largest on neither axis stays. With `pile`, the objects nearest the largest land first
+    and the later ones stop on them (a heap of debris against a wall) instead of passing through."""
     bg = background(g)
     obs = objects(g, mode, bg)
     anchor = select(obs, "largest")
@@ -413,9 +414,14 @@ def attract_all(g: Grid, mode: str) -> Grid | None:
     padded = np.pad(solid, 1)
     near = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
     a0, a1, b0, b1 = anchor.top, anchor.top + anchor.height, anchor.left, anchor.left + anchor.width
-    for o in obs:
-        if o is anchor:
-            continue
+
+    def gap(o: Obj) -> int:  # cells between the object and the anchor's box along its way
+        return max(a0 - o.top - o.height, o.top - a1, b0 - o.left - o.width, o.left - b1, 0)
+
+    others = [o for o in obs if o is not anchor]
+    if pile:
+        others.sort(key=gap)  # stable: ties keep reading order
+    for o in others:
         dy = 1 if o.top + o.height <= a0 else -1 if o.top >= a1 else 0
         dx = 1 if o.left + o.width <= b0 else -1 if o.left >= b1 else 0
         k = 0
@@ -430,6 +436,8 @@ def attract_all(g: Grid, mode: str) -> Grid | None:
                 k += 1
         ys, xs = _shifted_cells(o, k * dy, k * dx)
         out[ys, xs] = o.cells[o.mask]
+        if pile:
+            solid[ys, xs] = True
     return out
 
 
@@ -507,9 +515,10 @@ def stamp_shapes(g: Grid, mode: str, keep_template: bool) -> Grid | None:
 
 
 def recolour_by_nearest(g: Grid, colour: int) -> Grid | None:
-    """Repaint each object of `colour` (8-connected) with the colour of the nearest cell of another
-    foreground colour (Manhattan distance from any of its cells): markers that take the colour of the
-    closest wall or object. None when a marker is equally near two colours, or there is nothing else."""
+    """Repaint each object of `colour` (4-connected: blocks that touch at a corner are two) with the colour
+    of the nearest cell of another foreground colour (Manhattan distance from any of its cells): markers
+    that take the colour of the closest wall or object. None when a marker is equally near two colours, or
+    there is nothing else."""
     bg = background(g)
     others = (g != bg) & (g != colour)
     if not others.any() or not (g == colour).any() or colour == bg:
@@ -517,7 +526,7 @@ def recolour_by_nearest(g: Grid, colour: int) -> Grid | None:
     oy, ox = np.nonzero(others)
     ocol = g[oy, ox]
     out = g.copy()
-    for o in objects(g, "c8", bg):
+    for o in objects(g, "c4", bg):
         if o.colour != colour:
             continue
         ys, xs = _shifted_cells(o, 0, 0)
@@ -631,6 +640,29 @@ def attract_to_lines(g: Grid) -> Grid | None:
     return out
 
 
+def extend_segments(g: Grid, on_top: str) -> Grid | None:
+    """Extend every straight one-colour segment of two cells or more (4-connected, one cell thick) along
+    its own direction from border to border; where a row and a column cross, the horizontal lines are on
+    top ('h') or the vertical ones ('v'). Pixels and other shapes stay. None without a segment."""
+    bg = background(g)
+    rows, cols = [], []
+    for o in objects(g, "c4", bg):
+        if o.height == 1 and o.width >= 2:
+            rows.append((o.top, o.colour))
+        elif o.width == 1 and o.height >= 2:
+            cols.append((o.left, o.colour))
+    if not rows and not cols:
+        return None
+    out = g.copy()
+    for kind in ("hv" if on_top == "v" else "vh"):
+        for k, colour in (rows if kind == "h" else cols):
+            if kind == "h":
+                out[k, :] = colour
+            else:
+                out[:, k] = colour
+    return out
+
+
 def project_markers(g: Grid) -> Grid | None:
     """Every single-cell object (c4) level with the largest object (m8; in its rows or columns, outside it)
     paints its colour on the first cell of that object it would hit going straight at it; the markers stay.
@@ -698,3 +730,267 @@ def align_to_colour(g: Grid, colour: int) -> Grid | None:
         out[ys, xs] = o.cells[o.mask]
         taken[ys, xs] = True
     return out
+
+
+def bridge_diagonal(g: Grid) -> Grid | None:
+    """Join two objects (c8) of one colour whose boxes face each other corner to corner on a diagonal (the
+    bottom corner cell of one and the top corner cell of the other lie on one diagonal line, both in their
+    objects) with a diagonal line of their colour over the background between them: blocks that a path
+    links from corner to corner. None when no such pair has a clear line between it."""
+    bg = background(g)
+    obs = objects(g, "c8", bg)
+    if len(obs) < 2:
+        return None
+    colour = np.array([o.colour for o in obs])
+    top = np.array([o.top for o in obs])
+    bottom = top + np.array([o.height for o in obs]) - 1
+    left = np.array([o.left for o in obs])
+    right = left + np.array([o.width for o in obs]) - 1
+    k = top[None, :] - bottom[:, None]  # [a, b]: rows from a's bottom row down to b's top row
+    facing = (colour[:, None] == colour[None, :]) & (k >= 2)
+    out = g.copy()
+    drawn = 0
+    for dx, xa, xb in ((1, right[:, None], left[None, :]), (-1, left[:, None], right[None, :])):
+        for ia, ib in np.argwhere(facing & (xb - xa == dx * k)).tolist():
+            a, b = obs[ia], obs[ib]
+            x0, x1 = int(xa[ia, 0]), int(xb[0, ib])
+            if not (a.mask[-1, x0 - a.left] and b.mask[0, x1 - b.left]):
+                continue
+            path = [(int(bottom[ia]) + t, x0 + dx * t) for t in range(1, int(k[ia, ib]))]
+            if all(g[p] == bg for p in path):
+                for p in path:
+                    out[p] = a.colour
+                drawn += 1
+    return out if drawn else None
+
+
+def ray_from_notch(g: Grid) -> Grid | None:
+    """For each object (c8) whose bounding box lacks exactly one cell and that cell is a corner of the box
+    (an L-shaped tromino, a block with a bitten corner), shoot a diagonal ray of its colour out of the
+    notch, away from the box, over the background until it meets something or the edge: the notch points
+    the way. None when no object has such a notch."""
+    bg = background(g)
+    h, w = g.shape
+    out = g.copy()
+    shot = 0
+    for o in objects(g, "c8", bg):
+        if o.height < 2 or o.width < 2 or o.size != o.height * o.width - 1:
+            continue
+        for cy, cx in ((0, 0), (0, o.width - 1), (o.height - 1, 0), (o.height - 1, o.width - 1)):
+            if o.mask[cy, cx]:
+                continue
+            dy, dx = (-1 if cy == 0 else 1), (-1 if cx == 0 else 1)
+            y, x = o.top + cy + dy, o.left + cx + dx
+            while 0 <= y < h and 0 <= x < w and out[y, x] == bg:
+                out[y, x] = o.colour
+                y, x = y + dy, x + dx
+            shot += 1
+    return out if shot else None
+
+
+def complete_copies(g: Grid) -> Grid | None:
+    """Complete every fragment of a template: the templates are the multicolour objects (m8); each loose
+    cell (foreground outside every template) is matched to the placement of a template that covers it,
+    lies inside the grid, agrees with every cell it covers (background or the same colour, loose) and
+    matches the most loose cells; that template is drawn there. For 'a few whole motifs and scattered
+    parts of them (the centre, or the rim without its centre): redraw them all'. None without templates or
+    loose cells, on a too busy grid, or when a cell's best placement is not unique; a cell no placement
+    fits stays as it is."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    templates = {}
+    in_template = np.zeros(g.shape, bool)
+    for o in obs:
+        if o.n_colours > 1:
+            templates[o.cells.tobytes() + bytes(o.mask.shape)] = o
+            in_template[o.top:o.top + o.height, o.left:o.left + o.width] |= o.mask
+    loose = (g != bg) & ~in_template
+    ly, lx = np.nonzero(loose)
+    if not templates or not len(ly) or len(ly) > 100 or sum(t.size for t in templates.values()) > 100:
+        return None
+    h, w = g.shape
+    shapes = []
+    for t in templates.values():
+        ti, tj = np.nonzero(t.mask)
+        shapes.append((t, ti, tj, t.cells[ti, tj]))
+    best: dict[tuple[int, int], tuple[int, set]] = {}  # loose cell -> (score, its best placements)
+    for k, (t, ti, tj, tc) in enumerate(shapes):
+        tried = set()
+        for y, x in zip(ly.tolist(), lx.tolist()):
+            for i, j in zip(*np.nonzero(t.mask & (t.cells == g[y, x]))):
+                top, left = y - int(i), x - int(j)
+                if (top, left) in tried:
+                    continue
+                tried.add((top, left))
+                if top < 0 or left < 0 or top + t.height > h or left + t.width > w:
+                    continue
+                ys, xs = ti + top, tj + left
+                under = g[ys, xs]
+                if not ((under == bg) | ((under == tc) & loose[ys, xs])).all():
+                    continue
+                hit = under != bg
+                score = int(hit.sum())
+                for cell in zip(ys[hit].tolist(), xs[hit].tolist()):
+                    s, placed = best.get(cell, (0, set()))
+                    if score > s:
+                        best[cell] = (score, {(k, top, left)})
+                    elif score == s:
+                        placed.add((k, top, left))
+    if not best:
+        return None
+    out = g.copy()
+    for _, placed in best.values():
+        if len(placed) != 1:
+            return None
+        (k, top, left), = placed
+        t, ti, tj, tc = shapes[k]
+        out[ti + top, tj + left] = tc
+    return out
+def _is_frame(o: Obj) -> bool:
+    """A one-colour object that is exactly the border of its box (at least 3 x 3)."""
+    if o.n_colours != 1 or o.height < 3 or o.width < 3:
+        return False
+    ring = np.ones_like(o.mask)
+    ring[1:-1, 1:-1] = False
+    return bool((o.mask == ring).all())
+
+
+def fit_into_frame(g: Grid) -> Grid | None:
+    """The one empty rectangular frame, with the one other object scaled up by the whole factor that
+    makes it fill the frame's inside: 'put the picture in the frame'. None unless the grid holds exactly
+    a frame and one other object and the inside is a common multiple of the object's box."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    frames = [o for o in obs if _is_frame(o)]
+    if len(obs) != 2 or len(frames) != 1:
+        return None
+    f = frames[0]
+    o = obs[1] if obs[0] is f else obs[0]
+    ih, iw = f.height - 2, f.width - 2
+    if ih % o.height or iw % o.width or ih // o.height != iw // o.width:
+        return None
+    k = ih // o.height
+    out = g[f.top:f.top + f.height, f.left:f.left + f.width].copy()
+    out[1:-1, 1:-1] = np.kron(o.cells, np.ones((k, k), np.uint8))
+    return out
+
+
+def stencil_key(g: Grid) -> Grid | None:
+    """The one multicolour object (a key), with only the cells kept where the rest of the picture, scaled
+    down to the key's size, is filled: a big one-colour shape used as a stencil over a small coloured
+    key. None without exactly one multicolour object, when the rest's box is not a multiple of the key's,
+    or when a block of it is partly filled (no clear scale)."""
+    bg = background(g)
+    keys = [o for o in objects(g, "m8", bg) if o.n_colours > 1]
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    rest = g != bg
+    rest[key.top:key.top + key.height, key.left:key.left + key.width] = False
+    box = bbox(rest)
+    if box is None:
+        return None
+    r0, c0, r1, c1 = box
+    shape = rest[r0:r1, c0:c1]
+    if shape.shape[0] % key.height or shape.shape[1] % key.width:
+        return None
+    ky, kx = shape.shape[0] // key.height, shape.shape[1] // key.width
+    filled = shape.reshape(key.height, ky, key.width, kx).sum(axis=(1, 3))
+    if ((filled > 0) & (filled < ky * kx)).any():
+        return None
+    return np.where(filled > 0, key.cells, np.uint8(bg)).astype(np.uint8)
+def _diagonal_ends(cells: np.ndarray) -> list[tuple[int, int, int, int]] | None:
+    """The two ends of a straight diagonal run of cells (sorted by row) with their outward directions."""
+    ys, xs = cells[:, 0], cells[:, 1]
+    if len(ys) < 2 or len(set(ys.tolist())) != len(ys):
+        return None
+    order = np.argsort(ys)
+    ys, xs = ys[order], xs[order]
+    step = int(xs[1] - xs[0])
+    if abs(step) != 1 or not ((np.diff(ys) == 1).all() and (np.diff(xs) == step).all()):
+        return None
+    return [(int(ys[0]), int(xs[0]), -1, -step), (int(ys[-1]), int(xs[-1]), 1, step)]
+
+
+def bounce_rays(g: Grid, colour: int) -> Grid | None:
+    """Every one-colour diagonal segment of at least two cells is extended from both ends as a ray of
+    `colour` across the background that bounces off any other cell it meets (a billiard ball: the
+    component of its motion that runs into the obstacle flips) and stops at the grid's edge. None when the
+    grid has no diagonal segment."""
+    bg = background(g)
+    h, w = g.shape
+    out = g.copy()
+    found = False
+    for o in objects(g, "c8", bg):
+        ends = _diagonal_ends(np.argwhere(o.mask) + (o.top, o.left))
+        if ends is None:
+            continue
+        found = True
+        for y, x, dy, dx in ends:
+            seen = set()
+            while (y, x, dy, dx) not in seen:
+                seen.add((y, x, dy, dx))
+                ny, nx = y + dy, x + dx
+                if not (0 <= ny < h and 0 <= nx < w):
+                    break
+                if g[ny, nx] != bg:
+                    flip_y = 0 <= y + dy < h and g[y + dy, x] != bg
+                    flip_x = 0 <= x + dx < w and g[y, x + dx] != bg
+                    dy, dx = (-dy if flip_y or not flip_x else dy), (-dx if flip_x or not flip_y else dx)
+                    continue
+                y, x = ny, nx
+                out[y, x] = colour
+    return out if found else None
+
+
+def fit_pieces(g: Grid) -> Grid | None:
+    """Two objects that fit together, moved without turning, into a full rectangle: that rectangle (a
+    jigsaw of two pieces). None unless the grid has exactly two objects and exactly one such picture."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    if len(obs) != 2:
+        return None
+    a, b = obs
+    n = a.size + b.size
+    if n > 400:  # a jigsaw is a small picture; this bounds the placements tried
+        return None
+    found = None
+    for h in range(max(a.height, b.height), n + 1):
+        if n % h or n // h < max(a.width, b.width):
+            continue
+        w = n // h
+        for ya in range(h - a.height + 1):
+            for xa in range(w - a.width + 1):
+                taken = np.zeros((h, w), bool)
+                taken[ya:ya + a.height, xa:xa + a.width] = a.mask
+                for yb in range(h - b.height + 1):
+                    for xb in range(w - b.width + 1):
+                        if (taken[yb:yb + b.height, xb:xb + b.width] & b.mask).any():
+                            continue
+                        out = np.full((h, w), bg, np.uint8)
+                        out[ya:ya + a.height, xa:xa + a.width][a.mask] = a.cells[a.mask]
+                        out[yb:yb + b.height, xb:xb + b.width][b.mask] = b.cells[b.mask]
+                        if found is not None and not np.array_equal(found, out):
+                            return None  # two different pictures: the pieces do not say which
+                        found = out
+    return found
+
+
+def corner_rays(g: Grid, dy: int, dx: int) -> Grid | None:
+    """Every one-colour object whose bounding-box corner towards (dy, dx) (a diagonal) is one of its cells
+    shoots a ray of its colour from that corner diagonally outward over the background, stopping at the
+    first other cell: one line per object, not one per cell as `rays` draws. None when no ray is drawn."""
+    bg = background(g)
+    h, w = g.shape
+    out = g.copy()
+    drawn = False
+    for o in objects(g, "c8", bg):
+        cy, cx = (o.height - 1 if dy > 0 else 0), (o.width - 1 if dx > 0 else 0)
+        if not o.mask[cy, cx]:
+            continue
+        y, x = o.top + cy + dy, o.left + cx + dx
+        while 0 <= y < h and 0 <= x < w and g[y, x] == bg:
+            out[y, x] = o.colour
+            drawn = True
+            y, x = y + dy, x + dx
+    return out if drawn else None

@@ -35,6 +35,7 @@ class TaskFacts:
     mask_colours: frozenset[int]    # in every train input, in no train output: cells to fill in
     scale_factors: frozenset[tuple[int, int]]  # the output/input shape ratio, when all pairs share one
     same_shape: bool                # every train output has its input's shape
+    common_colours: frozenset[int] = frozenset()  # in every train input
 
 
 def task_facts(task: Task) -> TaskFacts:
@@ -43,13 +44,14 @@ def task_facts(task: Task) -> TaskFacts:
     in_colours = frozenset().union(*(G.palette(ex.input) for ex in task.train + task.test))
     train_in = frozenset().union(*(G.palette(x) for x in xs))
     out_colours = frozenset().union(*(G.palette(y) for y in ys))
-    mask = frozenset.intersection(*(G.palette(x) for x in xs)) - out_colours
+    common = frozenset.intersection(*(G.palette(x) for x in xs))
+    mask = common - out_colours
     factors = set()
     ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if ry and rx:
         factors.add((ry[1], rx[1]))
     return TaskFacts(in_colours, out_colours, out_colours - train_in, mask, frozenset(factors),
-                     all(x.shape == y.shape for x, y in zip(xs, ys)))
+                     all(x.shape == y.shape for x, y in zip(xs, ys)), common)
 
 
 def build_ops(facts: TaskFacts) -> list[Op]:
@@ -207,13 +209,22 @@ def build_ops(facts: TaskFacts) -> list[Op]:
             add(f"pile[sep,{'bottom' if up else 'top'}]", 1.8,
                 lambda g, u=up: G.pile_parts(G.split_by_separators(g), G.background(g), u))
     # More scenes: stripes from two seeds, an X-shaped halo, lines that attract their colour, markers cast on a wall,
-    # a key cell blown up to its lattice, lattice parts completed to the first one's pattern, objects lined up
-    # with the one of a colour.
+    # a key cell blown up to its lattice, lattice parts completed to the first one's pattern, lines completed to
+    # the full line's pattern, concentric rings' colours reversed, a drawn band
+    # repeated over the grid, segments extended to full lines, objects lined up with the one of a colour.
     add("seed_stripes", 1.8, G.seed_stripes)
     for c in sorted(facts.new_colours):
         add(f"corner_halo[{c}]", 2.0, lambda g, c=c: G.corner_halo(g, c))
     add("attract_to_lines", 1.8, O.attract_to_lines)
     add("project_markers", 1.8, O.project_markers)
+    if facts.same_shape:
+        for axis in (0, 1):
+            add(f"complete_lines[{'rc'[axis]}]", 1.8, lambda g, a=axis: G.complete_lines(g, a))
+        add("reverse_rings", 1.8, G.reverse_rings)
+        for axes in ("v", "h", "hv"):
+            add(f"repeat_content[{axes}]", 1.8, lambda g, a=axes: G.repeat_content(g, a))
+        for top in ("h", "v"):
+            add(f"extend_segments[{top}]", 1.8, lambda g, t=top: O.extend_segments(g, t))
     for pick in ("least_fg", "most_fg"):
         add(f"key_to_cells[{pick}]", 1.8, lambda g, p=pick: G.key_to_cells(g, p))
     for paint in ("sep", "template"):
@@ -221,4 +232,41 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     if facts.same_shape:
         for c in sorted(facts.in_colours):
             add(f"align_to[{c}]", 2.0, lambda g, c=c: O.align_to_colour(g, c))
+    # prim-c: same-colour blocks joined corner to corner by a diagonal, a notched corner shoots a diagonal ray,
+    # scattered fragments of multicolour templates redrawn whole, a template stamped on markers at the level
+    # of a lattice's blocks, the hidden part of rectangles under noise (the staircase extension and the shape
+    # dictionary are learned steps, learn.py).
+    if facts.same_shape:
+        add("bridge_diagonal", 1.8, O.bridge_diagonal)
+        add("ray_from_notch", 1.8, O.ray_from_notch)
+        add("complete_copies", 1.8, O.complete_copies)
+        add("on_cells[stamp]", 1.8, lambda g: G.on_cells(g, lambda s: O.stamp_markers(s, "match")))
+        for c in sorted(facts.new_colours):  # each cluster of a colour every input has marks a box
+            for b in sorted(facts.common_colours & facts.out_colours):
+                add(f"recolour_in_boxes[{b},{c}]", 1.8, lambda g, b=b, c=c: G.recolour_in_box(g, b, c, 2))
+    # prim-d: the biggest empty rectangle marked, a quarter picture mirrored around its marked centre, dots
+    # read at a coarser scale, a picture scaled into its frame, a shape used as a stencil over a key,
+    # the colours nested as rings by count.
+    if facts.same_shape:
+        for c in sorted(facts.new_colours):
+            add(f"fill_largest_rect[{c}]", 2.0, lambda g, c=c: G.fill_largest_rect(g, c))
+        add("mirror_around_pivot", 1.8, G.mirror_around_pivot)
+    else:
+        for ky, kx in sorted(facts.scale_factors):
+            add(f"pool[{ky},{kx}]", 1.5, lambda g, a=ky, b=kx: G.pool(g, a, b))
+        add("fit_into_frame", 1.8, O.fit_into_frame)
+        add("stencil_key", 1.8, O.stencil_key)
+        add("colour_rings", 1.8, G.colour_rings)
+    # prim-e: debris piles against the largest object, the biggest empty squares, a key blown up over a
+    # one-colour pattern, two pieces fitted into a rectangle, diagonal segments extended as bouncing rays,
+    # one diagonal ray from each object's corner.
+    add("attract_pile[c8]", 1.8, lambda g: O.attract_all(g, "c8", pile=True))
+    for c in sorted(facts.new_colours):
+        add(f"fill_largest_square[{c}]", 1.8, lambda g, c=c: G.fill_largest_square(g, c))
+        add(f"bounce_rays[{c}]", 1.8, lambda g, c=c: O.bounce_rays(g, c))
+    for d, (dy, dx) in {"dr": (1, 1), "dl": (1, -1), "ur": (-1, 1), "ul": (-1, -1)}.items():
+        add(f"corner_rays[{d}]", 1.8, lambda g, a=dy, b=dx: O.corner_rays(g, a, b))
+    if not facts.same_shape:
+        add("key_paint", 1.8, G.key_paint)
+        add("fit_pieces", 1.8, O.fit_pieces)
     return sorted(ops, key=lambda op: op.cost)

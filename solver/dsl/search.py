@@ -210,6 +210,10 @@ class Search:
             cost += step.cost
         self._keep(text, cost, outs, node.depth)
 
+    def _finish_fitted(self, node: Node, step: Fitted | None) -> None:
+        if step is not None:
+            self._finish(node, step)
+
     def _check(self, node: Node) -> None:
         """Every final step that makes the node reproduce the train outputs."""
         xs = node.grids[:self.n_train]
@@ -227,6 +231,8 @@ class Search:
             step = learn.fit_role_map(xs, self.targets)
             if step is not None:
                 self._finish(node, step)
+            if node.depth <= self.cfg.local_rule_depth:
+                self._finish_fitted(node, learn.fit_shape_swap(xs, self.targets))
             self._note_partial(node, xs)
             if node.depth > 0 and self.stacker is not None and (self.canvas is not None or all(
                     g.shape == i.shape for g, i in zip(node.grids, self.inputs))):
@@ -237,6 +243,8 @@ class Search:
                 which = "cheap" if node.depth else "all"
                 for step in learn.fit_local_rules(xs, self.targets, which):
                     self._finish(node, step)
+                if node.depth == 0:
+                    self._finish_fitted(node, learn.fit_stamp(xs, self.targets))
                 if node.depth == 0 and self.cfg.roles:
                     self._roles(node, xs, lambda a, b: learn.fit_local_rules(a, b, which))
                 if node.depth:
@@ -384,6 +392,7 @@ class Search:
                 break
             for step in learn.fit_local_rules(node.grids[:self.n_train], self.targets, "rich"):
                 self._finish(node, step)
+            self._finish_fitted(node, learn.fit_stamp(node.grids[:self.n_train], self.targets))
         if not self.found and self.stacker is not None:
             self._compose()
         return self._result()

@@ -87,6 +87,7 @@ def warm_up() -> None:
     learn._cell_map(g, g)
     G.gravity(g, "down", 0)
     G.extend_periodic(g, 4, 6)
+    G.fill_largest_rect(g, 4)
 
 
 def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
