@@ -1131,3 +1131,151 @@ def test_corner_rays_shoot_one_diagonal_line_from_each_objects_corner():
                                                         [0, 0, 0, 0, 4]]))
     # an L whose top-left box corner is empty shoots nothing that way
     assert O.corner_rays(grid([[0, 0, 0], [0, 0, 5], [0, 5, 5]]), -1, -1) is None
+
+
+def test_wall_rays_cast_lines_toward_and_away_from_the_wall():
+    g = grid([[0, 2, 0, 0],
+              [0, 0, 0, 1],
+              [5, 5, 5, 5],
+              [0, 0, 0, 0],
+              [2, 0, 1, 0]])
+    assert np.array_equal(G.wall_rays(g, 2, True), grid([[0, 2, 0, 0],
+                                                         [0, 2, 0, 1],
+                                                         [5, 5, 5, 5],
+                                                         [2, 0, 0, 0],
+                                                         [2, 0, 1, 0]]))
+    assert np.array_equal(G.wall_rays(g, 1, False)[:, 2:], grid([[0, 1], [0, 1], [5, 5], [0, 0], [1, 0]]))
+    assert G.wall_rays(grid([[2, 0], [0, 1]]), 2, True) is None  # no wall
+    assert G.wall_rays(g, 5, True) is None  # the wall's own colour
+
+
+def test_elbow_joins_two_cells_along_the_first_ones_row():
+    g = grid([[0, 0, 0, 3],
+              [0, 0, 0, 0],
+              [2, 0, 0, 0]])
+    assert np.array_equal(G.elbow(g, 8, 2), grid([[0, 0, 0, 3],
+                                                  [0, 0, 0, 8],
+                                                  [2, 8, 8, 8]]))
+    assert np.array_equal(G.elbow(g, 8, 3), grid([[8, 8, 8, 3],
+                                                  [8, 0, 0, 0],
+                                                  [2, 0, 0, 0]]))
+    assert G.elbow(grid([[2, 0, 3]]), 8, 2) is None  # same row
+    assert G.elbow(g, 8, 4) is None  # no cell of that colour
+
+
+def test_hole_lines_cross_each_band_along_its_short_side():
+    g = grid([[1, 1, 1, 1],
+              [1, 1, 0, 1],
+              [2, 2, 2, 2],
+              [0, 2, 2, 2],
+              [2, 2, 2, 2]])
+    assert np.array_equal(G.hole_lines(g), grid([[1, 1, 0, 1],
+                                                 [1, 1, 0, 1],
+                                                 [0, 2, 2, 2],
+                                                 [0, 2, 2, 2],
+                                                 [0, 2, 2, 2]]))
+    assert G.hole_lines(grid([[1, 1], [2, 2]])) is None  # no hole
+    assert G.hole_lines(grid([[1, 2, 1], [1, 1, 1]])) is None  # a box holding another colour
+
+
+def test_paint_regions_tells_closed_cells_from_merged_ones():
+    g = grid([[0, 1, 0, 0],
+              [1, 1, 1, 1]])
+    assert np.array_equal(O.paint_regions(g, 3, 4), grid([[3, 1, 4, 4],
+                                                          [1, 1, 1, 1]]))
+    assert O.paint_regions(grid([[0, 1, 0]]), 3, 4) is None  # all regions the same size
+
+
+def test_box_in_markers_outlines_the_box_inside_four_markers():
+    g = grid([[0, 0, 5, 0, 0, 0],
+              [0, 0, 0, 0, 0, 0],
+              [5, 0, 0, 0, 0, 0],
+              [0, 0, 1, 0, 0, 5],
+              [0, 0, 0, 0, 0, 0],
+              [0, 0, 0, 5, 0, 0]])
+    assert np.array_equal(O.box_in_markers(g), grid([[0, 0, 5, 0, 0, 0],
+                                                     [0, 1, 1, 1, 1, 0],
+                                                     [5, 1, 0, 0, 1, 0],
+                                                     [0, 1, 1, 0, 1, 5],
+                                                     [0, 1, 1, 1, 1, 0],
+                                                     [0, 0, 0, 5, 0, 0]]))
+    assert O.box_in_markers(np.where(g == 1, 0, g).astype(np.uint8)) is None  # no colour to draw with
+
+
+def test_opposite_corners_sends_each_colour_across_the_block():
+    g = np.zeros((6, 6), np.uint8)
+    g[2:4, 2:4] = [[1, 2], [3, 4]]
+    out = G.opposite_corners(g)
+    assert (out[0:2, 0:2] == 4).all() and (out[0:2, 4:6] == 3).all()
+    assert (out[4:6, 0:2] == 2).all() and (out[4:6, 4:6] == 1).all()
+    assert np.array_equal(out[2:4, 2:4], g[2:4, 2:4])
+    g[0, 0] = 5
+    assert G.opposite_corners(g) is None  # another cell besides the block
+
+
+def test_assemble_corners_puts_four_corner_pieces_together():
+    g = grid([[1, 1, 0, 0, 0, 2],
+              [1, 0, 0, 0, 2, 2],
+              [0, 0, 0, 0, 0, 0],
+              [3, 0, 0, 4, 4, 0],
+              [3, 3, 0, 0, 4, 0]])
+    assert np.array_equal(O.assemble_corners(g), grid([[1, 1, 4, 4],
+                                                       [1, 0, 0, 4],
+                                                       [3, 0, 0, 2],
+                                                       [3, 3, 2, 2]]))
+    assert O.assemble_corners(g[:, :3]) is None  # two pieces
+
+
+def test_dashed_rays_alternate_the_new_colour_with_the_cells_own():
+    g = grid([[0, 0, 0, 0, 0],
+              [0, 2, 0, 0, 0]])
+    assert np.array_equal(G.dashed_rays(g, 5, "right"), grid([[0, 0, 0, 0, 0], [0, 2, 5, 2, 5]]))
+    assert G.dashed_rays(grid([[0, 0], [0, 2]]), 5, "right") is None  # nothing to draw
+
+
+def test_xor_lines_turn_to_gaps_on_their_own_colour():
+    g = grid([[0, 2, 0, 4],
+              [0, 0, 0, 0],
+              [2, 2, 2, 2],
+              [0, 0, 0, 0]])
+    assert np.array_equal(G.xor_lines(g, "top"), grid([[0, 2, 0, 4],
+                                                       [0, 2, 0, 4],
+                                                       [2, 0, 2, 4],
+                                                       [0, 2, 0, 4]]))
+    assert G.xor_lines(grid([[0, 0], [2, 2]]), "top") is None  # no marker on the top row
+
+
+def test_roll_alternate_rolls_every_second_drawn_row():
+    g = grid([[7, 7, 7], [7, 1, 2], [7, 1, 2], [7, 1, 2]])
+    assert np.array_equal(G.roll_alternate(g, 0, 1), grid([[7, 7, 7], [7, 1, 2], [2, 7, 1], [7, 1, 2]]))
+    assert G.roll_alternate(grid([[7, 7], [1, 2]]), 0, 1) is None  # one drawn row
+
+
+def test_count_bars_chart_the_colours_most_common_first():
+    g = grid([[3, 3, 8], [3, 8, 2]])
+    assert np.array_equal(G.count_bars(g, 0), grid([[3, 8, 2], [3, 8, 0], [3, 0, 0]]))
+    assert np.array_equal(G.count_bars(g, 1), grid([[3, 3, 3], [8, 8, 0], [2, 0, 0]]))
+    assert G.count_bars(grid([[3, 3]]), 0) is None  # one colour
+
+
+def test_kronecker_by_colour_draws_each_colours_own_mask():
+    g = grid([[6, 8], [8, 8]])
+    assert np.array_equal(G.kronecker_by_colour(g), grid([[6, 0, 0, 8],
+                                                          [0, 0, 8, 8],
+                                                          [0, 8, 0, 8],
+                                                          [8, 8, 8, 8]]))
+    assert G.kronecker_by_colour(np.zeros((6, 6), np.uint8)) is None  # 36 x 36 is too big
+
+
+def test_gather_to_rarest_pulls_satellites_next_to_their_centre():
+    g = grid([[0, 0, 7, 0, 0],
+              [0, 0, 0, 0, 0],
+              [7, 0, 1, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 7]])
+    assert np.array_equal(G.gather_to_rarest(g), grid([[0, 0, 0, 0, 0],
+                                                       [0, 0, 7, 0, 0],
+                                                       [0, 7, 1, 0, 0],
+                                                       [0, 0, 0, 0, 0],
+                                                       [0, 0, 0, 0, 7]]))
+    assert G.gather_to_rarest(grid([[7, 1, 0]])) is None  # nothing moves

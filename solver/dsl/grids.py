@@ -1451,3 +1451,204 @@ def key_paint(g: Grid) -> Grid | None:
     out[fg] = big[fg]
     return out
 
+
+
+def _wall(g: Grid, bg: int) -> tuple[int, int, int] | None:
+    """The one full row (axis 0) or column (axis 1) of a single foreground colour: (axis, index, colour)."""
+    found = []
+    for axis, a in ((0, g), (1, g.T)):
+        for i in np.flatnonzero((a == a[:, :1]).all(axis=1) & (a[:, 0] != bg)):
+            found.append((axis, int(i), int(a[i, 0])))
+    return found[0] if len(found) == 1 else None
+
+
+def wall_rays(g: Grid, colour: int, toward: bool) -> Grid | None:
+    """Every cell of `colour` extends a line of its colour straight toward the grid's one wall (a full row
+    or column of another colour; the line stops before the wall) or, with toward=False, away from it to the
+    grid's edge; lines cross only background and stop at the first other cell. None without a single wall
+    or without a cell of `colour` off it, or when nothing is drawn."""
+    bg = background(g)
+    wall = _wall(g, bg)
+    if wall is None or wall[2] == colour:
+        return None
+    axis, k, _ = wall
+    a = g if axis == 0 else g.T
+    out = a.copy()
+    ys, xs = np.nonzero(a == colour)
+    if not len(ys):
+        return None
+    for y, x in zip(ys.tolist(), xs.tolist()):
+        step = (1 if y < k else -1) * (1 if toward else -1)
+        yy = y + step
+        while 0 <= yy < a.shape[0] and a[yy, x] == bg:
+            out[yy, x] = colour
+            yy += step
+    if np.array_equal(out, a):
+        return None
+    return out if axis == 0 else np.ascontiguousarray(out.T)
+
+
+def elbow(g: Grid, paint: int, first: int) -> Grid | None:
+    """Join the grid's only two foreground cells by an L of `paint`: along the row of the cell of colour
+    `first` to the other's column, then down or up that column to it (the two cells keep their colours).
+    None unless the grid has exactly two foreground cells, one of them `first`, in different rows and
+    columns."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    if len(ys) != 2 or ys[0] == ys[1] or xs[0] == xs[1]:
+        return None
+    i = 0 if g[ys[0], xs[0]] == first else 1 if g[ys[1], xs[1]] == first else -1
+    if i < 0 or g[ys[0], xs[0]] == g[ys[1], xs[1]]:
+        return None
+    (y0, x0), (y1, x1) = (int(ys[i]), int(xs[i])), (int(ys[1 - i]), int(xs[1 - i]))
+    out = g.copy()
+    lo, hi = sorted((x0, x1))
+    out[y0, lo:hi + 1] = paint
+    lo, hi = sorted((y0, y1))
+    out[lo:hi + 1, x1] = paint
+    out[y0, x0], out[y1, x1] = g[y0, x0], g[y1, x1]
+    return out
+
+
+def hole_lines(g: Grid) -> Grid | None:
+    """In a picture of solid one-colour bands, every hole (a black cell inside a band's box) becomes a line
+    of black across the band, along its shorter side. None unless the non-black colours' boxes hold only
+    their colour and black, do not overlap, and some box has a hole."""
+    out = g.copy()
+    taken = np.zeros(g.shape, bool)
+    holes = 0
+    for c in np.flatnonzero(np.bincount(g.ravel(), minlength=10)[1:]) + 1:
+        ys, xs = np.nonzero(g == c)
+        r0, r1, c0, c1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        box = g[r0:r1, c0:c1]
+        if taken[r0:r1, c0:c1].any() or not ((box == c) | (box == 0)).all():
+            return None
+        taken[r0:r1, c0:c1] = True
+        hy, hx = np.nonzero(box == 0)
+        holes += len(hy)
+        if r1 - r0 <= c1 - c0:
+            out[r0:r1, c0 + hx] = 0
+        else:
+            out[r0 + hy, c0:c1] = 0
+    return out if holes else None
+
+
+def opposite_corners(g: Grid) -> Grid | None:
+    """A lone 2 x 2 block of four cells sends each cell's colour as a 2 x 2 square to the diagonally
+    opposite corner outside the block (clipped at the grid's edge). None unless the foreground is exactly
+    one full 2 x 2 block with no other foreground cell."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    if len(ys) != 4 or ys.max() - ys.min() != 1 or xs.max() - xs.min() != 1:
+        return None
+    y, x = int(ys.min()), int(xs.min())
+    out = g.copy()
+    for dy in (0, 1):
+        for dx in (0, 1):
+            ty, tx = y - 2 if dy else y + 2, x - 2 if dx else x + 2  # the corner across from (y+dy, x+dx)
+            out[max(ty, 0):max(ty + 2, 0), max(tx, 0):max(tx + 2, 0)] = g[y + dy, x + dx]
+    return out
+
+
+def dashed_rays(g: Grid, colour: int, direction: str) -> Grid | None:
+    """From every foreground cell, a dashed line to the grid's edge in `direction`: `colour`, then the cell's
+    own colour, alternating, over background cells only. None when the grid is mostly foreground or
+    nothing is drawn."""
+    bg = background(g)
+    if (g != bg).sum() * 2 > g.size:
+        return None
+    (dy, dx), = RAY_DIRECTIONS[direction]
+    out = g.copy()
+    for y, x in zip(*np.nonzero(g != bg)):
+        own, k = g[y, x], 1
+        yy, xx = y + dy, x + dx
+        while 0 <= yy < g.shape[0] and 0 <= xx < g.shape[1] and g[yy, xx] == bg:
+            out[yy, xx] = colour if k % 2 else own
+            yy, xx, k = yy + dy, xx + dx, k + 1
+    return None if np.array_equal(out, g) else out
+
+
+def xor_lines(g: Grid, edge: str) -> Grid | None:
+    """Every foreground cell on the top row ('top') or left column ('left') draws its colour along its
+    whole column (row) through everything, except that cells already of its colour turn to background:
+    lines that show as gaps where they cross their own colour. None without such a marker cell."""
+    a = g if edge == "top" else g.T
+    bg = background(g)
+    cols = np.flatnonzero(a[0] != bg)
+    if not len(cols) or len(cols) * 2 > a.shape[1]:
+        return None
+    out = a.copy()
+    for x in cols:
+        c = a[0, x]
+        out[:, x] = np.where(a[:, x] == c, bg, c)
+        out[0, x] = c
+    return out if edge == "top" else np.ascontiguousarray(out.T)
+
+
+def roll_alternate(g: Grid, axis: int, shift: int) -> Grid | None:
+    """Roll every second drawn row (axis 0; the second, fourth, ... of the rows not all one colour) or
+    column (axis 1) cyclically by `shift` cells. None with fewer than two drawn rows (columns)."""
+    a = g if axis == 0 else g.T
+    drawn = np.flatnonzero((a != a[:, :1]).any(axis=1))
+    if len(drawn) < 2:
+        return None
+    out = a.copy()
+    out[drawn[1::2]] = np.roll(a[drawn[1::2]], shift, axis=1)
+    return out if axis == 0 else np.ascontiguousarray(out.T)
+
+
+def count_bars(g: Grid, axis: int) -> Grid | None:
+    """A bar chart of the non-black colours: one column (axis 0; one row for axis 1) per colour, most
+    common first (ties to the smaller colour), filled from the top (left) with as many cells of the colour
+    as the grid has, on black. None with fewer than two colours or a bar longer than a grid side may be."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[0] = 0
+    order = [int(c) for c in np.argsort(-counts, kind="stable") if counts[c]]
+    if len(order) < 2 or counts.max() > MAX_SIDE:
+        return None
+    out = np.zeros((int(counts.max()), len(order)), np.uint8)
+    for k, c in enumerate(order):
+        out[:counts[c], k] = c
+    return out if axis == 0 else np.ascontiguousarray(out.T)
+
+
+def gather_to_rarest(g: Grid) -> Grid | None:
+    """The cells of the rarest colours are anchors; every other foreground cell in line with an anchor
+    (same row or column) slides along that line until it touches the nearest one, as satellites gather
+    round their centre; others stay. None with fewer than two colours, when nothing moves or when two
+    cells land on one place."""
+    bg = background(g)
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[bg] = 0
+    if (counts > 0).sum() < 2:
+        return None
+    rare = counts == counts[counts > 0].min()
+    anchors = [(int(y), int(x)) for y, x in zip(*np.nonzero(rare[g] & (g != bg)))]
+    out = np.full_like(g, bg)
+    for y, x in anchors:
+        out[y, x] = g[y, x]
+    moved = False
+    for y, x in zip(*np.nonzero(~rare[g] & (g != bg))):
+        y, x = int(y), int(x)
+        near = [(abs(ay - y) + abs(ax - x), ay, ax) for ay, ax in anchors if ay == y or ax == x]
+        ty, tx = y, x
+        if near:
+            d, ay, ax = min(near)
+            if len([n for n in near if n[0] == d]) == 1 and d > 1:
+                ty, tx = ay + np.sign(y - ay), ax + np.sign(x - ax)
+                moved = True
+        if out[ty, tx] != bg:
+            return None
+        out[ty, tx] = g[y, x]
+    return out if moved else None
+
+
+def kronecker_by_colour(g: Grid) -> Grid | None:
+    """Each cell becomes a block the grid's size showing where the grid has that cell's colour (in it, on
+    black): a fractal per colour (kronecker copies the whole grid). None when the result would be too big."""
+    h, w = g.shape
+    if h * h > MAX_SIDE or w * w > MAX_SIDE:
+        return None
+    # blocks[i, j, a, b]: g[i, j] where g[a, b] has that colour, else black.
+    blocks = np.where(g[:, :, None, None] == g[None, None], g[:, :, None, None], 0).astype(np.uint8)
+    return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3).reshape(h * h, w * w))

@@ -862,7 +862,8 @@ def fit_stamp(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
     At least one train pair must follow from the stamps learned on the others (leave-one-out): a stamp that
     only restates each pair (one object's whole scene, an accident of placement) predicts none of them. When
     some pairs do not follow, the step costs LOO_PENALTY more, as a local rule does."""
-    if len(xs) < 2 or any(x.shape != y.shape for x, y in zip(xs, ys)) or all(np.array_equal(x, y) for x, y in zip(xs, ys)):
+    if (len(xs) < 2 or any(x.shape != y.shape for x, y in zip(xs, ys))
+            or all(np.array_equal(x, y) for x, y in zip(xs, ys))):
         return None
     for margin in STAMP_MARGINS:
         stamps = _stamps_fit(xs, ys, margin)
@@ -875,7 +876,8 @@ def fit_stamp(xs: Sequence[Grid], ys: Sequence[Grid]) -> Fitted | None:
         if predicted == 0:
             continue
         cost = STAMP_COST + 0.2 * margin + (LOO_PENALTY if predicted < len(xs) else 0.0)
-        return Fitted(f"stamp[{margin}]", cost, lambda g, stamps=stamps, margin=margin: _paint_stamps(g, stamps, margin))
+        return Fitted(f"stamp[{margin}]", cost,
+                      lambda g, stamps=stamps, margin=margin: _paint_stamps(g, stamps, margin))
     return None
 
 

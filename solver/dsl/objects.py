@@ -994,3 +994,71 @@ def corner_rays(g: Grid, dy: int, dx: int) -> Grid | None:
             drawn = True
             y, x = y + dy, x + dx
     return out if drawn else None
+
+
+def paint_regions(g: Grid, small: int, large: int) -> Grid | None:
+    """Paint each background region (4-connected) of the smallest size the grid has with `small` and
+    every larger one with `large`: the closed cells of a lattice against those joined through gaps.
+    None with fewer than two regions or when all are the same size."""
+    bg = background(g)
+    lab, n = _label((g == bg).astype(np.uint8), 0, False, False)
+    if n < 2:
+        return None
+    sizes = np.bincount(lab[lab >= 0], minlength=n)
+    if sizes.min() == sizes.max():
+        return None
+    out = g.copy()
+    is_small = sizes == sizes.min()
+    out[lab >= 0] = np.where(is_small[lab[lab >= 0]], small, large)
+    return out
+
+
+def box_in_markers(g: Grid) -> Grid | None:
+    """Four lone cells of one colour mark the sides of a box: draw its outline one cell inside them, in the
+    grid's only other foreground colour, over background. None unless one colour has exactly four cells,
+    each alone, and exactly one other foreground colour is there."""
+    bg = background(g)
+    counts = np.bincount(g.ravel(), minlength=10)
+    counts[bg] = 0
+    colours = np.flatnonzero(counts)
+    if len(colours) != 2:
+        return None
+    marker = [c for c in colours if counts[c] == 4 and all(o.size == 1 for o in objects(g, "c8", bg)
+                                                             if o.colour == c)]
+    if len(marker) != 1:
+        return None
+    paint = int(colours[0] if colours[1] == marker[0] else colours[1])
+    ys, xs = np.nonzero(g == marker[0])
+    r0, r1, c0, c1 = ys.min() + 1, ys.max() - 1, xs.min() + 1, xs.max() - 1
+    if r1 - r0 < 2 or c1 - c0 < 2:
+        return None
+    ring = np.zeros(g.shape, bool)
+    ring[r0:r1 + 1, c0:c1 + 1] = True
+    ring[r0 + 1:r1, c0 + 1:c1] = False
+    out = g.copy()
+    out[ring & (g == bg)] = paint
+    return out
+
+
+def assemble_corners(g: Grid) -> Grid | None:
+    """Four corner pieces put together as one frame: each object of the same box size has exactly one box
+    corner filled whose opposite corner is empty, and goes to that corner of a picture twice its box size.
+    None unless there are exactly four such pieces, one for each corner."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    if len(obs) != 4 or len({(o.height, o.width) for o in obs}) != 1:
+        return None
+    h, w = obs[0].height, obs[0].width
+    out = np.full((2 * h, 2 * w), bg, np.uint8)
+    seen = set()
+    for o in obs:
+        m = o.mask
+        corners = [(dy, dx) for dy in (0, 1) for dx in (0, 1)
+                   if m[-dy, -dx] and not m[dy - 1, dx - 1]]  # (0, 0) is top-left; its opposite is [-1, -1]
+        if len(corners) != 1 or corners[0] in seen:
+            return None
+        seen.add(corners[0])
+        dy, dx = corners[0]
+        view = out[dy * h:(dy + 1) * h, dx * w:(dx + 1) * w]
+        view[m] = o.cells[m]
+    return out

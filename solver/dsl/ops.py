@@ -269,4 +269,39 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     if not facts.same_shape:
         add("key_paint", 1.8, G.key_paint)
         add("fit_pieces", 1.8, O.fit_pieces)
+    # Walls, elbows and bands: cells of a colour cast lines toward or away from the one full line, two
+    # cells joined by an L, holes in bands become lines across them, a box drawn inside four markers, a
+    # 2 x 2 block's colours sent to the opposite corners, dashed rays, edge markers' lines that turn to
+    # gaps on their own colour, every second row rolled, a lattice's closed cells told from the ones
+    # joined through gaps, four corner pieces put together, colour counts as a bar chart, a fractal
+    # per colour, satellites gathered round their centres.
+    if facts.same_shape:
+        for c in sorted(facts.common_colours):
+            for toward in (True, False):
+                add(f"wall_rays[{c},{'to' if toward else 'away'}]", 1.8,
+                    lambda g, c=c, t=toward: G.wall_rays(g, c, t))
+        for p in sorted(facts.new_colours):
+            for c in sorted(facts.common_colours):
+                add(f"elbow[{p},{c}]", 1.8, lambda g, p=p, c=c: G.elbow(g, p, c))
+        add("hole_lines", 1.8, G.hole_lines)
+        add("box_in_markers", 1.8, O.box_in_markers)
+        add("opposite_corners", 1.8, G.opposite_corners)
+        for c in sorted(facts.new_colours):
+            for d in ("right", "left", "down", "up"):
+                add(f"dashed_rays[{c},{d}]", 1.8, lambda g, c=c, d=d: G.dashed_rays(g, c, d))
+        for edge in ("top", "left"):
+            add(f"xor_lines[{edge}]", 1.8, lambda g, e=edge: G.xor_lines(g, e))
+        for axis in (0, 1):
+            for shift in (1, -1):
+                add(f"roll_alternate[{'rc'[axis]},{shift}]", 1.8,
+                    lambda g, a=axis, s=shift: G.roll_alternate(g, a, s))
+        for a in sorted(facts.new_colours):
+            for b in sorted(facts.new_colours - {a}):
+                add(f"paint_regions[{a},{b}]", 1.8, lambda g, a=a, b=b: O.paint_regions(g, a, b))
+    else:
+        add("assemble_corners", 1.8, O.assemble_corners)
+        for axis in (0, 1):
+            add(f"count_bars[{'vh'[axis]}]", 1.8, lambda g, a=axis: G.count_bars(g, a))
+        add("kronecker_by_colour", 1.8, G.kronecker_by_colour)
+    add("gather_to_rarest", 1.8, G.gather_to_rarest)
     return sorted(ops, key=lambda op: op.cost)
