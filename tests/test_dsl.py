@@ -1279,3 +1279,27 @@ def test_gather_to_rarest_pulls_satellites_next_to_their_centre():
                                                        [0, 0, 0, 0, 0],
                                                        [0, 0, 0, 0, 7]]))
     assert G.gather_to_rarest(grid([[7, 1, 0]])) is None  # nothing moves
+
+
+def test_punch_middle_makes_a_ladder_of_each_three_thick_bar():
+    g = grid([[0, 0, 0, 0, 0, 0, 0],
+              [0, 1, 1, 1, 1, 1, 0],
+              [0, 1, 1, 1, 1, 1, 0],
+              [0, 1, 1, 1, 1, 1, 0],
+              [0, 0, 0, 0, 0, 0, 0]])
+    assert np.array_equal(O.punch_middle(g), grid([[0, 0, 0, 0, 0, 0, 0],
+                                                   [0, 1, 1, 1, 1, 1, 0],
+                                                   [0, 1, 0, 1, 0, 1, 0],
+                                                   [0, 1, 1, 1, 1, 1, 0],
+                                                   [0, 0, 0, 0, 0, 0, 0]]))
+    assert O.punch_middle(grid([[1, 1, 0], [1, 1, 0]])) is None  # two thick
+
+
+def test_mark_below_drops_a_mark_under_each_objects_middle():
+    g = grid([[3, 3, 3, 0, 0],
+              [3, 0, 3, 0, 6],
+              [0, 0, 0, 0, 0]])
+    assert np.array_equal(O.mark_below(g, 4), grid([[3, 3, 3, 0, 0],
+                                                    [3, 0, 3, 0, 6],
+                                                    [0, 4, 0, 0, 4]]))
+    assert O.mark_below(grid([[3, 3, 0], [0, 0, 0]]), 4) is None  # even width

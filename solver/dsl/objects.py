@@ -1062,3 +1062,34 @@ def assemble_corners(g: Grid) -> Grid | None:
         view = out[dy * h:(dy + 1) * h, dx * w:(dx + 1) * w]
         view[m] = o.cells[m]
     return out
+
+
+def punch_middle(g: Grid) -> Grid | None:
+    """Every solid one-colour rectangle three cells thick gets every second cell of its middle line
+    punched out to background, starting from the second (a ladder). None without such a rectangle."""
+    bg = background(g)
+    out = g.copy()
+    hit = False
+    for o in objects(g, "c4", bg):
+        if not o.mask.all() or min(o.height, o.width) != 3 or max(o.height, o.width) < 3:
+            continue
+        if o.height == 3:
+            out[o.top + 1, o.left + 1:o.left + o.width - 1:2] = bg
+        else:
+            out[o.top + 1:o.top + o.height - 1:2, o.left + 1] = bg
+        hit = True
+    return out if hit else None
+
+
+def mark_below(g: Grid, colour: int) -> Grid | None:
+    """Under every object of odd width, a cell of `colour` on the grid's bottom row at the object's middle
+    column (where it would land if dropped). None unless every object has odd width and the bottom row
+    is empty."""
+    bg = background(g)
+    obs = objects(g, "c8", bg)
+    if not obs or (g[-1] != bg).any() or any(o.width % 2 == 0 for o in obs):
+        return None
+    out = g.copy()
+    for o in obs:
+        out[-1, o.left + o.width // 2] = colour
+    return out

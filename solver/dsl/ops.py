@@ -271,10 +271,10 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add("fit_pieces", 1.8, O.fit_pieces)
     # Walls, elbows and bands: cells of a colour cast lines toward or away from the one full line, two
     # cells joined by an L, holes in bands become lines across them, a box drawn inside four markers, a
-    # 2 x 2 block's colours sent to the opposite corners, dashed rays, edge markers' lines that turn to
-    # gaps on their own colour, every second row rolled, a lattice's closed cells told from the ones
-    # joined through gaps, four corner pieces put together, colour counts as a bar chart, a fractal
-    # per colour, satellites gathered round their centres.
+    # 2 x 2 block's colours sent to the opposite corners, dashed rays, ladders punched in bars, a mark
+    # dropped under each object, edge markers' lines that turn to gaps on their own colour, every second
+    # row rolled, a lattice's closed cells told from the ones joined through gaps, four corner pieces put
+    # together, colour counts as a bar chart, a fractal per colour, satellites gathered round their centres.
     if facts.same_shape:
         for c in sorted(facts.common_colours):
             for toward in (True, False):
@@ -286,6 +286,9 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add("hole_lines", 1.8, G.hole_lines)
         add("box_in_markers", 1.8, O.box_in_markers)
         add("opposite_corners", 1.8, G.opposite_corners)
+        add("punch_middle", 1.8, O.punch_middle)
+        for c in sorted(facts.new_colours):
+            add(f"mark_below[{c}]", 1.8, lambda g, c=c: O.mark_below(g, c))
         for c in sorted(facts.new_colours):
             for d in ("right", "left", "down", "up"):
                 add(f"dashed_rays[{c},{d}]", 1.8, lambda g, c=c, d=d: G.dashed_rays(g, c, d))
