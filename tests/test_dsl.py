@@ -1131,3 +1131,74 @@ def test_corner_rays_shoot_one_diagonal_line_from_each_objects_corner():
                                                         [0, 0, 0, 0, 4]]))
     # an L whose top-left box corner is empty shoots nothing that way
     assert O.corner_rays(grid([[0, 0, 0], [0, 0, 5], [0, 5, 5]]), -1, -1) is None
+
+
+# prim-f ops
+def test_canvas_puts_the_grid_in_the_corner_of_a_bigger_background():
+    assert np.array_equal(G.canvas(grid([[1, 0], [0, 2]]), 2, 1), grid([[1, 0], [0, 2], [0, 0], [0, 0]]))
+    assert G.canvas(grid([[1, 0], [0, 2]]), 1, 1) is None
+
+
+def test_kron_colour_copies_the_grid_at_the_cells_of_a_colour():
+    assert np.array_equal(G.kron_colour(grid([[2, 1], [0, 2]]), 2),
+                          grid([[2, 1, 0, 0], [0, 2, 0, 0], [0, 0, 2, 1], [0, 0, 0, 2]]))
+    assert np.array_equal(G.kron_colour(grid([[3, 3], [1, 3]]), None),  # the most common colour
+                          grid([[3, 3, 3, 3], [1, 3, 1, 3], [0, 0, 3, 3], [0, 0, 1, 3]]))
+    assert G.kron_colour(grid([[2, 1], [0, 2]]), 7) is None
+
+
+def test_edge_key_recolours_a_colour_by_the_key_at_the_row_start():
+    g = grid([[1, 0, 5, 5], [0, 0, 5, 0], [2, 5, 0, 5]])
+    assert np.array_equal(G.recolour_by_edge_key(g, 5, "left"), grid([[1, 0, 1, 1], [0, 0, 5, 0], [2, 2, 0, 2]]))
+    assert G.recolour_by_edge_key(g, 6, "left") is None
+
+
+def test_alternate_flood_paints_a_checkerboard_from_two_seeds():
+    g = grid([[3, 4, 0, 0, 0, 0], [8, 8, 8, 8, 8, 0], [0, 0, 0, 0, 0, 0], [0, 8, 8, 8, 8, 8], [0, 0, 0, 0, 0, 0]])
+    assert np.array_equal(G.alternate_flood(g, 0), grid([[3, 4, 3, 4, 3, 4], [8, 8, 8, 8, 8, 3],
+                                                         [3, 4, 3, 4, 3, 4], [4, 8, 8, 8, 8, 8],
+                                                         [3, 4, 3, 4, 3, 4]]))
+    g[0, :3] = [3, 0, 4]  # seeds of the same parity: no checkerboard
+    assert G.alternate_flood(g, 0) is None
+
+
+def test_leaky_box_fills_a_box_and_leaks_out_of_its_door():
+    g = grid([[0, 0, 0, 0, 0], [0, 5, 0, 5, 0], [0, 5, 0, 5, 0], [0, 5, 5, 5, 0]])
+    assert np.array_equal(O.leaky_box(g, 8), grid([[0, 0, 8, 0, 0], [0, 5, 8, 5, 0], [0, 5, 8, 5, 0], [0, 5, 5, 5, 0]]))
+    assert O.leaky_box(grid([[5, 5, 5], [5, 0, 5], [5, 5, 5]]), 8) is None  # no door
+
+
+def test_stretch_to_marker_stretches_a_box_over_the_lone_cell():
+    g = grid([[0, 0, 0, 0, 0, 0], [3, 3, 3, 0, 0, 0], [3, 2, 3, 0, 0, 8], [3, 3, 3, 0, 0, 0]])
+    assert np.array_equal(O.stretch_to_marker(g), grid([[0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 3, 3],
+                                                        [3, 2, 2, 2, 2, 3], [3, 3, 3, 3, 3, 3]]))
+    g[0, 5], g[2, 5] = 8, 0  # the marker is level with no side of the box
+    assert O.stretch_to_marker(g) is None
+
+
+def test_header_rows_repeats_the_key_colours_as_whole_rows():
+    g = grid([[1, 2], [5, 5], [0, 0], [0, 0], [0, 0]])
+    assert np.array_equal(G.header_rows(g), grid([[1, 2], [5, 5], [1, 1], [2, 2], [1, 1]]))
+    assert G.header_rows(grid([[1, 2], [5, 4], [0, 0], [0, 0]])) is None  # no separator row
+
+
+def test_copy_part_to_all_copies_the_one_filled_part():
+    g = grid([[0, 0, 4, 1, 0], [0, 0, 4, 0, 0], [4, 4, 4, 4, 4], [0, 0, 4, 0, 0], [0, 0, 4, 0, 0]])
+    assert np.array_equal(G.copy_part_to_all(g), grid([[1, 0, 4, 1, 0], [0, 0, 4, 0, 0], [4, 4, 4, 4, 4],
+                                                       [1, 0, 4, 1, 0], [0, 0, 4, 0, 0]]))
+    g[0, 0] = 2  # two filled parts
+    assert G.copy_part_to_all(g) is None
+
+
+def test_bridge_rects_joins_two_facing_rectangles():
+    g = grid([[1, 1, 0, 0, 2], [1, 1, 0, 0, 2], [1, 1, 0, 0, 2], [1, 1, 0, 0, 2]])
+    assert np.array_equal(O.bridge_rects(g, 8), grid([[1, 1, 0, 0, 2], [1, 1, 8, 8, 2], [1, 1, 8, 8, 2],
+                                                      [1, 1, 0, 0, 2]]))
+    assert O.bridge_rects(grid([[1, 0, 2], [0, 0, 0]]), 8) is None  # too short a shared span
+
+
+def test_lines_to_largest_draws_lone_cells_to_the_biggest_object():
+    g = grid([[0, 0, 0, 0, 0], [0, 3, 3, 0, 0], [0, 3, 3, 0, 6], [0, 0, 0, 0, 0], [0, 7, 0, 0, 0]])
+    assert np.array_equal(O.lines_to_largest(g), grid([[0, 0, 0, 0, 0], [0, 3, 3, 0, 0], [0, 3, 3, 6, 6],
+                                                       [0, 7, 0, 0, 0], [0, 7, 0, 0, 0]]))
+    assert O.lines_to_largest(grid([[1, 0, 2]])) is None  # no largest object

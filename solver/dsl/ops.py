@@ -269,4 +269,30 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     if not facts.same_shape:
         add("key_paint", 1.8, G.key_paint)
         add("fit_pieces", 1.8, O.fit_pieces)
+    # prim-f: a picture placed in the corner of a bigger canvas, copies of the picture
+    # at its cells of one colour, cells recoloured by the key at the grid's edge, a checkerboard flood from
+    # two seed cells, a box with a door that leaks, a box stretched to reach a lone marker, a key row repeated
+    # as whole rows, the one filled lattice part copied to all, two rectangles bridged, lone cells drawn to the
+    # largest object.
+    for ky, kx in sorted(facts.scale_factors):
+        if (ky, kx) != (1, 1) and not facts.same_shape:
+            add(f"canvas[{ky},{kx}]", 1.8, lambda g, a=ky, b=kx: G.canvas(g, a, b))
+    if not facts.same_shape:
+        add("kron_majority", 1.8, lambda g: G.kron_colour(g, None))
+        for c in sorted(facts.common_colours):
+            add(f"kron_colour[{c}]", 1.8, lambda g, c=c: G.kron_colour(g, c))
+    if facts.same_shape:
+        for c in sorted(facts.mask_colours):
+            for edge in ("left", "right", "top", "bottom"):
+                add(f"edge_key[{c},{edge}]", 1.8, lambda g, c=c, e=edge: G.recolour_by_edge_key(g, c, e))
+        for c in sorted(facts.common_colours & facts.out_colours):
+            add(f"alternate_flood[{c}]", 1.8, lambda g, c=c: G.alternate_flood(g, c))
+        for c in sorted(facts.new_colours):
+            add(f"leaky_box[{c}]", 1.8, lambda g, c=c: O.leaky_box(g, c))
+        add("stretch_to_marker", 1.8, O.stretch_to_marker)
+        add("header_rows", 1.8, G.header_rows)
+        add("copy_part_to_all", 1.8, G.copy_part_to_all)
+        for c in sorted(facts.new_colours):
+            add(f"bridge_rects[{c}]", 1.8, lambda g, c=c: O.bridge_rects(g, c))
+        add("lines_to_largest", 1.8, O.lines_to_largest)
     return sorted(ops, key=lambda op: op.cost)
