@@ -1202,3 +1202,37 @@ def test_lines_to_largest_draws_lone_cells_to_the_biggest_object():
     assert np.array_equal(O.lines_to_largest(g), grid([[0, 0, 0, 0, 0], [0, 3, 3, 0, 0], [0, 3, 3, 6, 6],
                                                        [0, 7, 0, 0, 0], [0, 7, 0, 0, 0]]))
     assert O.lines_to_largest(grid([[1, 0, 2]])) is None  # no largest object
+
+
+def test_lower_half_bars_recolours_the_bottom_half_of_each_vertical_run():
+    g = grid([[0, 0, 0, 0], [2, 0, 0, 0], [2, 0, 2, 0], [2, 0, 2, 0], [2, 0, 2, 0]])
+    assert np.array_equal(G.lower_half_bars(g, 8), grid([[0, 0, 0, 0], [2, 0, 0, 0], [2, 0, 2, 0],
+                                                         [8, 0, 2, 0], [8, 0, 8, 0]]))
+    assert G.lower_half_bars(grid([[0, 0], [0, 0]]), 8) is None
+
+
+def test_parity_recolour_recolours_every_other_column_from_the_edge():
+    g = grid([[5, 0, 5, 0, 5], [0, 5, 0, 5, 0]])
+    assert np.array_equal(G.parity_recolour(g, 3, "right"), grid([[3, 0, 3, 0, 3], [0, 5, 0, 5, 0]]))
+    assert G.parity_recolour(grid([[0, 0], [0, 0]]), 3, "right") is None
+
+
+def test_sort_bars_restacks_bars_by_length_right_aligned_on_the_floor():
+    g = grid([[0, 0, 0, 0], [2, 2, 2, 0], [0, 0, 0, 0], [0, 3, 0, 0], [0, 4, 4, 0], [8, 8, 8, 8]])
+    assert np.array_equal(O.sort_bars(g), grid([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 3], [0, 0, 4, 4],
+                                                [0, 2, 2, 2], [8, 8, 8, 8]]))
+    assert O.sort_bars(grid([[2, 0, 2], [0, 0, 0], [3, 0, 0]])) is None  # a broken bar
+
+
+def test_to_matching_side_moves_cells_next_to_the_side_of_their_colour():
+    g = grid([[0, 1, 1, 1, 0], [2, 0, 0, 0, 4], [2, 0, 4, 0, 4], [2, 1, 0, 5, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]])
+    assert np.array_equal(O.to_matching_side(g), grid([[0, 1, 1, 1, 0], [2, 1, 0, 0, 4], [2, 0, 0, 4, 4],
+                                                       [2, 0, 0, 0, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]]))
+    g[-1, 1:-1] = 1  # two sides of one colour
+    assert O.to_matching_side(g) is None
+
+
+def test_kron_halves_blows_the_picture_up_to_copies_of_the_shape():
+    g = grid([[8, 0, 1, 0], [8, 8, 0, 2]])
+    assert np.array_equal(G.kron_halves(g), grid([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 2, 0], [0, 0, 2, 2]]))
+    assert G.kron_halves(grid([[8, 0, 1, 0], [8, 8, 0, 1]])) is None  # both halves one colour

@@ -1571,3 +1571,59 @@ def copy_part_to_all(g: Grid) -> Grid | None:
     for (p0, p1), (q0, q1) in spans:
         out[p0:p1, q0:q1] = src
     return out
+
+
+def lower_half_bars(g: Grid, colour: int) -> Grid | None:
+    """In every vertical run of foreground cells, the lower half (rounded down) is recoloured `colour`."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any() or fg.sum() * 2 > g.size:
+        return None
+    h = g.shape[0]
+    below = np.zeros(g.shape, np.int64)  # run length from this cell down
+    above = np.zeros(g.shape, np.int64)
+    for y in range(h - 1, -1, -1):
+        below[y] = fg[y] * (1 + (below[y + 1] if y + 1 < h else 0))
+    for y in range(h):
+        above[y] = fg[y] * (1 + (above[y - 1] if y > 0 else 0))
+    n = above + below - 1
+    out = g.copy()
+    out[fg & (below <= n // 2)] = colour
+    return out
+
+
+def parity_recolour(g: Grid, colour: int, edge: str) -> Grid | None:
+    """Foreground cells in every other column (or row) counting from `edge` (the one at the edge
+    included) are recoloured `colour`."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any():
+        return None
+    h, w = g.shape
+    if edge in ("left", "right"):
+        idx = np.arange(w) if edge == "left" else w - 1 - np.arange(w)
+        sel = np.broadcast_to((idx % 2 == 0)[None, :], g.shape)
+    else:
+        idx = np.arange(h) if edge == "top" else h - 1 - np.arange(h)
+        sel = np.broadcast_to((idx % 2 == 0)[:, None], g.shape)
+    out = g.copy()
+    out[fg & sel] = colour
+    return out
+
+
+def kron_halves(g: Grid) -> Grid | None:
+    """Two equal halves, one a one-colour shape and one a picture: each picture cell becomes a copy of the
+    shape in that cell's colour, each background cell a blank block."""
+    h, w = g.shape
+    halves = [g[:, :w // 2], g[:, w // 2:]] if w % 2 == 0 and w >= h else [g[:h // 2], g[h // 2:]]
+    if halves[0].shape != halves[1].shape:
+        return None
+    bg = background(g)
+    one = [len(set(np.unique(p).tolist()) - {bg}) == 1 for p in halves]
+    if one[0] == one[1]:
+        return None
+    mask, pic = (halves[0], halves[1]) if one[0] else (halves[1], halves[0])
+    if mask.shape[0] * pic.shape[0] > MAX_SIDE or mask.shape[1] * pic.shape[1] > MAX_SIDE:
+        return None
+    on = np.kron(pic != bg, mask != bg).astype(bool)
+    return np.where(on, np.kron(pic, np.ones_like(mask)), bg).astype(np.uint8)

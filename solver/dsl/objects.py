@@ -1119,3 +1119,60 @@ def lines_to_largest(g: Grid) -> Grid | None:
         if (g[seg] == bg).all():
             out[seg] = o.colour
     return out
+
+
+def sort_bars(g: Grid) -> Grid | None:
+    """Horizontal one-colour bars, one per row, restacked by length: the longest at the bottom (above any
+    full floor rows), each right-aligned, the shortest on top."""
+    bg = background(g)
+    h, w = g.shape
+    fg = g != bg
+    floor = h
+    while floor > 0 and fg[floor - 1].all():
+        floor -= 1
+    bars = []
+    for y in range(floor):
+        xs = np.flatnonzero(fg[y])
+        if not len(xs):
+            continue
+        if xs[-1] - xs[0] + 1 != len(xs) or len(np.unique(g[y, xs])) != 1:
+            return None
+        bars.append((len(xs), int(g[y, xs[0]])))
+    if len(bars) < 2 or len({n for n, _ in bars}) != len(bars):
+        return None
+    out = g.copy()
+    out[:floor] = bg
+    for i, (n, c) in enumerate(sorted(bars, reverse=True)):
+        out[floor - 1 - i, w - n:] = c
+    return out
+
+
+def to_matching_side(g: Grid) -> Grid | None:
+    """A frame whose four sides have four colours, loose cells inside: a cell of a side's colour moves
+    next to that side (same row or column); the other loose cells vanish."""
+    h, w = g.shape
+    if h < 4 or w < 4:
+        return None
+    sides = {"top": g[0, 1:-1], "bottom": g[-1, 1:-1], "left": g[1:-1, 0], "right": g[1:-1, -1]}
+    cols = {}
+    for k, s in sides.items():
+        if (s != s[0]).any():
+            return None
+        cols[int(s[0])] = k
+    if len(cols) != 4:
+        return None
+    inner = g[1:-1, 1:-1]
+    bg = background(inner)
+    out = g.copy()
+    out[1:-1, 1:-1] = bg
+    for y, x in np.argwhere(inner != bg):
+        side = cols.get(int(inner[y, x]))
+        if side == "top":
+            out[1, x + 1] = inner[y, x]
+        elif side == "bottom":
+            out[h - 2, x + 1] = inner[y, x]
+        elif side == "left":
+            out[y + 1, 1] = inner[y, x]
+        elif side == "right":
+            out[y + 1, w - 2] = inner[y, x]
+    return out

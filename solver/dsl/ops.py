@@ -273,11 +273,13 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     # at its cells of one colour, cells recoloured by the key at the grid's edge, a checkerboard flood from
     # two seed cells, a box with a door that leaks, a box stretched to reach a lone marker, a key row repeated
     # as whole rows, the one filled lattice part copied to all, two rectangles bridged, lone cells drawn to the
-    # largest object.
+    # largest object, bars' lower halves recoloured, every other column recoloured, bars sorted by length,
+    # loose cells moved to the frame side of their colour, a picture's cells blown up to a shape.
     for ky, kx in sorted(facts.scale_factors):
         if (ky, kx) != (1, 1) and not facts.same_shape:
             add(f"canvas[{ky},{kx}]", 1.8, lambda g, a=ky, b=kx: G.canvas(g, a, b))
     if not facts.same_shape:
+        add("kron_halves", 1.8, G.kron_halves)
         add("kron_majority", 1.8, lambda g: G.kron_colour(g, None))
         for c in sorted(facts.common_colours):
             add(f"kron_colour[{c}]", 1.8, lambda g, c=c: G.kron_colour(g, c))
@@ -295,4 +297,10 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for c in sorted(facts.new_colours):
             add(f"bridge_rects[{c}]", 1.8, lambda g, c=c: O.bridge_rects(g, c))
         add("lines_to_largest", 1.8, O.lines_to_largest)
+        for c in sorted(facts.new_colours):
+            add(f"lower_half_bars[{c}]", 1.8, lambda g, c=c: G.lower_half_bars(g, c))
+            for edge in ("left", "right", "top", "bottom"):
+                add(f"parity_recolour[{c},{edge}]", 1.8, lambda g, c=c, e=edge: G.parity_recolour(g, c, e))
+        add("sort_bars", 1.8, O.sort_bars)
+        add("to_matching_side", 1.8, O.to_matching_side)
     return sorted(ops, key=lambda op: op.cost)
