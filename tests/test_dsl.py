@@ -1236,3 +1236,16 @@ def test_kron_halves_blows_the_picture_up_to_copies_of_the_shape():
     g = grid([[8, 0, 1, 0], [8, 8, 0, 2]])
     assert np.array_equal(G.kron_halves(g), grid([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 2, 0], [0, 0, 2, 2]]))
     assert G.kron_halves(grid([[8, 0, 1, 0], [8, 8, 0, 1]])) is None  # both halves one colour
+
+
+def test_rise_by_size_lifts_each_object_by_its_cell_count():
+    g = grid([[7, 7, 7], [7, 7, 7], [7, 7, 7], [7, 2, 7], [2, 2, 1], [8, 8, 8]])
+    assert np.array_equal(O.rise_by_size(g), grid([[7, 2, 7], [2, 2, 7], [7, 7, 7], [7, 7, 1], [7, 7, 7],
+                                                   [8, 8, 8]]))
+    assert O.rise_by_size(grid([[7, 7, 7], [7, 2, 2], [8, 8, 8]])) is None  # would rise off the grid
+
+
+def test_staircase_grows_the_run_row_by_row():
+    assert np.array_equal(G.staircase(grid([[3, 0, 0, 0, 0, 0]])),
+                          grid([[3, 0, 0, 0, 0, 0], [3, 3, 0, 0, 0, 0], [3, 3, 3, 0, 0, 0]]))
+    assert G.staircase(grid([[3, 0, 3, 0]])) is None  # not one run

@@ -1627,3 +1627,19 @@ def kron_halves(g: Grid) -> Grid | None:
         return None
     on = np.kron(pic != bg, mask != bg).astype(bool)
     return np.where(on, np.kron(pic, np.ones_like(mask)), bg).astype(np.uint8)
+
+
+def staircase(g: Grid) -> Grid | None:
+    """A single row starting with a run of one colour: rows are added, each run one cell longer, until
+    the grid is half as tall as it is wide."""
+    h, w = g.shape
+    if h != 1 or w < 2 or w % 2:
+        return None
+    c = g[0, 0]
+    n = int(np.argmin(g[0] == c)) if (g[0] != c).any() else w
+    if n == w or (g[0, n:] != g[0, n]).any():
+        return None
+    out = np.full((w // 2, w), g[0, n], np.uint8)
+    for i in range(w // 2):
+        out[i, :min(w, n + i)] = c
+    return out

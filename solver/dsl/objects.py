@@ -1176,3 +1176,22 @@ def to_matching_side(g: Grid) -> Grid | None:
         elif side == "right":
             out[y + 1, w - 2] = inner[y, x]
     return out
+
+
+def rise_by_size(g: Grid) -> Grid | None:
+    """Every object (full-width floor rows aside) moves up by as many rows as it has cells."""
+    bg = background(g)
+    out = g.copy()
+    moved = []
+    for o in objects(g, "c8", bg):
+        if o.width == g.shape[1]:
+            continue  # a floor or a wall line stays
+        if o.top - o.size < 0:
+            return None
+        out[o.top:o.top + o.height, o.left:o.left + o.width][o.mask] = bg
+        moved.append(o)
+    if not moved:
+        return None
+    for o in moved:
+        out[o.top - o.size:o.top - o.size + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
+    return out

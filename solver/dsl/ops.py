@@ -274,7 +274,8 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     # two seed cells, a box with a door that leaks, a box stretched to reach a lone marker, a key row repeated
     # as whole rows, the one filled lattice part copied to all, two rectangles bridged, lone cells drawn to the
     # largest object, bars' lower halves recoloured, every other column recoloured, bars sorted by length,
-    # loose cells moved to the frame side of their colour, a picture's cells blown up to a shape.
+    # loose cells moved to the frame side of their colour, a picture's cells blown up to a shape,
+    # objects rising by their size, a run grown into a staircase.
     for ky, kx in sorted(facts.scale_factors):
         if (ky, kx) != (1, 1) and not facts.same_shape:
             add(f"canvas[{ky},{kx}]", 1.8, lambda g, a=ky, b=kx: G.canvas(g, a, b))
@@ -303,4 +304,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
                 add(f"parity_recolour[{c},{edge}]", 1.8, lambda g, c=c, e=edge: G.parity_recolour(g, c, e))
         add("sort_bars", 1.8, O.sort_bars)
         add("to_matching_side", 1.8, O.to_matching_side)
+        add("rise_by_size", 1.8, O.rise_by_size)
+    else:
+        add("staircase", 1.8, G.staircase)
     return sorted(ops, key=lambda op: op.cost)
