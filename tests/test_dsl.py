@@ -1303,3 +1303,121 @@ def test_mark_below_drops_a_mark_under_each_objects_middle():
                                                     [3, 0, 3, 0, 6],
                                                     [0, 4, 0, 0, 4]]))
     assert O.mark_below(grid([[3, 3, 0], [0, 0, 0]]), 4) is None  # even width
+
+
+# prim-f ops
+def test_canvas_puts_the_grid_in_the_corner_of_a_bigger_background():
+    assert np.array_equal(G.canvas(grid([[1, 0], [0, 2]]), 2, 1), grid([[1, 0], [0, 2], [0, 0], [0, 0]]))
+    assert G.canvas(grid([[1, 0], [0, 2]]), 1, 1) is None
+
+
+def test_kron_colour_copies_the_grid_at_the_cells_of_a_colour():
+    assert np.array_equal(G.kron_colour(grid([[2, 1], [0, 2]]), 2),
+                          grid([[2, 1, 0, 0], [0, 2, 0, 0], [0, 0, 2, 1], [0, 0, 0, 2]]))
+    assert np.array_equal(G.kron_colour(grid([[3, 3], [1, 3]]), None),  # the most common colour
+                          grid([[3, 3, 3, 3], [1, 3, 1, 3], [0, 0, 3, 3], [0, 0, 1, 3]]))
+    assert G.kron_colour(grid([[2, 1], [0, 2]]), 7) is None
+
+
+def test_edge_key_recolours_a_colour_by_the_key_at_the_row_start():
+    g = grid([[1, 0, 5, 5], [0, 0, 5, 0], [2, 5, 0, 5]])
+    assert np.array_equal(G.recolour_by_edge_key(g, 5, "left"), grid([[1, 0, 1, 1], [0, 0, 5, 0], [2, 2, 0, 2]]))
+    assert G.recolour_by_edge_key(g, 6, "left") is None
+
+
+def test_alternate_flood_paints_a_checkerboard_from_two_seeds():
+    g = grid([[3, 4, 0, 0, 0, 0], [8, 8, 8, 8, 8, 0], [0, 0, 0, 0, 0, 0], [0, 8, 8, 8, 8, 8], [0, 0, 0, 0, 0, 0]])
+    assert np.array_equal(G.alternate_flood(g, 0), grid([[3, 4, 3, 4, 3, 4], [8, 8, 8, 8, 8, 3],
+                                                         [3, 4, 3, 4, 3, 4], [4, 8, 8, 8, 8, 8],
+                                                         [3, 4, 3, 4, 3, 4]]))
+    g[0, :3] = [3, 0, 4]  # seeds of the same parity: no checkerboard
+    assert G.alternate_flood(g, 0) is None
+
+
+def test_leaky_box_fills_a_box_and_leaks_out_of_its_door():
+    g = grid([[0, 0, 0, 0, 0], [0, 5, 0, 5, 0], [0, 5, 0, 5, 0], [0, 5, 5, 5, 0]])
+    assert np.array_equal(O.leaky_box(g, 8), grid([[0, 0, 8, 0, 0], [0, 5, 8, 5, 0], [0, 5, 8, 5, 0], [0, 5, 5, 5, 0]]))
+    assert O.leaky_box(grid([[5, 5, 5], [5, 0, 5], [5, 5, 5]]), 8) is None  # no door
+
+
+def test_stretch_to_marker_stretches_a_box_over_the_lone_cell():
+    g = grid([[0, 0, 0, 0, 0, 0], [3, 3, 3, 0, 0, 0], [3, 2, 3, 0, 0, 8], [3, 3, 3, 0, 0, 0]])
+    assert np.array_equal(O.stretch_to_marker(g), grid([[0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 3, 3],
+                                                        [3, 2, 2, 2, 2, 3], [3, 3, 3, 3, 3, 3]]))
+    g[0, 5], g[2, 5] = 8, 0  # the marker is level with no side of the box
+    assert O.stretch_to_marker(g) is None
+
+
+def test_header_rows_repeats_the_key_colours_as_whole_rows():
+    g = grid([[1, 2], [5, 5], [0, 0], [0, 0], [0, 0]])
+    assert np.array_equal(G.header_rows(g), grid([[1, 2], [5, 5], [1, 1], [2, 2], [1, 1]]))
+    assert G.header_rows(grid([[1, 2], [5, 4], [0, 0], [0, 0]])) is None  # no separator row
+
+
+def test_copy_part_to_all_copies_the_one_filled_part():
+    g = grid([[0, 0, 4, 1, 0], [0, 0, 4, 0, 0], [4, 4, 4, 4, 4], [0, 0, 4, 0, 0], [0, 0, 4, 0, 0]])
+    assert np.array_equal(G.copy_part_to_all(g), grid([[1, 0, 4, 1, 0], [0, 0, 4, 0, 0], [4, 4, 4, 4, 4],
+                                                       [1, 0, 4, 1, 0], [0, 0, 4, 0, 0]]))
+    g[0, 0] = 2  # two filled parts
+    assert G.copy_part_to_all(g) is None
+
+
+def test_bridge_rects_joins_two_facing_rectangles():
+    g = grid([[1, 1, 0, 0, 2], [1, 1, 0, 0, 2], [1, 1, 0, 0, 2], [1, 1, 0, 0, 2]])
+    assert np.array_equal(O.bridge_rects(g, 8), grid([[1, 1, 0, 0, 2], [1, 1, 8, 8, 2], [1, 1, 8, 8, 2],
+                                                      [1, 1, 0, 0, 2]]))
+    assert O.bridge_rects(grid([[1, 0, 2], [0, 0, 0]]), 8) is None  # too short a shared span
+
+
+def test_lines_to_largest_draws_lone_cells_to_the_biggest_object():
+    g = grid([[0, 0, 0, 0, 0], [0, 3, 3, 0, 0], [0, 3, 3, 0, 6], [0, 0, 0, 0, 0], [0, 7, 0, 0, 0]])
+    assert np.array_equal(O.lines_to_largest(g), grid([[0, 0, 0, 0, 0], [0, 3, 3, 0, 0], [0, 3, 3, 6, 6],
+                                                       [0, 7, 0, 0, 0], [0, 7, 0, 0, 0]]))
+    assert O.lines_to_largest(grid([[1, 0, 2]])) is None  # no largest object
+
+
+def test_lower_half_bars_recolours_the_bottom_half_of_each_vertical_run():
+    g = grid([[0, 0, 0, 0], [2, 0, 0, 0], [2, 0, 2, 0], [2, 0, 2, 0], [2, 0, 2, 0]])
+    assert np.array_equal(G.lower_half_bars(g, 8), grid([[0, 0, 0, 0], [2, 0, 0, 0], [2, 0, 2, 0],
+                                                         [8, 0, 2, 0], [8, 0, 8, 0]]))
+    assert G.lower_half_bars(grid([[0, 0], [0, 0]]), 8) is None
+
+
+def test_parity_recolour_recolours_every_other_column_from_the_edge():
+    g = grid([[5, 0, 5, 0, 5], [0, 5, 0, 5, 0]])
+    assert np.array_equal(G.parity_recolour(g, 3, "right"), grid([[3, 0, 3, 0, 3], [0, 5, 0, 5, 0]]))
+    assert G.parity_recolour(grid([[0, 0], [0, 0]]), 3, "right") is None
+
+
+def test_sort_bars_restacks_bars_by_length_right_aligned_on_the_floor():
+    g = grid([[0, 0, 0, 0], [2, 2, 2, 0], [0, 0, 0, 0], [0, 3, 0, 0], [0, 4, 4, 0], [8, 8, 8, 8]])
+    assert np.array_equal(O.sort_bars(g), grid([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 3], [0, 0, 4, 4],
+                                                [0, 2, 2, 2], [8, 8, 8, 8]]))
+    assert O.sort_bars(grid([[2, 0, 2], [0, 0, 0], [3, 0, 0]])) is None  # a broken bar
+
+
+def test_to_matching_side_moves_cells_next_to_the_side_of_their_colour():
+    g = grid([[0, 1, 1, 1, 0], [2, 0, 0, 0, 4], [2, 0, 4, 0, 4], [2, 1, 0, 5, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]])
+    assert np.array_equal(O.to_matching_side(g), grid([[0, 1, 1, 1, 0], [2, 1, 0, 0, 4], [2, 0, 0, 4, 4],
+                                                       [2, 0, 0, 0, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]]))
+    g[-1, 1:-1] = 1  # two sides of one colour
+    assert O.to_matching_side(g) is None
+
+
+def test_kron_halves_blows_the_picture_up_to_copies_of_the_shape():
+    g = grid([[8, 0, 1, 0], [8, 8, 0, 2]])
+    assert np.array_equal(G.kron_halves(g), grid([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 2, 0], [0, 0, 2, 2]]))
+    assert G.kron_halves(grid([[8, 0, 1, 0], [8, 8, 0, 1]])) is None  # both halves one colour
+
+
+def test_rise_by_size_lifts_each_object_by_its_cell_count():
+    g = grid([[7, 7, 7], [7, 7, 7], [7, 7, 7], [7, 2, 7], [2, 2, 1], [8, 8, 8]])
+    assert np.array_equal(O.rise_by_size(g), grid([[7, 2, 7], [2, 2, 7], [7, 7, 7], [7, 7, 1], [7, 7, 7],
+                                                   [8, 8, 8]]))
+    assert O.rise_by_size(grid([[7, 7, 7], [7, 2, 2], [8, 8, 8]])) is None  # would rise off the grid
+
+
+def test_staircase_grows_the_run_row_by_row():
+    assert np.array_equal(G.staircase(grid([[3, 0, 0, 0, 0, 0]])),
+                          grid([[3, 0, 0, 0, 0, 0], [3, 3, 0, 0, 0, 0], [3, 3, 3, 0, 0, 0]]))
+    assert G.staircase(grid([[3, 0, 3, 0]])) is None  # not one run

@@ -1652,3 +1652,195 @@ def kronecker_by_colour(g: Grid) -> Grid | None:
     # blocks[i, j, a, b]: g[i, j] where g[a, b] has that colour, else black.
     blocks = np.where(g[:, :, None, None] == g[None, None], g[:, :, None, None], 0).astype(np.uint8)
     return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3).reshape(h * h, w * w))
+
+
+def canvas(g: Grid, ky: int, kx: int) -> Grid | None:
+    """The grid in the top-left corner of a background canvas ky x kx times its size (room to draw in)."""
+    h, w = g.shape
+    if (ky, kx) == (1, 1) or h * ky > MAX_SIDE or w * kx > MAX_SIDE or ky < 1 or kx < 1:
+        return None
+    out = np.full((h * ky, w * kx), background(g), np.uint8)
+    out[:h, :w] = g
+    return out
+
+
+def kron_colour(g: Grid, colour: int | None) -> Grid | None:
+    """Each cell of `colour` (None: the grid's most common colour) becomes a copy of the whole grid, every
+    other cell a blank (0) block."""
+    h, w = g.shape
+    if h * h > MAX_SIDE or w * w > MAX_SIDE:
+        return None
+    if colour is None:
+        counts = np.bincount(g.ravel(), minlength=10)
+        if (counts == counts.max()).sum() > 1:
+            return None
+        colour = int(counts.argmax())
+    mask = g == colour
+    if not mask.any():
+        return None
+    return np.kron(mask.astype(np.uint8), g).astype(np.uint8)
+
+
+def recolour_by_edge_key(g: Grid, colour: int, edge: str) -> Grid | None:
+    """Cells of `colour` take the colour of the key cell at the grid's `edge` (left/right: same row,
+    top/bottom: same column) when that key is foreground."""
+    bg = background(g)
+    a = g if edge in ("left", "right") else g.T
+    key = a[:, 0] if edge in ("left", "top") else a[:, -1]
+    hit = (a == colour) & ((key != bg) & (key != colour))[:, None]
+    if not hit.any():
+        return None
+    out = a.copy()
+    out[hit] = np.broadcast_to(key[:, None], a.shape)[hit]
+    return out if edge in ("left", "right") else np.ascontiguousarray(out.T)
+
+
+def alternate_flood(g: Grid, passable: int) -> Grid | None:
+    """Two adjacent seed cells of two rare colours flood the region of `passable` cells they touch
+    (4-connected), painting it as a checkerboard of the two colours that continues the seeds' parity."""
+    counts = np.bincount(g.ravel(), minlength=10)
+    others = [c for c in np.argsort(counts, kind="stable") if counts[c] and c != passable]
+    if len(others) < 3:
+        return None
+    a, b = int(others[0]), int(others[1])
+    if counts[a] + counts[b] > 0.1 * g.size:
+        return None
+    yy, xx = np.indices(g.shape)
+    par = (yy + xx) % 2
+    pa, pb = np.unique(par[g == a]), np.unique(par[g == b])
+    if len(pa) != 1 or len(pb) != 1 or pa[0] == pb[0]:
+        return None
+    seeds = (g == a) | (g == b)
+    free = g == passable
+    reach = seeds.copy()
+    while True:
+        grow = reach.copy()
+        grow[1:] |= reach[:-1]
+        grow[:-1] |= reach[1:]
+        grow[:, 1:] |= reach[:, :-1]
+        grow[:, :-1] |= reach[:, 1:]
+        grow &= free | seeds
+        if (grow == reach).all():
+            break
+        reach = grow
+    out = g.copy()
+    fill = reach & free
+    out[fill & (par == pa[0])] = a
+    out[fill & (par != pa[0])] = b
+    return out
+
+
+def header_rows(g: Grid) -> Grid | None:
+    """A key row on top, a full separator row under it and an empty rest: the empty rows are painted whole,
+    one per key cell in turn, repeating the key's colours downward."""
+    h, w = g.shape
+    if h < 4 or w < 2:
+        return None
+    key, sep, rest = g[0], g[1], g[2:]
+    if (sep != sep[0]).any() or (key == sep[0]).any() or len(np.unique(rest)) != 1 or rest[0, 0] in key:
+        return None
+    out = g.copy()
+    out[2:] = key[np.arange(h - 2) % w][:, None]
+    return out
+
+
+def copy_part_to_all(g: Grid) -> Grid | None:
+    """A lattice of equal parts where exactly one part has content: that part is copied into every part."""
+    bg = background(g)
+    rows = np.flatnonzero((g == g[:, :1]).all(axis=1) & (g[:, 0] != bg))
+    cols = np.flatnonzero((g == g[:1, :]).all(axis=0) & (g[0, :] != bg))
+    seps = set(g[rows, 0].tolist()) | set(g[0, cols].tolist())
+    if len(seps) != 1:
+        return None
+    sep = seps.pop()
+    row_parts, col_parts = _parts_between(g.shape[0], rows.tolist()), _parts_between(g.shape[1], cols.tolist())
+    if not row_parts or not col_parts:
+        return None
+    (r0, r1), (c0, c1) = row_parts[0], col_parts[0]
+    if any(b - a != r1 - r0 for a, b in row_parts) or any(b - a != c1 - c0 for a, b in col_parts):
+        return None
+    spans = [(r, c) for r in row_parts for c in col_parts]
+    if len(spans) < 2:
+        return None
+    full = [s for s in spans if ((g[s[0][0]:s[0][1], s[1][0]:s[1][1]] != bg)
+                                 & (g[s[0][0]:s[0][1], s[1][0]:s[1][1]] != sep)).any()]
+    if len(full) != 1:
+        return None
+    (a0, a1), (b0, b1) = full[0]
+    src = g[a0:a1, b0:b1]
+    out = g.copy()
+    for (p0, p1), (q0, q1) in spans:
+        out[p0:p1, q0:q1] = src
+    return out
+
+
+def lower_half_bars(g: Grid, colour: int) -> Grid | None:
+    """In every vertical run of foreground cells, the lower half (rounded down) is recoloured `colour`."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any() or fg.sum() * 2 > g.size:
+        return None
+    h = g.shape[0]
+    below = np.zeros(g.shape, np.int64)  # run length from this cell down
+    above = np.zeros(g.shape, np.int64)
+    for y in range(h - 1, -1, -1):
+        below[y] = fg[y] * (1 + (below[y + 1] if y + 1 < h else 0))
+    for y in range(h):
+        above[y] = fg[y] * (1 + (above[y - 1] if y > 0 else 0))
+    n = above + below - 1
+    out = g.copy()
+    out[fg & (below <= n // 2)] = colour
+    return out
+
+
+def parity_recolour(g: Grid, colour: int, edge: str) -> Grid | None:
+    """Foreground cells in every other column (or row) counting from `edge` (the one at the edge
+    included) are recoloured `colour`."""
+    bg = background(g)
+    fg = g != bg
+    if not fg.any():
+        return None
+    h, w = g.shape
+    if edge in ("left", "right"):
+        idx = np.arange(w) if edge == "left" else w - 1 - np.arange(w)
+        sel = np.broadcast_to((idx % 2 == 0)[None, :], g.shape)
+    else:
+        idx = np.arange(h) if edge == "top" else h - 1 - np.arange(h)
+        sel = np.broadcast_to((idx % 2 == 0)[:, None], g.shape)
+    out = g.copy()
+    out[fg & sel] = colour
+    return out
+
+
+def kron_halves(g: Grid) -> Grid | None:
+    """Two equal halves, one a one-colour shape and one a picture: each picture cell becomes a copy of the
+    shape in that cell's colour, each background cell a blank block."""
+    h, w = g.shape
+    halves = [g[:, :w // 2], g[:, w // 2:]] if w % 2 == 0 and w >= h else [g[:h // 2], g[h // 2:]]
+    if halves[0].shape != halves[1].shape:
+        return None
+    bg = background(g)
+    one = [len(set(np.unique(p).tolist()) - {bg}) == 1 for p in halves]
+    if one[0] == one[1]:
+        return None
+    mask, pic = (halves[0], halves[1]) if one[0] else (halves[1], halves[0])
+    if mask.shape[0] * pic.shape[0] > MAX_SIDE or mask.shape[1] * pic.shape[1] > MAX_SIDE:
+        return None
+    on = np.kron(pic != bg, mask != bg).astype(bool)
+    return np.where(on, np.kron(pic, np.ones_like(mask)), bg).astype(np.uint8)
+
+
+def staircase(g: Grid) -> Grid | None:
+    """A single row starting with a run of one colour: rows are added, each run one cell longer, until
+    the grid is half as tall as it is wide."""
+    h, w = g.shape
+    if h != 1 or w < 2 or w % 2:
+        return None
+    c = g[0, 0]
+    n = int(np.argmin(g[0] == c)) if (g[0] != c).any() else w
+    if n == w or (g[0, n:] != g[0, n]).any():
+        return None
+    out = np.full((w // 2, w), g[0, n], np.uint8)
+    for i in range(w // 2):
+        out[i, :min(w, n + i)] = c
+    return out

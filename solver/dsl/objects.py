@@ -1093,3 +1093,204 @@ def mark_below(g: Grid, colour: int) -> Grid | None:
     for o in obs:
         out[-1, o.left + o.width // 2] = colour
     return out
+
+
+def leaky_box(g: Grid, colour: int) -> Grid | None:
+    """A one-colour rectangular outline with a single gap in a side: its inside and the gap fill with
+    `colour`, and a line of `colour` leaks out of the gap straight to the grid's edge."""
+    bg = background(g)
+    out = g.copy()
+    done = False
+    for o in objects(g, "c8", bg):
+        h, w = o.mask.shape
+        if h < 3 or w < 3 or o.n_colours != 1:
+            continue
+        ring = np.ones((h, w), bool)
+        ring[1:-1, 1:-1] = False
+        gaps = np.argwhere(ring & ~o.mask)
+        if len(gaps) != 1 or o.mask[1:-1, 1:-1].any():
+            continue
+        gy, gx = gaps[0]
+        if gy in (0, h - 1) and gx in (0, w - 1):
+            continue  # a missing corner is no door
+        t, l = o.top, o.left
+        if (g[t + 1:t + h - 1, l + 1:l + w - 1] != bg).any():
+            continue
+        out[t + 1:t + h - 1, l + 1:l + w - 1] = colour
+        y, x = t + gy, l + gx
+        dy, dx = (-1 if gy == 0 else 1 if gy == h - 1 else 0), (-1 if gx == 0 else 1 if gx == w - 1 else 0)
+        while 0 <= y < g.shape[0] and 0 <= x < g.shape[1] and g[y, x] == bg:
+            out[y, x] = colour
+            y, x = y + dy, x + dx
+        done = True
+    return out if done else None
+
+
+def stretch_to_marker(g: Grid) -> Grid | None:
+    """One object and one lone cell of a colour the object lacks, level with it: the object stretches (its
+    middle row or column repeated) until its far side covers the lone cell."""
+    bg = background(g)
+    obs = objects(g, "m8", bg)
+    if len(obs) != 2:
+        return None
+    box, mk = sorted(obs, key=lambda o: -o.size)
+    if mk.size != 1 or box.size < 4 or (box.cells == mk.colour).any():
+        return None
+    t, l, h, w = box.top, box.left, box.height, box.width
+    y, x = mk.top, mk.left
+    if t <= y < t + h:
+        a, pos, lo, n = box.cells, x, l, w
+    elif l <= x < l + w:
+        a, pos, lo, n = box.cells.T, y, t, h
+    else:
+        return None
+    if n < 3:
+        return None
+    if pos >= lo + n:
+        new_n = pos - lo + 1
+        idx = np.minimum(np.arange(new_n), n - 2)
+        idx[-1] = n - 1
+        start = lo
+    else:
+        new_n = lo + n - pos
+        idx = np.maximum(np.arange(new_n) - (new_n - n), 1)
+        idx[0] = 0
+        start = pos
+    piece = a[:, idx]
+    out = g.copy()
+    out[y, x] = bg
+    if a is box.cells:
+        out[t:t + h, start:start + new_n] = piece
+    else:
+        out[start:start + new_n, l:l + w] = piece.T
+    return out
+
+
+def bridge_rects(g: Grid, colour: int) -> Grid | None:
+    """Two solid rectangles facing each other: the gap between them is bridged with `colour` over the span
+    they share, less one cell at each end."""
+    bg = background(g)
+    obs = objects(g, "c4", bg)
+    if len(obs) != 2 or any(o.size != o.height * o.width for o in obs):
+        return None
+    a, b = obs
+    out = g.copy()
+    for ax in (0, 1):  # ax 0: side by side (share rows), ax 1: one above the other (share columns)
+        s0 = max(a.top, b.top) if ax == 0 else max(a.left, b.left)
+        s1 = min(a.top + a.height, b.top + b.height) if ax == 0 else min(a.left + a.width, b.left + b.width)
+        if s1 - s0 < 3:
+            continue
+        p, q = sorted((a, b), key=lambda o: o.left if ax == 0 else o.top)
+        g0 = p.left + p.width if ax == 0 else p.top + p.height
+        g1 = q.left if ax == 0 else q.top
+        if g1 <= g0:
+            return None
+        if ax == 0:
+            out[s0 + 1:s1 - 1, g0:g1] = colour
+        else:
+            out[g0:g1, s0 + 1:s1 - 1] = colour
+        return out
+    return None
+
+
+def lines_to_largest(g: Grid) -> Grid | None:
+    """Lone cells level with the largest object draw a line of their colour straight to it."""
+    bg = background(g)
+    obs = objects(g, "c8", bg)
+    if len(obs) < 2:
+        return None
+    sizes = sorted(o.size for o in obs)
+    if sizes[-1] == sizes[-2] or sizes[-1] < 2:
+        return None
+    big = max(obs, key=lambda o: o.size)
+    t, l, b, r = big.top, big.left, big.top + big.height, big.left + big.width
+    out = g.copy()
+    for o in obs:
+        if o.size != 1:
+            continue
+        y, x = o.top, o.left
+        if t <= y < b:
+            seg = (slice(y, y + 1), slice(x + 1, l)) if x < l else (slice(y, y + 1), slice(r, x))
+        elif l <= x < r:
+            seg = (slice(y + 1, t), slice(x, x + 1)) if y < t else (slice(b, y), slice(x, x + 1))
+        else:
+            continue
+        if (g[seg] == bg).all():
+            out[seg] = o.colour
+    return out
+
+
+def sort_bars(g: Grid) -> Grid | None:
+    """Horizontal one-colour bars, one per row, restacked by length: the longest at the bottom (above any
+    full floor rows), each right-aligned, the shortest on top."""
+    bg = background(g)
+    h, w = g.shape
+    fg = g != bg
+    floor = h
+    while floor > 0 and fg[floor - 1].all():
+        floor -= 1
+    bars = []
+    for y in range(floor):
+        xs = np.flatnonzero(fg[y])
+        if not len(xs):
+            continue
+        if xs[-1] - xs[0] + 1 != len(xs) or len(np.unique(g[y, xs])) != 1:
+            return None
+        bars.append((len(xs), int(g[y, xs[0]])))
+    if len(bars) < 2 or len({n for n, _ in bars}) != len(bars):
+        return None
+    out = g.copy()
+    out[:floor] = bg
+    for i, (n, c) in enumerate(sorted(bars, reverse=True)):
+        out[floor - 1 - i, w - n:] = c
+    return out
+
+
+def to_matching_side(g: Grid) -> Grid | None:
+    """A frame whose four sides have four colours, loose cells inside: a cell of a side's colour moves
+    next to that side (same row or column); the other loose cells vanish."""
+    h, w = g.shape
+    if h < 4 or w < 4:
+        return None
+    sides = {"top": g[0, 1:-1], "bottom": g[-1, 1:-1], "left": g[1:-1, 0], "right": g[1:-1, -1]}
+    cols = {}
+    for k, s in sides.items():
+        if (s != s[0]).any():
+            return None
+        cols[int(s[0])] = k
+    if len(cols) != 4:
+        return None
+    inner = g[1:-1, 1:-1]
+    bg = background(inner)
+    out = g.copy()
+    out[1:-1, 1:-1] = bg
+    for y, x in np.argwhere(inner != bg):
+        side = cols.get(int(inner[y, x]))
+        if side == "top":
+            out[1, x + 1] = inner[y, x]
+        elif side == "bottom":
+            out[h - 2, x + 1] = inner[y, x]
+        elif side == "left":
+            out[y + 1, 1] = inner[y, x]
+        elif side == "right":
+            out[y + 1, w - 2] = inner[y, x]
+    return out
+
+
+def rise_by_size(g: Grid) -> Grid | None:
+    """Every object (full-width floor rows aside) moves up by as many rows as it has cells."""
+    bg = background(g)
+    out = g.copy()
+    moved = []
+    for o in objects(g, "c8", bg):
+        if o.width == g.shape[1]:
+            continue  # a floor or a wall line stays
+        if o.top - o.size < 0:
+            return None
+        out[o.top:o.top + o.height, o.left:o.left + o.width][o.mask] = bg
+        moved.append(o)
+    if not moved:
+        return None
+    for o in moved:
+        out[o.top - o.size:o.top - o.size + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
+    return out

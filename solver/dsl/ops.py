@@ -307,4 +307,42 @@ def build_ops(facts: TaskFacts) -> list[Op]:
             add(f"count_bars[{'vh'[axis]}]", 1.8, lambda g, a=axis: G.count_bars(g, a))
         add("kronecker_by_colour", 1.8, G.kronecker_by_colour)
     add("gather_to_rarest", 1.8, G.gather_to_rarest)
+    # prim-f: a picture placed in the corner of a bigger canvas, copies of the picture
+    # at its cells of one colour, cells recoloured by the key at the grid's edge, a checkerboard flood from
+    # two seed cells, a box with a door that leaks, a box stretched to reach a lone marker, a key row repeated
+    # as whole rows, the one filled lattice part copied to all, two rectangles bridged, lone cells drawn to the
+    # largest object, bars' lower halves recoloured, every other column recoloured, bars sorted by length,
+    # loose cells moved to the frame side of their colour, a picture's cells blown up to a shape,
+    # objects rising by their size, a run grown into a staircase.
+    for ky, kx in sorted(facts.scale_factors):
+        if (ky, kx) != (1, 1) and not facts.same_shape:
+            add(f"canvas[{ky},{kx}]", 1.8, lambda g, a=ky, b=kx: G.canvas(g, a, b))
+    if not facts.same_shape:
+        add("kron_halves", 1.8, G.kron_halves)
+        add("kron_majority", 1.8, lambda g: G.kron_colour(g, None))
+        for c in sorted(facts.common_colours):
+            add(f"kron_colour[{c}]", 1.8, lambda g, c=c: G.kron_colour(g, c))
+    if facts.same_shape:
+        for c in sorted(facts.mask_colours):
+            for edge in ("left", "right", "top", "bottom"):
+                add(f"edge_key[{c},{edge}]", 1.8, lambda g, c=c, e=edge: G.recolour_by_edge_key(g, c, e))
+        for c in sorted(facts.common_colours & facts.out_colours):
+            add(f"alternate_flood[{c}]", 1.8, lambda g, c=c: G.alternate_flood(g, c))
+        for c in sorted(facts.new_colours):
+            add(f"leaky_box[{c}]", 1.8, lambda g, c=c: O.leaky_box(g, c))
+        add("stretch_to_marker", 1.8, O.stretch_to_marker)
+        add("header_rows", 1.8, G.header_rows)
+        add("copy_part_to_all", 1.8, G.copy_part_to_all)
+        for c in sorted(facts.new_colours):
+            add(f"bridge_rects[{c}]", 1.8, lambda g, c=c: O.bridge_rects(g, c))
+        add("lines_to_largest", 1.8, O.lines_to_largest)
+        for c in sorted(facts.new_colours):
+            add(f"lower_half_bars[{c}]", 1.8, lambda g, c=c: G.lower_half_bars(g, c))
+            for edge in ("left", "right", "top", "bottom"):
+                add(f"parity_recolour[{c},{edge}]", 1.8, lambda g, c=c, e=edge: G.parity_recolour(g, c, e))
+        add("sort_bars", 1.8, O.sort_bars)
+        add("to_matching_side", 1.8, O.to_matching_side)
+        add("rise_by_size", 1.8, O.rise_by_size)
+    else:
+        add("staircase", 1.8, G.staircase)
     return sorted(ops, key=lambda op: op.cost)
