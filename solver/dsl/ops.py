@@ -269,6 +269,7 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     if not facts.same_shape:
         add("key_paint", 1.8, G.key_paint)
         add("fit_pieces", 1.8, O.fit_pieces)
+    # (Ops that apply to nearly any grid cost more: their children would crowd the deeper levels.)
     # Walls, elbows and bands: cells of a colour cast lines toward or away from the one full line, two
     # cells joined by an L, holes in bands become lines across them, a box drawn inside four markers, a
     # 2 x 2 block's colours sent to the opposite corners, dashed rays, ladders punched in bars, a mark
@@ -291,12 +292,12 @@ def build_ops(facts: TaskFacts) -> list[Op]:
             add(f"mark_below[{c}]", 1.8, lambda g, c=c: O.mark_below(g, c))
         for c in sorted(facts.new_colours):
             for d in ("right", "left", "down", "up"):
-                add(f"dashed_rays[{c},{d}]", 1.8, lambda g, c=c, d=d: G.dashed_rays(g, c, d))
+                add(f"dashed_rays[{c},{d}]", 2.0, lambda g, c=c, d=d: G.dashed_rays(g, c, d))
         for edge in ("top", "left"):
             add(f"xor_lines[{edge}]", 1.8, lambda g, e=edge: G.xor_lines(g, e))
         for axis in (0, 1):
             for shift in (1, -1):
-                add(f"roll_alternate[{'rc'[axis]},{shift}]", 1.8,
+                add(f"roll_alternate[{'rc'[axis]},{shift}]", 2.2,
                     lambda g, a=axis, s=shift: G.roll_alternate(g, a, s))
         for a in sorted(facts.new_colours):
             for b in sorted(facts.new_colours - {a}):
@@ -337,9 +338,9 @@ def build_ops(facts: TaskFacts) -> list[Op]:
             add(f"bridge_rects[{c}]", 1.8, lambda g, c=c: O.bridge_rects(g, c))
         add("lines_to_largest", 1.8, O.lines_to_largest)
         for c in sorted(facts.new_colours):
-            add(f"lower_half_bars[{c}]", 1.8, lambda g, c=c: G.lower_half_bars(g, c))
+            add(f"lower_half_bars[{c}]", 2.0, lambda g, c=c: G.lower_half_bars(g, c))
             for edge in ("left", "right", "top", "bottom"):
-                add(f"parity_recolour[{c},{edge}]", 1.8, lambda g, c=c, e=edge: G.parity_recolour(g, c, e))
+                add(f"parity_recolour[{c},{edge}]", 2.2, lambda g, c=c, e=edge: G.parity_recolour(g, c, e))
         add("sort_bars", 1.8, O.sort_bars)
         add("to_matching_side", 1.8, O.to_matching_side)
         add("rise_by_size", 1.8, O.rise_by_size)
