@@ -1185,3 +1185,15 @@ def test_zigzag_bounces_a_lone_edge_cell_between_the_side_walls():
                                              [0, 1, 0],
                                              [1, 0, 0]]))
     assert G.zigzag(grid([[0, 0, 0], [0, 1, 0], [0, 0, 0]])) is None  # not on the top or bottom row
+
+
+def test_extend_reflect_continues_a_pattern_back_and_forth_and_its_shape_rule_is_learned():
+    g = grid([[1, 0],
+              [0, 2],
+              [3, 3]])
+    assert np.array_equal(G.extend_reflect(g, 7, 2), grid([[1, 0], [0, 2], [3, 3], [0, 2], [1, 0], [0, 2], [3, 3]]))
+    assert G.extend_reflect(g, 3, 2) is None  # nothing to grow
+    xs, ys = [np.zeros((4, 5), np.uint8), np.zeros((3, 5), np.uint8)], [np.zeros((13, 5), np.uint8),
+                                                                      np.zeros((9, 5), np.uint8)]
+    rules = dict(learn.output_shape_rules(xs, ys))
+    assert rules["(*4-3,same)"](np.zeros((5, 5), np.uint8)) == (17, 5)

@@ -1642,3 +1642,19 @@ def zigzag(g: Grid) -> Grid | None:
         y, x = y + dy, x + dx
         out[y, x] = colour
     return out
+
+
+def _bounce(n: int, size: int) -> np.ndarray:
+    """Indices 0..n-1 then back down to 0 and up again (edge lines not repeated), `size` of them."""
+    if n == 1:
+        return np.zeros(size, np.int64)
+    i = np.arange(size) % (2 * n - 2)
+    return np.where(i < n, i, 2 * n - 2 - i)
+
+
+def extend_reflect(g: Grid, h: int, w: int) -> Grid | None:
+    """Grow the grid to h x w by reflecting it back and forth about its last row and column, the mirror
+    lines not doubled (a zigzag pattern continued)."""
+    if h < g.shape[0] or w < g.shape[1] or (h, w) == g.shape:
+        return None
+    return g[np.ix_(_bounce(g.shape[0], h), _bounce(g.shape[1], w))]
