@@ -1421,3 +1421,69 @@ def test_staircase_grows_the_run_row_by_row():
     assert np.array_equal(G.staircase(grid([[3, 0, 0, 0, 0, 0]])),
                           grid([[3, 0, 0, 0, 0, 0], [3, 3, 0, 0, 0, 0], [3, 3, 3, 0, 0, 0]]))
     assert G.staircase(grid([[3, 0, 3, 0]])) is None  # not one run
+
+
+def test_midpoint_plus_draws_a_plus_between_two_lone_cells_of_a_colour():
+    g = grid([[0, 0, 0, 0, 0],
+              [1, 0, 0, 0, 1],
+              [0, 0, 0, 0, 0]])
+    assert np.array_equal(G.midpoint_plus(g, 3), grid([[0, 0, 3, 0, 0],
+                                                        [1, 3, 3, 3, 1],
+                                                        [0, 0, 3, 0, 0]]))
+    assert G.midpoint_plus(grid([[1, 0, 0, 1, 0]]), 3) is None  # an odd gap has no middle cell
+    assert G.midpoint_plus(grid([[1, 1, 0, 1, 0]]), 3) is None  # the cells are not lone
+
+
+def test_complete_rot90_makes_the_picture_unchanged_by_quarter_turns():
+    g = grid([[0, 0, 0, 0, 0],
+              [0, 2, 0, 2, 0],
+              [0, 0, 5, 0, 0],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0]])
+    assert np.array_equal(G.complete_rot90(g), grid([[0, 0, 0, 0, 0],
+                                                      [0, 2, 0, 2, 0],
+                                                      [0, 0, 5, 0, 0],
+                                                      [0, 2, 0, 2, 0],
+                                                      [0, 0, 0, 0, 0]]))
+    assert G.complete_rot90(grid([[0, 0, 0], [0, 5, 0], [0, 0, 0]])) is None  # one cell: nothing to add
+
+
+def test_lattice_defects_marks_the_cells_some_copy_of_the_tile_changes():
+    g = grid([[1, 2, 5, 1, 2, 5, 1, 2],
+              [2, 1, 5, 2, 1, 5, 2, 0]])
+    assert np.array_equal(G.lattice_defects(g, 4), grid([[1, 2], [2, 4]]))
+    assert G.lattice_defects(grid([[1, 2, 5, 1, 2, 5, 1, 2]]), 4) is None  # all copies alike
+
+
+def test_template_to_marked_copies_the_template_part_onto_parts_with_holes():
+    g = grid([[7, 2, 0, 7, 7, 0, 7, 7],
+              [7, 2, 0, 7, 0, 0, 7, 7]])
+    assert np.array_equal(G.template_to_marked(g), grid([[7, 2, 0, 7, 2, 0, 7, 7],
+                                                          [7, 2, 0, 7, 2, 0, 7, 7]]))
+    assert G.template_to_marked(grid([[7, 2, 0, 7, 7, 0, 7, 7]])) is None  # no part is marked
+
+
+def test_zigzag_bounces_a_lone_edge_cell_between_the_side_walls():
+    g = grid([[0, 0, 0],
+              [0, 0, 0],
+              [0, 0, 0],
+              [0, 0, 0],
+              [1, 0, 0]])
+    assert np.array_equal(G.zigzag(g), grid([[1, 0, 0],
+                                             [0, 1, 0],
+                                             [0, 0, 1],
+                                             [0, 1, 0],
+                                             [1, 0, 0]]))
+    assert G.zigzag(grid([[0, 0, 0], [0, 1, 0], [0, 0, 0]])) is None  # not on the top or bottom row
+
+
+def test_extend_reflect_continues_a_pattern_back_and_forth_and_its_shape_rule_is_learned():
+    g = grid([[1, 0],
+              [0, 2],
+              [3, 3]])
+    assert np.array_equal(G.extend_reflect(g, 7, 2), grid([[1, 0], [0, 2], [3, 3], [0, 2], [1, 0], [0, 2], [3, 3]]))
+    assert G.extend_reflect(g, 3, 2) is None  # nothing to grow
+    xs, ys = [np.zeros((4, 5), np.uint8), np.zeros((3, 5), np.uint8)], [np.zeros((13, 5), np.uint8),
+                                                                      np.zeros((9, 5), np.uint8)]
+    rules = dict(learn.output_shape_rules(xs, ys))
+    assert rules["(*4-3,same)"](np.zeros((5, 5), np.uint8)) == (17, 5)

@@ -1844,3 +1844,210 @@ def staircase(g: Grid) -> Grid | None:
     for i in range(w // 2):
         out[i, :min(w, n + i)] = c
     return out
+
+
+# prim-g -------------------------------------------------------------------------------------------------
+
+
+def midpoint_plus(g: Grid, colour: int) -> Grid | None:
+    """Two lone cells of one colour in a row or a column mark a plus (a cell and its four neighbours) drawn
+    midway between them. None unless every foreground cell is lone and some such pair has a midpoint."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    if not 2 <= len(ys) <= 20:
+        return None
+    fg = np.pad(g != bg, 1)
+    h, w = g.shape
+    for y, x in zip(ys, xs):
+        if fg[y:y + 3, x:x + 3].sum() != 1:
+            return None
+    out = g.copy()
+    found = False
+    n = len(ys)
+    for i in range(n):
+        for j in range(i + 1, n):
+            y0, x0, y1, x1 = int(ys[i]), int(xs[i]), int(ys[j]), int(xs[j])
+            if g[y0, x0] != g[y1, x1] or (y0 != y1 and x0 != x1) or (y0 + y1) % 2 or (x0 + x1) % 2:
+                continue
+            cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
+            for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+                yy, xx = cy + dy, cx + dx
+                if 0 <= yy < h and 0 <= xx < w and g[yy, xx] == bg:
+                    out[yy, xx] = colour
+                    found = True
+    return out if found else None
+
+
+@numba.njit(cache=True)
+def _rot_complete(ys, xs, cs, h, w, y0, x0, y1, x1):
+    """Per doubled centre (cy2, cx2) over the content's box: -1 if the four quarter turns of the cells
+    leave the grid or disagree on a cell, else how many cells they add. Returns the best centre and
+    whether it is the only best one."""
+    n = len(ys)
+    best = 1 << 30
+    by = -1
+    bx = -1
+    unique = False
+    scratch = np.full((h, w), -1, np.int64)
+    for cy2 in range(2 * y0, 2 * y1 - 1):
+        for cx2 in range(2 * x0, 2 * x1 - 1):
+            if (cy2 - cx2) % 2 != 0:
+                continue
+            scratch[:, :] = -1
+            for k in range(n):
+                scratch[ys[k], xs[k]] = cs[k]
+            added = 0
+            ok = True
+            for k in range(n):
+                y = 2 * ys[k] - cy2
+                x = 2 * xs[k] - cx2
+                for _ in range(3):
+                    y, x = x, -y
+                    yy = (cy2 + y) // 2
+                    xx = (cx2 + x) // 2
+                    if yy < 0 or yy >= h or xx < 0 or xx >= w:
+                        ok = False
+                        break
+                    v = scratch[yy, xx]
+                    if v < 0:
+                        scratch[yy, xx] = cs[k]
+                        added += 1
+                    elif v != cs[k]:
+                        ok = False
+                        break
+                if not ok:
+                    break
+            if ok and added > 0:
+                if added < best:
+                    best = added
+                    by = cy2
+                    bx = cx2
+                    unique = True
+                elif added == best:
+                    unique = False
+    return by, bx, unique
+
+
+def complete_rot90(g: Grid) -> Grid | None:
+    """The foreground completed to a picture unchanged by quarter turns about the centre that needs the
+    fewest added cells (an unambiguous one, the turns agreeing on every cell and staying in the grid)."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    if not 2 <= len(ys) <= 80:
+        return None
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    cs = g[ys, xs].astype(np.int64)
+    cy2, cx2, unique = _rot_complete(ys.astype(np.int64), xs.astype(np.int64), cs, g.shape[0], g.shape[1],
+                                     y0, x0, y1, x1)
+    if cy2 < 0 or not unique:
+        return None
+    out = g.copy()
+    y, x = 2 * ys - cy2, 2 * xs - cx2
+    for _ in range(3):
+        y, x = x, -y
+        out[(cy2 + y) // 2, (cx2 + x) // 2] = g[ys, xs]
+    return out
+
+
+def _equal_parts(g: Grid):
+    """The lattice's parts as one (n_parts, h, w) array with their spans and the separator colour, when all
+    parts have one size; else None."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, sep = found
+    hs = {b - a for a, b in row_parts}
+    ws = {b - a for a, b in col_parts}
+    if len(hs) != 1 or len(ws) != 1:
+        return None
+    spans = [(r, c) for r in row_parts for c in col_parts]
+    parts = np.stack([g[r0:r1, c0:c1] for (r0, r1), (c0, c1) in spans])
+    return parts, spans, sep
+
+
+def lattice_defects(g: Grid, colour: int) -> Grid | None:
+    """Parts of a lattice that are copies of one tile, a few with cells changed: the tile (each cell's most
+    common value over the parts) with every cell that some part changes painted `colour`."""
+    found = _equal_parts(g)
+    if found is None:
+        return None
+    parts, _, _ = found
+    n = len(parts)
+    if n < 3:
+        return None
+    counts = (parts[None] == np.arange(10, dtype=np.uint8)[:, None, None, None]).sum(axis=1)
+    tile = counts.argmax(axis=0).astype(np.uint8)
+    if (counts.max(axis=0) * 2 <= n).any():
+        return None  # no clear majority: not copies of one tile
+    changed = (parts != tile[None]).any(axis=0)
+    if not changed.any():
+        return None
+    out = tile.copy()
+    out[changed] = colour
+    return out
+
+
+def template_to_marked(g: Grid) -> Grid | None:
+    """A lattice of plain parts (one colour), one template part (the plain colour and others) and marked
+    parts (plain ones with holes of the separator or background colour): each marked part becomes a copy
+    of the template."""
+    found = _equal_parts(g)
+    if found is None:
+        return None
+    parts, spans, sep = found
+    bg = background(g)
+    plain = np.bincount(parts[:, 0, 0]).argmax()
+    holes = (parts == sep) | ((parts == bg) & (bg != plain))
+    solid = ((parts == plain) | holes).all(axis=(1, 2))
+    marked = solid & holes.any(axis=(1, 2)) & (parts == plain).any(axis=(1, 2))
+    others = np.flatnonzero(~solid)
+    if not marked.any() or len(others) == 0:
+        return None
+    template = parts[others[0]]
+    if any(not np.array_equal(parts[k], template) for k in others[1:]):
+        return None
+    out = g.copy()
+    for k in np.flatnonzero(marked):
+        (r0, r1), (c0, c1) = spans[k]
+        out[r0:r1, c0:c1] = template
+    return out
+
+
+def zigzag(g: Grid) -> Grid | None:
+    """A lone cell on the top or bottom row climbs (or falls) diagonally across the grid one row a step,
+    bouncing between the side walls, starting away from the nearer one. None unless the grid holds just
+    that one cell, off the middle column, in a grid at least 2 wide."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    h, w = g.shape
+    if len(ys) != 1 or w < 2 or h < 2:
+        return None
+    y, x = int(ys[0]), int(xs[0])
+    if y not in (0, h - 1) or 2 * x == w - 1:
+        return None
+    dy = 1 if y == 0 else -1
+    dx = 1 if 2 * x < w - 1 else -1
+    out = g.copy()
+    colour = g[y, x]
+    for _ in range(h - 1):
+        if not 0 <= x + dx < w:
+            dx = -dx
+        y, x = y + dy, x + dx
+        out[y, x] = colour
+    return out
+
+
+def _bounce(n: int, size: int) -> np.ndarray:
+    """Indices 0..n-1 then back down to 0 and up again (edge lines not repeated), `size` of them."""
+    if n == 1:
+        return np.zeros(size, np.int64)
+    i = np.arange(size) % (2 * n - 2)
+    return np.where(i < n, i, 2 * n - 2 - i)
+
+
+def extend_reflect(g: Grid, h: int, w: int) -> Grid | None:
+    """Grow the grid to h x w by reflecting it back and forth about its last row and column, the mirror
+    lines not doubled (a zigzag pattern continued)."""
+    if h < g.shape[0] or w < g.shape[1] or (h, w) == g.shape:
+        return None
+    return g[np.ix_(_bounce(g.shape[0], h), _bounce(g.shape[1], w))]

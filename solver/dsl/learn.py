@@ -359,6 +359,7 @@ def resize_steps(xs: Sequence[Grid], ys: Sequence[Grid]) -> list[Fitted]:
         name, shape = grow[0]
         steps.append(Fitted(f"extend_periodic{name}", 1.5, lambda g: G.extend_periodic(g, *shape(g))))
         steps.append(Fitted(f"extend_shifted{name}", 1.8, lambda g: G.extend_shifted(g, *shape(g))))
+        steps.append(Fitted(f"extend_reflect{name}", 1.8, lambda g: G.extend_reflect(g, *shape(g))))
     steps += _window_steps(xs, ys) + _frame_steps(xs, ys)
     ry, rx = shape_ratio(xs, ys, 0), shape_ratio(xs, ys, 1)
     if ry is None or rx is None:
@@ -898,6 +899,11 @@ def _axis_rules(xs: Sequence[int], ys: Sequence[int]) -> list[tuple[str, Callabl
     offsets = {y - x for x, y in zip(xs, ys)}
     if len(offsets) == 1 and (d := offsets.pop()) != 0:
         rules.append((f"{d:+d}", lambda n: n + d))
+    if not rules and len(set(xs)) >= 2 and min(xs) >= 2:
+        # k copies sharing their edge lines (a pattern reflected back and forth): y = k(x - 1) + 1
+        ks = {(y - 1) / (x - 1) for x, y in zip(xs, ys)}
+        if len(ks) == 1 and (k := ks.pop()) == int(k) and k >= 2:
+            rules.append((f"*{k:g}-{k - 1:g}", lambda n, k=int(k): k * (n - 1) + 1))
     return rules
 
 

@@ -346,4 +346,16 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add("rise_by_size", 1.8, O.rise_by_size)
     else:
         add("staircase", 1.8, G.staircase)
+    # prim-g: a plus midway between two lone cells of a colour, the picture completed to quarter-turn
+    # symmetry, a lattice of copies of one tile read as the tile with its changed cells marked, a lattice's
+    # template part copied onto the parts marked with holes, a lone edge cell's path bouncing between the walls.
+    for c in sorted(facts.new_colours):
+        add(f"midpoint_plus[{c}]", 1.8, lambda g, c=c: G.midpoint_plus(g, c))
+    if facts.same_shape:
+        add("complete_rot90", 1.8, G.complete_rot90)
+        add("template_to_marked", 1.8, G.template_to_marked)
+        add("zigzag", 1.8, G.zigzag)
+    else:
+        for c in sorted(facts.new_colours):
+            add(f"lattice_defects[{c}]", 1.8, lambda g, c=c: G.lattice_defects(g, c))
     return sorted(ops, key=lambda op: op.cost)
