@@ -1487,3 +1487,69 @@ def test_extend_reflect_continues_a_pattern_back_and_forth_and_its_shape_rule_is
                                                                       np.zeros((9, 5), np.uint8)]
     rules = dict(learn.output_shape_rules(xs, ys))
     assert rules["(*4-3,same)"](np.zeros((5, 5), np.uint8)) == (17, 5)
+
+
+def test_grow_to_corner_fills_the_rectangle_to_the_nearest_corner():
+    g = grid([[0] * 5 for _ in range(5)])
+    g[1, 1] = 4
+    assert np.array_equal(G.grow_to_corner(g), grid([[4, 4, 0, 0, 0], [4, 4, 0, 0, 0]] + [[0] * 5] * 3))
+    g[2, 2], g[1, 1] = 4, 0  # the centre: every corner is as near
+    assert G.grow_to_corner(g) is None
+
+
+def test_complete_dashed_makes_the_half_covered_lines_solid():
+    g = grid([[0, 0, 0, 0, 0], [0, 1, 0, 1, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 0], [0, 1, 1, 1, 0]])
+    assert np.array_equal(G.complete_dashed(g, 2), grid([[0, 0, 0, 0, 0], [0, 1, 2, 1, 0], [0, 1, 0, 2, 0],
+                                                         [0, 2, 0, 1, 0], [0, 1, 1, 1, 0]]))
+    assert G.complete_dashed(grid([[1, 0, 0], [0, 0, 0], [0, 0, 1]]), 2) is None
+
+
+def test_spiral_winds_in_from_the_top_left():
+    assert np.array_equal(G.spiral(grid([[0] * 5 for _ in range(5)]), 3),
+                          grid([[3, 3, 3, 3, 3], [0, 0, 0, 0, 3], [3, 3, 3, 0, 3], [3, 0, 0, 0, 3], [3, 3, 3, 3, 3]]))
+    assert G.spiral(grid([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), 3) is None  # not empty
+
+
+def test_fill_with_loose_moves_the_loose_shape_into_the_hole():
+    g = grid([[0] * 6, [0, 6, 6, 6, 6, 0], [0, 6, 0, 0, 6, 0], [0, 6, 0, 0, 6, 0], [0, 6, 6, 6, 6, 0], [0] * 6,
+              [0, 8, 0, 0, 0, 0], [0, 8, 8, 0, 0, 0]])
+    assert np.array_equal(G.fill_with_loose(g), grid([[0] * 6, [0, 6, 6, 6, 6, 0], [0, 6, 8, 0, 6, 0],
+                                                      [0, 6, 8, 8, 6, 0], [0, 6, 6, 6, 6, 0]] + [[0] * 6] * 3))
+    assert G.fill_with_loose(grid([[0, 0, 0], [0, 8, 0], [0, 0, 0]])) is None  # no hole
+
+
+def test_marked_trails_slides_a_block_out_through_its_marked_corner():
+    g = grid([[0] * 5 for _ in range(5)])
+    g[2:4, 2:4] = 3
+    g[3, 3] = 2
+    assert np.array_equal(O.marked_trails(g, 2), grid([[0] * 5, [0] * 5, [0, 0, 3, 3, 0], [0, 0, 3, 3, 3],
+                                                       [0, 0, 0, 3, 3]]))
+    assert np.array_equal(O.marked_trails(g, 2, False), grid([[0] * 5, [0] * 5, [0] * 5, [0, 0, 0, 3, 3],
+                                                              [0, 0, 0, 3, 3]]))
+    assert O.marked_trails(g, 5) is None  # no cell of the mark
+
+
+def test_to_matching_side_with_a_step_moves_cells_one_cell_toward_their_side():
+    g = grid([[0, 1, 1, 1, 0], [2, 0, 0, 0, 4], [2, 0, 4, 0, 4], [2, 1, 0, 5, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]])
+    assert np.array_equal(O.to_matching_side(g, 1), grid([[0, 1, 1, 1, 0], [2, 0, 0, 0, 4], [2, 1, 0, 4, 4],
+                                                          [2, 0, 0, 5, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]]))
+    g[2, 2] = g[3, 1] = 0  # only a cell of no side's colour
+    assert O.to_matching_side(g, 1) is None
+
+
+def test_inside_out_swaps_ring_and_block_and_spreads_the_ring():
+    g = grid([[0] * 7 for _ in range(7)])
+    g[2:5, 2:5] = 4
+    g[3, 3] = 6
+    assert np.array_equal(O.inside_out(g), grid([[0] * 7, [0, 0, 4, 4, 4, 0, 0], [0, 4, 6, 6, 6, 4, 0],
+                                                 [0, 4, 6, 4, 6, 4, 0], [0, 4, 6, 6, 6, 4, 0],
+                                                 [0, 0, 4, 4, 4, 0, 0], [0] * 7]))
+    g[3, 3] = 4  # a solid block, no ring
+    assert O.inside_out(g) is None
+
+
+def test_pile_pyramid_stacks_a_column_of_cells_on_the_floor():
+    g = grid([[0, 0, 4, 0, 0], [0, 0, 7, 0, 0], [0, 0, 7, 0, 0], [0, 0, 7, 0, 0]])
+    assert np.array_equal(G.pile_pyramid(g), grid([[0] * 5, [0] * 5, [0, 0, 4, 0, 0], [0, 7, 7, 7, 0]]))
+    g[0, 2] = 0  # three cells: not a square number
+    assert G.pile_pyramid(g) is None

@@ -2051,3 +2051,147 @@ def extend_reflect(g: Grid, h: int, w: int) -> Grid | None:
     if h < g.shape[0] or w < g.shape[1] or (h, w) == g.shape:
         return None
     return g[np.ix_(_bounce(g.shape[0], h), _bounce(g.shape[1], w))]
+
+
+# prim-h: a lone cell grown to its nearest corner, dashed lines completed, a spiral drawn on an empty grid,
+# a hollow box filled with the loose shape's colour.
+def grow_to_corner(g: Grid) -> Grid | None:
+    """The one non-background cell grows into the rectangle between it and the nearest grid corner
+    (Manhattan distance; a tie is not applicable)."""
+    bg = background(g)
+    ys, xs = np.nonzero(g != bg)
+    if len(ys) != 1:
+        return None
+    h, w = g.shape
+    y, x = int(ys[0]), int(xs[0])
+    dist = {(cy, cx): abs(y - cy) + abs(x - cx) for cy in (0, h - 1) for cx in (0, w - 1)}
+    best = min(dist.values())
+    near = [k for k, v in dist.items() if v == best]
+    if len(near) != 1:
+        return None
+    cy, cx = near[0]
+    out = g.copy()
+    out[min(y, cy):max(y, cy) + 1, min(x, cx):max(x, cx) + 1] = g[y, x]
+    return out
+
+
+def complete_dashed(g: Grid, colour: int) -> Grid | None:
+    """Rows and columns of the content's box that are at least half covered are dashed lines: their gaps
+    across the whole box are painted `colour` (a dashed frame and its cross walls made solid)."""
+    bg = background(g)
+    fg = g != bg
+    if colour == bg or not fg.any():
+        return None
+    ys, xs = np.nonzero(fg)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    if y1 - y0 < 3 or x1 - x0 < 3:
+        return None
+    box = fg[y0:y1, x0:x1]
+    rows = box.sum(1) * 2 >= box.shape[1]
+    cols = box.sum(0) * 2 >= box.shape[0]
+    fill = np.zeros_like(box)
+    fill[rows] = True
+    fill[:, cols] = True
+    fill &= ~box
+    if not fill.any():
+        return None
+    out = g.copy()
+    out[y0:y1, x0:x1][fill] = colour
+    return out
+
+
+def spiral(g: Grid, colour: int) -> Grid | None:
+    """An empty grid gets a clockwise spiral of `colour` from its top-left corner, one cell between turns."""
+    h, w = g.shape
+    if (g != g[0, 0]).any() or colour == g[0, 0] or h < 3 or w < 3:
+        return None
+    on = np.zeros((h, w), bool)
+    dirs = ((0, 1), (1, 0), (0, -1), (-1, 0))
+    y = x = k = 0
+    on[0, 0] = True
+    turns = 0
+
+    def free(a, b):
+        return 0 <= a < h and 0 <= b < w and not on[a, b]
+
+    while turns < 2:
+        dy, dx = dirs[k]
+        ny, nx = y + dy, x + dx
+        if free(ny, nx) and (not (0 <= ny + dy < h and 0 <= nx + dx < w) or not on[ny + dy, nx + dx]):
+            y, x = ny, nx
+            on[y, x] = True
+            turns = 0
+        else:
+            k = (k + 1) % 4
+            turns += 1
+    out = g.copy()
+    out[on] = colour
+    return out
+
+
+def fill_with_loose(g: Grid) -> Grid | None:
+    """The one rectangular hole (background enclosed by a shape) takes the one loose shape (a colour whose
+    cells touch no hole cell), stretched to the hole's size by repeating its middle row and column (of a
+    two-line shape, the cells on in both lines); the loose shape is cleared."""
+    bg = background(g)
+    hole = (g == bg) & ~outside_mask(g == bg)
+    if not hole.any():
+        return None
+    hy, hx = np.nonzero(hole)
+    y0, x0 = hy.min(), hx.min()
+    H, W = hy.max() + 1 - y0, hx.max() + 1 - x0
+    if len(hy) != H * W:
+        return None
+    near = np.zeros_like(hole)
+    near[1:] |= hole[:-1]
+    near[:-1] |= hole[1:]
+    near[:, 1:] |= hole[:, :-1]
+    near[:, :-1] |= hole[:, 1:]
+    walls = set(np.unique(g[near & (g != bg)]).tolist())
+    loose = set(np.unique(g[g != bg]).tolist()) - walls
+    if len(loose) != 1:
+        return None
+    c = loose.pop()
+    ly, lx = np.nonzero(g == c)
+    shape = g[ly.min():ly.max() + 1, lx.min():lx.max() + 1] == c
+    sh, sw = shape.shape
+    if sh > H or sw > W:
+        return None
+
+    if sh == 2:  # a stroke runs through the stretched middle only where it joins both edges
+        shape = np.stack([shape[0], shape[0] & shape[1], shape[1]])
+    if sw == 2:
+        shape = np.stack([shape[:, 0], shape[:, 0] & shape[:, 1], shape[:, 1]], 1)
+
+    def index(n, m):
+        return np.zeros(n, int) if m == 1 else \
+            np.array([0 if i == 0 else m - 1 if i == n - 1 else (m - 1) // 2 for i in range(n)])
+
+    big = shape if shape.shape == (H, W) else shape[index(H, shape.shape[0])][:, index(W, shape.shape[1])]
+    out = g.copy()
+    out[g == c] = bg
+    out[y0:y0 + H, x0:x0 + W][big] = c
+    return out
+
+
+def pile_pyramid(g: Grid) -> Grid | None:
+    """The cells scattered down each column (n * n of them) fall into a pyramid of rows 1, 3, 5, ... cells
+    wide standing on the bottom edge, centred on their column; its cells take the colours in order from
+    the top."""
+    bg = background(g)
+    h, w = g.shape
+    fg = g != bg
+    cols = np.flatnonzero(fg.any(0))
+    if len(cols) == 0 or len(cols) > 4:
+        return None
+    out = np.full_like(g, bg)
+    for x in cols.tolist():
+        colours = g[fg[:, x], x]
+        n = int(round(len(colours) ** 0.5))
+        if n < 2 or n * n != len(colours) or n > h or x - n + 1 < 0 or x + n > w:
+            return None
+        i = 0
+        for r in range(n):
+            out[h - n + r, x - r:x + r + 1] = colours[i:i + 2 * r + 1]
+            i += 2 * r + 1
+    return out

@@ -1246,9 +1246,10 @@ def sort_bars(g: Grid) -> Grid | None:
     return out
 
 
-def to_matching_side(g: Grid) -> Grid | None:
+def to_matching_side(g: Grid, step: int | None = None) -> Grid | None:
     """A frame whose four sides have four colours, loose cells inside: a cell of a side's colour moves
-    next to that side (same row or column); the other loose cells vanish."""
+    next to that side (same row or column); the other loose cells vanish. With `step`, the cells of a
+    side's colour move that many cells toward it instead (stopping at the side) and the others stay."""
     h, w = g.shape
     if h < 4 or w < 4:
         return None
@@ -1263,17 +1264,24 @@ def to_matching_side(g: Grid) -> Grid | None:
     inner = g[1:-1, 1:-1]
     bg = background(inner)
     out = g.copy()
-    out[1:-1, 1:-1] = bg
+    ih, iw = inner.shape
+    if step is None:
+        out[1:-1, 1:-1] = bg
+    else:
+        moving = (inner != bg) & np.isin(inner, list(cols))
+        if not moving.any():
+            return None
+        out[1:-1, 1:-1][moving] = bg
     for y, x in np.argwhere(inner != bg):
         side = cols.get(int(inner[y, x]))
-        if side == "top":
-            out[1, x + 1] = inner[y, x]
-        elif side == "bottom":
-            out[h - 2, x + 1] = inner[y, x]
-        elif side == "left":
-            out[y + 1, 1] = inner[y, x]
-        elif side == "right":
-            out[y + 1, w - 2] = inner[y, x]
+        if side is None:
+            continue
+        if step is not None:
+            dy, dx = {"top": (-step, 0), "bottom": (step, 0), "left": (0, -step), "right": (0, step)}[side]
+            ty, tx = min(max(y + dy, 0), ih - 1), min(max(x + dx, 0), iw - 1)
+        else:
+            ty, tx = {"top": (0, x), "bottom": (ih - 1, x), "left": (y, 0), "right": (y, iw - 1)}[side]
+        out[ty + 1, tx + 1] = inner[y, x]
     return out
 
 
@@ -1293,4 +1301,91 @@ def rise_by_size(g: Grid) -> Grid | None:
         return None
     for o in moved:
         out[o.top - o.size:o.top - o.size + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
+    return out
+
+
+def marked_trails(g: Grid, mark: int, trail: bool = True) -> Grid | None:
+    """Each one-colour object with cells of colour `mark` beside it on corners of their joint bounding box
+    slides diagonally out through each marked corner: with `trail`, to the grid's edge, leaving a trail of copies of itself;
+    without, one step (the object moves). The object takes its other colour (the mark is gone). None when
+    no object has a marked corner."""
+    bg = background(g)
+    if mark == bg or not (g == mark).any():
+        return None
+    h, w = g.shape
+    out = g.copy()
+    paints = []
+    marks = g == mark
+    for o in objects(np.where(marks, bg, g).astype(np.uint8), "c8", bg):
+        t, l = max(o.top - 1, 0), max(o.left - 1, 0)
+        win = np.zeros((min(o.top + o.height + 1, h) - t, min(o.left + o.width + 1, w) - l), bool)
+        win[o.top - t:o.top - t + o.height, o.left - l:o.left - l + o.width] = o.mask
+        near = win.copy()  # the object's cells and their 8 neighbours
+        near[1:] |= win[:-1]
+        near[:-1] |= win[1:]
+        near[:, 1:] |= near[:, :-1].copy()
+        near[:, :-1] |= near[:, 1:].copy()
+        mk = near & marks[t:t + win.shape[0], l:l + win.shape[1]]
+        if not mk.any():
+            continue
+        for _ in range(2):  # a mark off the corners of the joint box belongs to a neighbour: drop it
+            ys, xs = np.nonzero(win | mk)
+            y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
+            corner = np.zeros_like(mk)
+            corner[[y0, y0, y1, y1], [x0, x1, x0, x1]] = True
+            mk &= corner
+        if not mk.any():
+            continue
+        ys, xs = np.nonzero(win | mk)
+        y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
+        colour = o.colour
+        dirs = [(dy, dx) for (cy, dy) in ((y0, -1), (y1, 1)) for (cx, dx) in ((x0, -1), (x1, 1)) if mk[cy, cx]]
+        if y1 == y0 or x1 == x0 or not dirs or mk.sum() != len(dirs) or (not trail and len(dirs) != 1):
+            return None
+        ys, xs = ys + t, xs + l
+        if trail:
+            paints.append((ys, xs, colour))
+        else:
+            out[ys, xs] = bg
+        for dy, dx in dirs:
+            k = 1
+            while k <= max(h, w) and (trail or k == 1):
+                paints.append((ys + k * dy, xs + k * dx, colour))
+                k += 1
+    if not paints:
+        return None
+    for ys, xs, colour in paints:
+        ok = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        out[ys[ok], xs[ok]] = colour
+    return out
+
+
+def inside_out(g: Grid) -> Grid | None:
+    """Every object is a framed block (a one-cell ring of one colour round a solid block of another) and
+    turns inside out: the ring takes the block's colour, the block the ring's, and the ring's colour
+    spreads out from each side of the ring as a band as thick as the block."""
+    bg = background(g)
+    objs = objects(g, "m8", bg)
+    if not objs or len(objs) > 8:
+        return None
+    h, w = g.shape
+    out = g.copy()
+    for o in objs:
+        if o.height < 3 or o.width < 3 or not o.mask.all():
+            return None
+        c = o.cells
+        ring = np.ones(c.shape, bool)
+        ring[1:-1, 1:-1] = False
+        a, b = c[0, 0], c[1, 1]
+        if a == b or (c[ring] != a).any() or (c[1:-1, 1:-1] != b).any():
+            return None
+        kh, kw = o.height - 2, o.width - 2
+        t, l, bt, rt = o.top, o.left, o.top + o.height, o.left + o.width
+        if t - kh < 0 or l - kw < 0 or bt + kh > h or rt + kw > w:
+            return None
+        out[t - kh:t, l:rt] = a
+        out[bt:bt + kh, l:rt] = a
+        out[t:bt, l - kw:l] = a
+        out[t:bt, rt:rt + kw] = a
+        out[t:bt, l:rt] = np.where(ring, b, a)
     return out

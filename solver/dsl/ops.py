@@ -358,4 +358,21 @@ def build_ops(facts: TaskFacts) -> list[Op]:
     else:
         for c in sorted(facts.new_colours):
             add(f"lattice_defects[{c}]", 1.8, lambda g, c=c: G.lattice_defects(g, c))
+    # prim-h: a lone cell grown into the rectangle to its nearest corner, a dashed frame and its walls made
+    # solid, a spiral drawn on an empty grid, a hole filled with the loose shape stretched to fit, a block sliding
+    # diagonally out through its marked corners (to the edge leaving a trail, or one step), cells one step
+    # toward the frame side of their colour, a framed block turned inside out, a column of cells piled into
+    # a pyramid.
+    if facts.same_shape:
+        add("grow_to_corner", 1.8, G.grow_to_corner)
+        for c in sorted(facts.new_colours):
+            add(f"complete_dashed[{c}]", 1.8, lambda g, c=c: G.complete_dashed(g, c))
+            add(f"spiral[{c}]", 1.8, lambda g, c=c: G.spiral(g, c))
+        add("fill_with_loose", 1.8, G.fill_with_loose)
+        for c in sorted(facts.mask_colours):
+            add(f"marked_trails[{c}]", 1.8, lambda g, c=c: O.marked_trails(g, c))
+            add(f"marked_step[{c}]", 1.8, lambda g, c=c: O.marked_trails(g, c, False))
+        add("to_matching_side[1]", 1.8, lambda g: O.to_matching_side(g, 1))
+        add("inside_out", 1.8, O.inside_out)
+        add("pile_pyramid", 1.8, G.pile_pyramid)
     return sorted(ops, key=lambda op: op.cost)
