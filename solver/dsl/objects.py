@@ -1246,9 +1246,10 @@ def sort_bars(g: Grid) -> Grid | None:
     return out
 
 
-def to_matching_side(g: Grid) -> Grid | None:
+def to_matching_side(g: Grid, trail: bool = False) -> Grid | None:
     """A frame whose four sides have four colours, loose cells inside: a cell of a side's colour moves
-    next to that side (same row or column); the other loose cells vanish."""
+    next to that side (same row or column; with `trail` it stays and a line of its colour joins it to the
+    side); the other loose cells vanish."""
     h, w = g.shape
     if h < 4 or w < 4:
         return None
@@ -1266,7 +1267,17 @@ def to_matching_side(g: Grid) -> Grid | None:
     out[1:-1, 1:-1] = bg
     for y, x in np.argwhere(inner != bg):
         side = cols.get(int(inner[y, x]))
-        if side == "top":
+        if trail and side is not None:
+            c = inner[y, x]
+            if side == "top":
+                out[1:y + 2, x + 1] = c
+            elif side == "bottom":
+                out[y + 1:h - 1, x + 1] = c
+            elif side == "left":
+                out[y + 1, 1:x + 2] = c
+            else:
+                out[y + 1, x + 1:w - 1] = c
+        elif side == "top":
             out[1, x + 1] = inner[y, x]
         elif side == "bottom":
             out[h - 2, x + 1] = inner[y, x]
@@ -1277,20 +1288,22 @@ def to_matching_side(g: Grid) -> Grid | None:
     return out
 
 
-def rise_by_size(g: Grid) -> Grid | None:
-    """Every object (full-width floor rows aside) moves up by as many rows as it has cells."""
+def rise_by_size(g: Grid, by: str = "size") -> Grid | None:
+    """Every object (full-width floor rows aside) moves up by as many rows as it has cells (`by` "size")
+    or as it is tall (`by` "height")."""
     bg = background(g)
     out = g.copy()
     moved = []
     for o in objects(g, "c8", bg):
         if o.width == g.shape[1]:
             continue  # a floor or a wall line stays
-        if o.top - o.size < 0:
+        d = o.size if by == "size" else o.height
+        if o.top - d < 0:
             return None
         out[o.top:o.top + o.height, o.left:o.left + o.width][o.mask] = bg
-        moved.append(o)
+        moved.append((o, d))
     if not moved:
         return None
-    for o in moved:
-        out[o.top - o.size:o.top - o.size + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
+    for o, d in moved:
+        out[o.top - d:o.top - d + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
     return out
