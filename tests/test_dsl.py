@@ -1553,3 +1553,69 @@ def test_pile_pyramid_stacks_a_column_of_cells_on_the_floor():
     assert np.array_equal(G.pile_pyramid(g), grid([[0] * 5, [0] * 5, [0, 0, 4, 0, 0], [0, 7, 7, 7, 0]]))
     g[0, 2] = 0  # three cells: not a square number
     assert G.pile_pyramid(g) is None
+
+
+def test_roll_by_marker_cuts_the_marker_column_and_rolls_the_rows():
+    g = grid([[5, 1, 2, 3], [9, 4, 0, 0], [5, 7, 7, 7]])
+    assert np.array_equal(G.roll_by_marker(g), grid([[7, 7, 7], [1, 2, 3], [4, 0, 0]]))
+    assert G.roll_by_marker(grid([[1, 2, 3], [4, 5, 6], [7, 8, 9]])) is None
+
+
+def test_crop_dense_rect_crops_the_mostly_one_colour_block_in_noise():
+    palette = np.array([1, 2, 3, 5, 6, 7, 8, 9], np.uint8)
+    g = palette[(np.arange(8)[:, None] * 3 + np.arange(8)[None, :]) % 8]
+    g[1:7, 1:7] = 4
+    g[3, 3] = 1
+    want = np.full((6, 6), 4, np.uint8)
+    want[2, 2] = 1
+    assert np.array_equal(G.crop_dense_rect(g), want)
+    assert G.crop_dense_rect(np.full((6, 6), 4, np.uint8)) is None  # the whole grid
+
+
+def test_crop_line_box_crops_between_two_row_and_two_column_lines():
+    g = np.zeros((8, 8), np.uint8)
+    g[[1, 6], :] = 2
+    g[:, [1, 6]] = 3
+    g[3, 3] = 5
+    assert np.array_equal(G.crop_line_box(g), g[1:7, 1:7])
+    assert G.crop_line_box(np.zeros((8, 8), np.uint8)) is None
+
+
+def test_to_matching_side_trail_joins_cells_to_the_side_of_their_colour():
+    g = grid([[0, 1, 1, 1, 0], [2, 0, 0, 0, 4], [2, 0, 4, 0, 4], [2, 1, 0, 5, 4], [2, 0, 0, 0, 4], [0, 3, 3, 3, 0]])
+    assert np.array_equal(O.to_matching_side(g, trail=True),
+                          grid([[0, 1, 1, 1, 0], [2, 1, 0, 0, 4], [2, 1, 4, 4, 4], [2, 1, 0, 0, 4], [2, 0, 0, 0, 4],
+                                [0, 3, 3, 3, 0]]))
+    g[-1, 1:-1] = 1  # two sides of one colour
+    assert O.to_matching_side(g, trail=True) is None
+
+
+def test_rise_by_height_lifts_each_object_by_its_height():
+    g = grid([[7, 7, 7], [7, 7, 7], [7, 7, 7], [7, 2, 7], [2, 2, 1], [8, 8, 8]])
+    assert np.array_equal(O.rise_by_size(g, "height"), grid([[7, 7, 7], [7, 2, 7], [2, 2, 7], [7, 7, 1],
+                                                             [7, 7, 7], [8, 8, 8]]))
+    assert O.rise_by_size(grid([[7, 2, 7], [7, 2, 7], [8, 8, 8]]), "height") is None
+
+
+def test_continue_layers_repeats_the_corner_layers_outward():
+    out = G.continue_layers(grid([[1, 2, 0], [2, 2, 0], [0, 0, 0]]), 2, 2)
+    r = np.arange(6)
+    assert np.array_equal(out, np.array([1, 2], np.uint8)[np.maximum(r[:, None], r[None, :]) % 2])
+    assert G.continue_layers(grid([[1, 2, 0], [3, 2, 0], [0, 0, 0]]), 2, 2) is None  # not layered
+
+
+def test_place_marked_cell_copies_the_marked_part_to_the_marker_place():
+    g = grid([[1, 0, 5, 0, 0], [0, 4, 5, 0, 2], [5, 5, 5, 5, 5], [0, 0, 5, 3, 0], [0, 0, 5, 0, 0]])
+    assert np.array_equal(G.place_marked_cell(g, 4),
+                          grid([[0, 0, 5, 0, 0], [0, 0, 5, 0, 0], [5, 5, 5, 5, 5], [0, 0, 5, 1, 0], [0, 0, 5, 0, 4]]))
+    assert G.place_marked_cell(g, 7) is None
+
+
+def test_diagonal_tails_extend_cells_hanging_by_a_corner():
+    g = np.zeros((5, 5), np.uint8)
+    g[2:4, 2:4] = 4
+    assert G.diagonal_tails(g) is None
+    g[1, 1] = 4
+    want = g.copy()
+    want[0, 0] = 4
+    assert np.array_equal(G.diagonal_tails(g), want)

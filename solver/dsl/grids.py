@@ -2195,3 +2195,175 @@ def pile_pyramid(g: Grid) -> Grid | None:
             out[h - n + r, x - r:x + r + 1] = colours[i:i + 2 * r + 1]
             i += 2 * r + 1
     return out
+
+
+_MARKER_EDGE_SETS = (("top", "left"), ("top", "right"), ("bottom", "left"), ("bottom", "right"),
+                     ("left",), ("top",), ("right",), ("bottom",))
+
+
+def roll_by_marker(g: Grid) -> Grid | None:
+    """Edge lines of one colour with one marker cell (colours found nowhere else in the grid) are cut off,
+    and the rest is rolled cyclically along each such line by the marker's position: a marker column rolls
+    the rows down, a marker row rolls the columns right (a corner shared by two such lines is ignored).
+    None when no edge line (or pair of edge lines meeting at a corner) is like that."""
+    h, w = g.shape
+    if h < 3 or w < 3:
+        return None
+    for edges in _MARKER_EDGE_SETS:
+        y0 = 1 if "top" in edges else 0
+        y1 = h - 1 if "bottom" in edges else h
+        x0 = 1 if "left" in edges else 0
+        x1 = w - 1 if "right" in edges else w
+        rest = g[y0:y1, x0:x1]
+        rest_cols = np.zeros(10, bool)
+        rest_cols[rest.ravel()] = True
+        shifts = []
+        for e in edges:
+            line = {"top": g[0, x0:x1], "bottom": g[-1, x0:x1], "left": g[y0:y1, 0], "right": g[y0:y1, -1]}[e]
+            full = {"top": g[0], "bottom": g[-1], "left": g[:, 0], "right": g[:, -1]}[e]
+            if rest_cols[full].any():
+                break
+            counts = np.bincount(line, minlength=10)
+            if len(line) < 3 or np.count_nonzero(counts) != 2 or counts.max() != len(line) - 1:
+                break
+            odd = np.flatnonzero(line != int(np.argmax(counts)))
+            shifts.append((0 if e in ("left", "right") else 1, int(odd[0])))
+        else:
+            out = rest
+            for axis, s in shifts:
+                out = np.roll(out, s, axis=axis)
+            return np.ascontiguousarray(out)
+    return None
+
+
+_largest_rect_nb = numba.njit(cache=True)(_largest_empty_rect)
+
+
+def crop_dense_rect(g: Grid) -> Grid | None:
+    """Crop the largest rectangle that is mostly one colour standing in a noisy picture: the largest
+    one-colour rectangle, grown side by side while each added row or column is at least three quarters
+    that colour (so the few odd cells inside it are kept). None when that rectangle is smaller than 3 x 3,
+    is the whole grid, or two colours tie for it."""
+    h, w = g.shape
+    if h < 4 or w < 4:
+        return None
+    found = []
+    for c in np.unique(g):
+        m = g == c
+        r = m[:-2] & m[1:-1] & m[2:]
+        if not (r[:, :-2] & r[:, 1:-1] & r[:, 2:]).any():  # no 3 x 3 block of the colour
+            continue
+        best, _, rect = _largest_rect_nb(np.ascontiguousarray(m))
+        if best < 4:
+            continue
+        y0, x0, y1, x1 = (int(v) for v in rect)
+        grown = True
+        while grown:
+            grown = False
+            if y0 > 0 and m[y0 - 1, x0:x1].mean() >= 0.75:
+                y0, grown = y0 - 1, True
+            if y1 < h and m[y1, x0:x1].mean() >= 0.75:
+                y1, grown = y1 + 1, True
+            if x0 > 0 and m[y0:y1, x0 - 1].mean() >= 0.75:
+                x0, grown = x0 - 1, True
+            if x1 < w and m[y0:y1, x1].mean() >= 0.75:
+                x1, grown = x1 + 1, True
+        found.append(((y1 - y0) * (x1 - x0), (y0, x0, y1, x1)))
+    if not found:
+        return None
+    found.sort(reverse=True)
+    area, (y0, x0, y1, x1) = found[0]
+    if (len(found) > 1 and found[1][0] == area) or y1 - y0 < 3 or x1 - x0 < 3 or area == h * w:
+        return None
+    return g[y0:y1, x0:x1].copy()
+
+
+def crop_line_box(g: Grid) -> Grid | None:
+    """Crop the box bounded by exactly two full row lines and two full column lines (each one colour, not
+    the background, but for crossings and a few stray cells), the lines included. None otherwise."""
+    h, w = g.shape
+    if h < 4 or w < 4:
+        return None
+    bg = background(g)
+    found = []
+    for a in (g, g.T):
+        n = a.shape[1]
+        mode = np.array([np.bincount(r, minlength=10).argmax() for r in a])
+        cnt = (a == mode[:, None]).sum(axis=1)
+        found.append(np.flatnonzero((cnt >= n - 4) & (mode != bg) & (cnt >= 0.75 * n)))
+    rows, cols = found
+    if len(rows) != 2 or len(cols) != 2 or rows[1] - rows[0] < 2 or cols[1] - cols[0] < 2:
+        return None
+    out = g[rows[0]:rows[1] + 1, cols[0]:cols[1] + 1]
+    return None if out.shape == g.shape else out.copy()
+
+
+def continue_layers(g: Grid, ky: int, kx: int) -> Grid | None:
+    """A square picture in the top-left corner made of nested L-shaped layers (cell (r, c) has the colour
+    of layer max(r, c)), black elsewhere: the layers' colour sequence repeats outward over a canvas ky x kx
+    times the grid. None when the corner picture is not layered or has a single layer."""
+    h, w = g.shape
+    k = 0
+    while k < min(h, w) and (g[:k + 1, :k + 1] != 0).all():
+        k += 1
+    if k < 2 or g[k:].any() or g[:, k:].any():
+        return None
+    seq = np.diagonal(g)[:k]
+    r = np.arange(k)
+    if not (g[:k, :k] == seq[np.maximum(r[:, None], r[None, :])]).all():
+        return None
+    H, W = h * ky, w * kx
+    if H > MAX_SIDE or W > MAX_SIDE:
+        return None
+    return seq[np.maximum(np.arange(H)[:, None], np.arange(W)[None, :]) % k].astype(np.uint8)
+
+
+def place_marked_cell(g: Grid, colour: int) -> Grid | None:
+    """A lattice of n x m parts, each part n x m cells: the part holding the grid's one cell of `colour`
+    is copied to the part at that cell's position inside it, every other part cleared to the background.
+    None without such a lattice or unless exactly one cell has the colour."""
+    found = lattice(g)
+    if found is None:
+        return None
+    row_parts, col_parts, sep = found
+    n, m = len(row_parts), len(col_parts)
+    if n * m < 4 or any(r1 - r0 != n for r0, r1 in row_parts) or any(c1 - c0 != m for c0, c1 in col_parts):
+        return None
+    ys, xs = np.nonzero(g == colour)
+    if len(ys) != 1 or colour == sep:
+        return None
+    y, x = int(ys[0]), int(xs[0])
+    i = next(k for k, (r0, r1) in enumerate(row_parts) if r0 <= y < r1)
+    j = next(k for k, (c0, c1) in enumerate(col_parts) if c0 <= x < c1)
+    part = g[row_parts[i][0]:row_parts[i][1], col_parts[j][0]:col_parts[j][1]].copy()
+    bg = background(g)
+    out = g.copy()
+    for r0, r1 in row_parts:
+        for c0, c1 in col_parts:
+            out[r0:r1, c0:c1] = bg
+    ti, tj = y - row_parts[i][0], x - col_parts[j][0]
+    out[row_parts[ti][0]:row_parts[ti][1], col_parts[tj][0]:col_parts[tj][1]] = part
+    return out
+
+
+def diagonal_tails(g: Grid) -> Grid | None:
+    """A cell touching the rest of its shape only by one corner is a tail: it extends as a diagonal line
+    of its colour away from that corner, over background cells, to the edge. None without such a cell."""
+    bg = background(g)
+    fg = g != bg
+    h, w = g.shape
+    p = np.pad(fg, 1)
+    orth = p[:-2, 1:-1].astype(np.int8) + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
+    diag = {(dy, dx): p[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx] for dy in (-1, 1) for dx in (-1, 1)}
+    ndiag = sum(d.astype(np.int8) for d in diag.values())
+    tails = fg & (orth == 0) & (ndiag == 1)
+    if not tails.any():
+        return None
+    out = g.copy()
+    for y, x in np.argwhere(tails):
+        dy, dx = next((-a, -b) for (a, b), d in diag.items() if d[y, x])
+        yy, xx = y + dy, x + dx
+        while 0 <= yy < h and 0 <= xx < w and g[yy, xx] == bg:
+            out[yy, xx] = g[y, x]
+            yy, xx = yy + dy, xx + dx
+    return out

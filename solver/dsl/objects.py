@@ -1246,10 +1246,11 @@ def sort_bars(g: Grid) -> Grid | None:
     return out
 
 
-def to_matching_side(g: Grid, step: int | None = None) -> Grid | None:
+def to_matching_side(g: Grid, step: int | None = None, trail: bool = False) -> Grid | None:
     """A frame whose four sides have four colours, loose cells inside: a cell of a side's colour moves
     next to that side (same row or column); the other loose cells vanish. With `step`, the cells of a
-    side's colour move that many cells toward it instead (stopping at the side) and the others stay."""
+    side's colour move that many cells toward it instead (stopping at the side) and the others stay; with
+    `trail`, they stay and a line of their colour joins them to the side."""
     h, w = g.shape
     if h < 4 or w < 4:
         return None
@@ -1281,26 +1282,31 @@ def to_matching_side(g: Grid, step: int | None = None) -> Grid | None:
             ty, tx = min(max(y + dy, 0), ih - 1), min(max(x + dx, 0), iw - 1)
         else:
             ty, tx = {"top": (0, x), "bottom": (ih - 1, x), "left": (y, 0), "right": (y, iw - 1)}[side]
-        out[ty + 1, tx + 1] = inner[y, x]
+        if trail:  # the whole run from the cell to the side
+            out[min(y, ty) + 1:max(y, ty) + 2, min(x, tx) + 1:max(x, tx) + 2] = inner[y, x]
+        else:
+            out[ty + 1, tx + 1] = inner[y, x]
     return out
 
 
-def rise_by_size(g: Grid) -> Grid | None:
-    """Every object (full-width floor rows aside) moves up by as many rows as it has cells."""
+def rise_by_size(g: Grid, by: str = "size") -> Grid | None:
+    """Every object (full-width floor rows aside) moves up by as many rows as it has cells (`by` "size")
+    or as it is tall (`by` "height")."""
     bg = background(g)
     out = g.copy()
     moved = []
     for o in objects(g, "c8", bg):
         if o.width == g.shape[1]:
             continue  # a floor or a wall line stays
-        if o.top - o.size < 0:
+        d = o.size if by == "size" else o.height
+        if o.top - d < 0:
             return None
         out[o.top:o.top + o.height, o.left:o.left + o.width][o.mask] = bg
-        moved.append(o)
+        moved.append((o, d))
     if not moved:
         return None
-    for o in moved:
-        out[o.top - o.size:o.top - o.size + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
+    for o, d in moved:
+        out[o.top - d:o.top - d + o.height, o.left:o.left + o.width][o.mask] = o.cells[o.mask]
     return out
 
 

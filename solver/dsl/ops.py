@@ -375,4 +375,22 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         add("to_matching_side[1]", 1.8, lambda g: O.to_matching_side(g, 1))
         add("inside_out", 1.8, O.inside_out)
         add("pile_pyramid", 1.8, G.pile_pyramid)
+    # prim-i: a grid rolled by the marker on its edge line(s), the line(s) cut off; the mostly one-colour
+    # rectangle standing in a noisy picture cropped; the box between two row and two column lines cropped,
+    # loose cells drawn as lines to the frame side of their colour; objects rising by their height, nested
+    # L-shaped layers continued over a bigger canvas, the lattice part holding the marker copied to the
+    # part at the marker's place, cells hanging by one corner extended as diagonal lines.
+    if not facts.same_shape:
+        add("roll_by_marker", 1.8, G.roll_by_marker)
+        add("crop_dense_rect", 1.5, G.crop_dense_rect)
+        add("crop_line_box", 1.5, G.crop_line_box)
+        for ky, kx in sorted(facts.scale_factors):
+            if (ky, kx) != (1, 1):
+                add(f"continue_layers[{ky},{kx}]", 1.8, lambda g, a=ky, b=kx: G.continue_layers(g, a, b))
+    add("to_matching_side[trail]", 1.8, lambda g: O.to_matching_side(g, trail=True))
+    if facts.same_shape:
+        add("rise_by_height", 1.8, lambda g: O.rise_by_size(g, "height"))
+        for c in sorted(facts.common_colours):
+            add(f"place_marked_cell[{c}]", 1.8, lambda g, c=c: G.place_marked_cell(g, c))
+        add("diagonal_tails", 1.8, G.diagonal_tails)
     return sorted(ops, key=lambda op: op.cost)
