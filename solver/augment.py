@@ -12,10 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import AUGMENT_KINDS
+from .config import AUGMENT_KINDS, D8_NAMES
 from .tasks import Example, Grid, Task, N_COLORS
-
-D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_ud", "anti_transpose", "flip_lr")
 
 
 def _d8(grid: Grid, k: int) -> Grid:

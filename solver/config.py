@@ -76,11 +76,18 @@ class DslConfig:
     compose_cost: float = 1.0       # extra cost of a composed program over the sum of its edits
     shape_penalty: float = 1.0      # extra cost of a test output whose shape contradicts the train pairs
     partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)
+    # A second search on the task seen under this symmetry (a D8 name of solver/augment.py, "" for none),
+    # when the first finds no program: ops that read rows, or one direction, then get the columns, or the
+    # other. The first search gets the budget but this share; one that fits leaves the rest unused.
+    second_pass: str = "transpose"
+    second_pass_share: float = 0.3
     roles: bool = True              # also fit local rules on pairs with their free colours renamed by rank
     max_predictions: int = 50       # fitting programs' predictions an Outcome keeps for benchmarks (coverage)
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")
+# The 8 symmetries of the square, in the order of solver/augment.py's D8 index (it imports them from here).
+D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_ud", "anti_transpose", "flip_lr")
 # Fields that take one of a few names. The modules that act on them import these, so each name is written
 # once, and load_config refuses anything else: a typo stops the run before it starts, instead of failing
 # task by task in a worker (or, for the vote, silently falling back to another one).
@@ -101,7 +108,8 @@ LOSS_ON = ("auto", "outputs", "outputs-but-first", "test")
 CHOICES = {"model.device": DEVICES, "model.backend": BACKENDS, "ttt.scope": TTT_SCOPES,
            "sample.method": SAMPLE_METHODS, "select.vote": VOTES, "select.merge": MERGES,
            "model.format": FORMATS, "select.rescore_rule": RESCORE_RULES, "ttt.data": TTT_DATA,
-           "finetune.method": FINETUNE_METHODS, "finetune.loss_on": LOSS_ON}
+           "finetune.method": FINETUNE_METHODS, "finetune.loss_on": LOSS_ON,
+           "dsl.second_pass": ("",) + D8_NAMES[1:]}
 LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS,
                 "finetune.augment": AUGMENT_KINDS, "finetune.eval_augment": AUGMENT_KINDS}
 

@@ -29,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..augment import D8, D8_NAMES
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
@@ -42,6 +43,8 @@ from .ops import Op, build_ops, task_facts
 CLOCK_STRIDE = 4
 CACHE_FRACTION = 0.25  # of the task's memory: op results cached per grid (the rest: states, temporaries)
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
+FILL_COST = 2.0  # filling holes from patches, as a step: like a plain op's
+START_COST = 1.0  # a start state beside the input (_start_states), as a step
 
 
 class Clock:
@@ -382,6 +385,8 @@ class Search:
         self._check(root)
         frontier: list = [(0.0, 0, root)]
         counter = [0]
+        for name, grids in self._start_states():
+            self._add_child(frontier, counter, root, grids, name, START_COST)
         try:
             self._loop(frontier, counter)
         except MemoryError:  # the worker's address-space cap: keep what was found so far
@@ -396,6 +401,33 @@ class Search:
         if not self.found and self.stacker is not None:
             self._compose()
         return self._result()
+
+    def _start_states(self) -> list[tuple[str, tuple[Grid, ...]]]:
+        """States to search from beside the input (issue 16, after icecuber), where the train pairs tell
+        the test outputs' shapes: a blank canvas of the output's size, for outputs drawn from scratch
+        (a learned rule or an op paints it; composition stacks pieces on it), and the cells every train
+        output shares, for outputs built on a fixed template."""
+        shapes = self.test_shapes
+        if shapes is None:  # the train pairs' shape rules (a ratio, an offset): used when they all agree
+            rules = learn.output_shape_rules(self.inputs[:self.n_train], self.targets)
+            said = {tuple(rule(t) for t in self.inputs[self.n_train:]) for _, rule in rules}
+            if len(said) != 1:
+                return []
+            shapes = list(said.pop())
+            if any(not (1 <= h <= 30 and 1 <= w <= 30) for h, w in shapes):
+                return []
+        out = []
+        sizes = self.target_shapes + list(shapes)
+        if not self.facts.same_shape and self.canvas is not None:
+            out.append(("blank_canvas", tuple(np.full(s, self.canvas, np.uint8) for s in sizes)))
+        if len(set(sizes)) == 1:
+            stack = np.stack(self.targets)
+            shared = (stack == stack[0]).all(axis=0)
+            colour = _common_background(self.targets)
+            if colour is not None and (stack[0][shared] != colour).any():
+                template = np.where(shared, stack[0], colour).astype(np.uint8)
+                out.append(("common_output", tuple(template for _ in sizes)))
+        return out
 
     def _loop(self, frontier: list, counter: list[int]) -> None:
         while frontier:
@@ -420,22 +452,86 @@ class Search:
     # ---------------------------------------------------------------------------------- edit composition
 
     def _compose(self) -> None:
-        """The greedy stack of pieces (pieces.py) that reproduces every train output, made on the tests."""
-        chosen = self.stacker.stack(self.cfg.max_compose)
-        if chosen is None:
+        """Pieces composition (pieces.py): the greedy stack that reproduces every train output; failing
+        that, the shortest start of it whose unpainted cells of one colour, filled from 3x3 patches, do;
+        failing that, a stack that fits every train pair but one, as a best effort."""
+        chosen, done = self.stacker.greedy(self.cfg.max_compose)
+        if done and chosen:
+            outs = self._render_tests(chosen)
+            if outs is not None:
+                self._keep(self._stack_text(chosen), self._stack_cost(chosen), outs,
+                           max(node.depth for node, _ in chosen))
             return
+        for k in range(len(chosen) + 1):
+            if self.clock.out() or self._fill_holes(chosen[:k]):
+                return
+        if self.n_train < 3:
+            return  # leaving one of two pairs out leaves one pair: any patchwork fits it
+        for p in range(self.n_train):
+            if self.clock.out():
+                return
+            chosen = self.stacker.stack(self.cfg.max_compose, [q for q in range(self.n_train) if q != p])
+            outs = None if chosen is None else self._render_tests(chosen)
+            if outs is None:
+                continue
+            train = [pieces.render([(node.grids[i], mode) for node, mode in chosen], self._base(i, y.shape))
+                     for i, y in enumerate(self.targets)]
+            acc = sum(int((g == y).sum()) for g, y in zip(train, self.targets)) / sum(y.size for y in self.targets)
+            if self.partial is None or acc > self.partial[0]:
+                self.partial = (acc, Program(self._stack_text(chosen), self._stack_cost(chosen), outs))
+
+    def _stack_text(self, chosen) -> str:
+        return "compose(" + ", ".join(pieces.MODES[mode] + node.program for node, mode in chosen) + ")"
+
+    def _stack_cost(self, chosen) -> float:
+        return sum(node.cost for node, _ in chosen) + self.cfg.compose_cost
+
+    def _render_tests(self, chosen, fill: int | None = None) -> tuple[Grid, ...] | None:
+        """The stacked pieces on each test input's base (then its unpainted cells of colour `fill` filled
+        from patches), or None where the pieces disagree about a test output's shape or the fill fails."""
         outs = []
         for t in range(self.n_train, len(self.inputs)):
             shapes = {node.grids[t].shape for node, _ in chosen}
-            if len(shapes) != 1:
-                return  # the pieces disagree about the test output's shape
-            out = pieces.render([(node.grids[t], mode) for node, mode in chosen], self._base(t, shapes.pop()))
-            if out is None:
-                return
+            if not shapes and self.canvas is not None:
+                return None  # a blank canvas with no pieces has no shape of its own, nor patches to fill from
+            if len(shapes) > 1:
+                return None  # the pieces disagree about the test output's shape
+            base = self._base(t, shapes.pop() if shapes else self.inputs[t].shape)
+            done = pieces.render_written([(node.grids[t], mode) for node, mode in chosen], base)
+            if done is None:
+                return None
+            out, written = done
+            if fill is not None:
+                out = pieces.fill_from_patches(out, (out == fill) & ~written)
+                if out is None:
+                    return None
             outs.append(out)
-        text = "compose(" + ", ".join(pieces.MODES[mode] + node.program for node, mode in chosen) + ")"
-        cost = sum(node.cost for node, _ in chosen) + self.cfg.compose_cost
-        self._keep(text, cost, tuple(outs), max(node.depth for node, _ in chosen))
+        return tuple(outs)
+
+    def _fill_holes(self, chosen) -> bool:
+        """Whether the stacked pieces, with their unpainted cells of one colour filled from 3x3 patches
+        (pieces.fill_from_patches), reproduce every train output; if so the program is kept."""
+        rendered = []
+        for i, y in enumerate(self.targets):
+            done = pieces.render_written([(node.grids[i], mode) for node, mode in chosen], self._base(i, y.shape))
+            if done is None:
+                return False
+            rendered.append(done)
+        wrong = {int(c) for (g, _), y in zip(rendered, self.targets) for c in np.unique(g[g != y])}
+        if len(wrong) != 1:
+            return False  # every cell left wrong must show the one colour the fill reads as a hole
+        hole = wrong.pop()
+        for (g, written), y in zip(rendered, self.targets):
+            filled = pieces.fill_from_patches(g, (g == hole) & ~written)
+            if filled is None or not np.array_equal(filled, y):
+                return False
+        outs = self._render_tests(chosen, hole)
+        if outs is None:
+            return False
+        inner = self._stack_text(chosen) if chosen else "x"
+        cost = (self._stack_cost(chosen) if chosen else 0.0) + FILL_COST
+        self._keep(f"fill_patches[{hole}]({inner})", cost, outs, max((node.depth for node, _ in chosen), default=1))
+        return True
 
     # ----------------------------------------------------------------------------------------- ranking
 
@@ -470,4 +566,29 @@ def _common_background(grids: Sequence[Grid]) -> int | None:
 
 
 def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:
-    return Search(task, cfg, clock).run()
+    """The search, and when it finds no program, a second one on the task under cfg.second_pass (a
+    symmetry of the square; after icecuber, who reruns on transposed pairs), its answers mapped back."""
+    share = cfg.second_pass_share if cfg.second_pass else 0.0
+    if share <= 0:
+        return Search(task, cfg, clock).run()
+    total = clock.cpu_end - clock.start
+    first = Search(task, cfg, Clock(total * (1 - share), clock.deadline)).run()
+    if first.programs or clock.out():
+        return first
+    view = D8(D8_NAMES.index(cfg.second_pass))
+    second = Search(view.apply_task(task), cfg, Clock(clock.cpu_end - time.process_time(), clock.deadline)).run()
+    return _merge(first, second, view, clock)
+
+
+def _merge(first: SearchResult, second: SearchResult, view: D8, clock: Clock) -> SearchResult:
+    """The second pass's programs (the first found none), its test outputs mapped back to the task's frame;
+    the better best effort of the two; the work of both."""
+    def back(p: Program) -> Program:
+        return Program(f"{view.name}^-1({p.text} on {view.name}(task))", p.cost,
+                       tuple(view.invert(o) for o in p.outputs), p.depth)
+    partial, acc = first.partial, first.partial_accuracy
+    if second.partial is not None and (partial is None or second.partial_accuracy > acc):
+        partial, acc = back(second.partial), second.partial_accuracy
+    return SearchResult([back(p) for p in second.programs], second.agreement, partial, acc,
+                        first.nodes + second.nodes, max(first.state_bytes, second.state_bytes), clock.used(),
+                        second.stopped_by, max(first.depth_reached, second.depth_reached), first.depth_full)
