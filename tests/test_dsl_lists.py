@@ -375,7 +375,7 @@ def test_stacker_refuses_a_patchwork_of_pieces_that_each_help_on_one_pair_only()
     assert st.stack(6) == [("both", "paint")]
 
 
-def _rays_pair(seed: int) -> tuple[list, list]:
+def rays_pair(seed: int) -> tuple[list, list]:
     """Red dots cast rays to the right, blue dots rays down; where they cross the red one is on top. Red
     dots keep out of blue columns, blue dots out of red rows, so each rule alone is right off the
     crossings."""
@@ -400,7 +400,7 @@ def _rays_pair(seed: int) -> tuple[list, list]:
 
 
 def test_pieces_compose_two_rules_where_the_second_is_wrong_only_under_the_first():
-    task = task_of([_rays_pair(s) for s in range(3)], [_rays_pair(5)])
+    task = task_of([rays_pair(s) for s in range(3)], [rays_pair(5)])
     out = solve_with_stats(task, fast_cfg(), Deadline.never())
     best = out.candidates[0]
     assert is_fitting(best) and best.program.startswith("compose(")
@@ -419,7 +419,7 @@ def test_stacker_on_a_subset_of_pairs_ignores_the_others():
     assert st.greedy(6, pairs=[0, 1]) == ([("threes", "paint")], True)
 
 
-def _diagonal_stripes(seed: int, h: int = 11, w: int = 12) -> tuple[list, list]:
+def diagonal_stripes(seed: int, h: int = 11, w: int = 12) -> tuple[list, list]:
     """Diagonal stripes of random colours (no period, no mirror symmetry), a 3x4 block masked with 0."""
     rng = np.random.default_rng(seed)
     seq = rng.integers(1, 5, size=h + w)
@@ -433,7 +433,7 @@ def _diagonal_stripes(seed: int, h: int = 11, w: int = 12) -> tuple[list, list]:
 
 def test_fill_from_patches_inpaints_masked_cells_from_the_grids_own_patches():
     from solver.dsl import pieces
-    x, y = map(grid, _diagonal_stripes(0))
+    x, y = map(grid, diagonal_stripes(0))
     filled = pieces.fill_from_patches(x, x == 0)
     assert np.array_equal(filled, y)
     # The patches may come rotated or reflected: anti-diagonal stripes are filled as well.
@@ -446,78 +446,90 @@ def test_fill_from_patches_inpaints_masked_cells_from_the_grids_own_patches():
 
 
 def test_search_fills_masked_cells_from_patches_when_nothing_else_fits():
-    task = task_of([_diagonal_stripes(s) for s in range(3)], [_diagonal_stripes(7)])
+    task = task_of([diagonal_stripes(s) for s in range(3)], [diagonal_stripes(7)])
     best = solve_with_stats(task, fast_cfg(), Deadline.never()).candidates[0]
     assert is_fitting(best) and best.program == "fill_patches[0](x)"
     assert np.array_equal(best.grid, task.test[0].output)
 
 
-def test_a_stack_that_fits_every_pair_but_one_is_the_best_effort():
-    # The rays task, with one stray cell in the third pair's output: no program fits every pair, the two
-    # rules stacked fit the other two and get all but that cell right, which beats any single program.
-    pairs = [_rays_pair(s) for s in range(3)]
-    x, y = pairs[2]
+def rays_with_a_stray_cell(seeds: list[int]) -> list[tuple[list, list]]:
+    """Rays pairs (rays_pair), the last with one stray cell in its output: no program fits every pair."""
+    pairs = [rays_pair(s) for s in seeds]
+    x, y = pairs[-1]
     y = [row[:] for row in y]
     y[0][0] = 7
-    task = task_of(pairs[:2] + [(x, y)], [_rays_pair(5)])
+    return pairs[:-1] + [(x, y)]
+
+
+def test_a_stack_that_fits_every_pair_but_one_is_the_best_effort():
+    # The two rules stacked fit the other pairs and get all but the stray cell right, which beats any
+    # single program.
+    task = task_of(rays_with_a_stray_cell([0, 1, 2]), [rays_pair(5)])
     best = solve_with_stats(task, fast_cfg(), Deadline.never()).candidates[0]
     assert not is_fitting(best) and best.program.startswith("partial: compose(")
     assert best.train_accuracy > 0.99
     assert np.array_equal(best.grid, task.test[0].output)
 
 
+def checker_pair(seed: int) -> tuple[list, list]:
+    """A checkerboard twice the input's size, whatever the input holds."""
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(2, 6, size=2)
+    x = rng.integers(1, 10, size=(h, w)) * (rng.random((h, w)) < 0.5)
+    r, c = np.indices((2 * h, 2 * w))
+    return x.tolist(), np.where((r + c) % 2 == 0, 4, 0).tolist()
+
+
 def test_a_blank_canvas_of_the_predicted_size_is_a_start_state():
-    # Outputs: a checkerboard twice the input's size, whatever the input holds. Drawn on a blank canvas of
-    # the size the shape rule (2h, 2w) predicts, one learned rule makes it.
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        h, w = rng.integers(2, 6, size=2)
-        x = rng.integers(1, 10, size=(h, w)) * (rng.random((h, w)) < 0.5)
-        r, c = np.indices((2 * h, 2 * w))
-        return x.tolist(), np.where((r + c) % 2 == 0, 4, 0).tolist()
-    task = task_of([make(s) for s in range(3)], [make(7)])
+    # Drawn on a blank canvas of the size the shape rule (2h, 2w) predicts, one learned rule makes it.
+    task = task_of([checker_pair(s) for s in range(3)], [checker_pair(7)])
     best = solve_with_stats(task, fast_cfg(), Deadline.never()).candidates[0]
     assert is_fitting(best) and "blank_canvas(x)" in best.program
     assert np.array_equal(best.grid, task.test[0].output)
 
 
-def test_the_cells_every_train_output_shares_are_a_start_state():
-    # Every output is its input with a fixed zigzag of 8s drawn on it, a shape no op draws: the cells all
-    # train outputs share are that zigzag, a piece painted on the input.
-    zigzag = [(0, 0), (1, 1), (2, 1), (3, 2), (4, 4), (5, 3), (6, 6)]
+ZIGZAG = [(0, 0), (1, 1), (2, 1), (3, 2), (4, 4), (5, 3), (6, 6)]
 
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        x = np.zeros((7, 7), np.uint8)
-        for _ in range(6):
-            r, c = rng.integers(0, 7, size=2)
-            if abs(r - c) > 1:
-                x[r, c] = rng.integers(1, 4)
-        y = x.copy()
-        for r, c in zigzag:
-            y[r, c] = 8
-        return x.tolist(), y.tolist()
-    task = task_of([make(s) for s in range(3)], [make(7)])
+
+def zigzag_pair(seed: int) -> tuple[list, list]:
+    """Random dots, and in the output a fixed zigzag of 8s drawn over them, a shape no op draws."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((7, 7), np.uint8)
+    for _ in range(6):
+        r, c = rng.integers(0, 7, size=2)
+        if abs(r - c) > 1:
+            x[r, c] = rng.integers(1, 4)
+    y = x.copy()
+    for r, c in ZIGZAG:
+        y[r, c] = 8
+    return x.tolist(), y.tolist()
+
+
+def test_the_cells_every_train_output_shares_are_a_start_state():
+    # The cells all train outputs share are the zigzag: a piece painted on the input.
+    task = task_of([zigzag_pair(s) for s in range(3)], [zigzag_pair(7)])
     best = solve_with_stats(task, fast_cfg(), Deadline.never()).candidates[0]
     assert is_fitting(best) and "common_output(x)" in best.program
     assert np.array_equal(best.grid, task.test[0].output)
 
 
+def mark_right_pair(seed: int) -> tuple[list, list]:
+    """Every object, of odd height, marks the right edge at its middle row with a 4."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((9, 8), np.uint8)
+    y = x.copy()
+    for r in ([0, 4] if seed % 2 else [1, 5]):
+        h, c = int(rng.choice([1, 3])), int(rng.integers(0, 5))
+        x[r:r + h, c:c + 2] = rng.integers(1, 4)
+        y[r + h // 2, -1] = 4
+    y[x != 0] = x[x != 0]
+    return x.tolist(), y.tolist()
+
+
 def test_a_second_pass_on_the_transposed_task_finds_what_only_one_direction_of_an_op_does():
-    # Every object, of odd height, marks the right edge at its middle row with a 4. The op library has the
-    # downward version only (mark_below); the transposed task is exactly that, while in the task's own frame
-    # it takes transpose, mark_below, transpose: depth 3, beyond this search's depth 2.
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        x = np.zeros((9, 8), np.uint8)
-        y = x.copy()
-        for r in ([0, 4] if seed % 2 else [1, 5]):
-            h, c = int(rng.choice([1, 3])), int(rng.integers(0, 5))
-            x[r:r + h, c:c + 2] = rng.integers(1, 4)
-            y[r + h // 2, -1] = 4
-        y[x != 0] = x[x != 0]
-        return x.tolist(), y.tolist()
-    task = task_of([make(s) for s in range(3)], [make(7)])
+    # The op library has the downward version only (mark_below); the transposed task is exactly that, while
+    # in the task's own frame it takes transpose, mark_below, transpose: depth 3, beyond this search's 2.
+    task = task_of([mark_right_pair(s) for s in range(3)], [mark_right_pair(7)])
     assert not is_fitting(solve(task, fast_cfg(second_pass=""), Deadline.never())[0])
     best = solve(task, fast_cfg(), Deadline.never())[0]
     assert is_fitting(best) and best.program == "transpose^-1(mark_below[4](x) on transpose(task))"
