@@ -78,9 +78,11 @@ class DslConfig:
     partial: bool = True            # offer the best non-fitting program when nothing fits (score < 1)
     # A second search on the task seen under this symmetry (a D8 name of solver/augment.py, "" for none),
     # when the first finds no program: ops that read rows, or one direction, then get the columns, or the
-    # other. The first search gets the budget but this share; one that fits leaves the rest unused.
+    # other. The first search gets the budget but second_pass_share; the second, what the first leaves.
+    # 0 by measurement: reserving 0.3 lost 3 ARC-AGI-2 training tasks the first search solved late (depth 2)
+    # and gained none (bench/results/dsl_arc2_issue16_mechanisms.txt).
     second_pass: str = "transpose"
-    second_pass_share: float = 0.3
+    second_pass_share: float = 0.0
     roles: bool = True              # also fit local rules on pairs with their free colours renamed by rank
     max_predictions: int = 50       # fitting programs' predictions an Outcome keeps for benchmarks (coverage)
 

@@ -568,11 +568,10 @@ def _common_background(grids: Sequence[Grid]) -> int | None:
 def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:
     """The search, and when it finds no program, a second one on the task under cfg.second_pass (a
     symmetry of the square; after icecuber, who reruns on transposed pairs), its answers mapped back."""
-    share = cfg.second_pass_share if cfg.second_pass else 0.0
-    if share <= 0:
+    if not cfg.second_pass:
         return Search(task, cfg, clock).run()
     total = clock.cpu_end - clock.start
-    first = Search(task, cfg, Clock(total * (1 - share), clock.deadline)).run()
+    first = Search(task, cfg, Clock(total * (1 - cfg.second_pass_share), clock.deadline)).run()
     if first.programs or clock.out():
         return first
     view = D8(D8_NAMES.index(cfg.second_pass))
