@@ -80,7 +80,7 @@ class DslConfig:
     # when the first finds no program: ops that read rows, or one direction, then get the columns, or the
     # other. The first search gets the budget but second_pass_share; the second, what the first leaves.
     # 0 by measurement: reserving 0.3 lost 3 ARC-AGI-2 training tasks the first search solved late (depth 2)
-    # and gained none (bench/results/dsl_arc2_issue16_mechanisms.txt).
+    # and gained none (bench/results/dsl_arc2_mech_share30_compare.txt).
     second_pass: str = "transpose"
     second_pass_share: float = 0.0
     roles: bool = True              # also fit local rules on pairs with their free colours renamed by rank
