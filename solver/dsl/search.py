@@ -18,7 +18,10 @@ is dropped before its test grids are computed.
 
 Three issue-16 parts live in modules of their own, hooked in here: list children of the root (split /
 pick / filter / map / join, list_expand.py), pieces composition when nothing fits (a greedy stack of nodes
-of the outputs' shapes, pieces.py) and the output size read off a node's size (size.py).
+of the outputs' shapes, pieces.py) and the output size read off a node's size (size.py). Also after
+icecuber: start states beside the input (_start_states), holes filled from patches and stacks on all train
+pairs but one when the stack stops short (_compose), and a second search on the transposed task when the
+first finds nothing (search()).
 """
 from __future__ import annotations
 
