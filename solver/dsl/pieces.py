@@ -141,7 +141,7 @@ def _known_patches(g: Grid, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every fully known PATCH x PATCH window of the grid, under the 8 symmetries of the square, once each,
     as rows of PATCH*PATCH colours, with how often each occurs (most frequent first)."""
     rows = []
-    for name in ("identity", "rot90", "rot180", "rot270", "transpose", "flip_ud", "antitranspose", "flip_lr"):
+    for name in G.D8_NAMES:
         t, k = G.d8(g, name), G.d8(known, name)
         if t.shape[0] < PATCH or t.shape[1] < PATCH:
             continue

@@ -477,9 +477,10 @@ class Search:
             outs = None if chosen is None else self._render_tests(chosen)
             if outs is None:
                 continue
-            train = [pieces.render([(node.grids[i], mode) for node, mode in chosen], self._base(i, y.shape))
-                     for i, y in enumerate(self.targets)]
-            acc = sum(int((g == y).sum()) for g, y in zip(train, self.targets)) / sum(y.size for y in self.targets)
+            train = self._render_train(chosen)
+            if train is None:
+                continue
+            acc = sum(int((g == y).sum()) for (g, _), y in zip(train, self.targets)) / sum(y.size for y in self.targets)
             if self.partial is None or acc > self.partial[0]:
                 self.partial = (acc, Program(self._stack_text(chosen), self._stack_cost(chosen), outs))
 
@@ -511,15 +512,22 @@ class Search:
             outs.append(out)
         return tuple(outs)
 
-    def _fill_holes(self, chosen) -> bool:
-        """Whether the stacked pieces, with their unpainted cells of one colour filled from 3x3 patches
-        (pieces.fill_from_patches), reproduce every train output; if so the program is kept."""
-        rendered = []
+    def _render_train(self, chosen) -> list[tuple[Grid, np.ndarray]] | None:
+        """The stacked pieces on each train pair's base, with the cells they painted (pieces.render_written)."""
+        out = []
         for i, y in enumerate(self.targets):
             done = pieces.render_written([(node.grids[i], mode) for node, mode in chosen], self._base(i, y.shape))
             if done is None:
-                return False
-            rendered.append(done)
+                return None
+            out.append(done)
+        return out
+
+    def _fill_holes(self, chosen) -> bool:
+        """Whether the stacked pieces, with their unpainted cells of one colour filled from 3x3 patches
+        (pieces.fill_from_patches), reproduce every train output; if so the program is kept."""
+        rendered = self._render_train(chosen)
+        if rendered is None:
+            return False
         wrong = {int(c) for (g, _), y in zip(rendered, self.targets) for c in np.unique(g[g != y])}
         if len(wrong) != 1:
             return False  # every cell left wrong must show the one colour the fill reads as a hole
