@@ -77,6 +77,12 @@ class Target:
                 f"{self.arch} torch={self.torch}")
 
 
+# Each vLLM release pins one torch exactly (its wheel's Requires-Dist, read with `pip install --dry-run --report`
+# on PyPI in December 2026): 0.19.x torch==2.10.0; 0.20.0 to 0.26.0 torch==2.11.0; 0.27.0 to 0.33.0
+# torch==2.13.0; 0.34.0 torch==2.14.0. `lock` pins the newest release made for the target's torch: unpinned, pip
+# walks back through every newer release (hundreds of MB each) before it finds one.
+VLLM_FOR_TORCH = {"2.10.0": "0.19.1", "2.11.0": "0.26.0", "2.13.0": "0.33.0", "2.14.0": "0.34.0"}
+
 # What the image brings with its CUDA build of torch. These are never downloaded or installed: a wheel of any
 # of them in the wheelhouse could replace the image's build (the 2024 failure mode). What only these need
 # (the nvidia-* CUDA libraries, triton's helpers) is dropped with them.
@@ -162,7 +168,10 @@ def pip_env(isolated: bool) -> dict[str, str]:
 def resolve(requirements: list[Path], target: Target, workdir: Path) -> dict:
     """pip's installation report for the requirements on the target, torch pinned to the image's."""
     constraints = workdir / "image-torch.txt"
-    constraints.write_text(f"torch=={target.torch}\n")
+    pins = [f"torch=={target.torch}"]
+    if target.torch in VLLM_FOR_TORCH:
+        pins.append(f"vllm=={VLLM_FOR_TORCH[target.torch]}")
+    constraints.write_text("".join(p + "\n" for p in pins))
     report = workdir / "report.json"
     cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
            "--target", str(workdir / "unused-target"), "--report", str(report), "-c", str(constraints),

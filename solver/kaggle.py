@@ -4,7 +4,8 @@ commands that push them and download the competition data.
     BUILD/kernel/  kaggle_submission.ipynb, kernel-metadata.json          -> kaggle kernels push
     BUILD/kit/     solver/, configs/, pyproject.toml, requirements.txt,   -> kaggle datasets create|version
                    dataset-metadata.json
-    BUILD/wheels/  the locked wheels, kaggle.lock, dataset-metadata.json  -> kaggle datasets create|version
+    BUILD/wheels/  the locked wheels, kaggle.lock and the locks for       -> kaggle datasets create|version
+                   other images beside it (kaggle-cp312.lock), dataset-metadata.json
 
 The metadata follow the Kaggle API's documented fields (kaggle-api docs/kernels_metadata.md and
 docs/datasets_metadata.md) and the checks `kaggle kernels push` / `kaggle datasets create` make before
@@ -255,13 +256,23 @@ def validate_build(build: Path) -> list[str]:
         problems += [f"{name}: {p}" for p in check(meta, build / name)]
     if not (build / "kit" / "solver" / "__main__.py").is_file():
         problems.append("kit: solver/__main__.py missing")
-    lock = build / "wheels" / LOCK_NAME
-    if not lock.is_file():
+    wheel_dir = build / "wheels"
+    if not (wheel_dir / LOCK_NAME).is_file():
         problems.append(f"wheels: {LOCK_NAME} missing")
-    else:
-        wheelhouse = wheelhouse_module()
-        problems += [f"wheels: {p}" for p in wheelhouse.wheel_problems(wheelhouse.read_lock(lock), lock.parent)]
+    wheelhouse = wheelhouse_module()
+    for lock in companion_locks(wheel_dir / LOCK_NAME):  # every lock the notebook may choose (kaggle_runtime)
+        problems += [f"wheels: {lock.name}: {p}" if lock.name != LOCK_NAME else f"wheels: {p}"
+                     for p in wheelhouse.wheel_problems(wheelhouse.read_lock(lock), wheel_dir)]
     return problems
+
+
+def companion_locks(lock: Path) -> list[Path]:
+    """The lock and the other locks beside it (kaggle*.lock: one per Kaggle image, e.g. kaggle-cp312.lock),
+    the given one first: prepare ships them all, and the notebook installs the one made for its image."""
+    if not lock.parent.is_dir():
+        return []
+    others = sorted(p for p in lock.parent.glob("kaggle*.lock") if p.name != lock.name)
+    return ([lock] if lock.is_file() else []) + others
 
 
 # ---- building the upload folders ------------------------------------------------------------------------
@@ -299,10 +310,10 @@ def prepare(cfg: KaggleConfig, build: Path, wheels: Path, lock: Path) -> list[st
             shutil.copy2(src, kit / name)
     _write_json(kit / DATASET_METADATA, kit_dataset_metadata(cfg, user))
 
-    if lock.is_file():
-        shutil.copy2(lock, wheel_dir / LOCK_NAME)
-        for entry in wheelhouse_module().read_lock(lock):
-            if (wheels / entry.filename).is_file():
+    for extra, path in enumerate(companion_locks(lock)):
+        shutil.copy2(path, wheel_dir / (path.name if extra else LOCK_NAME))
+        for entry in wheelhouse_module().read_lock(path):
+            if (wheels / entry.filename).is_file() and not (wheel_dir / entry.filename).exists():
                 _link_or_copy(wheels / entry.filename, wheel_dir / entry.filename)
     _write_json(wheel_dir / DATASET_METADATA, wheels_dataset_metadata(cfg, user))
     print(f"wrote {kernel}, {kit}, {wheel_dir}")

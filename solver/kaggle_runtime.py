@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 LOCK_NAME = "kaggle.lock"  # written by offline_wheels/wheelhouse.py, shipped with the wheels
+# More locks for other images beside it (kaggle-cp312.lock: Python 3.12, torch 2.11); install picks the one whose
+# target is this image (choose_lock).
+LOCK_GLOB = "kaggle*.lock"
 
 # Nothing may reach for the network: Hugging Face libraries would otherwise try the Hub before the local
 # files, and trackers that unsloth/trl start by default would try to log in.
@@ -119,11 +122,50 @@ def not_installed(lock: Path) -> list[str]:
     return missing
 
 
-def install_command(wheels: Path, constraints: Path, python: str = sys.executable) -> list[str]:
+def lock_files(wheels: Path) -> list[Path]:
+    """The locks of a wheels folder, kaggle.lock first."""
+    return sorted(wheels.glob(LOCK_GLOB), key=lambda p: (p.name != LOCK_NAME, p.name))
+
+
+def lock_target(lock: Path) -> dict[str, str]:
+    """The target a lock was resolved for, from its '# target: python=3.11 abi=cp311 ... torch=2.10.0' line
+    ({} for a lock without one)."""
+    for line in lock.read_text().splitlines():
+        if line.startswith("# target:"):
+            return dict(kv.split("=", 1) for kv in line[len("# target:"):].split() if "=" in kv)
+    return {}
+
+
+def installed_torch() -> str:
+    """This Python's torch version without its local label (2.11.0+cu128 -> 2.11.0); '' without torch."""
+    try:
+        return importlib.metadata.version("torch").split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def choose_lock(wheels: Path, python: str = "", torch: str | None = None) -> Path:
+    """The lock made for this image: among the wheels folder's locks, the one whose target has this Python
+    (major.minor) and this torch, else this Python, else kaggle.lock (whose install then fails cleanly, naming
+    the mismatch). One lock alone is taken as it is."""
+    locks = lock_files(wheels)
+    if len(locks) <= 1:
+        return locks[0] if locks else wheels / LOCK_NAME
+    python = python or f"{sys.version_info[0]}.{sys.version_info[1]}"
+    torch = installed_torch() if torch is None else torch
+
+    def fit(lock: Path) -> tuple[bool, bool]:
+        target = lock_target(lock)
+        return target.get("python") == python, target.get("python") == python and target.get("torch") == torch
+    return max(locks, key=fit)  # max keeps the first of equals: kaggle.lock
+
+
+def install_command(wheels: Path, constraints: Path, python: str = sys.executable,
+                    lock: Path | None = None) -> list[str]:
     """pip, offline: only the wheels dataset, every wheel checked against its locked hash, and the image's
     torch family pinned by `constraints` so that no dependency can swap it for another build."""
     return [python, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), "--require-hashes",
-            "--no-cache-dir", "--quiet", "-r", str(wheels / LOCK_NAME), "-c", str(constraints)]
+            "--no-cache-dir", "--quiet", "-r", str(lock or wheels / LOCK_NAME), "-c", str(constraints)]
 
 
 def image_pins(lock: Path) -> str:
@@ -153,20 +195,24 @@ def install_wheels(wheels: Path | None, mode: str = "auto") -> str:
         if mode == "always":
             raise NotebookInputError(f"KIT_INSTALL=always but no wheels dataset ({LOCK_NAME}) is attached")
         return f"install skipped: no wheels dataset ({LOCK_NAME}) attached"
-    lock = wheels / LOCK_NAME
+    lock = choose_lock(wheels)
+    which = "" if lock.name == LOCK_NAME else f" ({lock.name})"
     missing = not_installed(lock)
     if mode == "auto" and not missing:
-        return f"install skipped: all {len(locked_versions(lock))} locked packages already installed"
+        return f"install skipped: all {len(locked_versions(lock))} locked packages{which} already installed"
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "image-pins.txt"
         constraints.write_text(image_pins(lock))
-        returncode = subprocess.run(install_command(wheels, constraints)).returncode
+        returncode = subprocess.run(install_command(wheels, constraints, lock=lock)).returncode
     if returncode != 0:
         # Stopping here would leave Kaggle without a submission: the run goes on with what is installed, and
         # the last cell repairs the submission if the run cannot start.
+        target = lock_target(lock)
         return (f"INSTALL FAILED (pip exit status {returncode}, its errors above): the run goes on with what is "
-                f"installed. A lock made for another image? Compare its header with this image's torch.")
-    return f"installed {len(missing)} packages from {wheels}"
+                f"installed. {lock.name} was made for Python {target.get('python', '?')} and torch "
+                f"{target.get('torch', '?')}; this image has Python {sys.version_info[0]}.{sys.version_info[1]} "
+                f"and torch {installed_torch() or 'none'}.")
+    return f"installed {len(missing)} packages from {wheels}{which}"
 
 
 # ---- the run --------------------------------------------------------------------------------------------

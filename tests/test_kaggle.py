@@ -78,6 +78,23 @@ def test_prepare_writes_three_valid_upload_folders(tmp_path, wheelhouse):
     assert kaggle.validate_build(build) == []
 
 
+def test_prepare_ships_the_locks_for_other_images_and_their_wheels(tmp_path, wheelhouse):
+    """A lock per candidate image (kaggle-cp312.lock beside kaggle.lock): all shipped, with every wheel each
+    needs, so that the notebook can install the one made for the image it runs on."""
+    wheels, lock = wheelhouse
+    beta = make_wheel(wheels, "beta", "2.0")
+    wh.write_lock(tmp_path / "kaggle-cp312.lock", [wh.Locked("beta", "2.0", beta.name, wh.sha256_of(beta))],
+                  wh.Target(python="3.12", abi="cp312", torch="2.11.0"), [wh.Locked("torch", "2.11.0", "")])
+    build = tmp_path / "build"
+    assert kaggle.prepare(cfg(), build, wheels, lock) == []
+    assert sorted(p.name for p in (build / "wheels").iterdir()) == [
+        "alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl", "dataset-metadata.json", "kaggle-cp312.lock",
+        "kaggle.lock"]
+    (build / "wheels" / "beta-2.0-py3-none-any.whl").unlink()
+    assert kaggle.validate_build(build) == [
+        f"wheels: kaggle-cp312.lock: beta==2.0: wheel beta-2.0-py3-none-any.whl missing from {build / 'wheels'}"]
+
+
 def test_prepare_reports_wheels_not_downloaded(tmp_path, wheelhouse):
     wheels, lock = wheelhouse
     problems = kaggle.prepare(cfg(), tmp_path / "build", tmp_path / "empty", lock)

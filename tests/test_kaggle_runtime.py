@@ -99,6 +99,35 @@ def lock_with(tmp_path: Path, pins: dict[str, str], provided: str = "torch==2.10
     return touch(tmp_path / "wheels" / "kaggle.lock", "\n".join(lines) + "\n")
 
 
+def test_the_lock_made_for_this_image_is_chosen(tmp_path):
+    """kaggle.lock (Python 3.11, torch 2.10) and kaggle-cp312.lock (Python 3.12, torch 2.11) side by side: the
+    Python and torch of the image decide; with neither matching, kaggle.lock (its install then fails, named)."""
+    wheels = tmp_path / "wheels"
+    old = touch(wheels / "kaggle.lock", "# target: python=3.11 abi=cp311 platform=manylinux_2_35_x86_64 torch=2.10.0\n")
+    new = touch(wheels / "kaggle-cp312.lock",
+                "# target: python=3.12 abi=cp312 platform=manylinux_2_35_x86_64 torch=2.11.0\n")
+    assert kr.lock_files(wheels) == [old, new]
+    assert kr.lock_target(new) == {"python": "3.12", "abi": "cp312", "platform": "manylinux_2_35_x86_64",
+                                   "torch": "2.11.0"}
+    assert kr.choose_lock(wheels, "3.12", "2.11.0") == new
+    assert kr.choose_lock(wheels, "3.11", "2.10.0") == old
+    assert kr.choose_lock(wheels, "3.12", "2.13.0") == new  # the Python decides first: its wheels must fit
+    assert kr.choose_lock(wheels, "3.13", "2.11.0") == old
+    new.unlink()
+    assert kr.choose_lock(wheels, "3.12", "2.11.0") == old  # one lock alone is taken as it is
+
+
+def test_install_uses_the_chosen_lock(tmp_path, monkeypatch):
+    lock = lock_with(tmp_path, {"tqdm": "0.0.1"})
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    mine = touch(lock.parent / "kaggle-mine.lock", f"# target: python={python} torch={kr.installed_torch()}\n"
+                 + lock.read_text().replace("tqdm==0.0.1", "tqdm==0.0.2"))
+    calls = []
+    monkeypatch.setattr(kr.subprocess, "run", lambda cmd: calls.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    assert kr.install_wheels(lock.parent, "auto") == f"installed 1 packages from {lock.parent} (kaggle-mine.lock)"
+    assert calls[0][calls[0].index("-r") + 1] == str(mine)
+
+
 def test_auto_install_skips_when_every_locked_version_is_installed(tmp_path, monkeypatch):
     lock = lock_with(tmp_path, {"numpy": importlib.metadata.version("numpy"), "tqdm": importlib.metadata.version("tqdm")})
     monkeypatch.setattr(kr.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))

