@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import sys
 import tempfile
 import time
@@ -74,7 +75,8 @@ SHAPES = {
 # 1,513 -> 756, H100 NVL 1,671 -> 835.5 (NVIDIA H100 Tensor Core GPU datasheet, "Shown with sparsity.
 # Specifications 1/2 lower without sparsity"); H200 1,979 -> 989.5 (H200 datasheet: the H100 SXM's chip);
 # L4 242 -> 121 (NVIDIA L4 datasheet); A100 312 dense (A100 datasheet, 624 with sparsity); T4 65 fp16 mixed
-# precision (T4 datasheet). A device name matches the first key it contains, longest keys first.
+# precision (T4 datasheet). A device name matches the longest key it holds as whole words ("NVIDIA L40S" is
+# not an L4).
 RATED_BF16 = {
     "H100 PCIe": 756e12, "H100 NVL": 835.5e12, "H100": 989.5e12,  # a bare "H100" (e.g. "H100 80GB HBM3") is SXM
     "H200": 989.5e12, "L4": 121e12, "A100": 312e12, "T4": 65e12,
@@ -84,7 +86,7 @@ RATED_BF16 = {
 def rated_peak(device_name: str) -> float | None:
     """The rated dense bf16 FLOP/s of a device by its name (torch.cuda.get_device_name), None if unknown."""
     for key in sorted(RATED_BF16, key=len, reverse=True):
-        if key.lower() in device_name.lower():
+        if re.search(rf"\b{re.escape(key)}\b", device_name, re.IGNORECASE):
             return RATED_BF16[key]
     return None
 

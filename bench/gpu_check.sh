@@ -48,7 +48,7 @@ fi
 TOTAL=${TOTAL:-480}
 stamp=$(date -u +%Y%m%d-%H%M%S)
 if [ "$DRY" = 1 ]; then
-  gpu=cpu-dry-run; plan_gpu=L4; shape=smoke-qwen3; prompts=32,64; device_set=(--set 'model.device="cpu"')
+  gpu=cpu-dry-run; plan_gpu=L4; shape=smoke-qwen3; prompts=32,64; device_set=(--set 'model.device="cpu"'); ft_steps=4
   bench_mode=(--smoke)
 else
   gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '_')
@@ -57,7 +57,7 @@ else
     *H200*) plan_gpu=H200 ;; *H100*) plan_gpu=H100 ;; *A100*) plan_gpu=A100 ;; *L4*) plan_gpu=L4 ;;
     *T4*) plan_gpu=T4 ;; *) plan_gpu="" ;;
   esac
-  shape=nvarc-4b; prompts=2048,8192; device_set=(); bench_mode=()
+  shape=nvarc-4b; prompts=2048,8192; device_set=(); bench_mode=(); ft_steps=20
 fi
 name=gpu_check_${gpu}_${stamp}
 if [ -n "${OUT:-}" ]; then
@@ -154,7 +154,7 @@ fi
 
 mkdir -p "$work/bench"
 step bench 150 "$PYTHON" bench/gpu.py "${bench_mode[@]}" --sizes "$shape" --model "$model" --precisions "$precisions" --prompts "$prompts" --out-dir "$work/bench"
-step finetune 50 "$PYTHON" -m solver finetune --base "$model" --format kit --data synth:all --out "$scratch/finetuned" --steps 20 --preset kaggle --set finetune.batch_size=8 --set finetune.eval_tasks=0 --set finetune.save_steps=1000 --no-progress
+step finetune 50 "$PYTHON" -m solver finetune --base "$model" --format kit --data synth:all --out "$scratch/finetuned" --steps "$ft_steps" --preset kaggle --set finetune.batch_size=8 --set finetune.eval_tasks=0 --set finetune.save_steps=1000 --no-progress
 if [ -f "$scratch/finetuned/finetune.json" ]; then
   cp "$scratch/finetuned/finetune.json" "$work/finetune.json"
   step finetune-mfu 15 "$PYTHON" bench/gpu.py --finetune-meta "$work/finetune.json"

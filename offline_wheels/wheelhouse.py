@@ -1,7 +1,7 @@
 """Offline wheels for the Kaggle notebook: lock, download, check.
 
     python offline_wheels/wheelhouse.py lock [--torch 2.10.0] [-r REQS ...] [--lock FILE]
-    python offline_wheels/wheelhouse.py download [--lock FILE] [--dest DIR]
+    python offline_wheels/wheelhouse.py download [--lock FILE] [--dest DIR] [--only NAME ...]
     python offline_wheels/wheelhouse.py check [--wheels DIR] [--lock FILE] [--only NAME ...]
 
 `lock` resolves the requirements for the Kaggle image (CPython 3.11, x86-64 Linux, glibc 2.35) with the
@@ -242,21 +242,72 @@ def lock(requirements: list[Path], target: Target, lock_path: Path) -> int:
     return 0
 
 
-def download(lock_path: Path, dest: Path) -> int:
-    """Fetch exactly the locked wheels into dest, each checked by pip against its locked hash."""
+def download(lock_path: Path, dest: Path, only: list[str] | None = None) -> int:
+    """Fetch exactly the locked wheels into dest, each checked by pip against its locked hash. `only`: these
+    locked packages and the locked packages they need (read from each fetched wheel's metadata), e.g. the ones
+    that install without CUDA, to check part of a lock without fetching gigabytes."""
     target = read_target(lock_path)
-    dest.mkdir(parents=True, exist_ok=True)
-    # --no-deps: the lock already holds every dependency, and the image's torch must not be fetched.
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "-d", str(dest),
-                    "-r", str(lock_path), *target.pip_flags()], check=True, env=pip_env(isolated=False))
     entries = read_lock(lock_path)
-    problems = wheel_problems(entries, dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    wanted = entries if not only else closure(entries, dest, only, target)
+    while True:
+        todo = [e for e in wanted if not (dest / e.filename).is_file()]
+        if todo:
+            fetch(todo, dest, target)
+        if not only:
+            break
+        grown = closure(entries, dest, only, target)
+        if len(grown) == len(wanted):
+            break
+        wanted = grown
+    problems = wheel_problems(wanted, dest)
     for p in problems:
         print(f"download: {p}", file=sys.stderr)
-    size = sum((dest / e.filename).stat().st_size for e in entries if (dest / e.filename).is_file())
-    print(f"downloaded {len(entries) - len(problems)} of {len(entries)} locked wheels into {dest} "
-          f"({size / 2**20:.0f} MiB)")
+    size = sum((dest / e.filename).stat().st_size for e in wanted if (dest / e.filename).is_file())
+    print(f"downloaded {len(wanted) - len(problems)} of {len(entries) if not only else len(wanted)} locked "
+          f"wheels{' (' + ', '.join(only) + ' and what they need)' if only else ''} into {dest} ({size / 2**20:.0f} MiB)")
     return 1 if problems else 0
+
+
+def fetch(entries: list[Locked], dest: Path, target: Target) -> None:
+    """pip download of these locked wheels, hash-pinned. --no-deps: the lock already holds every dependency,
+    and the image's torch must not be fetched."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pins = Path(tmp) / "pins.txt"
+        pins.write_text("".join(f"{e.name}=={e.version} --hash=sha256:{e.sha256}\n" for e in entries))
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "-d", str(dest),
+                        "-r", str(pins), *target.pip_flags()], check=True, env=pip_env(isolated=False))
+
+
+def wheel_requirements(wheel: Path, target: Target) -> list[str]:
+    """The (normalized) names a wheel requires on the target, from its METADATA's Requires-Dist."""
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(m for m in zf.namelist() if m.endswith(".dist-info/METADATA") and m.count("/") == 1)
+        text = zf.read(meta).decode("utf-8", "replace")
+    names = []
+    for line in text.splitlines():
+        if line.startswith("Requires-Dist:"):
+            req = Requirement(line.split(":", 1)[1].strip())
+            if req.marker is None or req.marker.evaluate(target.marker_env()):
+                names.append(normalize(req.name))
+    return names
+
+
+def closure(entries: list[Locked], wheels: Path, names: list[str], target: Target) -> list[Locked]:
+    """The locked packages `names` need, themselves included, as far as the wheels present tell (a wheel not
+    yet in `wheels` adds itself, not its dependencies). Packages outside the lock (the image's torch) are left."""
+    by_name = {normalize(e.name): e for e in entries}
+    seen: dict[str, Locked] = {}
+    todo = [normalize(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen[name] = by_name[name]
+        path = wheels / by_name[name].filename
+        if path.is_file():
+            todo += wheel_requirements(path, target)
+    return sorted(seen.values(), key=lambda e: normalize(e.name))
 
 
 # ---- check ----------------------------------------------------------------------------------------------
@@ -295,7 +346,8 @@ def top_level_modules(wheel: Path) -> list[str]:
 
 def check(lock: Path, wheels: Path, only: list[str] | None = None, system_site_packages: bool = False) -> int:
     entries = read_lock(lock)
-    problems = wheel_problems(entries, wheels)
+    # With --only, just the wheels those packages need must be there (download --only fetches exactly them).
+    problems = wheel_problems(closure(entries, wheels, only, read_target(lock)) if only else entries, wheels)
     for p in problems:
         print(f"check: {p}", file=sys.stderr)
     if problems:
@@ -344,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("download", help="download exactly the locked wheels (hash-checked) into the wheelhouse")
     p.add_argument("--lock", type=Path, default=DEFAULT_LOCK, help="lock file")
     p.add_argument("--dest", type=Path, default=DEFAULT_WHEELS, help="wheelhouse folder")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these locked packages and the locked packages "
+                   "they need (e.g. the CPU-installable ones, to check part of a lock: check --only NAME ...)")
     p = sub.add_parser("check", help="install the locked wheels offline into a fresh venv and import them")
     p.add_argument("--wheels", type=Path, default=DEFAULT_WHEELS, help="wheelhouse folder")
     p.add_argument("--lock", type=Path, default=DEFAULT_LOCK, help="lock file")
@@ -356,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         target = Target(python=args.python, abi="cp" + args.python.replace(".", ""), torch=args.torch)
         return lock(args.requirement or [DEFAULT_REQUIREMENTS], target, args.lock)
     if args.command == "download":
-        return download(args.lock, args.dest)
+        return download(args.lock, args.dest, args.only)
     return check(args.lock, args.wheels, args.only, args.system_site_packages)
 
 

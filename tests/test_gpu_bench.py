@@ -26,6 +26,9 @@ def test_the_gpu_benchmark_runs_its_cpu_smoke_mode_and_writes_json_and_log(tmp_p
             assert value > 0
         assert row["dfs"]["forwards"] > 1  # the search went past the prompt
         assert row["ttt"]["seq"] == row["prompt"]
+        assert row["ttt"]["mfu_rated"] is None  # a CPU has no rated bf16 peak in the table
+        assert set(row["peak_bytes"]) == {"load", "ttt", "decode", "dfs", "rescore"}  # None each on the CPU
+    assert result["complete"] is True and result["rated_peak_flops"] is None
 
 
 def test_the_nvarc_shape_is_qwen3_4b_with_a_16_token_vocabulary():
@@ -34,6 +37,29 @@ def test_the_nvarc_shape_is_qwen3_4b_with_a_16_token_vocabulary():
     assert (config.hidden_size, config.intermediate_size, config.num_hidden_layers, config.num_attention_heads,
             config.num_key_value_heads, config.head_dim) == (2560, 9728, 36, 32, 8, 128)
     assert gpu.SHAPES["nvarc-4b"][-1] == (2048, 4096, 8192)
+
+
+@pytest.mark.parametrize("name, tflops", [
+    ("NVIDIA H100 80GB HBM3", 989.5), ("NVIDIA H100 PCIe", 756), ("NVIDIA H100 NVL", 835.5), ("NVIDIA H200", 989.5),
+    ("NVIDIA L4", 121), ("NVIDIA A100-SXM4-40GB", 312), ("Tesla T4", 65), ("NVIDIA L40S", None),
+    ("NVIDIA GeForce RTX 4090", None)])
+def test_the_rated_peak_is_found_by_device_name(name, tflops):
+    rated = gpu.rated_peak(name)
+    assert (rated / 1e12 if rated else None) == tflops
+
+
+def test_mfu_against_an_unknown_peak_is_none():
+    assert gpu.mfu(500e12, 1000e12) == 0.5 and gpu.mfu(500e12, None) is None
+
+
+@pytest.mark.slow
+def test_the_json_is_saved_after_every_row(tmp_path):
+    """A run stopped by its time limit keeps what it measured: the JSON is rewritten after every row."""
+    import argparse
+    saved = []
+    args = argparse.Namespace(smoke=True, sizes="smoke", prompts="32,48", precisions="bf16", model=None)
+    gpu.run(args, lambda line: None, lambda out: saved.append((len(out["runs"]), out["complete"])))
+    assert saved == [(0, False), (1, False), (2, False), (2, True)]
 
 
 def test_the_real_mode_refuses_without_cuda(monkeypatch, capsys):

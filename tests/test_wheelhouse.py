@@ -103,6 +103,39 @@ def test_check_subset_pulls_its_dependencies_from_the_wheelhouse(wheelhouse, cap
     assert "1 of 2 locked packages" in capsys.readouterr().out
 
 
+def test_check_subset_needs_only_the_wheels_of_that_subset(tmp_path, capsys):
+    """check --only: a locked wheel the subset does not need may be absent (a CUDA-only one on a CPU machine);
+    one it needs may not."""
+    wheels = tmp_path / "wheels"
+    alpha = make_wheel(wheels, "alpha", "1.0", ("beta>=1", "winonly; sys_platform == 'win32'"))
+    beta = make_wheel(wheels, "beta", "1.2")
+    gpu = make_wheel(wheels, "gpuonly", "3.0")
+    lock = lock_for([alpha, beta, gpu], tmp_path / "kaggle.lock")
+    gpu.unlink()
+    assert wh.check(lock, wheels, only=["alpha"]) == 0
+    assert [e.name for e in wh.closure(wh.read_lock(lock), wheels, ["alpha"], wh.Target())] == ["alpha", "beta"]
+    on_torch = make_wheel(tmp_path / "other", "delta", "1.0", ("torch>=2", "beta"))  # torch: the image's, not locked
+    entries = wh.read_lock(lock) + [wh.Locked("delta", "1.0", on_torch.name, wh.sha256_of(on_torch))]
+    assert [e.name for e in wh.closure(entries, on_torch.parent, ["delta"], wh.Target())] == ["beta", "delta"]
+    beta.unlink()
+    assert wh.check(lock, wheels, only=["alpha"]) == 1
+    assert "beta==1.2: wheel beta-1.2-py3-none-any.whl missing" in capsys.readouterr().err
+
+
+def test_download_subset_fetches_what_it_needs_and_nothing_else(wheelhouse, tmp_path, monkeypatch, capsys):
+    mirror, lock = wheelhouse
+    gamma = make_wheel(mirror, "gamma", "1.0")
+    entries = wh.read_lock(lock) + [wh.Locked("gamma", "1.0", gamma.name, wh.sha256_of(gamma))]
+    wh.write_lock(lock, entries, wh.Target(), [wh.Locked("torch", "2.10.0", "")])
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(mirror))
+    dest = tmp_path / "fetched"
+    assert wh.download(lock, dest, only=["alpha"]) == 0  # alpha needs beta (found in alpha's metadata)
+    assert sorted(p.name for p in dest.iterdir()) == ["alpha-1.0-py3-none-any.whl", "beta-1.2-py3-none-any.whl"]
+    assert "downloaded 2 of 2 locked wheels (alpha and what they need)" in capsys.readouterr().out
+
+
 def test_check_names_a_missing_wheel(wheelhouse, capsys):
     wheels, lock = wheelhouse
     (wheels / "beta-1.2-py3-none-any.whl").unlink()
