@@ -21,12 +21,12 @@
 # TOTAL (480 s, default); the limits add up to 480, so the whole check fits the device tool's 10-minute command
 # with the machine's start and the transfers. A step that cannot run here is skipped, and the summary says why.
 #   step            limit  what
-#   env                10  versions of python, torch, transformers, peft, bitsandbytes, vllm; nvidia-smi
+#   env                20  versions of python, torch, transformers, peft, bitsandbytes, vllm; nvidia-smi
 #   write-model        60  bench/gpu.py --write-model: the random model, written once
 #   plan               15  python -m solver plan --config kaggle --shape nvarc-4b --gpu <this GPU> --json
 #                          (bf16; 4-bit too with bitsandbytes); skipped without the plan command
 #   selfcheck-bf16     60  python -m solver selfcheck --config kaggle, 16-bit, transformers backend
-#   selfcheck-4bit     50  the same in 4-bit NF4; skipped without bitsandbytes
+#   selfcheck-4bit     40  the same in 4-bit NF4; skipped without bitsandbytes
 #   selfcheck-vllm     60  the same on the vLLM backend; skipped without vllm
 #   bench             150  bench/gpu.py --model: prompts of 2048 and 8192 tokens, bf16 (and 4-bit with bnb)
 #   finetune           50  python -m solver finetune, 20 LoRA steps on synthetic tasks
@@ -81,7 +81,11 @@ has_plan=0; "$PYTHON" -m solver plan --help > /dev/null 2>&1 && has_plan=1
 precisions=bf16; [ "$has_bnb" = 1 ] && precisions=bf16,4bit
 {
   echo "# bench/gpu_check.sh$([ "$DRY" = 1 ] && echo ' --dry-run') on $gpu, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "# commit $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  if commit=$(git rev-parse HEAD 2>/dev/null); then
+    echo "# commit $commit$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+  else
+    echo "# commit unknown (no git checkout here)"
+  fi
   echo "# python: $PYTHON ($("$PYTHON" -V 2>&1)); bitsandbytes $([ "$has_bnb" = 1 ] && echo importable || echo absent), vllm $([ "$has_vllm" = 1 ] && echo importable || echo absent), solver plan $([ "$has_plan" = 1 ] && echo present || echo absent)"
   echo "# step: exit status (124: stopped at its limit) and seconds, or why it was skipped"
 } > "$summary"
@@ -110,7 +114,7 @@ step() {  # step NAME SECONDS COMMAND...: runs it under its limit, its output to
   pack
 }
 
-step env 10 "$PYTHON" -c "
+step env 20 "$PYTHON" -c "
 import importlib.metadata as m, sys, torch
 print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda,
       'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')
@@ -142,7 +146,7 @@ fi
 selfcheck=("$PYTHON" -m solver selfcheck --config kaggle --model "$model" --set model.unsloth=false "${device_set[@]}")
 step selfcheck-bf16 60 "${selfcheck[@]}" --set model.load_in_4bit=false --out "$work/selfcheck-bf16.json"
 if [ "$has_bnb" = 1 ]; then
-  step selfcheck-4bit 50 "${selfcheck[@]}" --set model.load_in_4bit=true --out "$work/selfcheck-4bit.json"
+  step selfcheck-4bit 40 "${selfcheck[@]}" --set model.load_in_4bit=true --out "$work/selfcheck-4bit.json"
 else
   skip selfcheck-4bit "bitsandbytes is not importable with $PYTHON"
 fi

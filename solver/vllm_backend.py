@@ -107,7 +107,8 @@ def check_quantization(method: str | None, version: str, methods: Sequence[str])
     if method is not None and method not in methods:
         raise ModelError(f"model.load_in_4bit with model.backend = 'vllm' serves the model through vLLM's "
                          f"{method!r} quantization, which vLLM {version} does not have (vLLM 0.19.1, the one "
-                         f"the Kaggle lock pins, has it). Install that vLLM, set model.load_in_4bit = false, "
+                         f"offline_wheels/kaggle.lock pins for the Python 3.11 / torch 2.10 image, has it). "
+                         f"Install that vLLM, set model.load_in_4bit = false, "
                          f"or set model.backend = 'transformers'")
 
 
