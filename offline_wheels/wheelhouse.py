@@ -1,14 +1,17 @@
 """Offline wheels for the Kaggle notebook: lock, download, check.
 
-    python offline_wheels/wheelhouse.py lock [--torch 2.10.0] [-r REQS ...] [--lock FILE]
+    python offline_wheels/wheelhouse.py lock [--python 3.11] [--torch 2.10.0] [-r REQS ...] [--lock FILE]
+    python offline_wheels/wheelhouse.py lock --python 3.12 --torch 2.11.0 --lock offline_wheels/kaggle-cp312.lock
     python offline_wheels/wheelhouse.py download [--lock FILE] [--dest DIR] [--only NAME ...]
     python offline_wheels/wheelhouse.py check [--wheels DIR] [--lock FILE] [--only NAME ...]
 
-`lock` resolves the requirements for the Kaggle image (CPython 3.11, x86-64 Linux, glibc 2.35) with the
-image's torch pinned and writes the lock file: one `name==version --hash=sha256:...` entry per wheel, except
-what the image provides (torch and what only torch needs). `download` fetches exactly the locked wheels into
-the wheelhouse. `check` verifies every locked wheel is present with its hash, then installs the locked wheels
-(or a subset) with `--no-index` into a fresh virtual environment and imports them: what passes installs
+`lock` resolves the requirements for one Kaggle image (x86-64 Linux, glibc 2.35, the CPython and torch
+given: kaggle.lock for 3.11 / torch 2.10, kaggle-cp312.lock for 3.12 / torch 2.11; docs/kaggle.md says why
+both) with the image's torch pinned and the vLLM release made for that torch, and writes the lock file: one
+`name==version --hash=sha256:...` entry per wheel, except what the image provides (torch and what only torch
+needs). `download` fetches exactly the locked wheels (or a subset and what it needs) into the wheelhouse.
+`check` verifies every locked wheel (of the subset) is present with its hash, then installs the locked wheels
+(or the subset) with `--no-index` into a fresh virtual environment and imports them: what passes installs
 offline.
 
 Standard library only (plus pip, and `packaging` from pip itself when not installed), so this runs where the
