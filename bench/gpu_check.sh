@@ -133,7 +133,10 @@ if [ "$has_plan" = 0 ]; then
 elif [ -z "$plan_gpu" ]; then
   skip plan "the plan knows no GPU named $gpu"
 else
-  plan_cmd=("$PYTHON" -m solver plan --config kaggle --shape "$shape" --gpu "$plan_gpu")
+  # Always the NVARC shape: the plan is arithmetic on the shape, so the dry run checks the real invocation too
+  # (its tokens then match no tiny bench row, and plan-check compares nothing). Exit 1: the plan says the
+  # preset does not fit this GPU; its JSON is compared all the same.
+  plan_cmd=("$PYTHON" -m solver plan --config kaggle --shape nvarc-4b --gpu "$plan_gpu")
   plan_args=(--json "$work/plan-bf16.json" --set model.load_in_4bit=false)
   if [ "$has_bnb" = 1 ]; then  # both plans in one step: the preset's 4-bit, then bf16 ($0: the work folder)
     step plan 15 bash -c '"$@" --json "$0/plan-4bit.json" && "$@" --json "$0/plan-bf16.json" --set model.load_in_4bit=false' "$work" "${plan_cmd[@]}"
