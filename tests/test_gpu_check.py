@@ -40,8 +40,8 @@ def test_the_step_limits_add_up_to_the_total_and_every_step_is_in_the_table():
 # (the dry run measures in fp32).
 FAKE_PLAN_PYTHON = """#!/usr/bin/env bash
 if [ "$1 $2 $3" = "-m solver plan" ] && ! "$REAL_PYTHON" -m solver plan --help > /dev/null 2>&1; then
-  prev=""; for arg in "$@"; do [ "$prev" = --json ] && json=$arg; prev=$arg; done
-  echo '{"plans": [{"tokens": 32, "phases": {"load": {"total_bytes": 1000},
+  prev=""; json=""; for arg in "$@"; do [ "$prev" = --json ] && json=$arg; prev=$arg; done
+  [ -z "$json" ] || echo '{"plans": [{"tokens": 32, "phases": {"load": {"total_bytes": 1000},
         "ttt": {"total_bytes": 5000}, "greedy": {"total_bytes": 2000}}}]}' > "$json"
   exit 0
 fi
