@@ -71,7 +71,8 @@ fi
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 scratch=$(mktemp -d)  # the model and the finetune output: large, never packed
-trap 'rm -rf "$scratch"' EXIT
+# With $OUT the work folder lives on only in the tarball.
+trap 'rm -rf "$scratch"; [ -z "${OUT:-}" ] || rm -rf "$(dirname "$work")"' EXIT
 model=$scratch/model
 summary=$work/summary.txt
 importable() { "$PYTHON" -c "import $1" > /dev/null 2>&1; }
@@ -179,7 +180,7 @@ fi
 echo "total: $SECONDS s of $TOTAL" | tee -a "$summary"
 pack
 if [ -n "${OUT:-}" ]; then
-  echo "gpu_check: logs packed into $OUT/$name.tar.gz and $OUT/summary.txt (work folder $work)"
+  echo "gpu_check: logs packed into $OUT/$name.tar.gz and $OUT/summary.txt"
 else
   echo "gpu_check: logs in $work$([ "$DRY" = 1 ] && echo ' (a temporary folder: --dry-run without $OUT)')"
 fi
