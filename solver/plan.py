@@ -197,6 +197,10 @@ class Model:
                 n += self.vocab * s.hidden if self.unsloth else rank * (self.vocab + s.hidden)
         return n
 
+    def logit_bytes(self, positions: int) -> int:
+        """The logits of `positions` positions as the model returns them (in its activation dtype)."""
+        return positions * self.vocab * self.act
+
     def layer_units(self, rank: int, targets: list[str]) -> int:
         """Activation values one token leaves saved for the backward in one block (counted from the
         operations of a Llama/Qwen3 block; RMS norms compute in float32, counted as two values each)."""
@@ -272,7 +276,7 @@ def ttt_parts(m: Model, cfg: Config, t: Tokens, weights: int) -> dict[str, int]:
     else:
         activations = rows * m.act * (s.layers * m.layer_units(c.rank, c.target_modules) + m.backward_units())
     # full bf16 logits and their gradient; labelled positions: bf16 selection, float32 copy, log_softmax, grad
-    logits = 2 * rows * m.vocab * m.act + micro * t.labelled * m.vocab * (m.act + 3 * 4)
+    logits = 2 * m.logit_bytes(rows) + micro * t.labelled * m.vocab * (m.act + 3 * 4)
     # The optimizer step comes after the backward freed activations and logits; its temporaries (foreach
     # AdamW: one float32 copy, the square root of the second moments) take their place when larger.
     step = 4 * trainable
@@ -313,7 +317,7 @@ def rescore_parts(m: Model, cfg: Config, t: Tokens, base: dict[str, int]) -> dic
     kv = (p + a) * per_token if rows == 1 else p * per_token + rows * (p + a) * per_token
     return {**base, "kv_cache": kv,
             "activations": max(p, rows * a) * _prefill_units(m) * m.act + rows * a * (p + a),
-            "logits": rows * a * m.vocab * m.act + 2 * min(LOGIT_CHUNK, rows * a) * m.vocab * 4}
+            "logits": m.logit_bytes(rows * a) + 2 * min(LOGIT_CHUNK, rows * a) * m.vocab * 4}
 
 
 def engine_need(m: Model, max_len: int) -> int:
