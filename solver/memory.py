@@ -194,11 +194,12 @@ class PhasePeaks:
 class TaskMemory:
     """The memory plan of each task on the loaded model and this device (solver/plan.py)."""
 
-    def __init__(self, model: Model, fmt: Format, max_len: int, capacity: int | None):
+    def __init__(self, model: Model, fmt: Format, max_len: int, capacity: int | None, loaded: int | None = None):
         self.model = model
         self.format = fmt
         self.max_len = max_len
         self.capacity = capacity  # usable bytes of the GPU; None on the CPU: predicted only, nothing lowered
+        self.loaded = loaded      # bytes allocated once the model was loaded (the load phase's measure)
 
     @classmethod
     def of(cls, loaded, cfg: Config) -> "TaskMemory":
@@ -209,7 +210,8 @@ class TaskMemory:
         cuda = loaded.device.type == "cuda"
         capacity = (torch.cuda.get_device_properties(loaded.device).total_memory - CUDA_CONTEXT) if cuda else None
         model = Model(shape, shape.vocab, loaded.quantized, 2 if cuda else 4, loaded.loader == "unsloth")
-        return cls(model, loaded.format, loaded.max_length, capacity)
+        return cls(model, loaded.format, loaded.max_length, capacity,
+                   int(torch.cuda.memory_allocated(loaded.device)) if cuda else None)
 
     def plan(self, task: Task, cfg: Config) -> tuple[Config, PhasePeaks]:
         """The task's config with the knobs its plan lowered on this GPU, and the record the phases fill in.
@@ -226,6 +228,7 @@ class TaskMemory:
             else:
                 phases = plan_phases(self.model, cfg, tokens, 2 ** 62, self.max_len)
             record["phases"] = {p.name: {"predicted_bytes": p.predicted, "measured_bytes": None} for p in phases}
+            record["phases"]["load"]["measured_bytes"] = self.loaded
         except Exception as exc:  # noqa: BLE001 - the plan informs the task; it must never cost it
             record["error"] = f"{type(exc).__name__}: {exc}"
         return cfg, PhasePeaks(record, self.capacity is not None)

@@ -70,8 +70,8 @@ class NeuralStage:
         is "vllm" (the tests pass one on a stand-in engine)."""
         self.cfg = cfg
         self.loaded = loaded if loaded is not None else load_model(cfg.model)
+        self.memory = TaskMemory.of(self.loaded, cfg)  # before the adapter: it measures the loaded weights
         self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
-        self.memory = TaskMemory.of(self.loaded, cfg)
         if serving is None and cfg.model.backend == "vllm":
             from .vllm_backend import VllmServing, engine_dtype  # vllm is imported only when it is used
             serving = VllmServing(cfg, self.loaded.format, self.loaded.max_length,

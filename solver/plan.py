@@ -458,6 +458,7 @@ def _suggest(m: Model, cfg: Config, t: Tokens, capacity: int, max_len: int, dept
 # ------------------------------------------------------------------------------------------------ output
 
 COLUMNS = ("weights", "adapter", "gradients", "optimizer", "activations", "kv_cache", "logits", "engine")
+HEADS = ("weights", "adapter", "grads", "adamw", "activ.", "kv", "logits", "vllm")
 
 
 def table(plan: Plan) -> list[str]:
@@ -467,7 +468,7 @@ def table(plan: Plan) -> list[str]:
     lines = [f"{plan.model} ({plan.precision}, vocabulary {plan.vocab}) on {plan.gpu} ({plan.capacity / GiB:.1f} GiB "
              f"usable); tokens: ttt {t.ttt} "
              f"({t.labelled} labelled), sampling {t.prompt}+{t.answer}, rescoring {t.rescore_prompt}+{t.rescore_answer}",
-             f"{'phase':<8}" + "".join(f"{c[:7]:>8}" for c in COLUMNS) + f"{'margin':>8}{'total':>8}  verdict"]
+             f"{'phase':<8}" + "".join(f"{c:>8}" for c in HEADS) + f"{'margin':>8}{'total':>8}  verdict (GiB)"]
     for p in plan.phases:
         cells = "".join(f" {g(p.parts.get(c, 0))}" for c in COLUMNS)
         verdict = "fits" if p.fits else "DOES NOT FIT"
