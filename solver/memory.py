@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .config import Config, ConfigError
-from .formats import PROFILES, ContextError, Format
+from .formats import ContextError, Format
 from .plan import GPUS, SHAPES, GiB, Model, Plan, Shape, Tokens, fit_plan, nominal_tokens, shape_from_config, table
 from .tasks import Example, Task
 

@@ -252,8 +252,8 @@ class Plan:
         return next((p for p in self.phases if p.name == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "precision": self.precision, "vocab": self.vocab, "gpu": self.gpu, "capacity_bytes": self.capacity,
-                "tokens": asdict(self.tokens), "fits": self.fits, "lowered": self.lowered,
+        return {"model": self.model, "precision": self.precision, "vocab": self.vocab, "gpu": self.gpu,
+                "capacity_bytes": self.capacity, "tokens": asdict(self.tokens), "fits": self.fits, "lowered": self.lowered,
                 "suggestion": self.suggestion, "notes": self.notes,
                 "phases": {p.name: {"predicted_bytes": p.predicted, "margin_bytes": p.margin,
                                     "total_bytes": p.total, "fits": p.fits, "parts": p.parts, "note": p.note}
