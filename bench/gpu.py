@@ -57,17 +57,8 @@ from solver.dfs import explore  # noqa: E402
 from solver.formats import write_marker  # noqa: E402
 from solver.model import LoadedModel, build_tokenizer, load_model  # noqa: E402
 from solver.engine import TransformersBackend  # noqa: E402
+from solver.plan import SHAPES  # noqa: E402  the one list of model shapes (solver/plan.py)
 from solver.ttt import Adapter, TrainSequence, fit  # noqa: E402
-
-# architecture, hidden, MLP, layers, heads, kv heads, head size, default prompt lengths
-SHAPES = {
-    "nvarc-4b": ("qwen3", 2560, 9728, 36, 32, 8, 128, (2048, 4096, 8192)),  # Qwen3-4B
-    "1b": ("llama", 2048, 8192, 16, 32, 8, 64, (2048,)),
-    "3b": ("llama", 3072, 8192, 28, 24, 8, 128, (2048,)),
-    "8b": ("llama", 4096, 14336, 32, 32, 8, 128, (2048,)),
-    "smoke": ("llama", 64, 128, 2, 2, 1, 32, (32,)),
-    "smoke-qwen3": ("qwen3", 64, 128, 2, 2, 1, 32, (32, 64)),
-}
 
 
 # Rated dense bf16 tensor-core TFLOP/s per GPU (fp16 for the T4, which has no bf16), from NVIDIA's datasheets;
@@ -96,13 +87,15 @@ def mfu(flops_per_s: float, peak: float | None) -> float | None:
 
 
 def model_config(shape: str, vocab_size: int) -> transformers.PretrainedConfig:
-    arch, hidden, mlp, layers, heads, kv, head_dim, _ = SHAPES[shape]
-    common = dict(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=mlp, num_hidden_layers=layers,
-                  num_attention_heads=heads, num_key_value_heads=kv, head_dim=head_dim,
-                  max_position_embeddings=16384)
-    if arch == "qwen3":  # Qwen3-4B: tied embeddings, RoPE base 1e6, RMS-normed queries and keys
-        return transformers.Qwen3Config(**common, tie_word_embeddings=True, rope_theta=1_000_000.0)
-    return transformers.LlamaConfig(**common, tie_word_embeddings=False)
+    s = SHAPES[shape]
+    common = dict(vocab_size=vocab_size, hidden_size=s.hidden, intermediate_size=s.intermediate,
+                  num_hidden_layers=s.layers, num_attention_heads=s.heads, num_key_value_heads=s.kv_heads,
+                  head_dim=s.head_dim, max_position_embeddings=16384, tie_word_embeddings=s.tied)
+    if s.arch == "qwen3":  # Qwen3-4B: tied embeddings, RoPE base 1e6, RMS-normed queries and keys
+        return transformers.Qwen3Config(**common, rope_theta=1_000_000.0)
+    if s.arch == "mistral":  # Mistral-NeMo-Minitron-8B: RoPE base 1e6, no sliding window
+        return transformers.MistralConfig(**common, rope_theta=1_000_000.0, sliding_window=None)
+    return transformers.LlamaConfig(**common)
 
 
 def saved_model(shape: str, device: str, dtype: torch.dtype, directory: Path) -> Path:
@@ -181,8 +174,8 @@ def bench_ttt(loaded: LoadedModel, shape: str, device: str, seq: int, steps: int
     train(steps)
     sync(device)
     seconds = (time.perf_counter() - start) / steps
-    _, hidden, _, layers, heads, _, head_dim, _ = SHAPES[shape]
-    flops_per_token = 4 * n_params(adapter.model) + 6 * layers * seq * heads * head_dim
+    s = SHAPES[shape]
+    flops_per_token = 4 * n_params(adapter.model) + 6 * s.layers * seq * s.heads * s.head_dim
     tokens_s = seq / seconds
     flops_s = tokens_s * flops_per_token
     result = {"tokens_per_s": tokens_s, "flops_per_s": flops_s, "mfu": mfu(flops_s, peak),
@@ -283,7 +276,7 @@ def run(args, log, save=lambda out: None) -> dict:
     shapes = (args.sizes or default_shapes).split(",")
     precisions = ["fp32"] if args.smoke else args.precisions.split(",")
     for shape in shapes:
-        prompts = [int(x) for x in args.prompts.split(",")] if args.prompts else SHAPES[shape][-1]
+        prompts = [int(x) for x in args.prompts.split(",")] if args.prompts else SHAPES[shape].prompts
         with tempfile.TemporaryDirectory() as tmp:
             directory = Path(args.model) if args.model else saved_model(shape, device, dtype, Path(tmp))
             for precision in precisions:

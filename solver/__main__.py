@@ -65,6 +65,12 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .memory import plan_command
+    return plan_command(load_config(args.config, list(args.set or [])), args.gpu, args.shape, args.model,
+                        args.challenges, args.json)
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     from .finetune import finetune
     overrides = list(args.set or [])
@@ -196,6 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --fallback: a check still running after this long (a hung engine) counts as "
                         "failed (default %(default)s)")
     p.set_defaults(func=cmd_selfcheck)
+
+    p = sub.add_parser("plan", help="predict each neural phase's peak GPU memory for a preset, model and GPU",
+                       description="Per phase (load, TTT, greedy or DFS sampling, rescoring, the vLLM engine's "
+                                   "share), the predicted peak GPU memory of a preset on a model shape (or a "
+                                   "model directory's config.json) for a challenges file's longest task, or for "
+                                   "2k/4k/8k tokens: weights, adapter, gradients, optimizer, activations, KV "
+                                   "cache, logits, margin. Lowers micro-batch and batch sizes until it fits; exits "
+                                   "1 when the preset cannot fit the GPU, naming the setting that would make it.")
+    p.add_argument("--config", default=DEFAULT_PRESET,
+                   help=f"preset name ({', '.join(available_presets())}) or a .toml file (default {DEFAULT_PRESET})")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--shape", help="a model shape: nvarc-4b, minitron-8b, 1b, 3b, 8b")
+    which.add_argument("--model", help="a Hugging Face model directory (its config.json and tokenizer)")
+    p.add_argument("--gpu", required=True, help="T4, L4, A100 (80 GB), A100-40, H100 or H200")
+    p.add_argument("--challenges", help="plan for this file's longest task (default: 2k, 4k and 8k tokens)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config field")
+    p.add_argument("--json", metavar="FILE", help="also write the plan as JSON (phases -> predicted bytes)")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("finetune", help="fine-tune a base model into a model directory `run --model` runs",
                        description="Fine-tune a local base model on Kaggle-format tasks and/or generated ones "

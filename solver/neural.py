@@ -29,6 +29,7 @@ from .config import Config
 from .model import LoadedModel, load_model
 from .rescore import RescoreReport, rescore
 from .engine import TransformersBackend
+from .memory import TaskMemory
 from .sample import SampleReport, sample_task
 from .stages import StageResult
 from .tasks import Task
@@ -69,6 +70,7 @@ class NeuralStage:
         is "vllm" (the tests pass one on a stand-in engine)."""
         self.cfg = cfg
         self.loaded = loaded if loaded is not None else load_model(cfg.model)
+        self.memory = TaskMemory.of(self.loaded, cfg)  # before the adapter: it measures the loaded weights
         self.adapter = Adapter(self.loaded, cfg.ttt, cfg.seed)
         if serving is None and cfg.model.backend == "vllm":
             from .vllm_backend import VllmServing, engine_dtype  # vllm is imported only when it is used
@@ -97,7 +99,9 @@ class NeuralStage:
         Each phase fails alone (StageResult.phase): a failed training samples from the starting adapter, a
         failed rescoring keeps the sampled candidates unrescored; only a failed sampling leaves nothing to
         rescore. Every failure is in the result with its phase."""
-        cfg = plan
+        # The memory plan of this task on this GPU lowers what must be lowered to fit (solver/plan.py); the
+        # journal gets it with each phase's measured peak. Running out of memory anyway is the retry's case.
+        cfg, peaks = self.memory.plan(task, plan)
         rng = task_rng(cfg.seed, task.id)
         report = self.reports[task.id] = TaskReport()
         out = StageResult()
@@ -105,7 +109,7 @@ class NeuralStage:
         self.adapter.reset()
         try:
             if cfg.ttt.enabled and cfg.ttt.steps > 0:
-                with out.phase("ttt"):
+                with out.phase("ttt"), peaks.measure("ttt"):
                     share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
                     report.ttt = train_on_task(self.adapter, task, cfg.ttt, fmt, max_len,
                                                deadline.within(share), rng)
@@ -117,17 +121,18 @@ class NeuralStage:
             trained = bool(report.ttt and report.ttt.steps and not out.failed("ttt")) or self.shared is not None
             method = "dfs" if cfg.sample.method == "dfs" else "sample"
             with contextlib.ExitStack() as serving:
-                with out.phase(method):
+                with out.phase(method), peaks.measure(method):
                     serving.enter_context(self._serve(task.id, trained))
                     out.candidates, report.sample = sample_task(task, self.backend, fmt, cfg.sample, max_len,
                                                                 sampling, rng)
                 if cfg.rescore.enabled and out.candidates:
-                    with out.phase("rescore"):
+                    with out.phase("rescore"), peaks.measure("rescore"):
                         out.candidates, report.rescore = rescore(task, out.candidates, self.backend, fmt,
                                                                  cfg.rescore, max_len, deadline, rng)
         finally:
             self.adapter.reset()  # the task's adapter is discarded
         out.stats = stage_stats(report)
+        out.stats["memory"] = peaks.record
         return out
 
     def _serve(self, task_id: str, trained: bool):

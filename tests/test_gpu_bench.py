@@ -36,7 +36,7 @@ def test_the_nvarc_shape_is_qwen3_4b_with_a_16_token_vocabulary():
     assert type(config).__name__ == "Qwen3Config" and config.tie_word_embeddings
     assert (config.hidden_size, config.intermediate_size, config.num_hidden_layers, config.num_attention_heads,
             config.num_key_value_heads, config.head_dim) == (2560, 9728, 36, 32, 8, 128)
-    assert gpu.SHAPES["nvarc-4b"][-1] == (2048, 4096, 8192)
+    assert gpu.SHAPES["nvarc-4b"].prompts == (2048, 4096, 8192)
 
 
 @pytest.mark.parametrize("name, tflops", [

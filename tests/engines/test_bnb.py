@@ -105,3 +105,32 @@ def test_selfcheck_passes_in_4bit(tmp_path, tiny_model_dir):
     result = run_selfcheck(selfcheck_config(tiny_model_dir, "model.load_in_4bit=true"), tmp_path)
     phases = assert_selfcheck_passed(result, PHASES)
     assert phases["load"]["detail"]["loader"] == "bnb-4bit" and phases["load"]["detail"]["quantized"]
+
+
+def test_the_memory_plan_s_nf4_weights_match_the_quantized_tensors(tmp_path):
+    """solver/plan.py's NF4 weights (half a byte per linear weight, the double-quantised absmax and scales;
+    embeddings, head and norms at 16 bits) against the tensors bitsandbytes allocates for a one-layer model
+    of Mistral-NeMo-Minitron-8B's width with the ARChitects' 76-token vocabulary."""
+    import sys
+    from pathlib import Path
+    import transformers
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bench.plan_cpu import build
+    from solver.model import bnb_config, dtype_kwarg
+    from solver.plan import Model, shape_from_config
+    build("minitron-8b", 1, 76).save_pretrained(tmp_path)
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        tmp_path, quantization_config=bnb_config(torch.bfloat16), device_map={"": "cpu"}, **dtype_kwarg(torch.bfloat16))
+
+    def quant_state_bytes(p) -> int:
+        s = getattr(p, "quant_state", None)
+        if s is None:
+            return 0
+        parts = [s.absmax, s.code] + ([s.state2.absmax, s.state2.code, s.offset] if s.nested else [])
+        return sum(t.numel() * t.element_size() for t in parts if isinstance(t, torch.Tensor))
+
+    measured = sum(p.numel() * p.element_size() + quant_state_bytes(p) for p in model.parameters())
+    shape = shape_from_config(model.config.to_dict(), "minitron-1-layer")
+    assert shape.quantized and len(four_bit_layers(model)) == 7
+    predicted = Model(shape, 76, nf4=True, act=2).weight_bytes()
+    assert abs(predicted - measured) <= 0.10 * measured
