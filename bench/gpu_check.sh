@@ -49,6 +49,7 @@ TOTAL=${TOTAL:-480}
 stamp=$(date -u +%Y%m%d-%H%M%S)
 if [ "$DRY" = 1 ]; then
   gpu=cpu-dry-run; plan_gpu=L4; shape=smoke-qwen3; prompts=32,64; device_set=(--set 'model.device="cpu"'); ft_steps=4
+  plan_set=(--set model.max_length=64)  # one plan at the dry run's longest prompt, so plan-check pairs its rows
   bench_mode=(--smoke)
 else
   gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '_')
@@ -58,6 +59,7 @@ else
     *T4*) plan_gpu=T4 ;; *) plan_gpu="" ;;
   esac
   shape=nvarc-4b; prompts=2048,8192; device_set=(); bench_mode=(); ft_steps=20
+  plan_set=()  # the kaggle preset's 8k context: plans at 2k, 4k and 8k tokens
 fi
 name=gpu_check_${gpu}_${stamp}
 if [ -n "${OUT:-}" ]; then
@@ -134,10 +136,9 @@ if [ "$has_plan" = 0 ]; then
 elif [ -z "$plan_gpu" ]; then
   skip plan "the plan knows no GPU named $gpu"
 else
-  # Always the NVARC shape: the plan is arithmetic on the shape, so the dry run checks the real invocation too
-  # (its tokens then match no tiny bench row, and plan-check compares nothing). Exit 1: the plan says the
-  # preset does not fit this GPU; its JSON is compared all the same.
-  plan_cmd=("$PYTHON" -m solver plan --config kaggle --shape nvarc-4b --gpu "$plan_gpu")
+  # The bench's own shape at its prompt lengths, so that plan-check pairs plan and measurement phase by phase.
+  # Exit 1: the plan says the preset does not fit this GPU; its JSON is compared all the same.
+  plan_cmd=("$PYTHON" -m solver plan --config kaggle --shape "$shape" --gpu "$plan_gpu" "${plan_set[@]}")
   plan_args=(--json "$work/plan-bf16.json" --set model.load_in_4bit=false)
   if [ "$has_bnb" = 1 ]; then  # both plans in one step: the preset's 4-bit, then bf16 ($0: the work folder)
     step plan 15 bash -c '"$@" --json "$0/plan-4bit.json" && "$@" --json "$0/plan-bf16.json" --set model.load_in_4bit=false' "$work" "${plan_cmd[@]}"

@@ -4,15 +4,16 @@ the phase), as a table of predicted, measured and measured/predicted.
 
     python bench/plan_check.py --plan plan-bf16.json [--plan plan-4bit.json] --bench gpu_*.json [--json OUT]
 
-The plan JSON keys this reads (what `solver plan --json` is to write; one plan per token count):
+The plan JSON this reads is what `python -m solver plan --json` writes (solver/memory.py, Plan.to_json):
 
-    {"gpu": "H100", "shape": "nvarc-4b", "config": "kaggle", "precision": "bf16" | "4bit",
-     "plans": [{"tokens": 2048,
-                "phases": {"load": {"total_bytes": N}, "ttt": {"total_bytes": N}, "greedy": {"total_bytes": N},
-                           "dfs": {"total_bytes": N}, "rescore": {"total_bytes": N}, ...}}, ...]}
+    {"config": "kaggle", "gpu": "H100", "shape": {...},
+     "plans": [{"precision": "bf16" | "nf4", "tokens": {"ttt": 2048, "labelled": ..., "prompt": ..., ...},
+                "phases": {"load": {"total_bytes": N, ...}, "ttt": {...}, "greedy" | "dfs": {...},
+                           "rescore": {...}, "vllm": {...}}}, ...]}
 
-A file with "tokens" and "phases" at its top level is read as one plan. "precision" may instead be given as
-"load_in_4bit": true/false; without either, the plan is compared with every precision measured. A plan phase
+A file with "tokens" and "phases" at its top level is read as one plan; "tokens" may be a plain number, and
+"precision" may instead be given as "load_in_4bit": true/false (without either, the plan is compared with every
+precision measured). A plan phase
 is matched to a measured one by PHASES below; phases on one side only are listed with the other side empty.
 A bench row is compared with the plan of the same token count (its prompt length), else not at all.
 
@@ -34,8 +35,8 @@ PHASES = {"load": "load", "weights": "load", "ttt": "ttt", "greedy": "decode", "
 
 
 def plan_precision(plan: dict) -> str | None:
-    if "precision" in plan:
-        return str(plan["precision"])
+    if "precision" in plan:  # the kit writes the weights' dtype: "bf16", "nf4" (bench/gpu.py says "4bit"), "fp32"
+        return {"nf4": "4bit"}.get(str(plan["precision"]), str(plan["precision"]))
     if "load_in_4bit" in plan:
         return "4bit" if plan["load_in_4bit"] else "bf16"
     return None
@@ -46,6 +47,13 @@ def plans_of(doc: dict) -> list[dict]:
     items = doc["plans"] if "plans" in doc else [doc]
     precision = plan_precision(doc)
     return [{**item, "precision": plan_precision(item) or precision} for item in items]
+
+
+def plan_tokens(plan: dict) -> int:
+    """The token count a plan is for: a number, or the kit's per-phase counts, of which the TTT sequence is the
+    one bench/gpu.py's prompt length stands for (it trains, decodes and rescores on prompts of that length)."""
+    tokens = plan.get("tokens", -1)
+    return int(tokens["ttt"] if isinstance(tokens, dict) else tokens)
 
 
 def phase_bytes(phase: dict | int | float) -> int | None:
@@ -63,7 +71,7 @@ def compare(plan_docs: list[dict], bench: dict) -> list[dict]:
     plans = [p for doc in plan_docs for p in plans_of(doc)]
     for run in bench.get("runs", []):
         for plan in plans:
-            if int(plan.get("tokens", -1)) != run["prompt"]:
+            if plan_tokens(plan) != run["prompt"]:
                 continue
             if plan["precision"] is not None and plan["precision"] != run["precision"]:
                 continue

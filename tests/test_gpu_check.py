@@ -35,27 +35,10 @@ def test_the_step_limits_add_up_to_the_total_and_every_step_is_in_the_table():
     assert steps == set(table), "every step the script runs or skips has its row in the header's table"
 
 
-# Stands in for `python -m solver plan` only while the kit has none, so that the plan and plan-check steps run
-# in the dry run: a plan of the JSON shape plan_check reads, at the dry run's 32-token prompt, for any precision
-# (the dry run measures in fp32).
-FAKE_PLAN_PYTHON = """#!/usr/bin/env bash
-if [ "$1 $2 $3" = "-m solver plan" ] && ! "$REAL_PYTHON" -m solver plan --help > /dev/null 2>&1; then
-  prev=""; json=""; for arg in "$@"; do [ "$prev" = --json ] && json=$arg; prev=$arg; done
-  [ -z "$json" ] || echo '{"plans": [{"tokens": 32, "phases": {"load": {"total_bytes": 1000},
-        "ttt": {"total_bytes": 5000}, "greedy": {"total_bytes": 2000}}}]}' > "$json"
-  exit 0
-fi
-exec "$REAL_PYTHON" "$@"
-"""
-
-
 @pytest.mark.slow
 def test_the_dry_run_writes_the_summary_and_the_tarball_with_every_step(tmp_path):
     out = tmp_path / "out"
-    python = tmp_path / "python"
-    python.write_text(FAKE_PLAN_PYTHON)
-    python.chmod(0o755)
-    env = {**os.environ, "OUT": str(out), "PYTHON": str(python), "REAL_PYTHON": sys.executable}
+    env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
     done = subprocess.run(["bash", str(SCRIPT), "--dry-run"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=900)  # a guard against a hang, not a timing assertion
     assert done.returncode == 0, done.stderr[-3000:]
@@ -88,12 +71,10 @@ def test_the_dry_run_writes_the_summary_and_the_tarball_with_every_step(tmp_path
         assert bench["complete"] is True and [r["shape"] for r in bench["runs"]] == ["smoke-qwen3"] * 2
         assert all(set(r["peak_bytes"]) == {"load", "ttt", "decode", "dfs", "rescore"} for r in bench["runs"])
         assert json.load(tar.extractfile(members["finetune.json"]))["steps"] > 0
-        compared = json.load(tar.extractfile(members["plan_check.json"]))["rows"]
-        real_plan = subprocess.run([sys.executable, "-m", "solver", "plan", "--help"], cwd=REPO,
-                                   capture_output=True).returncode == 0
-        if not real_plan:  # the stand-in's plan is at the dry run's prompt length; the real one's at 2k-8k tokens
-            assert {(r["tokens"], r["phase"]) for r in compared} >= {(32, "load"), (32, "ttt"), (32, "decode")}
-        assert all(r["measured_bytes"] is None and r["ratio"] is None for r in compared)  # the CPU measures none
+        plan = json.load(tar.extractfile(members["plan-bf16.json"]))
+        assert [p["tokens"]["ttt"] for p in plan["plans"]] == [64]  # the dry run's longest prompt
+        # the CPU bench runs fp32 and the plan is a GPU's (bf16): nothing pairs, and the comparison says so
+        assert json.load(tar.extractfile(members["plan_check.json"]))["rows"] == []
 
 
 # ---- plan_check ------------------------------------------------------------------------------------------
@@ -130,6 +111,20 @@ def test_plan_check_reads_a_single_plan_and_the_4bit_flag():
     (row,) = plan_check.compare([plan], bench)
     assert (row["precision"], row["predicted_bytes"], row["measured_bytes"], row["ratio"]) == \
         ("4bit", 10 * GIB, None, None)  # on the CPU nothing is measured: no ratio
+
+
+def test_plan_check_reads_what_solver_plan_writes(tmp_path):
+    """The real `python -m solver plan --json` output, paired with a bench row of its token count and dtype."""
+    done = subprocess.run([sys.executable, "-m", "solver", "plan", "--config", "kaggle", "--shape", "nvarc-4b",
+                           "--gpu", "H100", "--set", "model.load_in_4bit=false", "--json", str(tmp_path / "plan.json")],
+                          cwd=REPO, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr  # 1 is the plan's verdict "does not fit"
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    bench = {"runs": [bench_row(2048, "bf16", load=9 * GIB, ttt=12 * GIB), bench_row(2048, "4bit", ttt=1 * GIB)]}
+    rows = {r["phase"]: r for r in plan_check.compare([plan], bench)}
+    assert rows["load"]["measured_bytes"] == 9 * GIB and rows["ttt"]["measured_bytes"] == 12 * GIB
+    assert all(r["precision"] == "bf16" and r["tokens"] == 2048 for r in rows.values())
+    assert rows["ttt"]["predicted_bytes"] > rows["load"]["predicted_bytes"] > 7 * GIB  # 4B parameters in bf16
 
 
 def test_plan_check_names_an_unreadable_plan(tmp_path, capsys):
