@@ -99,6 +99,47 @@ def test_paired_difference_counts_gains_and_losses_over_the_common_tasks():
     assert paired_difference({"a": 1.0}, {"b": 1.0}) is None
 
 
+# ---- tune on a sweep's work directory (journals written here, no Ray) ----
+
+def fake_point(folder: Path, steps: int, sizes: list[int], step_cost: float, fixed: float) -> None:
+    """A point's journal: model parts of tasks of `sizes` cells that took fixed + steps * size * step_cost
+    seconds, greedy with 4 views (a view free), as a dry run journals them."""
+    from solver.config import load_config
+    from solver.journal import Journal
+    cfg = load_config("cpu", ["model.path='m'", f"ttt.steps={steps}", "sample.views=4", "dsl.enabled=false"])
+    journal = Journal(folder)
+    journal.start({"config": cfg.to_dict(), "workers": {"gpu": ["0"], "cpu": 1}})
+    start = 0.0
+    for i, cells in enumerate(sizes):
+        took = fixed + steps * cells / 1000 * step_cost
+        journal.append({"type": "task", "task_id": f"t{i}", "status": "ok", "attempts": [[[[0]], [[0]]]],
+                        "cells": cells, "plan": {"model": True, "ttt_steps": steps, "views": 4, "method": "greedy",
+                                                 "rescore_views": 0, "dsl_seconds": 0.0},
+                        "parts": {"gpu": {"worker": "gpu@x:1", "start": start, "end": start + took}}})
+        start += took
+
+
+def test_tune_on_a_sweep_fits_one_cost_model_on_every_point_and_names_the_winner(tmp_path):
+    from solver.tune import read_dry_run, tune
+    sizes = [200, 400, 800, 1200, 1600, 2000]
+    fake_point(tmp_path / "ttt.steps=8", 8, sizes, step_cost=0.3, fixed=2.0)
+    fake_point(tmp_path / "ttt.steps=64", 64, sizes, step_cost=0.3, fixed=2.0)
+    (tmp_path / "sweep.json").write_text(json.dumps({"points": [{"name": "ttt.steps=8", "score": 0.5},
+                                                                {"name": "ttt.steps=64", "score": 0.6}]}))
+    # One point alone cannot tell a TTT step from a view (both grow with the size); the two together can.
+    alone = read_dry_run(tmp_path / "ttt.steps=8").costs
+    pooled = read_dry_run(tmp_path / "ttt.steps=8", pooled=(tmp_path / "ttt.steps=64",))
+    assert pooled.costs["ttt_step_seconds"] == pytest.approx(0.3, rel=0.05)
+    assert abs(alone["ttt_step_seconds"] - 0.3) > 0.1  # the prior's split of what grows with the size
+    assert pooled.fit.error < 0.05 and pooled.model_points == 12
+    lines, plot, settings = tune(tmp_path, gpus=4, hours=12, n_tasks=240)
+    assert "winner within the schedule: ttt.steps=64 (score 0.6000)" in "\n".join(lines)
+    assert plot.exists() and "steps = 64" in settings.read_text()
+    # 240 tasks of 64 steps do not fit in a quarter of an hour on 4 GPUs; of 8 steps they do.
+    lines, _, settings = tune(tmp_path, gpus=4, hours=0.25, n_tasks=240)
+    assert "winner within the schedule: ttt.steps=8 (score 0.5000)" in "\n".join(lines), "\n".join(lines)
+
+
 # ---- on Ray ----
 
 # Ray is the kit's `sweep` extra: setup.sh and CI install it; without it only the tests above run.
@@ -182,8 +223,11 @@ def test_a_2x2_dsl_grid_journals_each_point_as_run_does(tmp_path, dsl_data, ray_
     rows = [line for line in table.splitlines() if line.startswith("| dsl.")]
     assert len(rows) == 4 and "reference" in rows[0] and all(" 10 | 0." in r for r in rows), table
     assert "pts (+" in rows[1] and (workdir / "sweep.html").read_text().count("<tr>") == 5
-    from solver.report import write_report  # `report` reads a point like a run
+    from solver.report import write_report  # `report` reads a point like a run, `tune` the whole sweep
     assert write_report(workdir / grid.points[0].name).exists()
+    tuned = subprocess.run([sys.executable, "-m", "solver", "tune", str(workdir), "--hours", "1"], cwd=ROOT,
+                           env=ray_env, capture_output=True, text=True, timeout=120)
+    assert tuned.returncode == 0 and "winner within the schedule: dsl." in tuned.stdout, tuned.stderr[-2000:]
 
 
 def killpg(proc: subprocess.Popen) -> None:
