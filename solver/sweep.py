@@ -31,6 +31,7 @@ import re
 import socket
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +69,7 @@ class Grid:
     base: str
     points: list[Point]
     reference: str  # the point the others are compared with
+    notes: list[str] = field(default_factory=list)
 
 
 # ---- the grid file ----
@@ -146,7 +148,9 @@ def load_grid(path: str | Path) -> Grid:
         seen.add(name)
         points.append(Point(name, settings, _point_config(base, common, settings, name)))
     same = [p.name for p in points if p.cfg.to_dict() == base_cfg.to_dict()]
-    return Grid(base, points, same[0] if same else points[0].name)
+    notes = [f"budget.total_seconds cleared for every point: a sweep runs each pair in full"] if any(
+        load_config(base, _nested({**common, **p.settings})).budget.total_seconds for p in points) else []
+    return Grid(base, points, same[0] if same else points[0].name, notes)
 
 
 def _point_config(base: str, common: dict[str, Any], settings: dict[str, Any], name: str) -> Config:
@@ -270,13 +274,15 @@ def sweep(challenges: str | Path, grid_path: str | Path, workdir: str | Path, so
     workdir = Path(workdir)
     challenge_set = load_challenges(challenges)
     truths = load_solutions(solutions) if solutions else None
-    notes = [f"task {bad.id} is invalid and keeps fallback attempts: {bad.problem}"
-             for bad in challenge_set.invalid.values()]
+    notes = grid.notes + [f"task {bad.id} is invalid and keeps fallback attempts: {bad.problem}"
+                          for bad in challenge_set.invalid.values()]
     ray = connect(address, grid.points)
     try:
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
-        remote = ray.remote(solve_part)
+        # A model part on a GPU goes through a function declared with one, so that Ray's rule for GPU tasks
+        # applies (a fresh process each: ray-project/ray#29624); everything else through the plain one.
+        remotes = {True: ray.remote(num_gpus=1)(solve_part), False: ray.remote(solve_part)}
         journals, submissions, todo, resumed = {}, {}, [], 0
         for p in grid.points:
             journal, submission, finished = _open_point(p, workdir, challenges, challenge_set, solutions,
@@ -288,7 +294,7 @@ def sweep(challenges: str | Path, grid_path: str | Path, workdir: str | Path, so
         total = len(grid.points) * len(challenge_set.tasks)
         bar = tqdm(total=total, initial=resumed, desc="pairs", unit="pair", disable=not progress,
                    file=sys.stderr, smoothing=0.1)
-        queue = [(pair, d) for pair in todo for d in sorted(pair.waiting, key=DEVICES.index)]
+        queue = deque((pair, d) for pair in todo for d in sorted(pair.waiting, key=DEVICES.index))
         inline = {p.name: build_stages(p.cfg, "inline") for p in grid.points}
         limit = max_concurrent or len(queue) or 1
         inflight: dict[Any, tuple[Pair, str]] = {}
@@ -296,9 +302,10 @@ def sweep(challenges: str | Path, grid_path: str | Path, workdir: str | Path, so
             _finish(pair, inline, journals, submissions, bar)
         while queue or inflight:
             while queue and len(inflight) < limit:
-                pair, device = queue.pop(0)
-                options = _resources(pair.point.cfg, device, gpus)
-                ref = remote.options(**options).remote(pair.point.cfg, device, pair.task)
+                pair, device = queue.popleft()
+                on_gpu = wants_gpu(pair.point.cfg, device, gpus)
+                ref = remotes[on_gpu].options(num_cpus=1, max_retries=1, retry_exceptions=False).remote(
+                    pair.point.cfg, device, pair.task)
                 inflight[ref] = (pair, device)
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0)
             dirty = set()
@@ -350,12 +357,11 @@ def _open_point(p: Point, workdir: Path, challenges, challenge_set: ChallengeSet
     return journal, submission, finished
 
 
-def _resources(cfg: Config, device: str, gpus: int) -> dict[str, Any]:
-    """A model part takes a GPU where the cluster has any (Ray then sets CUDA_VISIBLE_DEVICES, and gives
-    it a fresh process per pair: a GPU task's process is not reused, ray-project/ray#29624); the DSL one
-    CPU. A worker that dies has its part tried once more (max_retries), anywhere in the cluster."""
-    wants_gpu = device == "gpu" and gpus > 0 and cfg.model.active and cfg.model.device != "cpu"
-    return {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0, "max_retries": 1, "retry_exceptions": False}
+def wants_gpu(cfg: Config, device: str, gpus: int) -> bool:
+    """A model part takes one GPU where the cluster has any (Ray then sets its CUDA_VISIBLE_DEVICES); a DSL
+    part, and a model part on a cluster without GPUs, one CPU. A part whose worker dies is tried once more
+    (max_retries), anywhere in the cluster."""
+    return device == "gpu" and gpus > 0 and cfg.model.active and cfg.model.device != "cpu"
 
 
 def _why(exc: Exception) -> str:
