@@ -314,9 +314,10 @@ def sweep(challenges: str | Path, grid_path: str | Path, workdir: str | Path, so
                 try:
                     part, timing = ray.get(ref)
                     pair.parts[device] = part
+                    # As a run's parts, in seconds since this sweep started (a retry's try count is Ray's own)
                     pair.timing[device] = {"worker": timing["worker"], "start": round(timing["start"] - started_wall, 3),
                                            "end": round(timing["end"] - started_wall, 3), "allotted": None,
-                                           "tries": 1, **part.memory}
+                                           **part.memory}
                 except ray.exceptions.RayError as exc:  # its worker died twice (killed, out of memory, node lost)
                     pair.errors.append(f"{device} part lost: {_why(exc)} (retried once)")
                 pair.waiting.discard(device)
