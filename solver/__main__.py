@@ -42,6 +42,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import summary_lines, sweep
+    workdir = args.workdir or str(Path("sweeps") / Path(args.grid).stem)
+    result = sweep(args.challenges, args.grid, workdir, solutions=args.solutions, address=args.address,
+                   max_concurrent=args.max_concurrent, progress=not args.no_progress)
+    print("\n".join(summary_lines(result)))
+    return 0
+
+
 def cmd_make_model(args: argparse.Namespace) -> int:
     from .family_models import make_family_model
     print(make_family_model(args.directory, args.family, args.size, args.seed))
@@ -170,6 +179,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a `selfcheck --fallback` report: apply its switches (the paths that failed on this "
                         "machine turned off) and record them in the journal")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="run a grid of configs over a challenges file on Ray (local or a cluster)",
+                       description="Every point of GRID.toml (a base preset, [set] for all points, [grid] of "
+                                   "settings whose every combination is a point, [[point]] hand-picked ones) over "
+                                   "the challenges, one Ray task per (point, task): WORKDIR/<point>/journal.jsonl "
+                                   "as `run` writes it, and WORKDIR/sweep.md / sweep.html with a row per point. "
+                                   "Rerunning with the same WORKDIR skips finished pairs. Needs Ray (setup.sh "
+                                   "installs it).")
+    p.add_argument("--challenges", required=True, help="Kaggle *_challenges.json")
+    p.add_argument("--solutions", help="Kaggle *_solutions.json: scores, coverage and differences in the tables")
+    p.add_argument("--grid", required=True, help="the grid file (TOML)")
+    p.add_argument("--workdir", help="one folder per point and the tables (default sweeps/<grid file's stem>)")
+    p.add_argument("--address", help="a Ray cluster's address (host:port) to join; default: Ray started here, "
+                                     "on this machine's cores and GPUs")
+    p.add_argument("--max-concurrent", type=int, help="pairs handed to Ray at once (default: all; Ray runs as "
+                                                      "many as the cluster's CPUs and GPUs allow)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("make-model", help="write a tiny real model directory (no download)",
                        description="Write a randomly initialised tiny Llama model and a character tokenizer "

@@ -13,7 +13,6 @@ loop, in the order written there.
 """
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import time
@@ -23,10 +22,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .budget import Deadline, degraded, knobs, lighter, plan_task, task_share, task_weight
+from .budget import Deadline, degraded, lighter, plan_task, task_share, task_weight
 from .config import Config
 from .journal import Journal, TaskRecord
-from .stages import PartResult, build_stages, choose_attempts, run_stages
+from .stages import PartResult, build_stages, finish_task
 from .submission import Submission
 from .tasks import Task
 from .workers import Assignment, Event, Job, Prepare, Worker, Workers
@@ -264,29 +263,10 @@ class Coordinator:
         self.journal.append_many([r.to_json() for r in records])
 
     def finish(self, st: TaskState, status: str) -> TaskRecord:
-        task = st.task
-        inline = run_stages(task, self.inline, self.cfg, self.last_call)
-        parts = [inline] + list(st.parts.values())
-        candidates = [c for p in parts for c in p.candidates]
-        errors = st.errors + [e for p in parts for e in p.errors]
-        seconds: dict[str, float] = {}
-        for p in parts:
-            for name, s in p.seconds.items():
-                seconds[name] = seconds.get(name, 0.0) + s
-        phases = {name: ph for p in parts for name, ph in p.phases.items()}
-        stats = {name: s for p in parts for name, s in p.stats.items()}
-        if status == "ok" and errors and not candidates:
-            status = "error"
-        plan = copy.deepcopy(self.cfg)  # the ladder knobs each device ran with
-        if "gpu" in st.plans:
-            plan.model, plan.ttt, plan.sample, plan.rescore = (st.plans["gpu"].model, st.plans["gpu"].ttt,
-                                                            st.plans["gpu"].sample, st.plans["gpu"].rescore)
-        if "cpu" in st.plans:
-            plan.dsl = st.plans["cpu"].dsl
-        record = TaskRecord(task.id, choose_attempts(task, candidates, self.cfg), candidates, seconds, errors,
-                            status, st.cells, knobs(plan), degraded(self.cfg, plan), st.timing, phases, stats)
-        self.submission.set(task.id, record.attempts)
-        self.records[task.id] = record
+        record = finish_task(st.task, self.cfg, st.parts, st.plans, self.inline, self.last_call, status,
+                             st.errors, st.timing)
+        self.submission.set(st.task.id, record.attempts)
+        self.records[st.task.id] = record
         self.bar.update(1)
         self.bar.set_postfix_str(self.postfix(), refresh=False)
         return record

@@ -16,6 +16,7 @@ Both the coordinator (solver/coordinator.py, for the inline stages) and the work
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import importlib
 import sys
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import baseline
-from .budget import Deadline
+from .budget import Deadline, degraded, knobs
 from .config import Config, ConfigError
 from .journal import TaskRecord
 from .select import select_attempts
@@ -210,6 +211,34 @@ def release_accelerator_memory() -> None:
 def choose_attempts(task: Task, candidates: list[Candidate], cfg: Config):
     return [select_attempts([c for c in candidates if c.test_index == i], cfg.select, fallback_attempts(ex.input)[0])
             for i, ex in enumerate(task.test)]
+
+
+def finish_task(task: Task, cfg: Config, parts: dict[str, PartResult], plans: dict[str, Config],
+                inline: list[Stage], deadline: Deadline, status: str = "ok", errors: list[str] | None = None,
+                timing: dict[str, dict] | None = None) -> TaskRecord:
+    """A task's record from the parts its devices returned (`parts`, `plans`: per device, what it made and the
+    config it ran with): the inline stages run here, then two attempts per test input. `errors`: from tries
+    that were retried or parts that were lost; `timing`: per device, the worker and its times. The one place
+    a task's journal record is made: a run's coordinator and a sweep's driver both finish tasks here."""
+    done = [run_stages(task, inline, cfg, deadline)] + list(parts.values())
+    candidates = [c for p in done for c in p.candidates]
+    errors = list(errors or []) + [e for p in done for e in p.errors]
+    seconds: dict[str, float] = {}
+    for p in done:
+        for name, s in p.seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + s
+    phases = {name: ph for p in done for name, ph in p.phases.items()}
+    stats = {name: s for p in done for name, s in p.stats.items()}
+    if status == "ok" and errors and not candidates:
+        status = "error"
+    plan = copy.deepcopy(cfg)  # the ladder knobs each device ran with
+    if "gpu" in plans:
+        gpu = plans["gpu"]
+        plan.model, plan.ttt, plan.sample, plan.rescore = gpu.model, gpu.ttt, gpu.sample, gpu.rescore
+    if "cpu" in plans:
+        plan.dsl = plans["cpu"].dsl
+    return TaskRecord(task.id, choose_attempts(task, candidates, cfg), candidates, seconds, errors, status,
+                      task.cell_count(), knobs(plan), degraded(cfg, plan), timing or {}, phases, stats)
 
 
 def solve_task(task: Task, stages: list[Stage], cfg: Config, deadline: Deadline) -> TaskRecord:

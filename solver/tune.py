@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -96,7 +97,8 @@ class Simulation:
     degraded: int = 0     # task parts the ladder turned down
 
 
-def read_dry_run(workdir: str | Path) -> DryRun:
+def _read_journal(workdir: str | Path) -> tuple[dict, list[dict], dict[str, float]]:
+    """A dry run's header, its finished task records, and when a worker of each kind was first ready."""
     header, records, available = {}, [], {}
     for e in read_entries(workdir):
         if e.get("type") == "run" and not header:
@@ -113,12 +115,12 @@ def read_dry_run(workdir: str | Path) -> DryRun:
         raise DryRunError(f"{workdir} holds no run journal")
     if not records:
         raise DryRunError(f"{workdir}: the journal has no finished task to learn timings from")
-    cfg = config_from_dict(header["config"])
-    tasks = [SimTask(r.get("cells") or 1, max(1, len(r["attempts"]))) for r in records]
+    return header, records, startup
 
-    # The model workers' parts: wall time against [1, steps * size, greedy views, DFS views, rescoring views].
-    prior = np.array([cfg.budget.model_task_seconds, cfg.budget.ttt_step_seconds, cfg.budget.view_seconds,
-                      cfg.budget.view_seconds * cfg.budget.dfs_factor, cfg.budget.rescore_view_seconds])
+
+def _model_parts(records: list[dict], tasks: list[SimTask]) -> tuple[list, list, list, list]:
+    """The model workers' parts: per part its units of each cost (cost_row), its wall time, its task, and the
+    neural stage's seconds per phase (None where not journaled)."""
     rows, ys, owners, phases = [], [], [], []
     for t, r in zip(tasks, records):
         part = r.get("parts", {}).get("gpu")
@@ -129,6 +131,29 @@ def read_dry_run(workdir: str | Path) -> DryRun:
         ys.append(part["end"] - part["start"])
         owners.append(t)
         phases.append(ran)
+    return rows, ys, owners, phases
+
+
+def _sim_tasks(records: list[dict]) -> list[SimTask]:
+    return [SimTask(r.get("cells") or 1, max(1, len(r["attempts"]))) for r in records]
+
+
+def read_dry_run(workdir: str | Path, pooled: tuple[str | Path, ...] = ()) -> DryRun:
+    """The dry run in `workdir`, its cost model fitted to its own model parts and those of the `pooled` dry
+    runs (a sweep's other points: their different settings tell the costs apart that one run cannot)."""
+    header, records, startup = _read_journal(workdir)
+    cfg = config_from_dict(header["config"])
+    tasks = _sim_tasks(records)
+
+    # The model workers' parts: wall time against [1, steps * size, greedy views, DFS views, rescoring views].
+    prior = np.array([cfg.budget.model_task_seconds, cfg.budget.ttt_step_seconds, cfg.budget.view_seconds,
+                      cfg.budget.view_seconds * cfg.budget.dfs_factor, cfg.budget.rescore_view_seconds])
+    rows, ys, owners, phases = _model_parts(records, tasks)
+    own = len(rows)
+    for other in pooled:
+        _, more, _ = _read_journal(other)
+        r, y, _, ph = _model_parts(more, _sim_tasks(more))
+        rows, ys, phases = rows + r, ys + y, phases + ph
     x, y = np.array(rows).reshape(-1, len(prior)), np.array(ys)
     by_phases = bool(rows) and all(ph for ph in phases)
     if by_phases:
@@ -136,7 +161,7 @@ def read_dry_run(workdir: str | Path) -> DryRun:
     else:
         coef = fit_costs(x, y, prior) if rows else prior
     estimates = x @ coef if rows else np.zeros(0)
-    for t, estimate, measured in zip(owners, estimates, y):
+    for t, estimate, measured in zip(owners, estimates[:own], y[:own]):
         t.model_ratio = float(np.clip(measured / estimate, 0.25, 4.0)) if estimate > 0 else 1.0
     fit = None
     if rows:
@@ -307,12 +332,7 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
               slowdown: float = 1.0, cpu_slowdown: float = 1.0, seed: int = 0,
               view_gain: float = VIEW_GAIN) -> Recommendation:
     budget = hours * 3600
-    rng = random.Random(seed)
-    tasks = [copy.copy(rng.choice(dry.tasks)) for _ in range(n_tasks)]
-    for t in tasks:
-        t.dsl_need *= cpu_slowdown
-    startup = {k: v * (slowdown if k == "gpu" else cpu_slowdown) for k, v in dry.startup.items()}
-    overhead = dry.dsl_overhead * cpu_slowdown
+    tasks, startup, overhead = kaggle_tasks(dry, n_tasks, seed, slowdown, cpu_slowdown)
     base = with_costs(dry.cfg, dry.costs, slowdown, budget)
     target = (budget - base.budget.safety_seconds) * (1 - margin)
 
@@ -348,6 +368,18 @@ def recommend(dry: DryRun, gpus: int, cpus: int, hours: float, n_tasks: int, mar
     fixed = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=False)
     laddered = simulate(cfg, tasks, gpus_used, cpus, budget, startup, overhead, ladder=True)
     return Recommendation(cfg, fixed, laddered, target, advice)
+
+
+def kaggle_tasks(dry: DryRun, n_tasks: int, seed: int, slowdown: float,
+                 cpu_slowdown: float) -> tuple[list[SimTask], dict[str, float], float]:
+    """The hidden test set on paper: `n_tasks` drawn from the dry run's; with the workers' start-up and the
+    DSL's overhead, all in Kaggle seconds."""
+    rng = random.Random(seed)
+    tasks = [copy.copy(rng.choice(dry.tasks)) for _ in range(n_tasks)]
+    for t in tasks:
+        t.dsl_need *= cpu_slowdown
+    startup = {k: v * (slowdown if k == "gpu" else cpu_slowdown) for k, v in dry.startup.items()}
+    return tasks, startup, dry.dsl_overhead * cpu_slowdown
 
 
 def _cap_views(curve: SamplingCurve, views: int, gain: float, advice: list[str]) -> int:
@@ -506,6 +538,8 @@ def tune(workdir: str | Path, gpus: int, hours: float, n_tasks: int, cpus: int |
     `solutions`: the dry run's, for the sampling curve (default: the file the run recorded, if any)."""
     from .report import plot_timeline, sampling_curve_of
     workdir = Path(workdir)
+    if (workdir / "sweep.json").exists() and not (workdir / "journal.jsonl").exists():
+        return tune_sweep(workdir, gpus, hours, n_tasks, cpus, margin, slowdown, cpu_slowdown, seed)
     dry = read_dry_run(workdir)
     dry.curve = sampling_curve_of(workdir, solutions)
     cpus = dry.cpu_workers if cpus is None else cpus
@@ -519,3 +553,80 @@ def tune(workdir: str | Path, gpus: int, hours: float, n_tasks: int, cpus: int |
     settings = workdir / "tuned.toml"
     settings.write_text(settings_toml(rec.cfg))
     return report_lines(dry, rec, gpus, cpus, hours, n_tasks, slowdown, cpu_slowdown), plot, settings
+
+
+# ---- a sweep's points (solver/sweep.py): which one wins within the schedule ----
+
+@dataclass
+class PointFit:
+    name: str
+    score: float | None   # the dry run's, over its finished tasks (sweep.json), None without solutions
+    cfg: Config           # the point's settings with the pooled cost model, on the Kaggle budget
+    fixed: Simulation     # every task at the point's settings
+    laddered: Simulation  # as a real run would go: the ladder on
+    fits: bool            # the fixed schedule ends by the target with nothing cut
+
+
+def tune_sweep(workdir: str | Path, gpus: int, hours: float, n_tasks: int, cpus: int | None = None,
+               margin: float = 0.1, slowdown: float = 1.0, cpu_slowdown: float = 1.0,
+               seed: int = 0) -> tuple[list[str], Path, Path]:
+    """`tune` on a sweep's work directory: one cost model fitted to every point's parts (their settings
+    differ, which tells the costs apart), each point's settings simulated on the Kaggle schedule as they
+    are, and the winner: the best score among the points whose schedule fits with the margin (ties: the one
+    that ends first). Writes the winner's simulated timeline and its settings, like `tune` on a run."""
+    from .report import plot_timeline
+    workdir = Path(workdir)
+    sweep = json.loads((workdir / "sweep.json").read_text())
+    dirs = [workdir / p["name"] for p in sweep["points"] if (workdir / p["name"] / "journal.jsonl").exists()]
+    scores = {p["name"]: p.get("score") for p in sweep["points"]}
+    budget = hours * 3600
+    points: list[PointFit] = []
+    skipped: list[str] = []
+    for d in dirs:
+        try:
+            dry = read_dry_run(d, pooled=tuple(o for o in dirs if o != d))
+        except DryRunError as exc:
+            skipped.append(str(exc))
+            continue
+        tasks, startup, overhead = kaggle_tasks(dry, n_tasks, seed, slowdown, cpu_slowdown)
+        cfg = with_costs(dry.cfg, dry.costs, slowdown, budget)
+        n_cpu = (dry.cpu_workers if cpus is None else cpus) if dry.dsl_points else 0
+        n_gpu = gpus if cfg.model.active else 0
+        fixed = simulate(cfg, tasks, n_gpu, n_cpu, budget, startup, overhead, ladder=False)
+        laddered = simulate(cfg, tasks, n_gpu, n_cpu, budget, startup, overhead, ladder=True)
+        target = (budget - cfg.budget.safety_seconds) * (1 - margin)
+        points.append(PointFit(d.name, scores.get(d.name), cfg, fixed, laddered,
+                               fixed.cut == 0 and fixed.makespan <= target))
+    if not points:
+        raise DryRunError(f"{workdir}: no point of the sweep has a finished task to learn timings from")
+    ranked = sorted((p for p in points if p.fits), key=lambda p: (-(p.score if p.score is not None else -1.0),
+                                                                 p.fixed.makespan))
+    winner = ranked[0] if ranked else min(points, key=lambda p: p.fixed.makespan)
+    lines = [f"sweep: {len(points)} points, one cost model fitted to all their parts; Kaggle schedule: {n_tasks} "
+             f"tasks, {gpus} GPU workers, {hours:g} h, slowdown x{slowdown:g} GPU, x{cpu_slowdown:g} CPU; a point "
+             f"fits when its settings, unchanged, end {100 * margin:g}% before the budget with nothing cut", "",
+             "cost model (dry-run seconds, per 1000 cells, fitted on every point):"]
+    lines += [f"  budget.{name:<38} {getattr(winner.cfg.budget, name) / (1.0 if name == 'dfs_factor' else slowdown):>10.4g}"
+              for name in COST_FIELDS]
+    lines += ["", f"{'point':<60} {'score':>7} {'fixed ends s':>12} {'cut':>5} {'fits':>5} {'laddered ends s':>15} "
+                  f"{'turned down':>11}"]
+    for p in points:
+        lines.append(f"{p.name:<60} {p.score if p.score is not None else float('nan'):>7.4f} "
+                     f"{p.fixed.makespan:>12.0f} {p.fixed.cut:>5} {'yes' if p.fits else 'no':>5} "
+                     f"{p.laddered.makespan:>15.0f} {p.laddered.degraded:>11}")
+    lines += [f"skipped: {s}" for s in skipped] + [""]
+    if not ranked:
+        lines.append(f"no point fits the schedule as it is; the fastest is {winner.name} (its settings, with "
+                     f"the ladder on, are what a real run would turn down)")
+    elif all(p.score is None for p in ranked):
+        lines.append(f"no scores (the sweep had no solutions): of the points that fit, {winner.name} ends first")
+    else:
+        lines.append(f"winner within the schedule: {winner.name} (score {winner.score:.4f})")
+    fig = plot_timeline(winner.laddered.lanes, budget, (budget - winner.cfg.budget.safety_seconds) * (1 - margin),
+                        title=f"simulated: {winner.name}, {n_tasks} tasks")
+    plot = workdir / "tune_timeline.png"
+    fig.savefig(plot, dpi=90, bbox_inches="tight")
+    settings = workdir / "tuned.toml"
+    settings.write_text(f"# the sweep's point {winner.name}, with the cost model fitted on every point\n"
+                        + settings_toml(winner.cfg))
+    return lines, plot, settings

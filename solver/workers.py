@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 from .budget import Deadline
 from .config import Config, RunConfig
-from .stages import build_stages, prepare_stages, release_accelerator_memory, run_stages
+from .stages import Stage, build_stages, prepare_stages, release_accelerator_memory, run_stages
 from .tasks import Task
 
 # A CPU worker shares the machine with one process per core: one thread each, or they oversubscribe it.
@@ -247,10 +247,7 @@ def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
     _die_with(coordinator_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     try:
-        stages = build_stages(cfg, device)
-        for stage in stages:
-            if stage.setup is not None:
-                stage.setup()
+        stages = start_stages(cfg, device)
     except Exception:
         conn.send(("failed", f"could not build the {device} stages:\n{traceback.format_exc(limit=6)}"))
         return
@@ -267,8 +264,18 @@ def worker_main(conn, device: str, cfg: Config, coordinator_pid: int) -> None:
             conn.send(("prepared", prepare_stages(stages, job.tasks, Deadline.after(job.seconds))))
             continue
         result = run_stages(job.task, stages, job.plan, Deadline.after(job.seconds))
-        result.memory = _memory_after_task()
+        result.memory = memory_after_task()
         conn.send(("done", result))
+
+
+def start_stages(cfg: Config, device: str) -> list[Stage]:
+    """The device's stages, built and set up: once per worker process (a run's workers, a sweep's Ray
+    workers)."""
+    stages = build_stages(cfg, device)
+    for stage in stages:
+        if stage.setup is not None:
+            stage.setup()
+    return stages
 
 
 def _die_with(coordinator_pid: int) -> None:
@@ -281,7 +288,7 @@ def _die_with(coordinator_pid: int) -> None:
         os._exit(1)
 
 
-def _memory_after_task() -> dict[str, float]:
+def memory_after_task() -> dict[str, float]:
     """The worker's resident memory and the GPU's peak allocation during the task, MiB; then the task's
     cached GPU blocks are handed back (stages.release_accelerator_memory) and the peak is reset, so that
     the next task starts with the whole GPU and the journal shows any growth from task to task."""

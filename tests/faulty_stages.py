@@ -4,7 +4,8 @@ Registered with `run.extra_stages = ["tests.faulty_stages:NAME"]` (the repositor
 workers get the parent's). Their knobs come from the environment, which spawned workers inherit:
     FAULTY_DIR      folder for calls.log (one line "stage task_id pid" per call) and for markers
     FAULTY_TASKS    comma-separated task ids the fault hits (default: every task)
-    FAULTY_SECONDS  how long `slow` sleeps per task (default 0.2)
+    FAULTY_SECONDS  how long `slow` sleeps per task (default 0.2), and `victim` before it is killed (default 60)
+    FAULTY_DOOMED   comma-separated task ids on which `doomed` kills its worker every time
 Every stage that answers predicts the test input flipped upside down, which no real stage of the kit does,
 so a test can tell its answers apart from the baseline's.
 """
@@ -77,6 +78,25 @@ def _die(task, plan, deadline):
     return _answer(task, "die")
 
 
+def _victim(task, plan, deadline):
+    """The first time it meets a task it hits: writes its process id to FAULTY_DIR/victim-TASK.pid and sleeps
+    FAULTY_SECONDS, for a test to kill the process from outside; later tries answer at once."""
+    _log("victim", task)
+    marker = Path(os.environ["FAULTY_DIR"]) / f"victim-{task.id}.pid"
+    if _hit(task) and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        time.sleep(float(os.environ.get("FAULTY_SECONDS", "60")))
+    return _answer(task, "victim")
+
+
+def _doomed(task, plan, deadline):
+    """SIGKILLs its own worker process every time it meets a task FAULTY_DOOMED names."""
+    _log("doomed", task)
+    if task.id in os.environ.get("FAULTY_DOOMED", "").split(","):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _answer(task, "doomed")
+
+
 def _hang(task, plan, deadline):
     """Ignores its deadline on the tasks it hits."""
     _log("hang", task)
@@ -137,6 +157,8 @@ def _broken_build(cfg, where):
 
 slow_gpu = _on("gpu", "slow", _slow)
 slow_cpu = _on("cpu", "slowcpu", _slow)
+victim_cpu = _on("cpu", "victim", _victim)
+doomed_cpu = _on("cpu", "doomed", _doomed)
 crash_gpu = _on("gpu", "crash", _crash)
 oom_gpu = _on("gpu", "oom", _oom)
 die_gpu = _on("gpu", "die", _die)
