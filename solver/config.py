@@ -162,6 +162,9 @@ class TTTConfig:
     batch_size: int = 4        # sequences per optimiser step
     micro_batch_size: int = 0  # sequences per forward pass (gradient accumulation); 0 = the whole batch
     lr: float = 1e-4
+    # Each optimiser step's gradient is clipped to this norm (0 = not clipped): NVARC and the ARChitects
+    # clip at 1.0, as transformers' Trainer does by default.
+    max_grad_norm: float = 1.0
     # Learning rate of the embeddings and the output head when target_modules trains them (the ARChitects:
     # 1e-5 beside 1e-4); 0 = lr.
     embedding_lr: float = 0.0

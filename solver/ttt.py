@@ -128,6 +128,7 @@ class FitReport:
     sequences: int = 0
     too_long: int = 0  # tasks left out because they could not fit the context
     longest: int = 0   # tokens of the longest sequence trained on (never more than the context)
+    grad_norms: list[float] = field(default_factory=list)  # per step, before clipping (when clipping is on)
 
 
 def _batch(seqs: Sequence[TrainSequence], pad: int, device: torch.device):
@@ -157,11 +158,50 @@ def _param_groups(model: torch.nn.Module, lr: float, embedding_lr: float) -> lis
     return [g for g in ({"params": rest, "lr": lr}, {"params": vocab, "lr": embedding_lr}) if g["params"]]
 
 
+def _decoder_and_head(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module] | None:
+    """The causal LM's decoder (tokens -> last hidden states) and its output head, through peft's wrapping
+    (LoRA layers and modules_to_save copies sit inside both, in place); None where the logits are more than
+    head(hidden state) (a soft cap, a logit scale), which only the model's own forward computes."""
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = getattr(causal, "config", None)
+    if getattr(config, "final_logit_softcapping", None) or getattr(config, "logit_scale", None) not in (None, 1.0):
+        return None
+    try:
+        decoder, head = causal.get_decoder(), causal.get_output_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+    if decoder is None or decoder is causal or head is None:
+        return None
+    return decoder, head
+
+
+def answer_loss(model: torch.nn.Module, ids: torch.Tensor, labels: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+    """The summed cross-entropy of the labelled tokens, each predicted from the position before it.
+
+    The output head runs on the hidden states of those positions only, and only their logits are upcast to
+    float32: a full (batch x length x vocabulary) float copy would take 4 GB for one 8k-token sequence with a
+    128k vocabulary (and its log-softmax and gradient as much again), while ARC's answers are a fraction of
+    the tokens. The same numbers as cross-entropy over the full logits with the other positions ignored."""
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    parts = _decoder_and_head(model)
+    if parts is None:
+        logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1][keep]
+    else:
+        decoder, head = parts
+        hidden = decoder(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+        logits = head(hidden[:, :-1][keep])
+    return F.cross_entropy(logits.float(), targets[keep], reduction="sum")
+
+
 def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: int, lr: float,
         batch_size: int, pad: int, max_len: int, deadline: Deadline, rng: np.random.Generator,
-        micro_batch_size: int = 0, embedding_lr: float = 0.0) -> FitReport:
+        micro_batch_size: int = 0, embedding_lr: float = 0.0, max_grad_norm: float = 0.0) -> FitReport:
     """Train the parameters that require grad for `steps` optimiser steps, or until the next step would
-    overrun `deadline`. Batches are drawn epoch by epoch from a shuffled order."""
+    overrun `deadline`. Batches are drawn epoch by epoch from a shuffled order. Each step's gradient is
+    clipped to `max_grad_norm` (0: not clipped), so that one batch the adapter finds very surprising
+    cannot throw it far off."""
     report = FitReport(sequences=len(sequences))
     if not sequences or steps <= 0:
         report.stopped = "no data" if not sequences else "steps"
@@ -173,7 +213,8 @@ def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: in
     groups = _param_groups(model, lr, embedding_lr)
     if not groups:
         raise ValueError("the model has no trainable parameters")
-    device = groups[0]["params"][0].device
+    trainable = [p for g in groups for p in g["params"]]
+    device = trainable[0].device
     optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, steps))
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext())
@@ -197,11 +238,11 @@ def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: in
             for m in range(0, len(batch), micro):
                 ids, labels, mask = _batch(batch[m:m + micro], pad, device)
                 with autocast:
-                    logits = model(input_ids=ids, attention_mask=mask).logits
-                loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
-                                       ignore_index=IGNORE, reduction="sum") / max(1, n_tokens)
+                    loss = answer_loss(model, ids, labels, mask) / max(1, n_tokens)
                 loss.backward()
                 total += loss.item()
+            if max_grad_norm > 0:
+                report.grad_norms.append(float(torch.nn.utils.clip_grad_norm_(trainable, max_grad_norm)))
             optimizer.step()
             scheduler.step()
             report.losses.append(total)
@@ -292,7 +333,7 @@ def train(adapter: Adapter, sequences: Sequence[TrainSequence], cfg: TTTConfig, 
     try:
         return fit(adapter.model, sequences, steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, pad=pad,
                    max_len=max_len, deadline=deadline, rng=rng, micro_batch_size=cfg.micro_batch_size,
-                   embedding_lr=cfg.embedding_lr)
+                   embedding_lr=cfg.embedding_lr, max_grad_norm=cfg.max_grad_norm)
     finally:
         adapter.for_inference()
 
