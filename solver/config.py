@@ -218,8 +218,8 @@ class RescoreConfig:
     views: int = 8  # one per D8 element, each with its own colour permutation and demo order
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
     batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
-    # Memory the copies of the prompt's KV cache of a batch of answers may take, MiB (the engine measures the
-    # cache's bytes per token). A long prompt gets smaller batches; where not even two copies fit (or with
+    # Memory the copies of the prompt's KV cache of a batch of answers and the batch's logits may take, MiB
+    # (the engine measures the cache's bytes and the head's vocabulary). A long prompt gets smaller batches; where not even two copies fit (or with
     # batch_size 1), answers go one at a time on the prompt's own cache, cropped back after each: the memory
     # of rescoring is then one prompt's cache plus one answer, whatever the number of grids.
     cache_mb: float = 2048.0
