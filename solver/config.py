@@ -161,6 +161,9 @@ class TTTConfig:
     steps: int = 32  # optimiser steps per task; the budget may lower it per task
     batch_size: int = 4        # sequences per optimiser step
     micro_batch_size: int = 0  # sequences per forward pass (gradient accumulation); 0 = the whole batch
+    # Tokens of a training sequence at most (0: the model's context); demonstrations are dropped to fit, by
+    # the format's rule. The out-of-memory retry lowers it when one sequence per pass is still too much.
+    max_length: int = 0
     lr: float = 1e-4
     # Each optimiser step's gradient is clipped to this norm (0 = not clipped): NVARC and the ARChitects
     # clip at 1.0, as transformers' Trainer does by default.
@@ -207,6 +210,9 @@ class SampleConfig:
     # small; a lower threshold finds more second guesses at a cost that grows like 1/min_prob.
     min_prob: float = 0.1
     max_candidates: int = 16  # dfs, per view: binds only when min_prob is set below 1/16
+    # dfs on the transformers backend: prompt tokens per forward pass (0: the whole prompt in one). The
+    # out-of-memory retry sets it: a long prompt's activations are the search's peak beside its cache.
+    prefill_chunk: int = 0
 
 
 @dataclass

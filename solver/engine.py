@@ -214,14 +214,14 @@ class TransformersBackend:
         return scores
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
-                deadline: Deadline) -> Search:
+                deadline: Deadline, prefill_chunk: int = 0) -> Search:
         v = self.format
         # One end token for the search: the one the format closes its answers with (marc could also stop
         # on <|end_of_text|>, a second spelling of the same end, which would only split the probability).
         allowed = [t for t in v.answer_ids if t not in v.stops or t == v.end]
         return explore(self.model, prompt, allowed=allowed, end=v.end, min_prob=min_prob,
                        max_new_tokens=max_new_tokens, max_candidates=max_candidates, deadline=deadline,
-                       grammar=v.grammar())
+                       grammar=v.grammar(), prefill_chunk=prefill_chunk)
 
     @torch.no_grad()
     def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:

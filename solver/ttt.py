@@ -112,6 +112,9 @@ def demo_tasks(task: Task) -> list[Task]:
 
 def task_sequences(task: Task, cfg: TTTConfig, fmt: Format, max_len: int,
                    rng: np.random.Generator) -> tuple[list[TrainSequence], int]:
+    """The task's training sequences, each at most `max_len` tokens (and ttt.max_length when set), and how
+    many training tasks could not fit."""
+    max_len = min(max_len, cfg.max_length) if cfg.max_length > 0 else max_len
     base = demo_tasks(task) if cfg.data == "all-demos" else leave_out_tasks(task, cfg.min_leave_out, rng)
     tasks = augmented_tasks(base, cfg.augmentations, cfg.augment, rng)
     return training_sequences(tasks, fmt, max_len, cfg.loss_skip_first, cfg.loss_test_only)

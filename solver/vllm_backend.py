@@ -256,7 +256,8 @@ class VllmBackend:
         return gens
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
-                deadline: Deadline) -> Search:
+                deadline: Deadline, prefill_chunk: int = 0) -> Search:
+        # prefill_chunk is the transformers search's: vLLM schedules a long prompt's prefill in chunks itself.
         if deadline.expired():
             return Search(stop="time")
         params = self._answer_params(max_new_tokens, temperature=1.0, n=max_candidates, seed=self.seed)
