@@ -14,12 +14,10 @@ and counted, and `fit` refuses a sequence longer than the context instead of let
 from __future__ import annotations
 
 import itertools
-import json
 import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -29,6 +27,7 @@ import torch.nn.functional as F
 from .augment import views_of_kinds
 from .budget import Deadline
 from .formats import ContextError, Format
+from .adapters import VOCAB_MODULES
 from .config import TTTConfig
 from .model import LoadedModel
 from .tasks import Task
@@ -362,55 +361,3 @@ def train_shared(adapter: Adapter, tasks: Sequence[Task], cfg: TTTConfig, fmt: F
     report.too_long = too_long
     adapter.keep_as_start()
     return report
-
-
-# ------------------------------------------------------------------------- adapters on disk (for vLLM)
-
-# Module names that hold the vocabulary: adapters training them carry full (V, d) matrices.
-VOCAB_MODULES = ("embed_tokens", "lm_head", "wte", "embed_in", "embed_out", "output")
-
-
-class AdapterError(ValueError):
-    """An adapter vLLM cannot load as a LoRA; the message names the directory and the modules."""
-
-
-def check_adapter(directory: str | Path) -> list[str]:
-    """The adapter's modules vLLM cannot serve as LoRA (full embedding / output-head weights); [] if none.
-    Both the config (modules_to_save, target_modules) and the saved weights are read: peft saves the full
-    embeddings on its own when the vocabulary was resized (vocabulary shrinking), whatever the config says."""
-    directory = Path(directory)
-    path = directory / "adapter_config.json"
-    if not path.is_file():
-        raise AdapterError(f"{directory} has no adapter_config.json; expected a peft LoRA adapter directory")
-    config = json.loads(path.read_text())
-    named = list(config.get("modules_to_save") or [])
-    targets = config.get("target_modules") or []
-    named += [targets] if isinstance(targets, str) else list(targets)
-    weights = directory / "adapter_model.safetensors"
-    if weights.is_file():
-        from safetensors import safe_open
-        with safe_open(str(weights), "pt") as f:
-            named += [k.rsplit(".", 1)[0] for k in f.keys() if "lora_" not in k]
-    return sorted({m.split(".")[-1] for m in named if isinstance(m, str) and m.split(".")[-1] in VOCAB_MODULES})
-
-
-def save_adapter(model, directory: str | Path) -> Path:
-    """Save a task's LoRA adapter as vLLM can load it: the LoRA matrices only. With vocabulary shrinking the
-    engine must serve the shrunk base model (saved once with `model.base_model.save_pretrained`), which
-    already holds the embeddings the adapter would otherwise carry."""
-    model.save_pretrained(str(directory), save_embedding_layers=False)
-    return Path(directory)
-
-
-def merged_model(base_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
-    """The base model with the adapter folded into its weights, saved to `out_dir` (served without LoRA)."""
-    import transformers
-    from peft import PeftModel
-    base = transformers.AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    out_dir = Path(out_dir)
-    merged.save_pretrained(out_dir)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (Path(base_dir) / name).is_file():
-            (out_dir / name).write_bytes((Path(base_dir) / name).read_bytes())
-    return out_dir

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from solver.budget import Deadline
 from solver.config import ModelConfig, TTTConfig
@@ -10,6 +9,8 @@ from solver.synth import RULES, make_task
 from solver.tasks import Example, Task
 from solver.ttt import (IGNORE, Adapter, TrainSequence, augmented_tasks, fit, leave_out_tasks, train_on_task,
                         training_sequences)
+
+from .conftest import full_logits_loss
 
 
 def demo(v: int, side: int = 2) -> Example:
@@ -134,13 +135,6 @@ def test_a_4bit_base_goes_through_the_qlora_preparation(tiny_loaded):
     assert report.steps == 2
 
 
-def _full_logits_loss(model, ids, labels, mask):
-    """The loss as TTT computed it before: every position's logits, upcast, cross-entropy ignoring the rest."""
-    logits = model(input_ids=ids, attention_mask=mask).logits
-    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE,
-                           reduction="sum")
-
-
 def _peft_model(loaded, variant: str):
     """The tiny model wrapped as TTT wraps it: LoRA on the projections and on the embeddings and head, or
     LoRA beside a full trained copy of the head (peft's modules_to_save)."""
@@ -168,7 +162,7 @@ def test_the_loss_on_labelled_positions_equals_the_full_logits_loss_and_its_grad
     ids, labels, mask = _batch(seqs, fmt.pad, torch.device("cpu"))  # two rows, one right padded
     assert len(seqs[0]) != len(seqs[1])
     grads = []
-    for loss_fn in (_full_logits_loss, answer_loss):
+    for loss_fn in (full_logits_loss, answer_loss):
         model.zero_grad(set_to_none=True)
         loss = loss_fn(model, ids, labels, mask)
         loss.backward()
