@@ -179,14 +179,14 @@ def _fit_model(plan: Config, cells: int, n_test: int, seconds: float) -> None:
 
 def lighter(plan: Config, device: str, phase: str | None = None) -> Config | None:
     """The next rung down for a task whose worker ran out of memory (in `phase`, when the stage said which)
-    or died on it. The phase that failed is lightened first (`_lighten_phase`); then training goes (it needs
+    or died on it. The phase that failed is lightened first (`lighten_phase`); then training goes (it needs
     the most memory), then half the views, then DFS. On the CPU, half the search time. None when nothing is
     left to turn down."""
     p = copy.deepcopy(plan)
     if device == "cpu":
         p.dsl.seconds_per_task /= 2
         return p if p.dsl.enabled and p.dsl.seconds_per_task >= p.budget.min_dsl_seconds else None
-    if phase is not None and _lighten_phase(p, phase):
+    if phase is not None and lighten_phase(p, phase):
         return p
     if p.ttt.enabled and p.ttt.steps > 0:
         p.ttt.enabled = False
@@ -199,13 +199,23 @@ def lighter(plan: Config, device: str, phase: str | None = None) -> Config | Non
     return p
 
 
-def _lighten_phase(p: Config, phase: str) -> bool:
-    """Turn down what sets the memory of `phase` (the neural stage's phase names); False when it has nothing
-    left to turn down, or the phase is not the neural stage's.
+# The shortest sequences the out-of-memory rungs shorten TTT's to, and DFS's prompt passes to (tokens).
+MIN_TTT_TOKENS = 512
+MIN_PREFILL_TOKENS = 128
 
-        ttt      half the sequences per forward pass (gradient accumulation: the same steps), down to one
+
+def lighten_phase(p: Config, phase: str, longest: int | None = None) -> bool:
+    """Turn down what sets the memory of `phase` (the neural stage's phase names); False when it has nothing
+    left to turn down, or the phase is not the neural stage's. `longest`: the tokens of the phase's longest
+    sequence where the caller knows them (the stage's own retry), for the rungs that shorten sequences.
+
+        ttt      half the sequences per forward pass (gradient accumulation: the same steps), down to one;
+                 then training sequences of at most 3/4 of the longest (demonstrations dropped to fit, by
+                 the format's rule), down to MIN_TTT_TOKENS
         sample   half the prompts per greedy batch, down to one
-        dfs      a shorter search: half the views, then greedy decoding one prompt at a time
+        dfs      the prompt fed in chunks, half the longest prompt, then half that, down to
+                 MIN_PREFILL_TOKENS: the activations of a long prompt's pass are the search's peak beside
+                 its cache (fewer views would not lower it: the views run one after the other)
         rescore  half the answers per batch, down to one (the prompt's cache is then never repeated);
                  then half the views; then no rescoring"""
     if phase == "ttt" and p.ttt.enabled and p.ttt.steps > 0:
@@ -213,15 +223,18 @@ def _lighten_phase(p: Config, phase: str) -> bool:
         if micro > 1:
             p.ttt.micro_batch_size = micro // 2
             return True
+        cap = min(t for t in (longest, p.ttt.max_length or None, p.model.max_length) if t)
+        if cap * 3 // 4 >= MIN_TTT_TOKENS:
+            p.ttt.max_length = cap * 3 // 4
+            return True
     elif phase == "sample" and p.sample.batch_size > 1:
         p.sample.batch_size //= 2
         return True
     elif phase == "dfs" and p.sample.method == "dfs":
-        if p.sample.views > 1:
-            p.sample.views //= 2
-        else:
-            p.sample.method, p.sample.batch_size = "greedy", 1
-        return True
+        cap = min(t for t in (longest, p.sample.prefill_chunk or None, p.model.max_length) if t)
+        if cap // 2 >= MIN_PREFILL_TOKENS:
+            p.sample.prefill_chunk = cap // 2
+            return True
     elif phase == "rescore" and p.rescore.enabled:
         if p.rescore.batch_size > 1:
             p.rescore.batch_size //= 2
@@ -234,8 +247,8 @@ def _lighten_phase(p: Config, phase: str) -> bool:
 
 
 # The ladder's knobs, a fixed contract with the stages that read them.
-LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "ttt.micro_batch_size", "sample.views", "sample.method",
-                "sample.batch_size", "rescore.enabled", "rescore.views", "rescore.batch_size", "model.enabled",
+LADDER_KNOBS = ("ttt.enabled", "ttt.steps", "ttt.micro_batch_size", "ttt.max_length", "sample.views",
+                "sample.method", "sample.batch_size", "sample.prefill_chunk", "rescore.enabled", "rescore.views", "rescore.batch_size", "model.enabled",
                 "dsl.enabled", "dsl.seconds_per_task")
 
 

@@ -161,7 +161,13 @@ class TTTConfig:
     steps: int = 32  # optimiser steps per task; the budget may lower it per task
     batch_size: int = 4        # sequences per optimiser step
     micro_batch_size: int = 0  # sequences per forward pass (gradient accumulation); 0 = the whole batch
+    # Tokens of a training sequence at most (0: the model's context); demonstrations are dropped to fit, by
+    # the format's rule. The out-of-memory retry lowers it when one sequence per pass is still too much.
+    max_length: int = 0
     lr: float = 1e-4
+    # Each optimiser step's gradient is clipped to this norm (0 = not clipped): NVARC and the ARChitects
+    # clip at 1.0, as transformers' Trainer does by default.
+    max_grad_norm: float = 1.0
     # Learning rate of the embeddings and the output head when target_modules trains them (the ARChitects:
     # 1e-5 beside 1e-4); 0 = lr.
     embedding_lr: float = 0.0
@@ -204,6 +210,9 @@ class SampleConfig:
     # small; a lower threshold finds more second guesses at a cost that grows like 1/min_prob.
     min_prob: float = 0.1
     max_candidates: int = 16  # dfs, per view: binds only when min_prob is set below 1/16
+    # dfs on the transformers backend: prompt tokens per forward pass (0: the whole prompt in one). The
+    # out-of-memory retry sets it: a long prompt's activations are the search's peak beside its cache.
+    prefill_chunk: int = 0
 
 
 @dataclass
@@ -215,8 +224,8 @@ class RescoreConfig:
     views: int = 8  # one per D8 element, each with its own colour permutation and demo order
     augment: list[str] = field(default_factory=lambda: list(AUGMENT_KINDS))
     batch_size: int = 16  # answers scored per forward pass, all after one shared prompt
-    # Memory the copies of the prompt's KV cache of a batch of answers may take, MiB (the engine measures the
-    # cache's bytes per token). A long prompt gets smaller batches; where not even two copies fit (or with
+    # Memory the copies of the prompt's KV cache of a batch of answers and the batch's logits may take, MiB
+    # (the engine measures the cache's bytes and the head's vocabulary). A long prompt gets smaller batches; where not even two copies fit (or with
     # batch_size 1), answers go one at a time on the prompt's own cache, cropped back after each: the memory
     # of rescoring is then one prompt's cache plus one answer, whatever the number of grids.
     cache_mb: float = 2048.0

@@ -176,7 +176,7 @@ class Coordinator:
         for name, s in (earlier.seconds if earlier else {}).items():
             part.seconds[name] = part.seconds.get(name, 0.0) + s
         if part.out_of_memory and self.retry(device, job, "ran out of memory" + (
-                f" in {part.oom_phase}" if part.oom_phase else ""), st, part.oom_phase):
+                f" in {part.oom_phase}" if part.oom_phase else ""), st, part.oom_phase, part.plan):
             st.errors += part.errors
             # In case the retry never runs: what the try made before it ran out (earlier phases' candidates).
             st.parts[device] = PartResult(part.candidates, part.seconds, phases=part.phases, stats=part.stats)
@@ -194,10 +194,12 @@ class Coordinator:
         st.errors.append(f"{device} part lost: {why}")
         st.waiting.discard(device)
 
-    def retry(self, device: str, job: Assignment, why: str, st: TaskState, phase: str | None = None) -> bool:
-        """Queue the task again, one rung lighter (in `phase`, the one that ran out of memory, when known),
-        at the front; False when out of tries, rungs or time."""
-        plan = lighter(job.plan, device, phase)
+    def retry(self, device: str, job: Assignment, why: str, st: TaskState, phase: str | None = None,
+              tried: Config | None = None) -> bool:
+        """Queue the task again, one rung lighter (in `phase`, the one that ran out of memory, when known)
+        than the lightest plan already tried (`tried`: the one the stage's own retry ran with), at the
+        front; False when out of tries, rungs or time."""
+        plan = lighter(tried or job.plan, device, phase)
         if job.tries > self.cfg.run.retries or plan is None or self.deadline.expired():
             return False
         st.errors.append(f"{device} try {job.tries} {why}; retrying lighter ({', '.join(degraded(job.plan, plan))})")

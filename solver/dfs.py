@@ -65,9 +65,16 @@ class _Node:
     children: list[tuple[int, float, Any]]  # (token, logprob of the prefix with it, grammar state), best last
 
 
-def _next_logprobs(model, ids: torch.Tensor, cache) -> tuple[torch.Tensor, Any]:
-    out = model(input_ids=ids[None], past_key_values=cache, use_cache=True, logits_to_keep=1)  # the last position only
-    return out.logits[0, -1].float().log_softmax(-1), out.past_key_values
+def _next_logprobs(model, ids: torch.Tensor, cache, chunk: int = 0) -> tuple[torch.Tensor, Any]:
+    """The next token's log-probabilities after `ids` (fed after what `cache` holds), computed at the last
+    position only; `chunk` > 0 feeds the ids that many at a time, so that a long prompt's activations never
+    exist all at once (the cache grows the same)."""
+    step = chunk if chunk > 0 else len(ids)
+    for start in range(0, len(ids), step):
+        out = model(input_ids=ids[None, start:start + step], past_key_values=cache, use_cache=True,
+                    logits_to_keep=1)
+        cache = out.past_key_values
+    return out.logits[0, -1].float().log_softmax(-1), cache
 
 
 def _crop(cache, length: int) -> None:
@@ -81,10 +88,11 @@ def _crop(cache, length: int) -> None:
 @torch.no_grad()
 def explore(model: torch.nn.Module, prompt: np.ndarray, *, allowed: Sequence[int], end: int, min_prob: float,
             max_new_tokens: int, max_candidates: int, deadline: Deadline,
-            grammar: Grammar | None = None) -> Search:
+            grammar: Grammar | None = None, prefill_chunk: int = 0) -> Search:
     """Completions of `prompt` (ending with `end`, at most `max_new_tokens` tokens, every token in `allowed`
     and accepted by `grammar`) with probability at least `min_prob`, in depth-first order, best child first.
-    Stops early at `max_candidates` completions or at `deadline`."""
+    Stops early at `max_candidates` completions or at `deadline`. `prefill_chunk` > 0: the prompt goes
+    through the model that many tokens at a time (less memory, the same search)."""
     if not 0.0 < min_prob <= 1.0:
         raise ValueError(f"min_prob must be in (0, 1], got {min_prob}")
     grammar = grammar or AnyTokens()
@@ -116,7 +124,7 @@ def explore(model: torch.nn.Module, prompt: np.ndarray, *, allowed: Sequence[int
         search.stop = "time" if deadline.expired() else "done"
         return search
     ids = torch.as_tensor(np.asarray(prompt, dtype=np.int64), device=device)
-    lp, cache = _next_logprobs(model, ids, transformers.DynamicCache())
+    lp, cache = _next_logprobs(model, ids, transformers.DynamicCache(), prefill_chunk)
     search.forwards += 1
     base = len(prompt)
     stack = [expand(lp, 0, 0.0, grammar.start)]

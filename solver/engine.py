@@ -10,8 +10,9 @@
 Memory is bounded by design, for 8,000-token prompts and 128k-token vocabularies on a 24 GB card: a prompt
 pass computes logits at the positions it needs only (`logits_to_keep`); greedy decoding keeps, per step,
 the log-normaliser and the answer tokens' logits, never batch x length x vocabulary; rescoring copies the
-prompt's KV cache for a batch of answers only as far as `rescore.cache_mb` allows, and otherwise scores the
-answers one at a time on the prompt's own cache, cropped back after each.
+prompt's KV cache for a batch of answers only as far as `rescore.cache_mb` allows (the copies and the batch's
+logits together), and otherwise scores the answers one at a time on the prompt's own cache, cropped back
+after each.
 
 solver/vllm_backend.py implements the same calls on a vLLM engine.
 """
@@ -119,6 +120,12 @@ def cache_bytes(cache) -> int:
     return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
 
+def logit_bytes_per_token(model: torch.nn.Module) -> int:
+    """Bytes of one position's logits: the output head's rows (the vocabulary) in its dtype."""
+    weight = model.get_output_embeddings().weight
+    return weight.shape[0] * weight.element_size()
+
+
 def _repeated(cache, rows: int):
     """A new cache holding `rows` copies of a one-row cache; the original is left as it is."""
     out = transformers.DynamicCache()
@@ -207,19 +214,20 @@ class TransformersBackend:
         return scores
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
-                deadline: Deadline) -> Search:
+                deadline: Deadline, prefill_chunk: int = 0) -> Search:
         v = self.format
         # One end token for the search: the one the format closes its answers with (marc could also stop
         # on <|end_of_text|>, a second spelling of the same end, which would only split the probability).
         allowed = [t for t in v.answer_ids if t not in v.stops or t == v.end]
         return explore(self.model, prompt, allowed=allowed, end=v.end, min_prob=min_prob,
                        max_new_tokens=max_new_tokens, max_candidates=max_candidates, deadline=deadline,
-                       grammar=v.grammar())
+                       grammar=v.grammar(), prefill_chunk=prefill_chunk)
 
     @torch.no_grad()
     def score_shared(self, prompt: np.ndarray, answers: Sequence[np.ndarray], batch_size: int) -> list[float]:
         """The prompt runs once (logits at its last position only). Answers then go in batches of at most
-        `batch_size`, each on copies of the prompt's cache, as many rows as `self.cache_mb` MiB allow;
+        `batch_size`, each on copies of the prompt's cache, as many rows as `self.cache_mb` MiB allow for
+        the copies and the batch's logits (every position of the longest answer, over the vocabulary);
         where that is one row, each answer runs on the prompt's own cache, which is cropped back to the
         prompt after it: rescoring then holds one prompt's cache and one answer's, however many answers.
         Batched answers are right padded: a pad only follows the real tokens, which the causal mask already
@@ -229,7 +237,8 @@ class TransformersBackend:
         cache, length = out.past_key_values, prompt_ids.shape[1]
         first = out.logits[0, -1].float().log_softmax(-1)  # the first answer token's distribution
         del out
-        rows = max(1, min(int(batch_size), len(answers), int(self.cache_mb * 2**20 // max(1, cache_bytes(cache)))))
+        per_row = cache_bytes(cache) + max(len(a) for a in answers) * logit_bytes_per_token(self.model)
+        rows = max(1, min(int(batch_size), len(answers), int(self.cache_mb * 2**20 // per_row)))
         scores: list[float] = []
         for start in range(0, len(answers), rows):
             chunk = [np.asarray(a, dtype=np.int64) for a in answers[start:start + rows]]

@@ -179,8 +179,9 @@ class PhasePeaks:
         self.cuda = cuda
 
     @contextlib.contextmanager
-    def measure(self, phase: str) -> Iterator[None]:
-        """torch.cuda.max_memory_allocated over the block, reset at its start; None on the CPU."""
+    def measure(self, phase: str, keep: bool = False) -> Iterator[None]:
+        """torch.cuda.max_memory_allocated over the block, reset at its start; None on the CPU. `keep`: the
+        block continues the phase (sampling set up, then decoded), so the larger of the two peaks stays."""
         torch = sys.modules.get("torch") if self.cuda else None
         if torch is not None:
             torch.cuda.reset_peak_memory_stats()
@@ -188,7 +189,10 @@ class PhasePeaks:
             yield
         finally:
             entry = self.record.setdefault("phases", {}).setdefault(phase, {"predicted_bytes": None})
-            entry["measured_bytes"] = int(torch.cuda.max_memory_allocated()) if torch is not None else None
+            measured = int(torch.cuda.max_memory_allocated()) if torch is not None else None
+            if keep and measured is not None and entry.get("measured_bytes") is not None:
+                measured = max(measured, entry["measured_bytes"])
+            entry["measured_bytes"] = measured
 
 
 class TaskMemory:

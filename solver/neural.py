@@ -8,7 +8,10 @@ budget can lower them task by task. The deadline is always honoured: training st
 before it (leaving time to sample), sampling stops at it and returns what it has.
 
 Each phase (ttt, sample or dfs, rescore) fails alone: what the phases before it made is kept, and the result
-(stages.StageResult) names the phase, its seconds, and what the model generated and why outputs were rejected.
+(phases.StageResult) names the phase, its seconds, and what the model generated and why outputs were rejected.
+A phase that runs out of memory runs again lighter in this process (phases.run_phase: a smaller micro-batch
+or shorter sequences for TTT, a smaller batch for greedy sampling and rescoring, the prompt in chunks for
+DFS); sampling resumes where it failed, keeping what it had decoded.
 
 Sampling and rescoring run on the training model itself (model.backend = "transformers") or on a vLLM
 engine beside it (model.backend = "vllm", solver/vllm_backend.py), which serves the task's adapter as a
@@ -30,10 +33,10 @@ from .model import LoadedModel, load_model
 from .rescore import RescoreReport, rescore
 from .engine import TransformersBackend
 from .memory import TaskMemory
-from .sample import SampleReport, sample_task
-from .stages import StageResult
+from .phases import StageResult, run_phase
+from .sample import SampleReport, continue_sampling, start_sampling
 from .tasks import Task
-from .ttt import Adapter, FitReport, train_on_task, train_shared
+from .ttt import Adapter, FitReport, task_sequences, train_on_task, train_shared
 
 
 @dataclass
@@ -55,6 +58,13 @@ def stage_stats(report: TaskReport) -> dict:
     if report.rescore is not None:
         stats["rescored_grids"] = report.rescore.grids
     return stats
+
+
+def longest_training_sequence(task: Task, cfg, fmt, max_len: int, seed: int) -> int | None:
+    """Tokens of the task's longest TTT sequence (drawn again, with views of their own: the lengths of a
+    task's views barely differ), for the out-of-memory retry that shortens them."""
+    sequences, _ = task_sequences(task, cfg, fmt, max_len, task_rng(seed, task.id))
+    return max((len(s) for s in sequences), default=None)
 
 
 def task_rng(seed: int, task_id: str) -> np.random.Generator:
@@ -97,8 +107,9 @@ class NeuralStage:
         """The stage protocol's call (solver/stages.py): `plan` is the task's own config.
 
         Each phase fails alone (StageResult.phase): a failed training samples from the starting adapter, a
-        failed rescoring keeps the sampled candidates unrescored; only a failed sampling leaves nothing to
-        rescore. Every failure is in the result with its phase."""
+        failed rescoring keeps the sampled candidates unrescored, a sampling that fails part-way keeps what
+        it had decoded. A phase that runs out of memory is first run again lighter, here (phases.run_phase).
+        Every failure is in the result with its phase."""
         # The memory plan of this task on this GPU lowers what must be lowered to fit (solver/plan.py); the
         # journal gets it with each phase's measured peak. Running out of memory anyway is the retry's case.
         cfg, peaks = self.memory.plan(task, plan)
@@ -109,10 +120,14 @@ class NeuralStage:
         self.adapter.reset()
         try:
             if cfg.ttt.enabled and cfg.ttt.steps > 0:
-                with out.phase("ttt"), peaks.measure("ttt"):
-                    share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
-                    report.ttt = train_on_task(self.adapter, task, cfg.ttt, fmt, max_len,
-                                               deadline.within(share), rng)
+                share = None if deadline.unlimited else deadline.remaining() * cfg.ttt.time_fraction
+                training = deadline.within(share)
+
+                def ttt(c: Config) -> None:
+                    report.ttt = train_on_task(self.adapter, task, c.ttt, fmt, max_len, training, rng)
+                with peaks.measure("ttt"):
+                    cfg = run_phase(out, "ttt", cfg, ttt, before_retry=self.adapter.reset,
+                                    longest=lambda: longest_training_sequence(task, cfg.ttt, fmt, max_len, cfg.seed))
                 if out.failed("ttt"):
                     self.adapter.reset()  # a half-trained adapter is not trusted: sample from the start
             sampling = deadline
@@ -121,14 +136,24 @@ class NeuralStage:
             trained = bool(report.ttt and report.ttt.steps and not out.failed("ttt")) or self.shared is not None
             method = "dfs" if cfg.sample.method == "dfs" else "sample"
             with contextlib.ExitStack() as serving:
+                progress = None
                 with out.phase(method), peaks.measure(method):
                     serving.enter_context(self._serve(task.id, trained))
-                    out.candidates, report.sample = sample_task(task, self.backend, fmt, cfg.sample, max_len,
-                                                                sampling, rng)
+                    progress = start_sampling(task, fmt, cfg.sample, max_len, rng)
+                if progress is not None:
+                    with peaks.measure(method, keep=True):  # the decoding after the set-up: the same phase
+                        cfg = run_phase(out, method, cfg, lambda c: continue_sampling(progress, self.backend, fmt,
+                                                                                      c.sample, sampling),
+                                        longest=lambda: progress.longest_prompt)
+                    out.candidates, report.sample = list(progress.candidates), progress.report
                 if cfg.rescore.enabled and out.candidates:
-                    with out.phase("rescore"), peaks.measure("rescore"):
-                        out.candidates, report.rescore = rescore(task, out.candidates, self.backend, fmt,
-                                                                 cfg.rescore, max_len, deadline, rng)
+                    sampled = out.candidates
+
+                    def rescoring(c: Config) -> None:
+                        out.candidates, report.rescore = rescore(task, sampled, self.backend, fmt, c.rescore,
+                                                                 max_len, deadline, rng)
+                    with peaks.measure("rescore"):
+                        cfg = run_phase(out, "rescore", cfg, rescoring)
         finally:
             self.adapter.reset()  # the task's adapter is discarded
         out.stats = stage_stats(report)

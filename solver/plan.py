@@ -24,9 +24,9 @@ Phases and what each holds at its peak (bytes; `act` = 2 for bf16 on a GPU, 4 fo
              training model's phases then hold it beside them; sampling and rescoring run inside it.
 
 Logits, counted as the kit materialises them: sampling keeps one position per row (generate and the DFS
-ask for `logits_to_keep`), rescoring the answers' positions. TTT, after issue 26's fix: the model still
-returns bf16 logits for every position (kept, with their gradient, until the step ends); the loss then
-takes the labelled positions only to float32 (the copy, log_softmax's output, its gradient). An allocator
+ask for `logits_to_keep`), rescoring the answers' positions. TTT (solver/ttt.py answer_loss): the head runs
+on the labelled positions' hidden states only, so their logits are all there is: bf16 and its gradient, the
+float32 copy, log_softmax's output and its gradient. An allocator
 margin (fragmentation, cuBLAS workspaces) of MARGIN_FIXED plus MARGIN_SHARE of the phase is added before
 comparing with the GPU's usable memory.
 
@@ -275,8 +275,8 @@ def ttt_parts(m: Model, cfg: Config, t: Tokens, weights: int) -> dict[str, int]:
         activations = rows * m.act * (s.layers * s.hidden + units)  # each block's input, one block recomputed
     else:
         activations = rows * m.act * (s.layers * m.layer_units(c.rank, c.target_modules) + m.backward_units())
-    # full bf16 logits and their gradient; labelled positions: bf16 selection, float32 copy, log_softmax, grad
-    logits = 2 * m.logit_bytes(rows) + micro * t.labelled * m.vocab * (m.act + 3 * 4)
+    # the labelled positions only (ttt.answer_loss): bf16 logits and their gradient, float32 copy, log_softmax, grad
+    logits = micro * t.labelled * m.vocab * (2 * m.act + 3 * 4)
     # The optimizer step comes after the backward freed activations and logits; its temporaries (foreach
     # AdamW: one float32 copy, the square root of the second moments) take their place when larger.
     step = 4 * trainable

@@ -60,8 +60,10 @@ class Backend(Protocol):
         passes."""
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
-                deadline: Deadline) -> Search:
-        """Answers whose probability is at least `min_prob` (grids only), most likely branches first."""
+                deadline: Deadline, prefill_chunk: int = 0) -> Search:
+        """Answers whose probability is at least `min_prob` (grids only), most likely branches first;
+        `prefill_chunk` > 0: the prompt goes through the model that many tokens at a time, where the
+        backend computes it itself."""
 
     def score(self, prompts: Sequence[np.ndarray], answers: Sequence[np.ndarray]) -> list[float]:
         """Log-likelihood of each answer after its prompt, by teacher forcing."""
@@ -90,7 +92,7 @@ class _Job:
 
 
 def _greedy(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Deadline,
-            report: SampleReport) -> Iterator[tuple[_Job, Generation]]:
+            report: SampleReport) -> Iterator[tuple[_Job, list[Generation]]]:
     size = max(1, cfg.batch_size)
     for start in range(0, len(jobs), size):
         if deadline.expired():
@@ -100,11 +102,12 @@ def _greedy(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Dea
         # Each prompt its own room: one long prompt must not cut its batch-mates' answers short.
         gens = backend.generate([j.prompt for j in batch], [j.room for j in batch], deadline)
         report.generated += len(batch)
-        yield from zip(batch, gens)
+        for job, gen in zip(batch, gens):
+            yield job, [gen]
 
 
 def _dfs(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Deadline,
-         report: SampleReport) -> Iterator[tuple[_Job, Generation]]:
+         report: SampleReport) -> Iterator[tuple[_Job, list[Generation]]]:
     for n, job in enumerate(jobs):
         if deadline.expired():
             report.skipped += len(jobs) - n
@@ -112,43 +115,76 @@ def _dfs(jobs: list[_Job], backend: Backend, cfg: SampleConfig, deadline: Deadli
         # Each prompt gets an equal share of the time left, so that one view's wide tree cannot take the
         # time of the views after it.
         share = None if deadline.unlimited else deadline.remaining() / (len(jobs) - n)
-        search = backend.explore(job.prompt, job.room, cfg.min_prob, cfg.max_candidates, deadline.within(share))
+        search = backend.explore(job.prompt, job.room, cfg.min_prob, cfg.max_candidates, deadline.within(share),
+                                 cfg.prefill_chunk)
         report.generated += 1
         report.forwards += search.forwards
         report.stops[search.stop] += 1
-        for c in search.completions:
-            yield job, Generation(c.tokens, c.logprob, "end")
+        yield job, [Generation(c.tokens, c.logprob, "end") for c in search.completions]
+
+
+@dataclass
+class Sampling:
+    """One task's sampling, resumable: its prompts in order, how many are decoded, the candidates so far.
+    What a sampling that fails part-way (out of memory) produced stays here, and a retry with lighter
+    settings (`continue_sampling`) decodes only the prompts not yet decoded."""
+    jobs: list[_Job]
+    stage: str
+    report: SampleReport = field(default_factory=SampleReport)
+    candidates: list[Candidate] = field(default_factory=list)
+    done: int = 0  # jobs decoded, in order
+
+    @property
+    def longest_prompt(self) -> int:
+        return max((len(j.prompt) for j in self.jobs[self.done:]), default=0)
+
+
+def start_sampling(task: Task, fmt: Format, cfg: SampleConfig, max_len: int, rng: np.random.Generator,
+                   views: Sequence[Compose] | None = None, stage: str | None = None) -> Sampling:
+    """The prompts of every test input under every view, in order (the identity first) and all test inputs
+    of a view before the next view, so that a deadline cuts views, never whole test inputs."""
+    stage = stage or (GREEDY_STAGE if cfg.method == "greedy" else DFS_STAGE)
+    views = list(views) if views is not None else views_of_kinds(task, cfg.views, cfg.augment, rng, "sample.augment")
+    out = Sampling([], stage)
+    for view in views:
+        seen = view.apply_task(task)
+        for t, ex in enumerate(seen.test):
+            out.report.prompts += 1
+            query = Example(ex.input)  # never the known output of a dry run
+            try:
+                enc = fmt.encode(seen.train, query, max_len, fmt.reserve(seen.train, ex.input), task.id)
+            except ContextError:
+                out.report.rejects["test input does not fit the context"] += 1
+                continue
+            out.jobs.append(_Job(view, t, enc.ids, min(fmt.max_answer_tokens, max_len - len(enc))))
+    return out
+
+
+def continue_sampling(sampling: Sampling, backend: Backend, fmt: Format, cfg: SampleConfig,
+                      deadline: Deadline) -> Sampling:
+    """Decode the prompts not yet decoded (cfg.method: greedy, or dfs), each answer inverted to the task's
+    frame; the candidates and the count of decoded prompts grow as each prompt's answers come back."""
+    report = sampling.report
+    decoded = (_greedy if cfg.method == "greedy" else _dfs)(sampling.jobs[sampling.done:], backend, cfg,
+                                                             deadline, report)
+    for job, gens in decoded:
+        for gen in gens:
+            parsed = fmt.parse(gen.tokens)
+            if parsed.grid is None:
+                report.rejects[parsed.reason if gen.finished else f"stopped: {gen.stop}"] += 1
+                continue
+            sampling.candidates.append(Candidate(job.test_index, job.view.invert(parsed.grid), sampling.stage,
+                                                 view=job.view.geometry.name, logprob=gen.logprob))
+        sampling.done += 1
+        report.candidates = len(sampling.candidates)
+    return sampling
 
 
 def sample_task(task: Task, backend: Backend, fmt: Format, cfg: SampleConfig, max_len: int,
                 deadline: Deadline, rng: np.random.Generator, views: Sequence[Compose] | None = None,
                 stage: str | None = None) -> tuple[list[Candidate], SampleReport]:
     """Answers for every test input under every view (cfg.method: greedy, or dfs), inverted to the task's
-    frame. Views go in order (the identity first) and all test inputs of a view before the next view, so
-    that a deadline cuts views, never whole test inputs."""
-    stage = stage or (GREEDY_STAGE if cfg.method == "greedy" else DFS_STAGE)
-    views = list(views) if views is not None else views_of_kinds(task, cfg.views, cfg.augment, rng, "sample.augment")
-    report = SampleReport()
-    jobs = []
-    for view in views:
-        seen = view.apply_task(task)
-        for t, ex in enumerate(seen.test):
-            report.prompts += 1
-            query = Example(ex.input)  # never the known output of a dry run
-            try:
-                enc = fmt.encode(seen.train, query, max_len, fmt.reserve(seen.train, ex.input), task.id)
-            except ContextError:
-                report.rejects["test input does not fit the context"] += 1
-                continue
-            jobs.append(_Job(view, t, enc.ids, min(fmt.max_answer_tokens, max_len - len(enc))))
-    candidates = []
-    decoded = (_greedy if cfg.method == "greedy" else _dfs)(jobs, backend, cfg, deadline, report)
-    for job, gen in decoded:
-        parsed = fmt.parse(gen.tokens)
-        if parsed.grid is None:
-            report.rejects[parsed.reason if gen.finished else f"stopped: {gen.stop}"] += 1
-            continue
-        candidates.append(Candidate(job.test_index, job.view.invert(parsed.grid), stage,
-                                    view=job.view.geometry.name, logprob=gen.logprob))
-    report.candidates = len(candidates)
-    return candidates, report
+    frame, in one go."""
+    sampling = continue_sampling(start_sampling(task, fmt, cfg, max_len, rng, views, stage), backend, fmt, cfg,
+                                 deadline)
+    return sampling.candidates, sampling.report

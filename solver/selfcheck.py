@@ -8,8 +8,9 @@ Phases, on one small synthetic task (the identity rule on 3x3 grids), in the con
     ttt           2 optimiser steps of test-time training; the loss is finite and the adapter moved
     greedy        sample_task with greedy decoding on 2 views; each generation's log-probability equals the
                   transformers backend's teacher-forced score of its tokens
-    dfs           one depth-first exploration (sampled on vLLM); every completion is above the threshold and
-                  scored alike by the transformers backend
+    dfs           one depth-first exploration (sampled on vLLM) on an adapter planted with the answer (trained
+                  until the answer's probability is 0.9): the answer is found, every completion is above the
+                  threshold and scored alike by the transformers backend
     rescore       one rescoring view; score_shared agrees with the transformers backend's score
     vllm-adapter  (vLLM only) the adapter round trip: a distinctive adapter saved, served by the engine,
                   scored as the training model scores it, and unlike the base model
@@ -154,6 +155,33 @@ def _check_length(task: Task, fmt, max_len: int) -> int:
     return max(len(p) for p in prompts) + room
 
 
+PLANTED_PROBABILITY = 0.9  # the answer's probability a planted adapter reaches: above any DFS threshold used
+# Training rounds of the planting. On the tests' copying model, from the TTT phase's adapter, 4 rounds of 50
+# steps at 5e-3 reached 0.88-0.95; at 1e-2 the result swung between 0.001 and 0.83 with the round length.
+PLANT_LR = 5e-3
+PLANT_ROUNDS, PLANT_STEPS = 4, 50
+
+
+def plant_answer(adapter, ttt, fmt, prompt: np.ndarray, answer: np.ndarray, reference, max_len: int,
+                 rounds: int = PLANT_ROUNDS, steps: int = PLANT_STEPS) -> float:
+    """Train the adapter on one prompt and its answer (TTT's own training, at PLANT_LR) until the model gives
+    the answer probability PLANTED_PROBABILITY, at most `rounds` x `steps` steps: a model on which a
+    depth-first search must find at least that answer. Returns the probability reached (scored by the
+    transformers backend `reference`, on the adapter in place)."""
+    from .ttt import IGNORE, TrainSequence, train
+    ids = np.concatenate([prompt, answer]).astype(np.int64)
+    labels = np.where(np.arange(len(ids)) >= len(prompt), ids, IGNORE)
+    cfg = dataclasses.replace(ttt, lr=PLANT_LR, batch_size=1, micro_batch_size=1, max_grad_norm=0.0)
+    probability = math.exp(reference.score([prompt], [answer])[0])
+    for _ in range(rounds):
+        if probability >= PLANTED_PROBABILITY:
+            break
+        train(adapter, [TrainSequence(ids, labels)], cfg, steps, fmt.pad, max_len, Deadline.never(),
+              np.random.default_rng(0))
+        probability = math.exp(reference.score([prompt], [answer])[0])
+    return probability
+
+
 def _compare(ours: Sequence[float], reference: Sequence[float], lengths: Sequence[int], exact: bool,
              what: str) -> float:
     """The largest difference; fails past the tolerance of the answer's length."""
@@ -256,20 +284,34 @@ class _Phases:
         d.update(candidates=len(self.candidates), rejects=dict(report.rejects), max_logprob_difference=worst)
 
     def dfs(self, d: dict) -> None:
-        sample = self.cfg.sample
-        prompts, room = _prompts(self.task, self.loaded.format, self.loaded.max_length)
-        with self._serving():
-            search = self.neural.backend.explore(prompts[0], room, sample.min_prob, sample.max_candidates,
-                                                Deadline.after(120))
-        found = search.completions
-        check(all(c.logprob >= math.log(sample.min_prob) - 1e-6 for c in found),
-              "a completion is below the probability threshold")
-        worst = 0.0
-        if found:
-            worst = _compare([c.logprob for c in found], self.reference.score([prompts[0]] * len(found),
-                             [c.tokens for c in found]), [len(c.tokens) for c in found], self.exact,
-                             "dfs log-probability")
-        d.update(completions=len(found), stop=search.stop, forwards=search.forwards, max_logprob_difference=worst)
+        """The search on an adapter planted with the task's answer (a random model finds nothing above
+        min_prob, and a check that compares nothing cannot fail): the answer must be among the completions,
+        every completion above the threshold and scored alike by the transformers backend. The TTT
+        adapter is put back after."""
+        sample, fmt = self.cfg.sample, self.loaded.format
+        prompts, room = _prompts(self.task, fmt, self.loaded.max_length)
+        answer = np.asarray(fmt.answer(self.task.test[0].output))
+        adapter = self.neural.adapter
+        kept = adapter.state()
+        try:
+            planted = plant_answer(adapter, self.cfg.ttt, fmt, prompts[0], answer, self.reference,
+                                   self.loaded.max_length)
+            with self._serving():
+                search = self.neural.backend.explore(prompts[0], room, sample.min_prob, sample.max_candidates,
+                                                    Deadline.after(120))
+            found = search.completions
+            d.update(planted_probability=planted, completions=len(found), stop=search.stop, forwards=search.forwards)
+            check(bool(found), f"DFS found no completion with probability >= {sample.min_prob}, although the "
+                               f"planted adapter gives the answer probability {planted:.3f}")
+            check(any(np.array_equal(c.tokens, answer) for c in found), "the planted answer is not among the "
+                  f"{len(found)} completions DFS found")
+            check(all(c.logprob >= math.log(sample.min_prob) - 1e-6 for c in found),
+                  "a completion is below the probability threshold")
+            d["max_logprob_difference"] = _compare(
+                [c.logprob for c in found], self.reference.score([prompts[0]] * len(found), [c.tokens for c in found]),
+                [len(c.tokens) for c in found], self.exact, "dfs log-probability")
+        finally:
+            adapter.load(kept)
 
     def rescore(self, d: dict) -> None:
         from .rescore import rescore

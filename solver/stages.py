@@ -5,69 +5,30 @@ config turned down the degrade ladder for this task, solver/budget.py). Whether 
 is the stage's `enabled(plan)` flag, read here by the runner, never by the stage. Stages never touch the
 journal or the submission; a stage that raises costs only its own candidates.
 
-A stage made of phases (the neural stage: TTT, sampling or DFS, rescoring) returns a `StageResult` instead
-of a bare list: its candidates, the seconds of each phase, what it generated (`stats`), and the phases that
-failed. A phase that fails costs only its own work: the candidates of the phases before it are kept, and the
-failure is journaled with its phase, so that a retry after running out of memory lightens that phase.
+A stage made of phases (the neural stage: TTT, sampling or DFS, rescoring) returns a `StageResult`
+(solver/phases.py) instead of a bare list: its candidates, the seconds of each phase, what it generated, and
+the phases that failed. A phase that runs out of memory is retried lighter in its own process first; the
+coordinator requeues the task only when that retry failed too, from the plan the retry ran with.
 
 Both the coordinator (solver/coordinator.py, for the inline stages) and the worker processes
 (solver/workers.py) import this module; it imports neither.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import gc
 import importlib
-import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from . import baseline
 from .budget import Deadline, degraded, knobs
 from .config import Config, ConfigError
 from .journal import TaskRecord
+from .phases import PhaseFailure, StageResult, is_out_of_memory, release_accelerator_memory
 from .select import select_attempts
 from .submission import fallback_attempts
 from .tasks import Candidate, Task, is_grid
-
-
-
-@dataclass(frozen=True)
-class PhaseFailure:
-    phase: str            # ttt | sample | dfs | rescore (the neural stage's), or another stage's own name
-    error: str            # "ExceptionType: message"
-    out_of_memory: bool
-
-
-@dataclass
-class StageResult:
-    """What a stage made of one task when it has more to tell than its candidates."""
-    candidates: list[Candidate] = field(default_factory=list)
-    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
-    failures: list[PhaseFailure] = field(default_factory=list)
-    # What the stage generated, for the journal and the summary: for a model stage "prompts", "decoded",
-    # "candidates" and "rejects" ({reason: count}); any JSON-able counts.
-    stats: dict[str, Any] = field(default_factory=dict)
-
-    @contextlib.contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        """Times the block as phase `name`; an exception in it is recorded as the phase's failure and goes
-        no further, so the caller keeps what the phases before it made (check `failed(name)`)."""
-        start = time.monotonic()
-        try:
-            yield
-        except Exception as exc:  # noqa: BLE001 - one phase's failure must not cost the others' work
-            oom = is_out_of_memory(exc)
-            self.failures.append(PhaseFailure(name, f"{type(exc).__name__}: {exc}", oom))
-            if oom:
-                release_accelerator_memory()  # what the failed phase held, before the next phase runs
-        finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - start
-
-    def failed(self, name: str) -> bool:
-        return any(f.phase == name for f in self.failures)
 
 
 Solve = Callable[[Task, Config, Deadline], "list[Candidate] | StageResult"]
@@ -138,6 +99,7 @@ class PartResult:
     errors: list[str] = field(default_factory=list)
     out_of_memory: bool = False
     oom_phase: str | None = None  # the first phase that ran out of memory, for the retry to lighten
+    plan: Config | None = None    # the plan that phase last ran with, when the stage already retried it lighter
     phases: dict[str, dict[str, float]] = field(default_factory=dict)  # per stage: seconds per phase
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)     # per stage: StageResult.stats
     memory: dict[str, float] = field(default_factory=dict)  # the worker's after the part: rss_mb, gpu_peak_mb
@@ -160,16 +122,20 @@ def run_stages(task: Task, stages: list[Stage], plan: Config, deadline: Deadline
         except Exception as exc:  # noqa: BLE001 - a stage's bug must not cost the task the others' work
             result = StageResult(failures=[PhaseFailure(stage.name, f"{type(exc).__name__}: {exc}",
                                                         is_out_of_memory(exc))])
+        if any(f.out_of_memory for f in result.failures):
+            release_accelerator_memory()  # out of the `except`: its traceback no longer holds the tensors
         out.seconds[stage.name] = out.seconds.get(stage.name, 0.0) + time.monotonic() - start
         for f in result.failures:
             where = stage.name if f.phase == stage.name else f"{stage.name}/{f.phase}"
             out.errors.append(f"{where}: {f.error}")
             if f.out_of_memory and not out.out_of_memory:
-                out.out_of_memory, out.oom_phase = True, f.phase
+                out.out_of_memory, out.oom_phase, out.plan = True, f.phase, result.plan
         if result.phases:
             out.phases[stage.name] = dict(result.phases)
         if result.stats:
             out.stats[stage.name] = dict(result.stats)
+        if result.retried:  # out of memory, then fine lighter in process: {phase: the knobs turned down}
+            out.stats.setdefault(stage.name, {})["retried_lighter"] = dict(result.retried)
         produced = result.candidates
         for c in produced:
             if isinstance(c, Candidate) and 0 <= c.test_index < len(task.test) and is_grid(c.grid):
@@ -191,21 +157,6 @@ def prepare_stages(stages: list[Stage], tasks: list[Task], deadline: Deadline) -
         except Exception as exc:  # noqa: BLE001 - a failed preparation must not cost the run its tasks
             errors.append(f"{stage.name}: preparation failed: {type(exc).__name__}: {exc}")
     return errors
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError (matched by name: the coordinator never imports torch), or a MemoryError."""
-    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc)
-
-
-def release_accelerator_memory() -> None:
-    """Hand the blocks torch's CUDA allocator caches back to the device (after an out-of-memory error, and
-    between tasks, so that hundreds of tasks of varying length do not fragment it). A no-op where torch is
-    not loaded or there is no GPU; never imports torch itself."""
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        gc.collect()  # tensors of the task still referenced only by cycles (an exception's traceback)
-        torch.cuda.empty_cache()
 
 
 def choose_attempts(task: Task, candidates: list[Candidate], cfg: Config):

@@ -14,12 +14,10 @@ and counted, and `fit` refuses a sequence longer than the context instead of let
 from __future__ import annotations
 
 import itertools
-import json
 import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -29,6 +27,7 @@ import torch.nn.functional as F
 from .augment import views_of_kinds
 from .budget import Deadline
 from .formats import ContextError, Format
+from .adapters import VOCAB_MODULES
 from .config import TTTConfig
 from .model import LoadedModel
 from .tasks import Task
@@ -112,6 +111,9 @@ def demo_tasks(task: Task) -> list[Task]:
 
 def task_sequences(task: Task, cfg: TTTConfig, fmt: Format, max_len: int,
                    rng: np.random.Generator) -> tuple[list[TrainSequence], int]:
+    """The task's training sequences, each at most `max_len` tokens (and ttt.max_length when set), and how
+    many training tasks could not fit."""
+    max_len = min(max_len, cfg.max_length) if cfg.max_length > 0 else max_len
     base = demo_tasks(task) if cfg.data == "all-demos" else leave_out_tasks(task, cfg.min_leave_out, rng)
     tasks = augmented_tasks(base, cfg.augmentations, cfg.augment, rng)
     return training_sequences(tasks, fmt, max_len, cfg.loss_skip_first, cfg.loss_test_only)
@@ -128,6 +130,7 @@ class FitReport:
     sequences: int = 0
     too_long: int = 0  # tasks left out because they could not fit the context
     longest: int = 0   # tokens of the longest sequence trained on (never more than the context)
+    grad_norms: list[float] = field(default_factory=list)  # per step, before clipping (when clipping is on)
 
 
 def _batch(seqs: Sequence[TrainSequence], pad: int, device: torch.device):
@@ -157,11 +160,50 @@ def _param_groups(model: torch.nn.Module, lr: float, embedding_lr: float) -> lis
     return [g for g in ({"params": rest, "lr": lr}, {"params": vocab, "lr": embedding_lr}) if g["params"]]
 
 
+def _decoder_and_head(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module] | None:
+    """The causal LM's decoder (tokens -> last hidden states) and its output head, through peft's wrapping
+    (LoRA layers and modules_to_save copies sit inside both, in place); None where the logits are more than
+    head(hidden state) (a soft cap, a logit scale), which only the model's own forward computes."""
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = getattr(causal, "config", None)
+    if getattr(config, "final_logit_softcapping", None) or getattr(config, "logit_scale", None) not in (None, 1.0):
+        return None
+    try:
+        decoder, head = causal.get_decoder(), causal.get_output_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+    if decoder is None or decoder is causal or head is None:
+        return None
+    return decoder, head
+
+
+def answer_loss(model: torch.nn.Module, ids: torch.Tensor, labels: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+    """The summed cross-entropy of the labelled tokens, each predicted from the position before it.
+
+    The output head runs on the hidden states of those positions only, and only their logits are upcast to
+    float32: a full (batch x length x vocabulary) float copy would take 4 GB for one 8k-token sequence with a
+    128k vocabulary (and its log-softmax and gradient as much again), while ARC's answers are a fraction of
+    the tokens. The same numbers as cross-entropy over the full logits with the other positions ignored."""
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    parts = _decoder_and_head(model)
+    if parts is None:
+        logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1][keep]
+    else:
+        decoder, head = parts
+        hidden = decoder(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+        logits = head(hidden[:, :-1][keep])
+    return F.cross_entropy(logits.float(), targets[keep], reduction="sum")
+
+
 def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: int, lr: float,
         batch_size: int, pad: int, max_len: int, deadline: Deadline, rng: np.random.Generator,
-        micro_batch_size: int = 0, embedding_lr: float = 0.0) -> FitReport:
+        micro_batch_size: int = 0, embedding_lr: float = 0.0, max_grad_norm: float = 0.0) -> FitReport:
     """Train the parameters that require grad for `steps` optimiser steps, or until the next step would
-    overrun `deadline`. Batches are drawn epoch by epoch from a shuffled order."""
+    overrun `deadline`. Batches are drawn epoch by epoch from a shuffled order. Each step's gradient is
+    clipped to `max_grad_norm` (0: not clipped), so that one batch the adapter finds very surprising
+    cannot throw it far off."""
     report = FitReport(sequences=len(sequences))
     if not sequences or steps <= 0:
         report.stopped = "no data" if not sequences else "steps"
@@ -173,7 +215,8 @@ def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: in
     groups = _param_groups(model, lr, embedding_lr)
     if not groups:
         raise ValueError("the model has no trainable parameters")
-    device = groups[0]["params"][0].device
+    trainable = [p for g in groups for p in g["params"]]
+    device = trainable[0].device
     optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, steps))
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext())
@@ -197,11 +240,11 @@ def fit(model: torch.nn.Module, sequences: Sequence[TrainSequence], *, steps: in
             for m in range(0, len(batch), micro):
                 ids, labels, mask = _batch(batch[m:m + micro], pad, device)
                 with autocast:
-                    logits = model(input_ids=ids, attention_mask=mask).logits
-                loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
-                                       ignore_index=IGNORE, reduction="sum") / max(1, n_tokens)
+                    loss = answer_loss(model, ids, labels, mask) / max(1, n_tokens)
                 loss.backward()
                 total += loss.item()
+            if max_grad_norm > 0:
+                report.grad_norms.append(float(torch.nn.utils.clip_grad_norm_(trainable, max_grad_norm)))
             optimizer.step()
             scheduler.step()
             report.losses.append(total)
@@ -292,7 +335,7 @@ def train(adapter: Adapter, sequences: Sequence[TrainSequence], cfg: TTTConfig, 
     try:
         return fit(adapter.model, sequences, steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, pad=pad,
                    max_len=max_len, deadline=deadline, rng=rng, micro_batch_size=cfg.micro_batch_size,
-                   embedding_lr=cfg.embedding_lr)
+                   embedding_lr=cfg.embedding_lr, max_grad_norm=cfg.max_grad_norm)
     finally:
         adapter.for_inference()
 
@@ -318,55 +361,3 @@ def train_shared(adapter: Adapter, tasks: Sequence[Task], cfg: TTTConfig, fmt: F
     report.too_long = too_long
     adapter.keep_as_start()
     return report
-
-
-# ------------------------------------------------------------------------- adapters on disk (for vLLM)
-
-# Module names that hold the vocabulary: adapters training them carry full (V, d) matrices.
-VOCAB_MODULES = ("embed_tokens", "lm_head", "wte", "embed_in", "embed_out", "output")
-
-
-class AdapterError(ValueError):
-    """An adapter vLLM cannot load as a LoRA; the message names the directory and the modules."""
-
-
-def check_adapter(directory: str | Path) -> list[str]:
-    """The adapter's modules vLLM cannot serve as LoRA (full embedding / output-head weights); [] if none.
-    Both the config (modules_to_save, target_modules) and the saved weights are read: peft saves the full
-    embeddings on its own when the vocabulary was resized (vocabulary shrinking), whatever the config says."""
-    directory = Path(directory)
-    path = directory / "adapter_config.json"
-    if not path.is_file():
-        raise AdapterError(f"{directory} has no adapter_config.json; expected a peft LoRA adapter directory")
-    config = json.loads(path.read_text())
-    named = list(config.get("modules_to_save") or [])
-    targets = config.get("target_modules") or []
-    named += [targets] if isinstance(targets, str) else list(targets)
-    weights = directory / "adapter_model.safetensors"
-    if weights.is_file():
-        from safetensors import safe_open
-        with safe_open(str(weights), "pt") as f:
-            named += [k.rsplit(".", 1)[0] for k in f.keys() if "lora_" not in k]
-    return sorted({m.split(".")[-1] for m in named if isinstance(m, str) and m.split(".")[-1] in VOCAB_MODULES})
-
-
-def save_adapter(model, directory: str | Path) -> Path:
-    """Save a task's LoRA adapter as vLLM can load it: the LoRA matrices only. With vocabulary shrinking the
-    engine must serve the shrunk base model (saved once with `model.base_model.save_pretrained`), which
-    already holds the embeddings the adapter would otherwise carry."""
-    model.save_pretrained(str(directory), save_embedding_layers=False)
-    return Path(directory)
-
-
-def merged_model(base_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
-    """The base model with the adapter folded into its weights, saved to `out_dir` (served without LoRA)."""
-    import transformers
-    from peft import PeftModel
-    base = transformers.AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    out_dir = Path(out_dir)
-    merged.save_pretrained(out_dir)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (Path(base_dir) / name).is_file():
-            (out_dir / name).write_bytes((Path(base_dir) / name).read_bytes())
-    return out_dir

@@ -23,7 +23,7 @@ On vLLM's CPU build, prompt_logprobs for more than one request in a step with Lo
 LoRA kernel (an einsum size mismatch), so there scoring sends one request per engine call (`score_chunk`).
 
 vLLM refuses LoRA adapters that hold full embedding or output-head weights (modules_to_save); the adapter
-code (solver/ttt.py: `check_adapter`, `save_adapter`, `merged_model`) names the problem and folds such an
+files (solver/adapters.py: saved, checked, deleted; `merged_model`) name the problem and fold such an
 adapter into the base weights instead, for serving without LoRA.
 
 `VllmServing` is what the neural stage uses with model.backend = "vllm": the engine on the serving model
@@ -48,13 +48,13 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from .adapters import on_disk, servable
 from .budget import Deadline
 from .config import Config, ModelConfig
 from .dfs import Completion, Search
 from .formats import PROFILES, Format, detect_format
 from .model import ModelError, check_model_dir, dtype_kwarg, model_format, shrink_embeddings
 from .sample import Generation, token_limits
-from .ttt import AdapterError, check_adapter, save_adapter
 
 @dataclass
 class LoraRegistry:
@@ -64,11 +64,7 @@ class LoraRegistry:
     next_id: int = 1
 
     def request(self, task_id: str, adapter_dir: str | Path) -> Any:
-        problems = check_adapter(adapter_dir)
-        if problems:
-            raise AdapterError(f"task {task_id}: adapter {adapter_dir} trains {', '.join(problems)} in full; "
-                               f"vLLM cannot load it as a LoRA. Train LoRA on the projections only, or serve "
-                               f"merged_model(...) without LoRA")
+        servable(task_id, adapter_dir)  # AdapterError naming the task, before the engine meets it
         req = self.make_request(lora_name=f"{task_id}-{self.next_id}", lora_int_id=self.next_id,
                                 lora_path=str(adapter_dir))
         self.next_id += 1
@@ -153,7 +149,7 @@ def max_lora_rank(rank: int) -> int:
 def serving_model_dir(cfg: ModelConfig) -> Path:
     """The model directory vLLM serves. Without vocabulary shrinking, the model itself. With it, a copy whose
     embeddings hold only the ARC symbols, shrunk as load_model shrinks them, so that the prompts and the
-    adapters (which never carry embeddings, see save_adapter) use the ids they were built with.
+    adapters (which never carry embeddings, see adapters.save_adapter) use the ids they were built with.
 
     The copy is made once per machine and model: every model worker asks for it, the first writes it (under
     a file lock, in the checkpoint's own dtype on the CPU: an 8B model in bf16 needs 16 GB of RAM while it
@@ -257,7 +253,8 @@ class VllmBackend:
         return gens
 
     def explore(self, prompt: np.ndarray, max_new_tokens: int, min_prob: float, max_candidates: int,
-                deadline: Deadline) -> Search:
+                deadline: Deadline, prefill_chunk: int = 0) -> Search:
+        # prefill_chunk is the transformers search's: vLLM schedules a long prompt's prefill in chunks itself.
         if deadline.expired():
             return Search(stop="time")
         params = self._answer_params(max_new_tokens, temperature=1.0, n=max_candidates, seed=self.seed)
@@ -314,11 +311,9 @@ class VllmServing:
     def serving(self, task_id: str, model) -> Iterator[Path | None]:
         """The engine serves `model`'s adapter (a peft model; None: the base model) for the calls inside;
         the saved adapter is deleted after them."""
-        directory = None if model is None else save_adapter(model, self.adapter_root / f"adapter-{next(self._names)}")
-        try:
-            self.backend.use_adapter(task_id, directory)
-            yield directory
-        finally:
-            self.backend.use_adapter(task_id, None)
-            if directory is not None:
-                shutil.rmtree(directory, ignore_errors=True)
+        with on_disk(model, self.adapter_root / f"adapter-{next(self._names)}") as directory:
+            try:
+                self.backend.use_adapter(task_id, directory)
+                yield directory
+            finally:
+                self.backend.use_adapter(task_id, None)

@@ -118,3 +118,14 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def full_logits_loss(model, ids, labels, mask):
+    """TTT's loss as it was before it ran the head on the labelled positions only (solver/ttt.py answer_loss):
+    every position's logits, upcast, cross-entropy with the unlabelled positions ignored. The reference
+    answer_loss must equal."""
+    import torch.nn.functional as F
+    from solver.ttt import IGNORE
+    logits = model(input_ids=ids, attention_mask=mask).logits
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE,
+                           reduction="sum")

@@ -170,10 +170,10 @@ broken_gpu = _broken_build
 
 # ---- faults inside the real neural stage's phases ----
 
-# The function each phase of solver/neural.py calls, and the knob of its config section that the retry
-# lightens (budget.lighter): the fault fires only while that knob is as the run configured it.
-PHASE_CALLS = {"ttt": ("train_on_task", 2, "micro_batch_size"), "sample": ("sample_task", 4, "batch_size"),
-               "dfs": ("sample_task", 4, "views"), "rescore": ("rescore", 4, "batch_size")}
+# The function each phase of solver/neural.py calls, the position of its config section among the call's
+# arguments, and the knob of that section the retry lightens first (budget.lighten_phase).
+PHASE_CALLS = {"ttt": ("train_on_task", 2, "micro_batch_size"), "sample": ("continue_sampling", 3, "batch_size"),
+               "dfs": ("continue_sampling", 3, "prefill_chunk"), "rescore": ("rescore", 4, "batch_size")}
 
 
 def phase_error(kind: str) -> Exception:
@@ -183,15 +183,22 @@ def phase_error(kind: str) -> Exception:
     return RuntimeError("deliberate phase failure")
 
 
-def faulty_phase(phase: str, kind: str, configured=None):
+def faulty_phase(phase: str, kind: str, configured=None, times: int | None = None):
     """The phase's function in solver.neural, raising `kind` (oom | error) instead of running while its
-    config section's lightening knob still equals `configured` (None: always)."""
+    config section's lightening knob still equals `configured`, or on its first `times` calls (both None:
+    always)."""
     import solver.neural as neural
     name, section_arg, knob = PHASE_CALLS[phase]
     original = getattr(neural, name)
+    calls = [0]
 
     def faulty(*args, **kwargs):
-        if configured is None or getattr(args[section_arg], knob) == configured:
+        calls[0] += 1
+        if times is not None:
+            hit = calls[0] <= times
+        else:
+            hit = configured is None or getattr(args[section_arg], knob) == configured
+        if hit:
             raise phase_error(kind)
         return original(*args, **kwargs)
     return name, faulty
@@ -200,12 +207,15 @@ def faulty_phase(phase: str, kind: str, configured=None):
 def neural_fault(cfg, where):
     """Installs a fault into one phase of this model worker's real neural stage (solver.neural looks its
     phase functions up when it calls them): FAULTY_PHASE names the phase, FAULTY_ERROR the error (oom:
-    torch.cuda.OutOfMemoryError; else RuntimeError). Adds no stage of its own."""
+    torch.cuda.OutOfMemoryError; else RuntimeError), FAULTY_TIMES how many of the worker's first calls fail
+    (unset: every call while the phase's first knob is as configured). Adds no stage of its own."""
     if where == "gpu" and os.environ.get("FAULTY_PHASE"):
         import solver.neural as neural
         phase = os.environ["FAULTY_PHASE"]
         section = {"ttt": cfg.ttt, "sample": cfg.sample, "dfs": cfg.sample, "rescore": cfg.rescore}[phase]
+        times = os.environ.get("FAULTY_TIMES")  # the first calls fail; else while the knob is as configured
         name, faulty = faulty_phase(phase, os.environ.get("FAULTY_ERROR", "error"),
-                                    getattr(section, PHASE_CALLS[phase][2]))
+                                    None if times else getattr(section, PHASE_CALLS[phase][2]),
+                                    int(times) if times else None)
         setattr(neural, name, faulty)
     return []

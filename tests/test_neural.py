@@ -138,3 +138,36 @@ def test_run_command_takes_a_model_directory(tmp_path, tiny_model_dir, three_tas
     missing = tmp_path / "no-model"
     assert main(["run", "--challenges", str(challenges), "--out", str(out), "--model", str(missing)]) == 2
     assert f"model directory {missing} does not exist" in capsys.readouterr().err
+
+
+def _imports(module: str) -> set[str]:
+    """The solver modules `module` imports, relative imports at any depth (lazy ones inside functions too)."""
+    import ast
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / module.replace(".", "/")
+    if path.is_dir():  # a package: its __init__.py, relative imports from the package itself
+        path, package = path / "__init__.py", module.split(".")
+    else:
+        path, package = path.with_suffix(".py"), module.split(".")[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - node.level + 1]
+            out |= {".".join(base + [node.module])} if node.module else {".".join(base + [a.name]) for a in node.names}
+    return out
+
+
+def test_the_neural_stage_and_the_stage_protocol_import_no_circle():
+    """stages.py builds the neural stage (a lazy import); nothing the neural stage imports, at any depth,
+    imports stages.py back: the result types live in solver/phases.py."""
+    seen, todo = set(), ["solver.neural"]
+    while todo:
+        module = todo.pop()
+        if module in seen or module.startswith("solver.dsl"):
+            continue
+        seen.add(module)
+        todo += [m for m in _imports(module) if m.startswith("solver.")]
+    assert "solver.neural" in _imports("solver.stages")
+    assert "solver.stages" not in seen and "solver.phases" in seen
+    assert {"solver.adapters", "solver.ttt"} <= seen
+    assert "solver.ttt" not in _imports("solver.adapters")  # adapter files: one module, which imports no trainer

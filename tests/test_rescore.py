@@ -153,3 +153,28 @@ def test_answers_score_the_same_on_copies_of_the_prompt_s_cache_and_one_at_a_tim
     # twice on the same prompt: the cropped cache left nothing of the answers behind
     np.testing.assert_allclose(one_at_a_time.score_shared(prompt, answers[::-1], 1), reference[::-1], rtol=1e-4,
                                atol=1e-4)
+
+
+def test_the_rescoring_batch_counts_its_logits_beside_the_cache_copies(tiny_loaded):
+    """With rescore.cache_mb room for every copy of the prompt's cache but not for the logits of a batch (a
+    long answer over the vocabulary), answers go in smaller batches; the scores stay the same."""
+    from solver.engine import cache_bytes, logit_bytes_per_token
+    task = make_task(RULES["identity"], np.random.default_rng(0))
+    prompt = prompt_of(task, tiny_loaded.format)[:8]  # a short prompt, so that its cache is small
+    rng = np.random.default_rng(3)
+    answers = [rng.choice(tiny_loaded.format.answer_ids, size=300) for _ in range(8)]
+    model = tiny_loaded.model
+    cache = model(input_ids=torch.as_tensor(prompt)[None], use_cache=True).past_key_values
+    copy, logits = cache_bytes(cache), 300 * logit_bytes_per_token(model)
+    assert logits == 300 * model.config.vocab_size * 4
+    budget = 2 * (copy + logits) + copy  # with their logits, two rows fit
+    assert budget // copy >= 8  # the copies alone would have let all eight answers go together
+    rows: list[int] = []
+    hook = model.register_forward_pre_hook(lambda m, a, kw: rows.append(kw["input_ids"].shape[0]), with_kwargs=True)
+    try:
+        backend = TransformersBackend(model, tiny_loaded.format, cache_mb=budget / 2**20)
+        scores = backend.score_shared(prompt, answers, batch_size=8)
+    finally:
+        hook.remove()
+    assert rows[0] == 1 and rows[1:] == [2, 2, 2, 2]  # the prompt, then batches of two answers
+    np.testing.assert_allclose(scores, backend.score([prompt] * 8, answers), rtol=1e-4, atol=1e-4)

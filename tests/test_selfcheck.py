@@ -1,6 +1,7 @@
 """python -m solver selfcheck on the transformers backend (the other engines: tests/engines/)."""
 import json
 
+import numpy as np
 import pytest
 
 from solver.__main__ import main
@@ -12,16 +13,40 @@ PHASES = ["load", "stage", "ttt", "greedy", "dfs", "rescore"]
 
 
 @pytest.mark.slow
-def test_selfcheck_runs_every_phase_and_writes_json(tmp_path, tiny_model_dir, capsys):
-    assert main(["selfcheck", "--config", "tiny", "--model", str(tiny_model_dir), "--out", str(tmp_path / "s.json")]) == 0
+def test_selfcheck_runs_every_phase_and_writes_json(tmp_path, pretrained_model_dir, capsys):
+    """On the tiny model pre-trained to copy grids: a model whose outputs can be peaked, as a real checkpoint's
+    can (a random 64-wide model's logits cannot: its final norm bounds them to a few units)."""
+    assert main(["selfcheck", "--config", "tiny", "--model", str(pretrained_model_dir), "--out", str(tmp_path / "s.json")]) == 0
     result = json.loads((tmp_path / "s.json").read_text())
     assert result["ok"] and [p["name"] for p in result["phases"]] == PHASES
     phases = {p["name"]: p for p in result["phases"]}
     assert phases["load"]["detail"]["loader"] == "cpu" and phases["stage"]["detail"]["backend"] == "TransformersBackend"
     assert phases["ttt"]["detail"]["steps"] == 2 and phases["ttt"]["detail"]["adapter_change"] > 0
     assert phases["rescore"]["detail"]["grids"] >= 1
+    dfs = phases["dfs"]["detail"]  # on the planted adapter: the answer was found and compared
+    assert dfs["planted_probability"] >= 0.9 and dfs["completions"] >= 1 and dfs["max_logprob_difference"] < 1e-3
     assert all(p["seconds"] > 0 and p["peak_rss_gib"] > 0 for p in result["phases"])
     assert "selfcheck passed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_dfs_check_fails_on_a_model_that_finds_nothing(tmp_path, tiny_model_dir, monkeypatch):
+    """Without the planted answer, the random tiny model puts no completion above min_prob 0.1: the check
+    says so and fails, where it used to compare nothing and pass."""
+    import solver.selfcheck as selfcheck
+    from solver.config import load_config
+
+    def not_planted(adapter, ttt, fmt, prompt, answer, reference, max_len, **kwargs):
+        return float(np.exp(reference.score([prompt], [answer])[0]))
+
+    monkeypatch.setattr(selfcheck, "plant_answer", not_planted)
+    cfg = load_config("tiny", [f"model.path={json.dumps(str(tiny_model_dir))}", "sample.min_prob=0.1"])
+    result = selfcheck.run_selfcheck(cfg, tmp_path)
+    phases = {p["name"]: p for p in result["phases"]}
+    assert not result["ok"] and not phases["dfs"]["ok"]
+    assert "DFS found no completion with probability >= 0.1" in phases["dfs"]["error"]
+    assert phases["dfs"]["detail"]["completions"] == 0 and phases["dfs"]["detail"]["planted_probability"] < 0.1
+    assert all(p["ok"] for n, p in phases.items() if n != "dfs")  # only that check fails
 
 
 def test_a_path_that_cannot_load_fails_the_check_and_skips_what_needs_it(tmp_path, tiny_model_dir, monkeypatch, capsys):
@@ -90,11 +115,11 @@ def test_a_load_that_failed_before_naming_its_loader_still_drops_4bit():
 
 @pytest.mark.slow
 def test_fallback_switches_off_what_fails_here_and_the_run_applies_and_journals_it(
-        tmp_path, tiny_model_dir, sample_challenges_path, capsys):
+        tmp_path, pretrained_model_dir, sample_challenges_path, capsys):
     """The kit's .venv has neither bitsandbytes nor vLLM: asked for both, the real check fails on 4-bit at
     load, then on vLLM at the stage, then passes on transformers in float32; the run applies the switches."""
     report = tmp_path / "check.json"
-    assert main(["selfcheck", "--fallback", "--config", "tiny", "--model", str(tiny_model_dir), "--out", str(report),
+    assert main(["selfcheck", "--fallback", "--config", "tiny", "--model", str(pretrained_model_dir), "--out", str(report),
                  "--set", "model.load_in_4bit=true", "--set", 'model.backend="vllm"']) == 1
     check = json.loads(report.read_text())
     assert check["switches"] == [SWITCHES["4bit"], SWITCHES["vllm"]] and not check["passed"] and check["usable"]
@@ -105,7 +130,7 @@ def test_fallback_switches_off_what_fails_here_and_the_run_applies_and_journals_
 
     challenges = write_json(tmp_path / "c.json", dict(list(json.loads(sample_challenges_path.read_text()).items())[:1]))
     assert main(["run", "--challenges", str(challenges), "--out", str(tmp_path / "out" / "submission.json"),
-                 "--config", "tiny", "--model", str(tiny_model_dir), "--no-progress", "--set", "ttt.steps=1",
+                 "--config", "tiny", "--model", str(pretrained_model_dir), "--no-progress", "--set", "ttt.steps=1",
                  "--set", "model.load_in_4bit=true", "--set", 'model.backend="vllm"', "--selfcheck", str(report)]) == 0
     entries = [json.loads(line) for line in (tmp_path / "out" / "work" / "journal.jsonl").read_text().splitlines()]
     header = entries[0]["config"]["model"]

@@ -10,6 +10,8 @@ from solver.tasks import Example, Task
 from solver.ttt import (IGNORE, Adapter, TrainSequence, augmented_tasks, fit, leave_out_tasks, train_on_task,
                         training_sequences)
 
+from .conftest import full_logits_loss
+
 
 def demo(v: int, side: int = 2) -> Example:
     return Example(np.full((side, side), v, np.uint8), np.full((side, side), (v + 1) % 10, np.uint8))
@@ -131,3 +133,123 @@ def test_a_4bit_base_goes_through_the_qlora_preparation(tiny_loaded):
     task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
     report = train_on_task(adapter, task, cfg, tiny_loaded.format, 1000, Deadline.never(), np.random.default_rng(0))
     assert report.steps == 2
+
+
+def _peft_model(loaded, variant: str):
+    """The tiny model wrapped as TTT wraps it: LoRA on the projections and on the embeddings and head, or
+    LoRA beside a full trained copy of the head (peft's modules_to_save)."""
+    from peft import LoraConfig, get_peft_model
+    if variant == "lora":
+        return Adapter(loaded, TTTConfig(rank=4, target_modules=["q_proj", "v_proj", "embed_tokens", "lm_head"])).model
+    return get_peft_model(loaded.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                                   modules_to_save=["lm_head"], task_type="CAUSAL_LM"))
+
+
+@pytest.mark.parametrize("variant", ["lora", "modules_to_save"])
+def test_the_loss_on_labelled_positions_equals_the_full_logits_loss_and_its_gradients(tiny_model_dir, variant):
+    from solver.ttt import _batch, answer_loss
+    loaded = load_model(ModelConfig(path=str(tiny_model_dir)))
+    model = _peft_model(loaded, variant)
+    torch.manual_seed(0)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    with torch.no_grad():  # away from the zero start, so that every trained matrix has a gradient
+        for p in trainable:
+            p.add_(0.05 * torch.randn_like(p))
+    fmt = loaded.format
+    task = make_task(RULES["invert"], np.random.default_rng(0), sides=(3, 3))
+    tasks = leave_out_tasks(task, 6, np.random.default_rng(0))
+    seqs, _ = training_sequences([tasks[0], tasks[-1]], fmt, 1000)  # a leave-one-out and a leave-two-out task
+    ids, labels, mask = _batch(seqs, fmt.pad, torch.device("cpu"))  # two rows, one right padded
+    assert len(seqs[0]) != len(seqs[1])
+    grads = []
+    for loss_fn in (full_logits_loss, answer_loss):
+        model.zero_grad(set_to_none=True)
+        loss = loss_fn(model, ids, labels, mask)
+        loss.backward()
+        grads.append((float(loss), [p.grad.clone() for p in trainable]))
+    (full, full_grads), (mine, my_grads) = grads
+    assert full > 0 and mine == pytest.approx(full, rel=1e-5)
+    for a, b in zip(full_grads, my_grads):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
+    assert sum(float(g.abs().sum()) for g in my_grads) > 0
+
+
+def test_gradients_are_clipped_to_max_grad_norm(tiny_loaded):
+    """Noise as answers gives gradients far above a small limit; each step's gradient reaching the optimiser
+    is clipped to the norm the config names."""
+    cfg = TTTConfig(rank=4, lr=1e-2, steps=3, batch_size=2, augmentations=1, max_grad_norm=0.01)
+    adapter = Adapter(tiny_loaded, cfg)
+    rng = np.random.default_rng(0)
+    n = 300
+    ids = rng.integers(0, tiny_loaded.format.pad, n)  # noise: every answer token a surprise
+    seqs = [TrainSequence(ids, np.where(np.arange(n) > 10, ids, IGNORE))] * 2
+    seen: list[float] = []
+
+    def at_step(optimizer, args, kwargs):
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        seen.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))))
+
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+    hook = register_optimizer_step_pre_hook(at_step)
+    try:
+        report = fit(adapter.model, seqs, steps=3, lr=cfg.lr, batch_size=2, pad=tiny_loaded.format.pad,
+                     max_len=1000, deadline=Deadline.never(), rng=rng, max_grad_norm=cfg.max_grad_norm)
+    finally:
+        hook.remove()
+    assert report.steps == 3 and len(seen) == 3
+    assert max(report.grad_norms) > 10 * cfg.max_grad_norm  # the gradients were large before clipping
+    assert all(s <= cfg.max_grad_norm * (1 + 1e-4) for s in seen)
+    unclipped = fit(Adapter(tiny_loaded, cfg).model, seqs, steps=1, lr=0.0, batch_size=2, pad=tiny_loaded.format.pad,
+                    max_len=1000, deadline=Deadline.never(), rng=rng, max_grad_norm=0.0)
+    assert unclipped.grad_norms == []
+
+
+PEAK_SCRIPT = """
+import resource, sys
+import numpy as np, torch, transformers
+import solver.ttt as ttt
+from solver.budget import Deadline
+vocab, length, answer = {vocab}, {length}, {answer}
+torch.manual_seed(0)
+model = transformers.LlamaForCausalLM(transformers.LlamaConfig(
+    vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=2,
+    num_key_value_heads=2, max_position_embeddings=length))
+if sys.argv[1] == "full":  # the loss as it was: every position's logits, then the cross-entropy
+    ttt.answer_loss = lambda m, ids, labels, mask: torch.nn.functional.cross_entropy(
+        m(input_ids=ids, attention_mask=mask).logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
+        ignore_index=ttt.IGNORE, reduction="sum")
+ids = np.random.default_rng(0).integers(0, vocab, length)
+seq = ttt.TrainSequence(ids, np.where(np.arange(length) >= length - answer, ids, ttt.IGNORE))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report = ttt.fit(model, [seq], steps=1, lr=1e-4, batch_size=1, pad=0, max_len=length, deadline=Deadline.never(),
+                 rng=np.random.default_rng(0))
+assert report.steps == 1
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def _training_peak_bytes(mode: str, vocab: int, length: int, answer: int) -> int:
+    """How far one TTT step raises the peak memory of a fresh process (ru_maxrss is a high-water mark)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = PEAK_SCRIPT.format(vocab=vocab, length=length, answer=answer)
+    out = subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parent.parent,
+                         env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return int(out.stdout.split()[-1])
+
+
+def test_the_loss_no_longer_costs_the_memory_of_every_positions_logits():
+    """A 4k-token sequence with a 32k vocabulary and a 256-token answer: the full logits are 4k x 32k floats
+    (512 MiB), the answer's 256 x 32k (32 MiB). Measured on one training step in a fresh process each."""
+    vocab, length, answer = 32768, 4096, 256
+    logits = length * vocab * 4
+    full = _training_peak_bytes("full", vocab, length, answer)
+    mine = _training_peak_bytes("answer", vocab, length, answer)
+    print(f"peak rise of one step: full logits {full / 2**20:.0f} MiB, answer positions {mine / 2**20:.0f} MiB; "
+          f"one float copy of the logits {logits / 2**20:.0f} MiB")
+    assert full >= logits  # the old step held at least one float copy of every position's logits
+    assert full - mine >= logits  # ... and the new one saves at least that
+    assert mine < 0.5 * logits

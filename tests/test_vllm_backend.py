@@ -20,7 +20,7 @@ from solver.synth import RULES, make_task
 from solver.tasks import Example
 from solver.ttt import Adapter
 from solver.model import ModelError
-from solver.ttt import AdapterError, check_adapter, merged_model, save_adapter
+from solver.adapters import AdapterError, check_adapter, merged_model, save_adapter
 from solver.vllm_backend import VllmBackend, check_quantization, max_lora_rank, serving_model_dir
 
 

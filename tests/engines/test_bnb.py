@@ -100,9 +100,9 @@ def test_without_the_guard_sampling_breaks_the_gradients_on_avx512_bf16_cpus(tin
     assert relative_error(lora_gradients(adapter, seqs[:2], loaded.format.pad), reference) > 0.1
 
 
-def test_selfcheck_passes_in_4bit(tmp_path, tiny_model_dir):
+def test_selfcheck_passes_in_4bit(tmp_path, pretrained_model_dir):
     from solver.selfcheck import run_selfcheck
-    result = run_selfcheck(selfcheck_config(tiny_model_dir, "model.load_in_4bit=true"), tmp_path)
+    result = run_selfcheck(selfcheck_config(pretrained_model_dir, "model.load_in_4bit=true"), tmp_path)
     phases = assert_selfcheck_passed(result, PHASES)
     assert phases["load"]["detail"]["loader"] == "bnb-4bit" and phases["load"]["detail"]["quantized"]
 
@@ -134,3 +134,29 @@ def test_the_memory_plan_s_nf4_weights_match_the_quantized_tensors(tmp_path):
     assert shape.quantized and len(four_bit_layers(model)) == 7
     predicted = Model(shape, 76, nf4=True, act=2).weight_bytes()
     assert abs(predicted - measured) <= 0.10 * measured
+
+
+def test_the_loss_on_labelled_positions_equals_the_full_logits_loss_in_4bit(tiny_model_dir):
+    """TTT's loss runs the head on the labelled positions' hidden states only (solver/ttt.py answer_loss):
+    through peft's k-bit preparation and the 4-bit layers, the same loss and gradients as cross-entropy on
+    every position's logits."""
+    from solver.ttt import answer_loss
+    from ..conftest import full_logits_loss
+    loaded = load_model(ModelConfig(path=str(tiny_model_dir), load_in_4bit=True))
+    adapter = Adapter(loaded, TTT)
+    with torch.no_grad():  # away from the zero start, so that every LoRA matrix has a gradient
+        for p in adapter.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    task = make_task(RULES["identity"], np.random.default_rng(0), sides=(3, 3))
+    seqs, _ = task_sequences(task, TTT, loaded.format, 512, np.random.default_rng(0))
+    ids, labels, mask = _batch(seqs[:2], loaded.format.pad, torch.device("cpu"))
+    results = []
+    for loss_fn in (full_logits_loss, answer_loss):
+        adapter.model.zero_grad(set_to_none=True)
+        loss = loss_fn(adapter.model, ids, labels, mask)
+        loss.backward()
+        results.append((float(loss), [p.grad.clone() for p in adapter.parameters()]))
+    (full, full_grads), (mine, my_grads) = results
+    assert mine == pytest.approx(full, rel=1e-5)
+    for a, b in zip(full_grads, my_grads):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)

@@ -49,15 +49,17 @@ def test_this_is_vllms_cpu_build():
     assert vllm_on_cpu()
 
 
-def test_selfcheck_passes_on_vllm(tmp_path, tiny_model_dir):
+def test_selfcheck_passes_on_vllm(tmp_path, pretrained_model_dir):
     """Greedy, DFS (sampled) and rescoring with the trained adapter served as a LoRA, each compared with the
     transformers backend; then a distinctive adapter served, matched, and unlike the base model."""
     from solver.selfcheck import run_selfcheck
-    result = run_selfcheck(selfcheck_config(tiny_model_dir, 'model.backend="vllm"'), tmp_path)
+    result = run_selfcheck(selfcheck_config(pretrained_model_dir, 'model.backend="vllm"'), tmp_path)
     phases = assert_selfcheck_passed(result, PHASES)
     assert phases["stage"]["detail"]["backend"] == "VllmBackend"
-    for name in ("greedy", "rescore", "vllm-adapter"):
+    for name in ("greedy", "dfs", "rescore", "vllm-adapter"):
         assert phases[name]["detail"]["max_logprob_difference"] < 1e-3
+    # the engine's sampled search found the planted answer: the comparison above compared something
+    assert phases["dfs"]["detail"]["completions"] >= 1 and phases["dfs"]["detail"]["planted_probability"] > 0.1
     assert phases["vllm-adapter"]["detail"]["adapter_effect"] > 0.1
 
 
