@@ -205,7 +205,7 @@ def test_gradients_are_clipped_to_max_grad_norm(tiny_loaded):
 
 
 PEAK_SCRIPT = """
-import resource, sys
+import re, sys
 import numpy as np, torch, transformers
 import solver.ttt as ttt
 from solver.budget import Deadline
@@ -220,16 +220,19 @@ if sys.argv[1] == "full":  # the loss as it was: every position's logits, then t
         ignore_index=ttt.IGNORE, reduction="sum")
 ids = np.random.default_rng(0).integers(0, vocab, length)
 seq = ttt.TrainSequence(ids, np.where(np.arange(length) >= length - answer, ids, ttt.IGNORE))
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def high_water():  # this process's peak RSS in bytes. Not ru_maxrss: Linux carries that over from the parent
+    # across fork and exec, so a child of a large pytest process would start at the parent's peak.
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+before = high_water()
 report = ttt.fit(model, [seq], steps=1, lr=1e-4, batch_size=1, pad=0, max_len=length, deadline=Deadline.never(),
                  rng=np.random.default_rng(0))
 assert report.steps == 1
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print(high_water() - before)
 """
 
 
 def _training_peak_bytes(mode: str, vocab: int, length: int, answer: int) -> int:
-    """How far one TTT step raises the peak memory of a fresh process (ru_maxrss is a high-water mark)."""
+    """How far one TTT step raises the peak memory of a fresh process (VmHWM, its high-water mark)."""
     import subprocess
     import sys
     from pathlib import Path
