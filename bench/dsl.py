@@ -23,7 +23,9 @@ Numbers (all from the DSL's own candidates, no baseline fallback):
   reach, full     per task, the deepest program the search checked (reach) and the depth up to which it
                   checked every program (full: every state of a lower depth was expanded); the medians
   memory          peak resident memory of any worker process, and the largest per-task state store
-A line per task follows the table, so nobody has to rerun the benchmark to see what solved what.
+A line per DEVELOPMENT task follows the table (its status and the best program, which bench/op_usage.py
+and solver/dsl/fit_costs.py read), so nobody has to rerun the benchmark to see what solved what. Held-out
+tasks are never printed one by one: they appear only in the held-out row of the table (issue 24).
 """
 from __future__ import annotations
 
@@ -165,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         max_rss = max(max_rss, out.max_rss_mb)
         max_state = max(max_state, out.state_bytes)
         errors += out.error is not None
+        if is_held_out(out.task_id):
+            continue  # scored in aggregate only: no held-out task's line, program or status is ever written
         best = min(out.candidates, key=dsl_rank, default=None)
         program = "-" if best is None else best.program
-        lines.append(f"{out.task_id} {'held' if is_held_out(out.task_id) else 'dev '} "
+        lines.append(f"{out.task_id} dev  "
                      f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "
                      f"right {sum(ok)}/{n_test} cpu {out.cpu_seconds:5.2f} nodes {out.nodes:>6} "
                      f"depth {out.predictions[0][2] if out.predictions else '-'} "
