@@ -8,15 +8,21 @@ a step is the answer.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
 
 from . import grids as G
 from . import lists as L
 from . import objects as O
+from .catalogue import SCENES
 from .grids import Grid
 from .learn import shape_ratio
 from ..tasks import Task
+
+COSTS_PATH = Path(__file__).with_name("costs.json")
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,19 @@ class Op:
     name: str
     cost: float
     fn: Callable[[Grid], Grid | None]
+    scene: bool = False  # of the scenes catalogue (catalogue.py): searched only near the root
+
+
+def family(name: str) -> str:
+    """An op's family: its name without the bracketed parameters (crop_object[c8,largest] -> crop_object)."""
+    return name.split("[", 1)[0]
+
+
+@lru_cache(maxsize=1)
+def learned_costs() -> tuple[dict[str, float], float]:
+    """The committed cost table (costs.json, made by fit_costs.py): (cost per family, cost of any other)."""
+    data = json.loads(COSTS_PATH.read_text())
+    return data["costs"], data["default"]
 
 
 @dataclass(frozen=True)
@@ -54,8 +73,21 @@ def task_facts(task: Task) -> TaskFacts:
                      all(x.shape == y.shape for x, y in zip(xs, ys)), common)
 
 
-def build_ops(facts: TaskFacts) -> list[Op]:
-    """Every op for this task, cheapest first (the order is part of the search's determinism)."""
+def build_ops(facts: TaskFacts, catalogues: Sequence[str] = ("general", "scenes"), learned: bool = True) -> list[Op]:
+    """Every op for this task of the given catalogues, the general basis first, then cheapest first, then by
+    name (the order is part of the search's determinism). Costs: the learned table (costs.json), or with
+    learned=False the hand-set ones written below (kept as the prior the first table was fitted under)."""
+    ops = _table(facts)
+    if learned:
+        costs, default = learned_costs()
+        ops = [Op(op.name, costs.get(family(op.name), default), op.fn) for op in ops]
+    ops = [Op(op.name, op.cost, op.fn, family(op.name) in SCENES) for op in ops]
+    ops = [op for op in ops if ("scenes" if op.scene else "general") in catalogues]
+    return sorted(ops, key=lambda op: (op.scene, op.cost, op.name))
+
+
+def _table(facts: TaskFacts) -> list[Op]:
+    """The op table with its hand-set costs."""
     ops: list[Op] = []
 
     def add(name: str, cost: float, fn: Callable[[Grid], Grid | None]) -> None:
@@ -393,4 +425,4 @@ def build_ops(facts: TaskFacts) -> list[Op]:
         for c in sorted(facts.common_colours):
             add(f"place_marked_cell[{c}]", 1.8, lambda g, c=c: G.place_marked_cell(g, c))
         add("diagonal_tails", 1.8, G.diagonal_tails)
-    return sorted(ops, key=lambda op: op.cost)
+    return ops
