@@ -12,8 +12,7 @@ from .test_dsl import fast_cfg, task_of
 from solver.budget import Deadline
 from solver.dsl import fit_costs as F
 from solver.dsl import search as S
-from solver.dsl.catalogue import SCENES
-from solver.dsl.ops import COSTS_PATH, TaskFacts, build_ops, family
+from solver.dsl.ops import COSTS_PATH, SCENES, TaskFacts, build_ops, family
 
 NAMES = {"crop_object[c8,largest]": "crop_object", "keep_solid": "keep_solid", "rot90": "rot90",
          "tile[2,2]": "tile", "corner_halo[8]": "corner_halo"}

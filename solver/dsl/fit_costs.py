@@ -22,7 +22,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .ops import COSTS_PATH, TaskFacts, build_ops, family
+from .ops import COSTS_PATH, build_ops, every_fact, family
 
 ALPHA = 0.5     # add-one-half smoothing: an unseen family has half a use
 FLOOR = 1.0     # the most used family's cost (a geometry step's hand-set cost before)
@@ -32,7 +32,6 @@ CEIL = 2.5      # no family costs more than this
 # A per-task line of bench/dsl.py: id, split, status, ..., "stop <why>", then the best program.
 LINE = re.compile(r"^([0-9a-f]{8}) (dev |held) (SOLVED|fit-wrong|-)\s.*? stop \S+\s+(.*)$")
 NAME = re.compile(r"[a-z_][a-z0-9_]*")
-ALL = frozenset(range(10))
 
 
 def all_op_names() -> dict[str, str]:
@@ -40,7 +39,7 @@ def all_op_names() -> dict[str, str]:
     factors = frozenset((a, b) for a in range(1, 7) for b in range(1, 7))
     names: dict[str, str] = {}
     for same in (True, False):
-        for op in build_ops(TaskFacts(ALL, ALL, ALL, ALL, factors, same, ALL), learned=False):
+        for op in build_ops(every_fact(same, factors), learned=False):
             names[op.name] = family(op.name)
     return names
 
