@@ -1,6 +1,6 @@
 """Before/after comparison of two bench/dsl.py outputs, on the tasks both ran (by their per-task lines).
 
-    python bench/dsl_compare.py BEFORE.txt AFTER.txt [--ids FILE]
+    python bench/dsl_compare.py BEFORE.txt AFTER.txt [--ids FILE] [--first N --challenges FILE]
 
 Prints pass@2, solved, fit, fit precision, CPU-s and states per task, median depth reached and fully
 expanded (where the file has them), for each file over the common development tasks, then the development
@@ -9,11 +9,14 @@ larger run can be compared with a smaller one on the smaller one's tasks).
 
 Held-out tasks (bench/dsl.py is_held_out) are never named: each file's held-out row of its summary table is
 printed as it is, and where both files still hold per-task lines of held-out tasks (files older than issue
-24), only how many were gained and lost.
+24), only how many were gained and lost. --first N compares the first N tasks of the challenges file (what
+an interrupted bench/dsl.py run covers); a file that still has held-out lines then also gives its held-out
+aggregate over those tasks.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -58,8 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("before", type=Path)
     p.add_argument("after", type=Path)
     p.add_argument("--ids", type=Path, help="only these task ids (a file, one or more per line)")
+    p.add_argument("--first", type=int, help="only the first N tasks of --challenges (an interrupted run's)")
+    p.add_argument("--challenges", type=Path, help="the challenges file the runs read (with --first)")
     args = p.parse_args(argv)
     before, after = read(args.before), read(args.after)
+    if args.first:
+        keep = set(list(json.loads(args.challenges.read_text()))[:args.first])
+        before = {t: r for t, r in before.items() if t in keep}
+        after = {t: r for t, r in after.items() if t in keep}
+        for name, rows in (("before", before), ("after", after)):
+            held_rows = [r for t, r in rows.items() if is_held_out(t)]
+            if held_rows:  # a file with held-out lines (older than issue 24): their aggregate only
+                print(f"{name} held-out among the first {args.first} tasks (aggregate): {summary(held_rows)}")
     shared = sorted(set(before) & set(after))
     common = [t for t in shared if not is_held_out(t)]
     held = [t for t in shared if is_held_out(t)]

@@ -31,7 +31,8 @@ SOURCES = ["solver/dsl/ops.py", "solver/dsl/catalogue.py", "solver/dsl/scenes.py
 
 
 def first_commit(fam: str) -> str | None:
-    """The oldest commit whose diff of the op table adds a line naming the family as an op name."""
+    """The oldest commit whose diff of the op table adds a line naming the family as an op name (None for
+    names the table generates, as the symmetries of the square from grids.D8_NAMES)."""
     out = subprocess.run(["git", "log", "--reverse", "--format=%h", "-G", f"\"{fam}[\\[\"]", "--", *SOURCES],
                          capture_output=True, text=True).stdout.split()
     return out[0] if out else None
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             fails.append(fam)
         elif n == 0:
             unused.append(fam)
-        print(f"{fam:<22} {n:>9} {commit or '?':>12} {'yes' if scene_made else 'no':>8} "
+        print(f"{fam:<22} {n:>9} {commit or 'generated':>12} {'yes' if scene_made else 'no':>8} "
               f"{'scenes' if fam in SCENES else 'general':>9} {'yes' if admitted else 'no':>8}")
     print(f"fail the rule ({len(fails)}): {' '.join(fails)}")
     print(f"general, used by no solving program ({len(unused)}): {' '.join(unused)}")

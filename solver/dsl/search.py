@@ -9,6 +9,9 @@ different on a test input are alternatives the train pairs cannot tell apart; a 
 (cfg.test_variants), since the second attempt is for exactly that doubt.
 Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
 map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
+The ops (ops.build_ops) are the general basis, then the scene ops, each cheapest first by their learned
+costs; a node deeper than cfg.scene_depth - 1 is expanded with the general basis only (ops_at). Fitting
+programs rank by cost, the test-shape penalties and the agreement of programs on their outputs (_result).
 
 Speed, which buys depth (after icecuber): an op's result on a grid is computed once per search and cached by
 the grid's hash, whichever node the grid belongs to (nodes share many grids: a step that changes one input
