@@ -23,13 +23,17 @@ Numbers (all from the DSL's own candidates, no baseline fallback):
   reach, full     per task, the deepest program the search checked (reach) and the depth up to which it
                   checked every program (full: every state of a lower depth was expanded); the medians
   memory          peak resident memory of any worker process, and the largest per-task state store
-A line per task follows the table, so nobody has to rerun the benchmark to see what solved what.
+A line per DEVELOPMENT task follows the table (its status and the best program, which bench/op_usage.py
+and solver/dsl/fit_costs.py read), so nobody has to rerun the benchmark to see what solved what. Held-out
+tasks are never printed one by one: they appear only in the held-out row of the table (issue 24).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,6 +116,10 @@ def summarise(rows: list[dict], label: str) -> list[str]:
             f"{reach:>5g} {full:>4g}"]
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", help="path prefix of <prefix>_challenges.json and <prefix>_solutions.json")
@@ -148,6 +156,38 @@ def main(argv: list[str] | None = None) -> int:
     rows, lines, max_rss, max_state, errors = [], [], 0.0, 0, 0
     progress = tqdm(solve_many(tasks, cfg.dsl, args.workers or None), total=len(tasks), desc="tasks",
                     file=sys.stderr, disable=args.quiet)
+    # SIGTERM or Ctrl-C: report the tasks done so far (outcomes come in the file's order, so they are its
+    # first N tasks) instead of nothing.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _run(progress, challenges, truths, rows, lines)
+    except KeyboardInterrupt:
+        print(f"INTERRUPTED after {len(rows)} of {len(tasks)} tasks: the table covers the first {len(rows)} "
+              f"tasks in the file's order")
+    for r in rows:
+        max_rss = max(max_rss, r["rss"])
+        max_state = max(max_state, r["state"])
+        errors += r["error"]
+    wall = time.monotonic() - started
+
+    print(HEADER)
+    print("\n".join(summarise(rows, "all")))
+    print("\n".join(summarise([r for r in rows if not r["held"]], "dev")))
+    print("\n".join(summarise([r for r in rows if r["held"]], "held-out")))
+    print(f"peak worker RSS {max_rss:.0f} MiB, largest state store {max_state / 2 ** 20:.1f} MiB, "
+          f"errors {errors}, wall {wall:.0f} s")
+    if not args.quiet:
+        print("\n".join(sorted(lines)))
+    if len(rows) < len(tasks):
+        sys.stdout.flush()
+        for child in multiprocessing.active_children():  # the pool would otherwise finish its queue first
+            child.terminate()
+        os._exit(0)
+    return 0
+
+
+def _run(progress, challenges, truths, rows: list[dict], lines: list[str]) -> None:
+    """Score each outcome as it comes (appending to rows, and to lines for development tasks)."""
     for out in progress:
         task = challenges.tasks[out.task_id]
         truth = truths.get(out.task_id, [])
@@ -161,29 +201,18 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "n_test": n_test, "n_right": sum(ok),
                      "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds,
                      "nodes": out.nodes, "n_covered": sum(bool(c and c[0]) for c in cov), "depths": depths,
-                     "reach": out.depth_reached, "full": out.depth_full})
-        max_rss = max(max_rss, out.max_rss_mb)
-        max_state = max(max_state, out.state_bytes)
-        errors += out.error is not None
+                     "reach": out.depth_reached, "full": out.depth_full, "rss": out.max_rss_mb,
+                     "state": out.state_bytes, "error": out.error is not None})
+        if is_held_out(out.task_id):
+            continue  # scored in aggregate only: no held-out task's line, program or status is ever written
         best = min(out.candidates, key=dsl_rank, default=None)
         program = "-" if best is None else best.program
-        lines.append(f"{out.task_id} {'held' if is_held_out(out.task_id) else 'dev '} "
+        lines.append(f"{out.task_id} dev  "
                      f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "
                      f"right {sum(ok)}/{n_test} cpu {out.cpu_seconds:5.2f} nodes {out.nodes:>6} "
                      f"depth {out.predictions[0][2] if out.predictions else '-'} "
                      f"reach {out.depth_reached}/{out.depth_full} "
                      f"stop {out.stopped_by:<9} {out.error or program}")
-    wall = time.monotonic() - started
-
-    print(HEADER)
-    print("\n".join(summarise(rows, "all")))
-    print("\n".join(summarise([r for r in rows if not r["held"]], "dev")))
-    print("\n".join(summarise([r for r in rows if r["held"]], "held-out")))
-    print(f"peak worker RSS {max_rss:.0f} MiB, largest state store {max_state / 2 ** 20:.1f} MiB, "
-          f"errors {errors}, wall {wall:.0f} s")
-    if not args.quiet:
-        print("\n".join(sorted(lines)))
-    return 0
 
 
 if __name__ == "__main__":

@@ -85,9 +85,16 @@ class DslConfig:
     second_pass_share: float = 0.0
     roles: bool = True              # also fit local rules on pairs with their free colours renamed by rank
     max_predictions: int = 50       # fitting programs' predictions an Outcome keeps for benchmarks (coverage)
+    # The op catalogues searched (solver/dsl/catalogue.py): the general basis, and the scene ops written for
+    # one task that fail the admission rule (bench/op_usage.py). Scene ops are tried only near the root: as
+    # one of the first scene_depth steps of a program (1: only on the task's input itself).
+    catalogues: list[str] = field(default_factory=lambda: list(CATALOGUES))
+    scene_depth: int = 1
+    learned_costs: bool = True      # op costs from solver/dsl/costs.json (fit_costs.py); false: the hand-set ones
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")
+CATALOGUES = ("general", "scenes")
 # The 8 symmetries of the square, in the order of solver/augment.py's D8 index (it imports them from here).
 D8_NAMES = ("identity", "rot90", "rot180", "rot270", "transpose", "flip_ud", "anti_transpose", "flip_lr")
 # Fields that take one of a few names. The modules that act on them import these, so each name is written
@@ -113,7 +120,8 @@ CHOICES = {"model.device": DEVICES, "model.backend": BACKENDS, "ttt.scope": TTT_
            "finetune.method": FINETUNE_METHODS, "finetune.loss_on": LOSS_ON,
            "dsl.second_pass": ("",) + D8_NAMES[1:]}
 LIST_CHOICES = {"ttt.augment": AUGMENT_KINDS, "sample.augment": AUGMENT_KINDS, "rescore.augment": AUGMENT_KINDS,
-                "finetune.augment": AUGMENT_KINDS, "finetune.eval_augment": AUGMENT_KINDS}
+                "finetune.augment": AUGMENT_KINDS, "finetune.eval_augment": AUGMENT_KINDS,
+                "dsl.catalogues": CATALOGUES}
 
 
 @dataclass

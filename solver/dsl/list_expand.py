@@ -12,13 +12,12 @@ those of dear ones and before the dear nodes' plain children.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 from . import lists as L
 from .grids import Grid, background, defined
-
-if TYPE_CHECKING:
-    from .search import Node, Search
+from .node import Node
+from .ops import Op
 
 PICK_COST = 1.8      # like crop_object: one piece of the grid
 FILTER_COST = 1.8    # like keep_object
@@ -33,10 +32,10 @@ JOINS = ("in_place", "row", "column", "overlay")
 @dataclass
 class Job:
     """Make this node's list children (an entry of the search's queue beside the nodes)."""
-    node: "Node"
+    node: Node
 
 
-def job_cost(node: "Node") -> float:
+def job_cost(node: Node) -> float:
     return node.cost + (JOB_COST if node.depth else 0.0)
 
 
@@ -59,13 +58,13 @@ def _all(fn: Callable[[int], Grid | None], n: int) -> tuple[Grid, ...] | None:
     return tuple(out)
 
 
-def expand(search: "Search", node: "Node", add: Callable[[tuple[Grid, ...], str, float], None]) -> bool:
-    """Give the node its list children, each through add(grids, op name, op cost); False when the budget
-    ran out part way."""
+def expand(node: Node, ops: Sequence[Op], same_shape: bool, out_of_time: Callable[[], bool],
+           add: Callable[[tuple[Grid, ...], str, float], None]) -> bool:
+    """Give the node its list children (maps over `ops`), each through add(grids, op name, op cost); False
+    when out_of_time() said the budget ran out part way."""
     grids = node.grids
     n = len(grids)
     bgs = [background(g) for g in grids]
-    same_shape = search.facts.same_shape
     joins = ("in_place",) if same_shape else JOINS
     steps = 0
     for sname, split in L.SPLITTERS.items():
@@ -92,10 +91,9 @@ def expand(search: "Search", node: "Node", add: Callable[[tuple[Grid, ...], str,
                         out = _all(lambda i: _filtered(how, grids[i], kept[i], lists[i]), n)
                         if out is not None:
                             add(out, f"filter[{sname},{crit},{keep}|{how}]", FILTER_COST)
-        for op in search.ops:
+        for op in ops:
             steps += 1
-            if steps % CLOCK_STRIDE == 0 and search.clock.out(search.cfg.search_fraction):
-                search.stopped_by = "budget"
+            if steps % CLOCK_STRIDE == 0 and out_of_time():
                 return False
             mapped = []
             for p in lists:

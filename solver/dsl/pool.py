@@ -58,5 +58,10 @@ def solve_many(tasks: Iterable[Task], cfg: DslConfig, workers: int | None = None
     with ProcessPoolExecutor(max_workers=min(n, max(1, len(tasks))), mp_context=ctx,
                              initializer=_init_worker, initargs=(worker_memory_mb(cfg),)) as pool:
         futures = [pool.submit(_run_one, t, cfg, wall_seconds) for t in tasks]
-        for f in futures:
-            yield f.result()
+        try:
+            for f in futures:
+                yield f.result()
+        except BaseException:  # interrupted, or the caller stopped: drop the queue, not run it to the end
+            for f in futures:
+                f.cancel()
+            raise

@@ -9,6 +9,9 @@ different on a test input are alternatives the train pairs cannot tell apart; a 
 (cfg.test_variants), since the second attempt is for exactly that doubt.
 Every new node is checked against the train outputs through the final steps of learn.py (as is, colour
 map, resize, local rule); a program that reproduces every train pair is kept with its test outputs.
+The ops (ops.build_ops) are the general basis, then the scene ops, each cheapest first by their learned
+costs; a node deeper than cfg.scene_depth - 1 is expanded with the general basis only (ops_at). Fitting
+programs rank by cost, the test-shape penalties and the agreement of programs on their outputs (_result).
 
 Speed, which buys depth (after icecuber): an op's result on a grid is computed once per search and cached by
 the grid's hash, whichever node the grid belongs to (nodes share many grids: a step that changes one input
@@ -40,6 +43,7 @@ from ..vote import hash_grid
 from . import learn, list_expand, pieces, roles, size
 from .grids import Grid, defined
 from .learn import Fitted
+from .node import Node
 from .ops import Op, build_ops, task_facts
 
 
@@ -65,18 +69,6 @@ class Clock:
 
     def used(self) -> float:
         return time.process_time() - self.start
-
-
-@dataclass
-class Node:
-    grids: tuple[Grid, ...]  # one per train input, then one per test input
-    program: str             # readable text, with `x` for the task input
-    cost: float
-    depth: int
-    hashes: tuple[int, ...]  # hash of each grid (vote.hash_grid)
-
-    def train_key(self, n_train: int) -> tuple[int, ...]:
-        return self.hashes[:n_train]
 
 
 @dataclass
@@ -163,7 +155,8 @@ class Search:
         self.targets = [ex.output for ex in task.train]
         self.inputs = tuple(ex.input for ex in task.train) + tuple(ex.input for ex in task.test)
         self.facts = task_facts(task)
-        self.ops: list[Op] = build_ops(self.facts)
+        self.ops: list[Op] = build_ops(self.facts, cfg.catalogues, cfg.learned_costs)  # the general basis first, then scenes
+        self.n_general = sum(not op.scene for op in self.ops)
         self.target_shapes = [y.shape for y in self.targets]
         self.test_shapes = learn.predict_output_shapes(self.inputs[:self.n_train], self.targets,
                                                        self.inputs[self.n_train:])
@@ -335,12 +328,22 @@ class Search:
             hashes.append(r[1])
         return tuple(grids), tuple(hashes)
 
+    def ops_at(self, depth: int) -> list[Op]:
+        """The ops a node of this depth is expanded with: scene ops only within cfg.scene_depth of the root.
+        (A prefix of self.ops, so an op's index, which keys the op cache, is the same either way.)"""
+        return self.ops if depth < self.cfg.scene_depth else self.ops[:self.n_general]
+
+    def _out_of_time(self) -> bool:
+        if self.clock.out(self.cfg.search_fraction):
+            self.stopped_by = "budget"
+            return True
+        return False
+
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
-        for i, op in enumerate(self.ops):
+        for i, op in enumerate(self.ops_at(node.depth)):
             # The clock is read every few ops (reading it costs about as much as a cheap op).
-            if i % CLOCK_STRIDE == 0 and self.clock.out(self.cfg.search_fraction):
-                self.stopped_by = "budget"
+            if i % CLOCK_STRIDE == 0 and self._out_of_time():
                 return False
             found = self._child(i, op, node)
             if found is not None:
@@ -443,7 +446,9 @@ class Search:
                 break
             if isinstance(node, list_expand.Job):  # issue 16 hook: a node's list children, in cost order
                 parent = node.node
-                if not list_expand.expand(self, parent, lambda *a: self._add_child(frontier, counter, parent, *a)):
+                if not list_expand.expand(parent, self.ops_at(parent.depth), self.facts.same_shape,
+                                          self._out_of_time,
+                                          lambda *a: self._add_child(frontier, counter, parent, *a)):
                     break
                 continue
             if not self._expand(node, frontier, counter):
