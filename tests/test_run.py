@@ -90,36 +90,36 @@ def test_a_stage_that_raises_costs_only_its_candidates(tmp_path, sample_challeng
 
 @pytest.mark.slow
 def test_a_worker_killed_midway_costs_one_retry(tmp_path, sample_challenges_path, faults):
-    faults(tasks="25ff71a9")
+    faults(tasks="3c9b0459")
     out = tmp_path / "s.json"
     run(sample_challenges_path, cfg_with("baseline.enabled=false", stages=["tests.faulty_stages:die_gpu"]), out,
         workdir=tmp_path / "work", progress=False)
     check_valid(out, sample_challenges_path)
     records = read_tasks(tmp_path / "work")
-    hit = records["25ff71a9"]
+    hit = records["3c9b0459"]
     assert any("killed by SIGKILL" in e for e in hit.errors)
     assert hit.parts["gpu"]["tries"] == 2 and {c.stage for c in hit.candidates} == {"die"}
-    assert all(r.candidates and not r.errors for tid, r in records.items() if tid != "25ff71a9")
+    assert all(r.candidates and not r.errors for tid, r in records.items() if tid != "3c9b0459")
     deaths = [e for e in read_entries(tmp_path / "work") if e.get("event") == "died"]
     assert len(deaths) == 1 and deaths[0]["worker"] == "gpu0"
     # Every task answered by the stage, none twice except the one whose worker died.
     calls = (tmp_path / "calls.log").read_text().split()[1::3]
-    assert sorted(calls) == sorted(list(records) + ["25ff71a9"])
+    assert sorted(calls) == sorted(list(records) + ["3c9b0459"])
 
 
 @pytest.mark.slow
 def test_out_of_memory_in_a_stage_is_retried_lighter(tmp_path, sample_challenges_path, faults):
-    faults(tasks="a416b8f3")
+    faults(tasks="6150a2bd")
     run(sample_challenges_path, cfg_with("ttt.steps=16", stages=["tests.faulty_stages:oom_gpu"]), tmp_path / "s.json",
         workdir=tmp_path / "work", progress=False)
     records = read_tasks(tmp_path / "work")
-    hit = records["a416b8f3"]
+    hit = records["6150a2bd"]
     assert any("OutOfMemoryError" in e for e in hit.errors)
     assert any("retrying lighter (ttt.enabled)" in e for e in hit.errors)
     oom = [c for c in hit.candidates if c.stage == "oom"]
     assert oom and oom[0].program == "ttt=False views=8" and hit.parts["gpu"]["tries"] == 2
     assert hit.plan["ttt_steps"] == 0 and "ttt.enabled" in hit.degraded
-    assert all(r.plan["ttt_steps"] == 16 for tid, r in records.items() if tid != "a416b8f3")
+    assert all(r.plan["ttt_steps"] == 16 for tid, r in records.items() if tid != "6150a2bd")
 
 
 @pytest.mark.slow

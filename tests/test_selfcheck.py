@@ -30,23 +30,35 @@ def test_selfcheck_runs_every_phase_and_writes_json(tmp_path, pretrained_model_d
 
 
 @pytest.mark.slow
-def test_the_dfs_check_fails_on_a_model_that_finds_nothing(tmp_path, tiny_model_dir, monkeypatch):
-    """Without the planted answer, the random tiny model puts no completion above min_prob 0.1: the check
-    says so and fails, where it used to compare nothing and pass."""
+def test_the_dfs_check_fails_on_a_search_that_finds_nothing(tmp_path, pretrained_model_dir, monkeypatch):
+    """The planted answer is over min_prob, so a depth-first search that returns nothing is caught: the check
+    fails on that phase alone, where it used to compare nothing and pass."""
     import solver.selfcheck as selfcheck
     from solver.config import load_config
+    from solver.dfs import Search
+    from solver.engine import TransformersBackend
 
-    def not_planted(adapter, ttt, fmt, prompt, answer, reference, max_len, **kwargs):
-        return float(np.exp(reference.score([prompt], [answer])[0]))
-
-    monkeypatch.setattr(selfcheck, "plant_answer", not_planted)
-    cfg = load_config("tiny", [f"model.path={json.dumps(str(tiny_model_dir))}", "sample.min_prob=0.1"])
+    monkeypatch.setattr(TransformersBackend, "explore", lambda self, *args, **kwargs: Search(completions=[], forwards=0, stop="done"))
+    cfg = load_config("tiny", [f"model.path={json.dumps(str(pretrained_model_dir))}", "sample.min_prob=0.1"])
     result = selfcheck.run_selfcheck(cfg, tmp_path)
     phases = {p["name"]: p for p in result["phases"]}
     assert not result["ok"] and not phases["dfs"]["ok"]
     assert "DFS found no completion with probability >= 0.1" in phases["dfs"]["error"]
-    assert phases["dfs"]["detail"]["completions"] == 0 and phases["dfs"]["detail"]["planted_probability"] < 0.1
+    assert phases["dfs"]["detail"]["completions"] == 0 and phases["dfs"]["detail"]["planted_probability"] >= 0.1
     assert all(p["ok"] for n, p in phases.items() if n != "dfs")  # only that check fails
+
+
+@pytest.mark.slow
+def test_the_dfs_check_says_it_was_not_exercised_where_no_answer_can_be_planted(tmp_path, tiny_model_dir):
+    """A random 64-wide model cannot be trained to give a whole answer probability 0.1 (its final norm bounds
+    its logits): the search owes nothing there, and the report says the check was not exercised."""
+    from solver.config import load_config
+    from solver.selfcheck import run_selfcheck, summary_lines
+    cfg = load_config("tiny", [f"model.path={json.dumps(str(tiny_model_dir))}", "sample.min_prob=0.1"])
+    result = run_selfcheck(cfg, tmp_path)
+    dfs = next(p for p in result["phases"] if p["name"] == "dfs")
+    assert result["ok"] and dfs["detail"]["exercised"] is False and dfs["detail"]["planted_probability"] < 0.1
+    assert any("dfs" in line and "not exercised" in line for line in summary_lines(result))
 
 
 def test_a_path_that_cannot_load_fails_the_check_and_skips_what_needs_it(tmp_path, tiny_model_dir, monkeypatch, capsys):
