@@ -18,9 +18,10 @@ may be cut) and the format marker that lets `run --model OUT` detect the format.
 
 Training is transformers' `Trainer` (cosine schedule with warm-up, gradient clipping, bf16 and gradient
 checkpointing on GPU, checkpoints every `save_steps`, resume from the last complete checkpoint, several GPUs
-under `accelerate launch` / `torchrun`), on the whole model or a LoRA adapter (peft, rsLoRA; optionally the
-embeddings and head in full) that is merged into the weights at the end. At every checkpoint a held-out
-validation split is solved by the kit's own sampling and selection (greedy under views, vote, two attempts).
+under `accelerate launch` / `torchrun`; the loss is TTT's, the output head run on the labelled positions
+only), on the whole model or a LoRA adapter (peft, rsLoRA; optionally the embeddings and head in full) that
+is merged into the weights at the end. At every checkpoint a held-out validation split is solved by the
+kit's own sampling and selection (greedy under views, vote, two attempts).
 
 Output directory: the model (weights, config, the tokenizer, cut to the format's symbols when the vocabulary
 was cut), the format marker (`arc_format.json`), `finetune.json` (format, base, vocabulary cut, settings,
@@ -48,7 +49,7 @@ from .formats import PROFILES, ContextError, Format, bind, write_marker
 from .metrics import same_grid
 from .model import shrink_embeddings
 from .tasks import Example, Task, attach_solutions, load_challenges, load_solutions
-from .ttt import IGNORE, TrainSequence, train_sequence
+from .ttt import IGNORE, TrainSequence, answer_loss, train_sequence
 FORMATS = tuple(PROFILES)  # the format profiles finetune can write: every one the kit runs
 META_FILE = "finetune.json"
 CHECKPOINTS = "checkpoints"
@@ -423,6 +424,25 @@ def _trainer_classes():
         def training_step(self, model, inputs, *args, **kwargs):
             self.tokens += int(inputs["attention_mask"].sum())
             return super().training_step(model, inputs, *args, **kwargs)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            """TTT's loss (ttt.answer_loss: the output head on the labelled positions only, not a full
+            batch x length x vocabulary float copy of the logits), normalised as the model's own loss is under
+            this Trainer: by the labelled tokens of the whole accumulated batch where the Trainer counted them
+            (the loss is then already scaled for accumulation), else of this batch."""
+            if return_outputs:  # evaluation wanting the logits: the model's own forward
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            labels = inputs["labels"]
+            total = answer_loss(model, inputs["input_ids"], labels, inputs["attention_mask"])
+            if not (self.model_accepts_loss_kwargs and num_items_in_batch is not None):
+                return total / (labels[:, 1:] != IGNORE).sum().clamp(min=1)
+            loss = total / num_items_in_batch
+            if self.args.average_tokens_across_devices:
+                # The count is over every process's batch and DDP averages the gradients: undo that mean, as
+                # the Trainer does for the model's own loss (data parallel only: the kit runs no tensor
+                # parallelism).
+                loss = loss * self.accelerator.num_processes
+            return loss
 
     class Bar(transformers.TrainerCallback):
         """One progress bar: step, loss and tokens per second (the default callback prints every log)."""

@@ -288,13 +288,17 @@ class Adapter:
         model.eval()
         self.model = model
         self.loader = loaded.loader
-        self._start = self.state()
+        # The weights `reset` returns to, kept on the CPU: the accelerator's memory holds only the live adapter
+        # (with the embeddings and head trained in full, a copy on it would be as large as they are).
+        self._start = self.state("cpu")
 
     def parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
 
-    def state(self) -> dict[str, torch.Tensor]:
-        return {n: p.detach().clone() for n, p in self.model.named_parameters() if p.requires_grad}
+    def state(self, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+        """A copy of the trainable weights, on `device` (None: where they are)."""
+        return {n: p.detach().to(device or p.device, copy=True)
+                for n, p in self.model.named_parameters() if p.requires_grad}
 
     def load(self, state: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
@@ -307,7 +311,7 @@ class Adapter:
 
     def keep_as_start(self) -> None:
         """Make the current weights the ones every later `reset` returns to (the shared adapter)."""
-        self._start = self.state()
+        self._start = self.state("cpu")
 
     def for_inference(self) -> None:
         if self.loader == "unsloth":

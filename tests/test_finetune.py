@@ -16,8 +16,8 @@ import transformers
 
 from solver.config import FinetuneConfig, ModelConfig, load_config
 from solver.formats import bind
-from solver.finetune import (IGNORE, ExampleSet, FinetuneError, cut_vocabulary, draw_example, encode_example,
-                             finetune, io_transformed, split_sources)
+from solver.finetune import (IGNORE, ExampleSet, FinetuneError, _trainer_classes, attach_lora, collate,
+                             cut_vocabulary, draw_example, encode_example, finetune, io_transformed, split_sources)
 from solver.model import load_model
 from solver.synth import RULES, make_task, to_kaggle
 from solver.tasks import Example, Task
@@ -104,6 +104,54 @@ def test_loss_is_on_the_chosen_outputs_token_by_token(tiny_loaded, loss_on):
     torch.testing.assert_close(out.loss, manual)
     assert not torch.isclose(out.loss, F.cross_entropy(out.logits[0, :-1], ids[0, 1:]))  # not every token
 
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_the_trainer_runs_the_head_on_labelled_positions_only_for_the_full_logits_loss_and_gradients(
+        tiny_loaded, tmp_path, method):
+    """The Trainer's loss is TTT's (ttt.answer_loss): the same loss and gradients as the Trainer's default (the
+    model's own loss over every position's logits), with the tokens counted over the accumulated batch (the
+    Trainer's count) or over this batch (no count), while the head sees only the labelled positions."""
+    model = tiny_loaded.model
+    if method == "lora":  # LoRA on the projections, the head and embeddings trained in full beside it
+        model = attach_lora(model, FinetuneConfig(lora_rank=4, lora_alpha=4.0, lora_embeddings=True), False, 0)
+    torch.manual_seed(0)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    with torch.no_grad():  # away from LoRA's zero start, so that every trained matrix has a gradient
+        for p in trainable:
+            p.add_(0.05 * torch.randn_like(p))
+    fmt = tiny_loaded.format
+    tasks = [small_task(), make_task(RULES["invert"], np.random.default_rng(0), n_train=2, sides=(3, 3))]
+    items = [{"input_ids": torch.from_numpy(e.ids), "labels": torch.from_numpy(e.labels)}
+             for e in (encode_example(t, fmt, 1000, "outputs") for t in tasks)]
+    inputs = collate(fmt.pad)(items)  # two rows, one right padded
+    assert len(items[0]["input_ids"]) != len(items[1]["input_ids"])
+    FinetuneTrainer, _, _ = _trainer_classes()
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none",
+                                          per_device_train_batch_size=2)
+    trainer = FinetuneTrainer(model=model, args=args, bucket=False, seed=0)
+    assert trainer.model_accepts_loss_kwargs  # the Trainer counts the tokens of the accumulated batch
+    labelled = int((inputs["labels"][:, 1:] != IGNORE).sum())
+    head = (model.get_base_model() if method == "lora" else model).get_output_embeddings()
+    rows: list[int] = []
+    hook = head.register_forward_hook(lambda _m, args, _out: rows.append(args[0].shape[:-1].numel()))
+    try:
+        for count in (torch.tensor(3 * labelled), None):  # as if this were one of three accumulated batches
+            results = []
+            for compute in (transformers.Trainer.compute_loss, FinetuneTrainer.compute_loss):
+                model.zero_grad(set_to_none=True)
+                rows.clear()
+                loss = compute(trainer, model, dict(inputs), num_items_in_batch=count)
+                loss.backward()
+                results.append((float(loss.detach()), [p.grad.clone() for p in trainable], list(rows)))
+            (full, full_grads, full_rows), (mine, my_grads, my_rows) = results
+            assert full > 0 and mine == pytest.approx(full, rel=1e-5)
+            for a, b in zip(full_grads, my_grads):
+                torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
+            assert sum(float(g.abs().sum()) for g in my_grads) > 0
+            assert full_rows == [inputs["input_ids"].numel()] and my_rows == [labelled]
+    finally:
+        hook.remove()
 
 
 def test_the_loss_follows_the_profile_unless_set(tiny_loaded, tmp_path):

@@ -1,0 +1,1 @@
+"""The DSL's grid primitives by kind; solver/dsl/grids.py re-exports them and says which module holds which."""
