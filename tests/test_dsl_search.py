@@ -12,6 +12,7 @@ from solver.budget import Deadline
 from solver.config import DslConfig
 from solver.dsl import grids as G
 from solver.dsl import learn
+from solver.dsl import frontier as F
 from solver.dsl import search as S
 from solver.dsl import solve_with_stats
 from solver.dsl.ops import Op
@@ -136,7 +137,7 @@ def test_cache_on_and_off_give_the_same_search(monkeypatch):
     cfg = dict(max_depth=2, max_nodes=1000, cost_slack=100.0)
     on = search_of(task, **cfg)
     with_cache = on.run()
-    monkeypatch.setattr(S, "CACHE_FRACTION", 0.0)
+    monkeypatch.setattr(F, "CACHE_FRACTION", 0.0)
     off = search_of(task, **cfg)
     without = off.run()
     assert on.cache.hits > 0 and not off.cache.results
