@@ -18,6 +18,11 @@ from .learn import Fitted
 from .node import Node
 
 
+MISSING = object()
+STEP_CACHE_FRACTION = 0.05 # of the task's memory: learned steps' results per train grid (StepCache)
+ENTRY_BYTES = 150  # a StepCache entry's own cost beside its grid (dict slot, tuple key and value), roughly
+
+
 @dataclass
 class Program:
     """A program that reproduces every train pair, with what it predicts for the test inputs."""
@@ -41,6 +46,40 @@ def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
             return None
         out.append(r)
     return tuple(out)
+
+
+class StepCache:
+    """A learned step's result on each train grid, computed once per search, like the op cache (frontier.py):
+    (step, grid hash) -> the result, or None where the step is undefined; with whether the result could be
+    colour-mapped onto that pair's output (learn.cell_mappable). Nodes share many train grids, and the
+    resize steps (extend, tile, window...) were the costliest part of checking a node. Steps are keyed by
+    id(): the search holds every step it caches (Fitting.resize_cache) until it ends. Stops growing at
+    `max_bytes`."""
+
+    def __init__(self, max_bytes: float):
+        self.max_bytes = max_bytes
+        self.results: dict[tuple[int, int, int], tuple[Grid, bool] | None] = {}
+        self.bytes = 0
+
+    def apply(self, step: Fitted, xs: Sequence[Grid], hashes: Sequence[int],
+              targets: Sequence[Grid]) -> tuple[tuple[Grid, ...], bool] | None:
+        """(the step on every train grid, whether each result is colour-mappable onto its output), or None
+        where the step is undefined on one of them."""
+        out, mappable = [], True
+        for i, (x, h) in enumerate(zip(xs, hashes)):
+            key = (id(step), h, i)  # i: mappability is to the pair's own output
+            done = self.results.get(key, MISSING)
+            if done is MISSING:
+                r = defined(step.apply, x)
+                done = None if r is None else (r, learn.cell_mappable(r, targets[i]))
+                if self.bytes < self.max_bytes:
+                    self.results[key] = done
+                    self.bytes += ENTRY_BYTES + (0 if r is None else r.nbytes)
+            if done is None:
+                return None
+            out.append(done[0])
+            mappable = mappable and done[1]
+        return tuple(out), mappable
 
 
 class Fitting:
@@ -113,15 +152,19 @@ class Fitting:
         scaled = learn.fit_count_scale(xs, self.targets)
         shapes = tuple(x.shape for x in xs)
         steps = [(k, step) for k, step in enumerate(self._resize_steps(xs)) if (shapes, k) not in self.misfits]
+        hashes = node.hashes[:self.n_train]
         for k, step in steps + ([(-1, scaled)] if scaled else []):
-            resized = _apply_all(step.apply, xs)
-            if resized is None:
+            # A resize step (held in resize_cache for the search) goes through the per-grid cache; the
+            # count scale is fitted afresh for each node, so it is applied directly.
+            done = self.step_cache.apply(step, xs, hashes, self.targets) if k >= 0 else _apply_all(step.apply, xs)
+            if done is None:
                 continue
+            resized, mappable = done if k >= 0 else (done, True)
             if any(r.shape != s for r, s in zip(resized, self.target_shapes)):
                 if k >= 0:  # a resize step's output shape follows from its input's: no use trying it again
                     self.misfits.add((shapes, k))
                 continue
-            cmap = learn.fit_colour_map(resized, self.targets)
+            cmap = learn.fit_colour_map(resized, self.targets) if mappable else None
             if cmap is not None:
                 self._finish(node, step, cmap)
             elif node.depth == 0:

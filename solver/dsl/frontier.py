@@ -17,7 +17,7 @@ from .node import Node
 from .ops import Op
 
 CLOCK_STRIDE = 4
-CACHE_FRACTION = 0.25  # of the task's memory: op results cached per grid (the rest: states, temporaries)
+CACHE_FRACTION = 0.2  # of the task's memory: op results cached per grid (with fitting.STEP_CACHE_FRACTION, a quarter)
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
 
 

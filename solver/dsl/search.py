@@ -43,7 +43,7 @@ from ..config import DslConfig
 from ..tasks import Task
 from . import learn, pieces, size
 from .compose import Composer, common_background
-from .fitting import Fitting, Program, state_key
+from .fitting import STEP_CACHE_FRACTION, Fitting, Program, StepCache, state_key
 from .frontier import Frontier, OpCache
 from .grids import Grid
 from .learn import Fitted
@@ -118,6 +118,7 @@ class Search(Frontier, Fitting, Composer):
         # every train output has most of (None when they differ, or when the shapes are the same).
         self.canvas = None if self.facts.same_shape else common_background(self.targets)
         self.resize_cache: dict[tuple, list[Fitted]] = {}
+        self.step_cache = StepCache(cfg.memory_mb * 2 ** 20 * STEP_CACHE_FRACTION)
         self.misfits: set[tuple] = set()  # (node shapes, resize step index): gives the wrong output shapes
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.best_cost = float("inf")
