@@ -15,7 +15,7 @@ from solver.dsl import learn
 from solver.dsl import frontier as F
 from solver.dsl import search as S
 from solver.dsl import solve_with_stats
-from solver.dsl.ops import Op
+from solver.dsl.ops import Op, build_ops, every_fact, family
 from solver.tasks import Example, Task
 from solver.vote import hash_grid, hash_grids, pack
 
@@ -269,3 +269,52 @@ def test_block_tiling_with_the_colour_count_precheck_still_fits_and_refuses():
     fitted = learn.fit_block_tiling([x], [y])
     assert fitted.name == "tile_blocks[2x2:identity,rot90,blank,flip_lr]"
     assert learn.fit_block_tiling([x], [np.tile(grid([[1, 1], [1, 1]]), (2, 2))]) is None
+
+
+# --------------------------------------------------------------------------------- depth-3 search
+
+# A basis of same-shape general families (geometry, shifts, gravity, colour removal, crop) small enough for
+# depth 3 in a unit test: the full basis enumerates depth 2 in seconds but depth 3 in minutes.
+SMALL_BASIS = {"flip_lr", "flip_ud", "rot90", "rot180", "rot270", "transpose", "antitranspose", "mirror", "shift",
+               "gravity", "crop_content", "remove_colour"}
+
+
+class SmallSearch(S.Search):
+    """The search with its ops cut down to SMALL_BASIS (the cache keys stay exact: fewer ops than its n_ops)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.ops = [op for op in self.ops if family(op.name) in SMALL_BASIS]
+        self.n_general = len(self.ops)
+
+
+def three_step_task(program: tuple[str, ...], seed: int) -> Task:
+    """Fresh random sparse grids; each output is the input through the named general ops, in order."""
+    fns = {op.name: op.fn for op in build_ops(every_fact(True), ("general",))}
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(4):
+        x = np.where(rng.random((6, 7)) < 0.3, rng.integers(1, 4, (6, 7)), 0).astype(np.uint8)
+        y = x
+        for name in program:
+            y = fns[name](y)
+        pairs.append(Example(x, y))
+    return Task("synthetic", tuple(pairs[:-1]), (pairs[-1],))
+
+
+@pytest.mark.parametrize("program", [("gravity[down]", "rot90", "gravity[down]"),
+                                     ("shift[right]", "gravity[up]", "flip_ud")])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_depth_3_search_solves_three_step_tasks_that_depth_2_cannot(program, seed):
+    task = three_step_task(program, seed)
+
+    def run(depth: int) -> S.SearchResult:
+        cfg = DslConfig(seconds_per_task=100.0, max_depth=depth, catalogues=("general",), list_depth=0,
+                        max_nodes=100_000, cost_slack=0.0)
+        return SmallSearch(task, cfg, S.Clock(100.0, Deadline.never())).run()
+
+    shallow = run(2)
+    assert shallow.stopped_by == "exhausted" and not shallow.programs  # every depth-2 program was tried
+    deep = run(3)
+    assert deep.programs and deep.programs[0].depth == 3
+    assert all(np.array_equal(o, ex.output) for o, ex in zip(deep.programs[0].outputs, task.test))
