@@ -61,10 +61,11 @@ class StepCache:
         self.results: dict[tuple[int, int, int], tuple[Grid, bool] | None] = {}
         self.bytes = 0
 
-    def apply(self, step: Fitted, xs: Sequence[Grid], hashes: Sequence[int],
-              targets: Sequence[Grid]) -> tuple[tuple[Grid, ...], bool] | None:
+    def apply(self, step: Fitted, xs: Sequence[Grid], hashes: Sequence[int], targets: Sequence[Grid],
+              whole: bool = True) -> tuple[tuple[Grid, ...], bool] | None:
         """(the step on every train grid, whether each result is colour-mappable onto its output), or None
-        where the step is undefined on one of them."""
+        where the step is undefined on one of them. Unless `whole`, it stops at the first result that is not
+        mappable (a colour map cannot fit then) and gives the results up to it."""
         out, mappable = [], True
         for i, (x, h) in enumerate(zip(xs, hashes)):
             key = (id(step), h, i)  # i: mappability is to the pair's own output
@@ -79,6 +80,8 @@ class StepCache:
                 return None
             out.append(done[0])
             mappable = mappable and done[1]
+            if not (mappable or whole):
+                break
         return tuple(out), mappable
 
 
@@ -154,9 +157,11 @@ class Fitting:
         steps = [(k, step) for k, step in enumerate(self._resize_steps(xs)) if (shapes, k) not in self.misfits]
         hashes = node.hashes[:self.n_train]
         for k, step in steps + ([(-1, scaled)] if scaled else []):
-            # A resize step (held in resize_cache for the search) goes through the per-grid cache; the
-            # count scale is fitted afresh for each node, so it is applied directly.
-            done = self.step_cache.apply(step, xs, hashes, self.targets) if k >= 0 else _apply_all(step.apply, xs)
+            # A resize step (held in resize_cache for the search) goes through the per-grid cache, and below
+            # the root, where only a colour map may follow it, stops at the first train grid it cannot map;
+            # the count scale is fitted afresh for each node, so it is applied directly.
+            done = (self.step_cache.apply(step, xs, hashes, self.targets, node.depth == 0) if k >= 0
+                    else _apply_all(step.apply, xs))
             if done is None:
                 continue
             resized, mappable = done if k >= 0 else (done, True)
@@ -164,6 +169,8 @@ class Fitting:
                 if k >= 0:  # a resize step's output shape follows from its input's: no use trying it again
                     self.misfits.add((shapes, k))
                 continue
+            if len(resized) < len(xs):
+                continue  # stopped early: not mappable
             cmap = learn.fit_colour_map(resized, self.targets) if mappable else None
             if cmap is not None:
                 self._finish(node, step, cmap)
