@@ -19,7 +19,7 @@ from .node import Node
 
 
 MISSING = object()
-STEP_CACHE_FRACTION = 0.05 # of the task's memory: learned steps' results per train grid (StepCache)
+STEP_CACHE_FRACTION = 0.05  # of the task's memory: learned steps' results per train grid (StepCache)
 ENTRY_BYTES = 150  # a StepCache entry's own cost beside its grid (dict slot, tuple key and value), roughly
 
 
@@ -27,7 +27,7 @@ ENTRY_BYTES = 150  # a StepCache entry's own cost beside its grid (dict slot, tu
 class Program:
     """A program that reproduces every train pair, with what it predicts for the test inputs."""
     text: str
-    cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
+    cost: float                # total cost of its steps; in a SearchResult, the rank cost (Search._result)
     outputs: tuple[Grid, ...]  # one per test input
     depth: int = 0             # searched ops before the learned final steps (composition: its deepest edit)
 

@@ -74,15 +74,6 @@ class Clock:
 
 
 @dataclass
-class Program:
-    """A program that reproduces every train pair, with what it predicts for the test inputs."""
-    text: str
-    cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
-    outputs: tuple[Grid, ...]  # one per test input
-    depth: int = 0             # searched ops before the learned final steps (composition: its deepest edit)
-
-
-@dataclass
 class SearchResult:
     programs: list[Program]                  # fitting programs, one per distinct test prediction, best first
     agreement: list[int]                     # how many fitting programs gave each prediction
