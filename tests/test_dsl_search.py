@@ -12,6 +12,7 @@ from solver.budget import Deadline
 from solver.config import DslConfig
 from solver.dsl import grids as G
 from solver.dsl import learn
+from solver.dsl import fitting as FIT
 from solver.dsl import frontier as F
 from solver.dsl import search as S
 from solver.dsl import solve_with_stats
@@ -109,6 +110,50 @@ def test_a_full_cache_still_gives_right_results_without_remembering_them():
         r = cache.apply(0, fn, g, hash_grid(g))
         assert np.array_equal(r[0], g.T) and r[1] == hash_grid(g.T)
     assert len(calls) == 2 and not cache.results and not cache.grids
+
+
+# ------------------------------------------------------------------------------------ step cache
+
+def test_step_cache_computes_a_step_once_per_train_grid_and_tells_mappability():
+    fn, calls = counting(lambda g: G.upscale(g, 2, 2))
+    step = learn.Fitted("upscale[2,2]", 1.0, fn)
+    xs = [grid([[1, 0], [0, 2]]), grid([[3]])]
+    ys = [G.upscale(xs[0], 2, 2), grid([[5, 5], [5, 5]])]  # the second is a recolouring of its upscale
+    cache = FIT.StepCache(max_bytes=1e9)
+    hashes = [hash_grid(x) for x in xs]
+    for _ in range(2):
+        resized, mappable = cache.apply(step, xs, hashes, ys)
+        assert mappable and all(np.array_equal(r, G.upscale(x, 2, 2)) for r, x in zip(resized, xs))
+    assert len(calls) == 2
+    wrong = [grid([[1, 0, 0, 0]] * 4), ys[1]]  # no colour map turns the first upscale into this
+    cache = FIT.StepCache(max_bytes=1e9)  # a search's targets are fixed: other targets, another cache
+    resized, mappable = cache.apply(step, xs, hashes, wrong)
+    assert not mappable and len(resized) == 2  # whole: every grid, for the local rules at the root
+    resized, mappable = cache.apply(step, xs, hashes, wrong, whole=False)
+    assert not mappable and len(resized) == 1  # below the root it stops at the first unmappable grid
+    assert cache.apply(learn.Fitted("none", 1.0, lambda g: None), xs, hashes, ys) is None
+
+
+def test_step_cache_on_and_off_give_the_same_search(monkeypatch):
+    # Output = the input upscaled 2x2 then 1 -> 2: a resize step and a colour map on the root and on
+    # every node below it.
+    rng = np.random.default_rng(3)
+    pairs = []
+    for _ in range(4):
+        x = rng.integers(0, 3, (3, 3)).astype(np.uint8)
+        pairs.append((x.tolist(), np.where(G.upscale(x, 2, 2) == 1, 2, G.upscale(x, 2, 2)).tolist()))
+    task = task_of(pairs[:3], pairs[3:])
+    cfg = dict(max_depth=2, max_nodes=3000, cost_slack=100.0, catalogues=("general",))
+    on = search_of(task, **cfg)
+    with_cache = on.run()
+    monkeypatch.setattr(FIT, "STEP_CACHE_FRACTION", 0.0)
+    monkeypatch.setattr(S, "STEP_CACHE_FRACTION", 0.0)
+    off = search_of(task, **cfg)
+    without = off.run()
+    assert on.step_cache.results and not off.step_cache.results
+    assert with_cache.nodes == without.nodes and with_cache.programs
+    assert [(p.text, p.cost) for p in with_cache.programs] == [(p.text, p.cost) for p in without.programs]
+    assert any("upscale[2,2]" in p.text for p in with_cache.programs)
 
 
 # ---------------------------------------------------------------------------------- dropped children
