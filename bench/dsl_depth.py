@@ -31,7 +31,7 @@ def held_out(task_id: str) -> bool:  # bench/dsl.py's split
     return int(hashlib.sha256(task_id.encode()).hexdigest(), 16) % 4 == 0
 
 
-def serve(dataset: str, seconds: float) -> int:
+def serve(dataset: str, seconds: float, overrides: list[str]) -> int:
     """Measure tasks named on stdin, one JSON line each on stdout, with the solver of the current directory."""
     sys.path.insert(0, str(Path.cwd()))
     from solver.budget import Deadline
@@ -70,7 +70,7 @@ def serve(dataset: str, seconds: float) -> int:
                 full = d + 1
             return full
 
-    cfg = load_config("cpu", [f"dsl.seconds_per_task={seconds}"]).dsl
+    cfg = load_config("cpu", [f"dsl.seconds_per_task={seconds}", *overrides]).dsl
     challenges = load_challenges(f"{dataset}_challenges.json")
     truths = load_solutions(f"{dataset}_solutions.json")
     limit_memory(worker_memory_mb(cfg))
@@ -108,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", choices=("all", "dev", "heldout"), default="all")
     p.add_argument("--limit", type=int, help="only the first N tasks (after the split)")
     p.add_argument("--baseline", help="another checkout's root, measured on the same tasks, alternating")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override for both checkouts, e.g. dsl.max_nodes=1000000 (the node cap "
+                        "otherwise stops a fast search early, which hides its speed)")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a measuring subprocess
     args = p.parse_args(argv)
     if args.serve:
-        return serve(args.dataset, args.seconds)
+        return serve(args.dataset, args.seconds, args.set)
 
     dataset = str(Path(args.dataset).resolve())
     sys.path.insert(0, str(Path.cwd()))
@@ -126,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.baseline:
         roots = [("this", Path.cwd())]
     script = str(Path(__file__).resolve())
-    procs = {name: subprocess.Popen([sys.executable, script, dataset, "--seconds", str(args.seconds), "--serve"],
+    sets = [a for kv in args.set for a in ("--set", kv)]
+    procs = {name: subprocess.Popen([sys.executable, script, dataset, "--seconds", str(args.seconds), "--serve", *sets],
                                     cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for name, root in roots}
     heads = {name: json.loads(proc.stdout.readline()) for name, proc in procs.items()}
-    print(f"command: python {' '.join(sys.argv)}\n{len(ids)} tasks ({args.split}), {args.seconds:g} CPU-s per task")
+    print(f"command: python {' '.join(sys.argv)}\n{len(ids)} tasks ({args.split}), {args.seconds:g} CPU-s per task"
+          + (f", config {' '.join(args.set)}" if args.set else ""))
     for name, root in roots:
         print(f"{name}: solver of commit {heads[name]['commit']} ({root}), depth {heads[name]['depth']}")
     rows: dict[str, list[dict]] = {name: [] for name in procs}
