@@ -12,9 +12,11 @@ from solver.budget import Deadline
 from solver.config import DslConfig
 from solver.dsl import grids as G
 from solver.dsl import learn
+from solver.dsl import fitting as FIT
+from solver.dsl import frontier as F
 from solver.dsl import search as S
 from solver.dsl import solve_with_stats
-from solver.dsl.ops import Op
+from solver.dsl.ops import Op, build_ops, every_fact, family
 from solver.tasks import Example, Task
 from solver.vote import hash_grid, hash_grids, pack
 
@@ -110,6 +112,50 @@ def test_a_full_cache_still_gives_right_results_without_remembering_them():
     assert len(calls) == 2 and not cache.results and not cache.grids
 
 
+# ------------------------------------------------------------------------------------ step cache
+
+def test_step_cache_computes_a_step_once_per_train_grid_and_tells_mappability():
+    fn, calls = counting(lambda g: G.upscale(g, 2, 2))
+    step = learn.Fitted("upscale[2,2]", 1.0, fn)
+    xs = [grid([[1, 0], [0, 2]]), grid([[3]])]
+    ys = [G.upscale(xs[0], 2, 2), grid([[5, 5], [5, 5]])]  # the second is a recolouring of its upscale
+    cache = FIT.StepCache(max_bytes=1e9)
+    hashes = [hash_grid(x) for x in xs]
+    for _ in range(2):
+        resized, mappable = cache.apply(step, xs, hashes, ys)
+        assert mappable and all(np.array_equal(r, G.upscale(x, 2, 2)) for r, x in zip(resized, xs))
+    assert len(calls) == 2
+    wrong = [grid([[1, 0, 0, 0]] * 4), ys[1]]  # no colour map turns the first upscale into this
+    cache = FIT.StepCache(max_bytes=1e9)  # a search's targets are fixed: other targets, another cache
+    resized, mappable = cache.apply(step, xs, hashes, wrong)
+    assert not mappable and len(resized) == 2  # whole: every grid, for the local rules at the root
+    resized, mappable = cache.apply(step, xs, hashes, wrong, whole=False)
+    assert not mappable and len(resized) == 1  # below the root it stops at the first unmappable grid
+    assert cache.apply(learn.Fitted("none", 1.0, lambda g: None), xs, hashes, ys) is None
+
+
+def test_step_cache_on_and_off_give_the_same_search(monkeypatch):
+    # Output = the input upscaled 2x2 then 1 -> 2: a resize step and a colour map on the root and on
+    # every node below it.
+    rng = np.random.default_rng(3)
+    pairs = []
+    for _ in range(4):
+        x = rng.integers(0, 3, (3, 3)).astype(np.uint8)
+        pairs.append((x.tolist(), np.where(G.upscale(x, 2, 2) == 1, 2, G.upscale(x, 2, 2)).tolist()))
+    task = task_of(pairs[:3], pairs[3:])
+    cfg = dict(max_depth=2, max_nodes=3000, cost_slack=100.0, catalogues=("general",))
+    on = search_of(task, **cfg)
+    with_cache = on.run()
+    monkeypatch.setattr(FIT, "STEP_CACHE_FRACTION", 0.0)
+    monkeypatch.setattr(S, "STEP_CACHE_FRACTION", 0.0)
+    off = search_of(task, **cfg)
+    without = off.run()
+    assert on.step_cache.results and not off.step_cache.results
+    assert with_cache.nodes == without.nodes and with_cache.programs
+    assert [(p.text, p.cost) for p in with_cache.programs] == [(p.text, p.cost) for p in without.programs]
+    assert any("upscale[2,2]" in p.text for p in with_cache.programs)
+
+
 # ---------------------------------------------------------------------------------- dropped children
 
 def search_of(task: Task, **cfg) -> S.Search:
@@ -136,7 +182,7 @@ def test_cache_on_and_off_give_the_same_search(monkeypatch):
     cfg = dict(max_depth=2, max_nodes=1000, cost_slack=100.0)
     on = search_of(task, **cfg)
     with_cache = on.run()
-    monkeypatch.setattr(S, "CACHE_FRACTION", 0.0)
+    monkeypatch.setattr(F, "CACHE_FRACTION", 0.0)
     off = search_of(task, **cfg)
     without = off.run()
     assert on.cache.hits > 0 and not off.cache.results
@@ -268,3 +314,52 @@ def test_block_tiling_with_the_colour_count_precheck_still_fits_and_refuses():
     fitted = learn.fit_block_tiling([x], [y])
     assert fitted.name == "tile_blocks[2x2:identity,rot90,blank,flip_lr]"
     assert learn.fit_block_tiling([x], [np.tile(grid([[1, 1], [1, 1]]), (2, 2))]) is None
+
+
+# --------------------------------------------------------------------------------- depth-3 search
+
+# A basis of same-shape general families (geometry, shifts, gravity, colour removal, crop) small enough for
+# depth 3 in a unit test: the full basis enumerates depth 2 in seconds but depth 3 in minutes.
+SMALL_BASIS = {"flip_lr", "flip_ud", "rot90", "rot180", "rot270", "transpose", "antitranspose", "mirror", "shift",
+               "gravity", "crop_content", "remove_colour"}
+
+
+class SmallSearch(S.Search):
+    """The search with its ops cut down to SMALL_BASIS (the cache keys stay exact: fewer ops than its n_ops)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.ops = [op for op in self.ops if family(op.name) in SMALL_BASIS]
+        self.n_general = len(self.ops)
+
+
+def three_step_task(program: tuple[str, ...], seed: int) -> Task:
+    """Fresh random sparse grids; each output is the input through the named general ops, in order."""
+    fns = {op.name: op.fn for op in build_ops(every_fact(True), ("general",))}
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(4):
+        x = np.where(rng.random((6, 7)) < 0.3, rng.integers(1, 4, (6, 7)), 0).astype(np.uint8)
+        y = x
+        for name in program:
+            y = fns[name](y)
+        pairs.append(Example(x, y))
+    return Task("synthetic", tuple(pairs[:-1]), (pairs[-1],))
+
+
+@pytest.mark.parametrize("program", [("gravity[down]", "rot90", "gravity[down]"),
+                                     ("shift[right]", "gravity[up]", "flip_ud")])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_depth_3_search_solves_three_step_tasks_that_depth_2_cannot(program, seed):
+    task = three_step_task(program, seed)
+
+    def run(depth: int) -> S.SearchResult:
+        cfg = DslConfig(seconds_per_task=100.0, max_depth=depth, catalogues=("general",), list_depth=0,
+                        max_nodes=100_000, cost_slack=0.0)
+        return SmallSearch(task, cfg, S.Clock(100.0, Deadline.never())).run()
+
+    shallow = run(2)
+    assert shallow.stopped_by == "exhausted" and not shallow.programs  # every depth-2 program was tried
+    deep = run(3)
+    assert deep.programs and deep.programs[0].depth == 3
+    assert all(np.array_equal(o, ex.output) for o, ex in zip(deep.programs[0].outputs, task.test))

@@ -48,6 +48,11 @@ def _cell_map(x, y):
     return m
 
 
+def cell_mappable(x: Grid, y: Grid) -> bool:
+    """Whether some cell-wise colour mapping turns x into y: what fit_colour_map needs of each pair."""
+    return x.shape == y.shape and not _cell_map(x, y)[10]
+
+
 def _colour_map_support(xs: Sequence[Grid], ys: Sequence[Grid]) -> tuple[dict[int, int], dict[int, int]] | None:
     """The one cell-wise colour mapping that turns every x into its y (shapes must match), with the number
     of train pairs that show each changed colour; None when there is no such mapping."""

@@ -25,13 +25,15 @@ of the outputs' shapes, pieces.py) and the output size read off a node's size (s
 icecuber: start states beside the input (_start_states), holes filled from patches and stacks on all train
 pairs but one when the stack stops short (_compose), and a second search on the transposed task when the
 first finds nothing (search()).
+
+The search is three mixins over one state: frontier.py (expansion, dedup, the memory cap), fitting.py (the
+learned final steps on each new state) and compose.py (pieces stacked when nothing fits); this module joins
+them, starts the search and ranks what it found.
 """
 from __future__ import annotations
 
-import heapq
 import time
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -39,19 +41,19 @@ from ..augment import D8, D8_NAMES
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
-from ..vote import hash_grid
-from . import learn, list_expand, pieces, roles, size
-from .grids import Grid, defined
+from . import learn, pieces, size
+from .compose import Composer, common_background
+from .fitting import STEP_CACHE_FRACTION, Fitting, Program, StepCache, state_key
+from .frontier import Frontier, OpCache
+from .grids import Grid
 from .learn import Fitted
 from .node import Node
 from .ops import Op, build_ops, task_facts
 
+__all__ = ["Clock", "Program", "SearchResult", "Search", "search", "OpCache", "Node"]
 
-CLOCK_STRIDE = 4
-CACHE_FRACTION = 0.25  # of the task's memory: op results cached per grid (the rest: states, temporaries)
-CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
-FILL_COST = 2.0  # filling holes from patches, as a step: like a plain op's
 START_COST = 1.0  # a start state beside the input (_start_states), as a step
+_state_key = state_key  # the old name, for callers from before the split
 
 
 class Clock:
@@ -72,15 +74,6 @@ class Clock:
 
 
 @dataclass
-class Program:
-    """A program that reproduces every train pair, with what it predicts for the test inputs."""
-    text: str
-    cost: float                # total cost of its steps; in a SearchResult, the rank cost (see _result)
-    outputs: tuple[Grid, ...]  # one per test input
-    depth: int = 0             # searched ops before the learned final steps (composition: its deepest edit)
-
-
-@dataclass
 class SearchResult:
     programs: list[Program]                  # fitting programs, one per distinct test prediction, best first
     agreement: list[int]                     # how many fitting programs gave each prediction
@@ -94,60 +87,9 @@ class SearchResult:
     depth_full: int = 0                      # every program of up to this many ops was checked (see _depth_full)
 
 
-def _state_key(grids: Sequence[Grid]) -> tuple[int, ...]:
-    return tuple(hash_grid(g) for g in grids)
+class Search(Frontier, Fitting, Composer):
+    """One task's search: the task read once (shapes, facts, ops, canvas), the three halves' state, run()."""
 
-
-def _apply_all(fn, grids: Sequence[Grid]) -> tuple[Grid, ...] | None:
-    out = []
-    for g in grids:
-        r = defined(fn, g)
-        if r is None:
-            return None
-        out.append(r)
-    return tuple(out)
-
-
-class OpCache:
-    """Each op's result on each grid, computed once per search (icecuber's per-input graph): (op index, grid
-    hash) -> result hash, or None where the op is undefined on the grid; results stored once by hash. Grids
-    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`."""
-
-    def __init__(self, n_ops: int, max_bytes: float):
-        self.n_ops = n_ops
-        self.max_bytes = max_bytes
-        self.results: dict[int, int | None] = {}
-        self.grids: dict[int, Grid] = {}
-        self.bytes = 0
-        self.hits = 0
-        self.misses = 0
-
-    def apply(self, i: int, fn, g: Grid, h: int) -> tuple[Grid, int] | None:
-        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined."""
-        key = h * self.n_ops + i  # exact: one integer per (grid hash, op index) pair
-        rh = self.results.get(key, -1)
-        if rh != -1:
-            self.hits += 1
-            return None if rh is None else (self.grids[rh], rh)
-        self.misses += 1
-        r = defined(fn, g)
-        rh = None if r is None else hash_grid(r)
-        if rh is not None:
-            stored = self.grids.get(rh)
-            if stored is not None:
-                r = stored  # an equal grid is already held: share it
-            elif self.bytes < self.max_bytes:
-                self.grids[rh] = r
-                self.bytes += r.nbytes
-            else:
-                return r, rh  # full: computed, not remembered
-        if self.bytes < self.max_bytes:
-            self.results[key] = rh
-            self.bytes += CACHE_ENTRY_BYTES
-        return None if r is None else (r, rh)
-
-
-class Search:
     def __init__(self, task: Task, cfg: DslConfig, clock: Clock):
         self.cfg = cfg
         self.clock = clock
@@ -165,8 +107,9 @@ class Search:
         self.sizes = size.SizePredictor(self.target_shapes, self.n_train) if self.test_shapes is None else None
         # Composition on a blank canvas, for tasks whose outputs are not their inputs' shape: the colour
         # every train output has most of (None when they differ, or when the shapes are the same).
-        self.canvas = None if self.facts.same_shape else _common_background(self.targets)
+        self.canvas = None if self.facts.same_shape else common_background(self.targets)
         self.resize_cache: dict[tuple, list[Fitted]] = {}
+        self.step_cache = StepCache(cfg.memory_mb * 2 ** 20 * STEP_CACHE_FRACTION)
         self.misfits: set[tuple] = set()  # (node shapes, resize step index): gives the wrong output shapes
         self.found: dict[bytes, list[Program]] = {}  # test-output key -> programs giving it
         self.best_cost = float("inf")
@@ -177,214 +120,10 @@ class Search:
             self.targets, [self._base(i, y.shape) for i, y in enumerate(self.targets)],
             ("paint",) if self.canvas is not None else tuple(pieces.MODES), cfg.max_edits)
         self.deferred: list[Node] = []  # nodes still owed the costly local rules
-        self.seen: set[bytes] = set()            # hashes of states on every input
-        self.variants: dict[bytes, int] = {}     # train-input hash -> states seen with it
-        self.state_bytes = 0
-        self.nodes = 0
-        self.stopped_by = "exhausted"
-        self.cache = OpCache(len(self.ops), cfg.memory_mb * 2 ** 20 * CACHE_FRACTION)
-        self.pushed = [0] * (cfg.max_depth + 1)    # nodes per depth put on the frontier (or refused for memory)
-        self.expanded = [0] * (cfg.max_depth + 1)  # nodes per depth every op was applied to
-        self.depth_reached = 0
-
-    # ------------------------------------------------------------------------------------------- results
-
-    def _keep(self, text: str, cost: float, outputs: tuple[Grid, ...], depth: int) -> None:
-        if self.test_shapes is not None and any(o.shape != s for o, s in zip(outputs, self.test_shapes)):
-            cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
-        key = _state_key(outputs)
-        self.found.setdefault(key, []).append(Program(text, cost, outputs, depth))
-        self.best_cost = min(self.best_cost, cost)
-
-    def _finish(self, node: Node, *steps: Fitted) -> None:
-        """Apply learned final steps to the node's test grids and keep the program if they apply."""
-        outs = node.grids[self.n_train:]
-        text, cost = node.program, node.cost
-        for step in steps:
-            outs = _apply_all(step.apply, outs)
-            if outs is None:
-                return
-            if step.name:
-                text = f"{step.name}({text})"
-            cost += step.cost
-        self._keep(text, cost, outs, node.depth)
-
-    def _finish_fitted(self, node: Node, step: Fitted | None) -> None:
-        if step is not None:
-            self._finish(node, step)
-
-    def _check(self, node: Node) -> None:
-        """Every final step that makes the node reproduce the train outputs."""
-        xs = node.grids[:self.n_train]
-        if self.sizes is not None:
-            self.sizes.see([g.shape for g in node.grids], node.program)
-        shapes_match = all(x.shape == s for x, s in zip(xs, self.target_shapes))
-        if shapes_match:
-            step = learn.fit_colour_map(xs, self.targets)
-            if step is not None:
-                self._finish(node, step)
-                return
-            step = learn.fit_lookup(xs, self.targets)
-            if step is not None:
-                self._finish(node, step)
-            step = learn.fit_role_map(xs, self.targets)
-            if step is not None:
-                self._finish(node, step)
-            if node.depth <= self.cfg.local_rule_depth:
-                self._finish_fitted(node, learn.fit_shape_swap(xs, self.targets))
-            self._note_partial(node, xs)
-            if node.depth > 0 and self.stacker is not None and (self.canvas is not None or all(
-                    g.shape == i.shape for g, i in zip(node.grids, self.inputs))):
-                self.stacker.add(node, node.cost, xs)
-            if node.depth <= self.cfg.local_rule_depth:
-                # Below the root only the cheap feature sets run now; the ones that label objects wait
-                # until the search is done, for whatever budget is left.
-                which = "cheap" if node.depth else "all"
-                for step in learn.fit_local_rules(xs, self.targets, which):
-                    self._finish(node, step)
-                if node.depth == 0:
-                    self._finish_fitted(node, learn.fit_stamp(xs, self.targets))
-                if node.depth == 0 and self.cfg.roles:
-                    self._roles(node, xs, lambda a, b: learn.fit_local_rules(a, b, which))
-                if node.depth:
-                    self.deferred.append(node)
-            return
-        for step in (learn.fit_lookup(xs, self.targets), learn.fit_block_tiling(xs, self.targets),
-                     learn.fit_count_bar(xs, self.targets, self.bar_layouts)):
-            if step is not None:
-                self._finish(node, step)
-        scaled = learn.fit_count_scale(xs, self.targets)
-        shapes = tuple(x.shape for x in xs)
-        steps = [(k, step) for k, step in enumerate(self._resize_steps(xs)) if (shapes, k) not in self.misfits]
-        for k, step in steps + ([(-1, scaled)] if scaled else []):
-            resized = _apply_all(step.apply, xs)
-            if resized is None:
-                continue
-            if any(r.shape != s for r, s in zip(resized, self.target_shapes)):
-                if k >= 0:  # a resize step's output shape follows from its input's: no use trying it again
-                    self.misfits.add((shapes, k))
-                continue
-            cmap = learn.fit_colour_map(resized, self.targets)
-            if cmap is not None:
-                self._finish(node, step, cmap)
-            elif node.depth == 0:
-                for rule in learn.fit_local_rules(resized, self.targets):
-                    self._finish(node, step, rule)
-
-    def _roles(self, node: Node, xs: Sequence[Grid], fit) -> None:
-        """Learned steps fitted with each grid's free colours renamed by their rank (roles.py)."""
-        for step in roles.normalised(fit, xs, self.targets, node.grids[self.n_train:], Fitted):
-            self._finish(node, step)
-
-    def _resize_steps(self, xs: Sequence[Grid]) -> list[Fitted]:
-        """learn.resize_steps, which reads only the node's shapes (the targets are fixed): once per shapes."""
-        key = tuple(x.shape for x in xs)
-        steps = self.resize_cache.get(key)
-        if steps is None:
-            steps = self.resize_cache[key] = learn.resize_steps(xs, self.targets)
-        return steps
-
-    def _note_partial(self, node: Node, xs: Sequence[Grid]) -> None:
-        right = sum(int((x == y).sum()) for x, y in zip(xs, self.targets))
-        total = sum(y.size for y in self.targets)
-        acc = right / total
-        if self.partial is None or acc > self.partial[0]:
-            self.partial = (acc, Program(node.program, node.cost, node.grids[self.n_train:]))
-
-    def _base(self, i: int, shape: tuple[int, int]) -> Grid:
-        """What an edit paints on for input i: the input itself, or a blank canvas of the given shape."""
-        return self.inputs[i] if self.canvas is None else np.full(shape, self.canvas, np.uint8)
-
-    # -------------------------------------------------------------------------------------------- search
-
-    def _train_ok(self, train_key: tuple[int, ...], parent: Node | None) -> bool:
-        """Whether a state with these train-input hashes may be new: it changes something on the train
-        inputs (else there is no evidence for the step) and its train result has test variants left."""
-        if parent is not None and train_key == parent.train_key(self.n_train):
-            return False
-        return self.variants.get(train_key, 0) < self.cfg.test_variants
-
-    def _new_state(self, hashes: tuple[int, ...], parent: Node | None) -> bool:
-        """Whether the state with these grid hashes is worth keeping (and now remembered)."""
-        train_key = hashes[:self.n_train]
-        if not self._train_ok(train_key, parent) or hashes in self.seen:
-            return False
-        self.seen.add(hashes)
-        self.variants[train_key] = self.variants.get(train_key, 0) + 1
-        return True
-
-    def _child(self, i: int, op: Op, node: Node) -> tuple[tuple[Grid, ...], tuple[int, ...]] | None:
-        """Op i on every grid of the node (through the cache), with the results' hashes; None where the op
-        is undefined on one of them, or where the train grids already show the child is not worth keeping
-        (its test grids are then never computed)."""
-        grids, hashes = [], []
-        for j, (g, h) in enumerate(zip(node.grids, node.hashes)):
-            if j == self.n_train and not self._train_ok(tuple(hashes), node):
-                return None
-            r = self.cache.apply(i, op.fn, g, h)
-            if r is None:
-                return None
-            grids.append(r[0])
-            hashes.append(r[1])
-        return tuple(grids), tuple(hashes)
-
-    def ops_at(self, depth: int) -> list[Op]:
-        """The ops a node of this depth is expanded with: scene ops only within cfg.scene_depth of the root.
-        (A prefix of self.ops, so an op's index, which keys the op cache, is the same either way.)"""
-        return self.ops if depth < self.cfg.scene_depth else self.ops[:self.n_general]
-
-    def _out_of_time(self) -> bool:
-        if self.clock.out(self.cfg.search_fraction):
-            self.stopped_by = "budget"
-            return True
-        return False
-
-    def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
-        """Apply every op to the node; False when the budget ran out part way."""
-        for i, op in enumerate(self.ops_at(node.depth)):
-            # The clock is read every few ops (reading it costs about as much as a cheap op).
-            if i % CLOCK_STRIDE == 0 and self._out_of_time():
-                return False
-            found = self._child(i, op, node)
-            if found is not None:
-                self._add_child(frontier, counter, node, found[0], op.name, op.cost, found[1])
-        self.expanded[node.depth] += 1
-        return True
-
-    def _add_child(self, frontier: list, counter: list[int], node: Node, grids: tuple[Grid, ...], name: str,
-                   cost: float, hashes: tuple[int, ...] | None = None) -> None:
-        """Keep, check and queue a child of the node (one _expand made, or one made outside it), unless it
-        is a state already seen or one not worth keeping. `hashes`: its grids' hashes, where known."""
-        if hashes is None:
-            hashes = _state_key(grids)
-        if not self._new_state(hashes, node):
-            return
-        self.nodes += 1
-        child = Node(grids, f"{name}({node.program})", node.cost + cost, node.depth + 1, hashes)
-        self.depth_reached = max(self.depth_reached, child.depth)
-        self._check(child)
-        if child.depth < self.cfg.max_depth:
-            self.pushed[child.depth] += 1
-            size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
-            if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
-                self.stopped_by = "memory"
-                return
-            self.state_bytes += size
-            counter[0] += 1
-            heapq.heappush(frontier, (child.cost, counter[0], child))
-
-    def depth_full(self) -> int:
-        """The largest d such that every program of up to d ops was checked: every state of depth below d
-        was expanded (states merged as duplicates count as checked: an equal one was)."""
-        full = 0
-        for d in range(self.cfg.max_depth):
-            if self.expanded[d] < self.pushed[d]:
-                break
-            full = d + 1
-        return full
+        self._init_frontier()
 
     def run(self) -> SearchResult:
-        hashes = _state_key(self.inputs)
+        hashes = state_key(self.inputs)
         self._new_state(hashes, None)
         root = Node(self.inputs, "x", 0.0, 0, hashes)
         self.pushed[0] = 1
@@ -429,125 +168,11 @@ class Search:
         if len(set(sizes)) == 1:
             stack = np.stack(self.targets)
             shared = (stack == stack[0]).all(axis=0)
-            colour = _common_background(self.targets)
+            colour = common_background(self.targets)
             if colour is not None and (stack[0][shared] != colour).any():
                 template = np.where(shared, stack[0], colour).astype(np.uint8)
                 out.append(("common_output", tuple(template for _ in sizes)))
         return out
-
-    def _loop(self, frontier: list, counter: list[int]) -> None:
-        while frontier:
-            cost, _, node = heapq.heappop(frontier)
-            if cost > self.best_cost + self.cfg.cost_slack:
-                self.stopped_by = "enough"  # everything cheap enough to compete with the best fit is seen
-                break
-            if self.nodes >= self.cfg.max_nodes:
-                self.stopped_by = "nodes"
-                break
-            if isinstance(node, list_expand.Job):  # issue 16 hook: a node's list children, in cost order
-                parent = node.node
-                if not list_expand.expand(parent, self.ops_at(parent.depth), self.facts.same_shape,
-                                          self._out_of_time,
-                                          lambda *a: self._add_child(frontier, counter, parent, *a)):
-                    break
-                continue
-            if not self._expand(node, frontier, counter):
-                break
-            if node.depth < self.cfg.list_depth:
-                counter[0] += 1
-                heapq.heappush(frontier, (list_expand.job_cost(node), counter[0], list_expand.Job(node)))
-
-    # ---------------------------------------------------------------------------------- edit composition
-
-    def _compose(self) -> None:
-        """Pieces composition (pieces.py): the greedy stack that reproduces every train output; failing
-        that, the shortest start of it whose unpainted cells of one colour, filled from 3x3 patches, do;
-        failing that, a stack that fits every train pair but one, as a best effort."""
-        chosen, done = self.stacker.greedy(self.cfg.max_compose)
-        if done and chosen:
-            outs = self._render_tests(chosen)
-            if outs is not None:
-                self._keep(self._stack_text(chosen), self._stack_cost(chosen), outs,
-                           max(node.depth for node, _ in chosen))
-            return
-        for k in range(len(chosen) + 1):
-            if self.clock.out() or self._fill_holes(chosen[:k]):
-                return
-        if self.n_train < 3:
-            return  # leaving one of two pairs out leaves one pair: any patchwork fits it
-        for p in range(self.n_train):
-            if self.clock.out():
-                return
-            chosen = self.stacker.stack(self.cfg.max_compose, [q for q in range(self.n_train) if q != p])
-            outs = None if chosen is None else self._render_tests(chosen)
-            if outs is None:
-                continue
-            train = self._render_train(chosen)
-            if train is None:
-                continue
-            acc = sum(int((g == y).sum()) for (g, _), y in zip(train, self.targets)) / sum(y.size for y in self.targets)
-            if self.partial is None or acc > self.partial[0]:
-                self.partial = (acc, Program(self._stack_text(chosen), self._stack_cost(chosen), outs))
-
-    def _stack_text(self, chosen) -> str:
-        return "compose(" + ", ".join(pieces.MODES[mode] + node.program for node, mode in chosen) + ")"
-
-    def _stack_cost(self, chosen) -> float:
-        return sum(node.cost for node, _ in chosen) + self.cfg.compose_cost
-
-    def _render_tests(self, chosen, fill: int | None = None) -> tuple[Grid, ...] | None:
-        """The stacked pieces on each test input's base (then its unpainted cells of colour `fill` filled
-        from patches), or None where the pieces disagree about a test output's shape or the fill fails."""
-        outs = []
-        for t in range(self.n_train, len(self.inputs)):
-            shapes = {node.grids[t].shape for node, _ in chosen}
-            if not shapes and self.canvas is not None:
-                return None  # a blank canvas with no pieces has no shape of its own, nor patches to fill from
-            if len(shapes) > 1:
-                return None  # the pieces disagree about the test output's shape
-            base = self._base(t, shapes.pop() if shapes else self.inputs[t].shape)
-            done = pieces.render_written([(node.grids[t], mode) for node, mode in chosen], base)
-            if done is None:
-                return None
-            out, written = done
-            if fill is not None:
-                out = pieces.fill_from_patches(out, (out == fill) & ~written)
-                if out is None:
-                    return None
-            outs.append(out)
-        return tuple(outs)
-
-    def _render_train(self, chosen) -> list[tuple[Grid, np.ndarray]] | None:
-        """The stacked pieces on each train pair's base, with the cells they painted (pieces.render_written)."""
-        out = []
-        for i, y in enumerate(self.targets):
-            done = pieces.render_written([(node.grids[i], mode) for node, mode in chosen], self._base(i, y.shape))
-            if done is None:
-                return None
-            out.append(done)
-        return out
-
-    def _fill_holes(self, chosen) -> bool:
-        """Whether the stacked pieces, with their unpainted cells of one colour filled from 3x3 patches
-        (pieces.fill_from_patches), reproduce every train output; if so the program is kept."""
-        rendered = self._render_train(chosen)
-        if rendered is None:
-            return False
-        wrong = {int(c) for (g, _), y in zip(rendered, self.targets) for c in np.unique(g[g != y])}
-        if len(wrong) != 1:
-            return False  # every cell left wrong must show the one colour the fill reads as a hole
-        hole = wrong.pop()
-        for (g, written), y in zip(rendered, self.targets):
-            filled = pieces.fill_from_patches(g, (g == hole) & ~written)
-            if filled is None or not np.array_equal(filled, y):
-                return False
-        outs = self._render_tests(chosen, hole)
-        if outs is None:
-            return False
-        inner = self._stack_text(chosen) if chosen else "x"
-        cost = (self._stack_cost(chosen) if chosen else 0.0) + FILL_COST
-        self._keep(f"fill_patches[{hole}]({inner})", cost, outs, max((node.depth for node, _ in chosen), default=1))
-        return True
 
     # ----------------------------------------------------------------------------------------- ranking
 
@@ -572,13 +197,6 @@ class Search:
                             partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by,
                             self.depth_reached, self.depth_full())
 
-
-def _common_background(grids: Sequence[Grid]) -> int | None:
-    """The colour every grid has most of; failing that black, if every grid has some; else None."""
-    colours = {int(np.bincount(g.ravel(), minlength=10).argmax()) for g in grids}
-    if len(colours) == 1:
-        return colours.pop()
-    return 0 if all((g == 0).any() for g in grids) else None
 
 
 def search(task: Task, cfg: DslConfig, clock: Clock) -> SearchResult:

@@ -1,0 +1,201 @@
+"""The frontier, the search's half that makes states (search.py): nodes expanded cheapest first (uniform-cost
+search), each op applied to every grid of a node through the op cache, new states deduplicated by hash
+across depths, the memory cap on stored states, and the depth counters (depth_full).
+
+A mixin of search.Search: it reads the search's ops, cfg, clock, n_train and inputs, and calls
+Fitting._check on every new state.
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from ..tasks import MAX_SIDE, Grid
+from ..vote import hash_grid
+from . import list_expand
+from .fitting import state_key
+from .node import Node
+from .ops import Op
+
+CLOCK_STRIDE = 4
+CACHE_FRACTION = 0.2  # of the task's memory: op results cached per grid (with fitting.STEP_CACHE_FRACTION, a quarter)
+CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
+
+
+def apply_op(fn, g: Grid) -> Grid | None:
+    """grids.defined(fn, g) inlined for the search's hottest line (about half a million calls in ten
+    CPU-seconds): fn(g) as a valid uint8 grid, or None where the op is undefined there."""
+    try:
+        r = fn(g)
+    except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
+        return None
+    if r is None or r.ndim != 2:
+        return None
+    h, w = r.shape
+    if not (0 < h <= MAX_SIDE and 0 < w <= MAX_SIDE):
+        return None
+    return r if r.dtype == np.uint8 else r.astype(np.uint8)
+
+
+class OpCache:
+    """Each op's result on each grid, computed once per search (icecuber's per-input graph): (op index, grid
+    hash) -> result hash, or None where the op is undefined on the grid; results stored once by hash. Grids
+    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`."""
+
+    def __init__(self, n_ops: int, max_bytes: float):
+        self.n_ops = n_ops
+        self.max_bytes = max_bytes
+        self.results: dict[int, int | None] = {}
+        self.grids: dict[int, Grid] = {}
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def apply(self, i: int, fn, g: Grid, h: int) -> tuple[Grid, int] | None:
+        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined."""
+        key = h * self.n_ops + i  # exact: one integer per (grid hash, op index) pair
+        rh = self.results.get(key, -1)
+        if rh != -1:
+            self.hits += 1
+            return None if rh is None else (self.grids[rh], rh)
+        self.misses += 1
+        r = apply_op(fn, g)
+        rh = None if r is None else hash_grid(r)
+        if rh is not None:
+            stored = self.grids.get(rh)
+            if stored is not None:
+                r = stored  # an equal grid is already held: share it
+            elif self.bytes < self.max_bytes:
+                self.grids[rh] = r
+                self.bytes += r.nbytes
+            else:
+                return r, rh  # full: computed, not remembered
+        if self.bytes < self.max_bytes:
+            self.results[key] = rh
+            self.bytes += CACHE_ENTRY_BYTES
+        return None if r is None else (r, rh)
+
+
+
+class Frontier:
+    """States made from states by the ops, queued by cost."""
+
+    def _init_frontier(self) -> None:
+        self.seen: set[tuple[int, ...]] = set()          # hashes of states on every input
+        self.variants: dict[tuple[int, ...], int] = {}   # train-input hashes -> states seen with them
+        self.state_bytes = 0
+        self.nodes = 0
+        self.stopped_by = "exhausted"
+        self.cache = OpCache(len(self.ops), self.cfg.memory_mb * 2 ** 20 * CACHE_FRACTION)
+        self.pushed = [0] * (self.cfg.max_depth + 1)    # nodes per depth put on the frontier (or refused for memory)
+        self.expanded = [0] * (self.cfg.max_depth + 1)  # nodes per depth every op was applied to
+        self.depth_reached = 0
+
+    def _train_ok(self, train_key: tuple[int, ...], parent: Node | None) -> bool:
+        """Whether a state with these train-input hashes may be new: it changes something on the train
+        inputs (else there is no evidence for the step) and its train result has test variants left."""
+        if parent is not None and train_key == parent.train_key(self.n_train):
+            return False
+        return self.variants.get(train_key, 0) < self.cfg.test_variants
+
+    def _new_state(self, hashes: tuple[int, ...], parent: Node | None) -> bool:
+        """Whether the state with these grid hashes is worth keeping (and now remembered)."""
+        train_key = hashes[:self.n_train]
+        if not self._train_ok(train_key, parent) or hashes in self.seen:
+            return False
+        self.seen.add(hashes)
+        self.variants[train_key] = self.variants.get(train_key, 0) + 1
+        return True
+
+    def _child(self, i: int, op: Op, node: Node) -> tuple[tuple[Grid, ...], tuple[int, ...]] | None:
+        """Op i on every grid of the node (through the cache), with the results' hashes; None where the op
+        is undefined on one of them, or where the train grids already show the child is not worth keeping
+        (its test grids are then never computed)."""
+        grids, hashes = [], []
+        for j, (g, h) in enumerate(zip(node.grids, node.hashes)):
+            if j == self.n_train and not self._train_ok(tuple(hashes), node):
+                return None
+            r = self.cache.apply(i, op.fn, g, h)
+            if r is None:
+                return None
+            grids.append(r[0])
+            hashes.append(r[1])
+        return tuple(grids), tuple(hashes)
+
+    def ops_at(self, depth: int) -> list[Op]:
+        """The ops a node of this depth is expanded with: scene ops only within cfg.scene_depth of the root.
+        (A prefix of self.ops, so an op's index, which keys the op cache, is the same either way.)"""
+        return self.ops if depth < self.cfg.scene_depth else self.ops[:self.n_general]
+
+    def _out_of_time(self) -> bool:
+        if self.clock.out(self.cfg.search_fraction):
+            self.stopped_by = "budget"
+            return True
+        return False
+
+    def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
+        """Apply every op to the node; False when the budget ran out part way."""
+        for i, op in enumerate(self.ops_at(node.depth)):
+            # The clock is read every few ops (reading it costs about as much as a cheap op).
+            if i % CLOCK_STRIDE == 0 and self._out_of_time():
+                return False
+            found = self._child(i, op, node)
+            if found is not None:
+                self._add_child(frontier, counter, node, found[0], op.name, op.cost, found[1])
+        self.expanded[node.depth] += 1
+        return True
+
+    def _add_child(self, frontier: list, counter: list[int], node: Node, grids: tuple[Grid, ...], name: str,
+                   cost: float, hashes: tuple[int, ...] | None = None) -> None:
+        """Keep, check and queue a child of the node (one _expand made, or one made outside it), unless it
+        is a state already seen or one not worth keeping. `hashes`: its grids' hashes, where known."""
+        if hashes is None:
+            hashes = state_key(grids)
+        if not self._new_state(hashes, node):
+            return
+        self.nodes += 1
+        child = Node(grids, f"{name}({node.program})", node.cost + cost, node.depth + 1, hashes)
+        self.depth_reached = max(self.depth_reached, child.depth)
+        self._check(child)
+        if child.depth < self.cfg.max_depth:
+            self.pushed[child.depth] += 1
+            size = sum(g.nbytes for g in grids) + 200  # + the node's own overhead, roughly
+            if self.state_bytes + size > self.cfg.memory_mb * 2 ** 20 * self.cfg.state_memory_fraction:
+                self.stopped_by = "memory"
+                return
+            self.state_bytes += size
+            counter[0] += 1
+            heapq.heappush(frontier, (child.cost, counter[0], child))
+
+    def depth_full(self) -> int:
+        """The largest d such that every program of up to d ops was checked: every state of depth below d
+        was expanded (states merged as duplicates count as checked: an equal one was)."""
+        full = 0
+        for d in range(self.cfg.max_depth):
+            if self.expanded[d] < self.pushed[d]:
+                break
+            full = d + 1
+        return full
+
+    def _loop(self, frontier: list, counter: list[int]) -> None:
+        while frontier:
+            cost, _, node = heapq.heappop(frontier)
+            if cost > self.best_cost + self.cfg.cost_slack:
+                self.stopped_by = "enough"  # everything cheap enough to compete with the best fit is seen
+                break
+            if self.nodes >= self.cfg.max_nodes:
+                self.stopped_by = "nodes"
+                break
+            if isinstance(node, list_expand.Job):  # issue 16 hook: a node's list children, in cost order
+                parent = node.node
+                if not list_expand.expand(parent, self.ops_at(parent.depth), self.facts.same_shape,
+                                          self._out_of_time,
+                                          lambda *a: self._add_child(frontier, counter, parent, *a)):
+                    break
+                continue
+            if not self._expand(node, frontier, counter):
+                break
+            if node.depth < self.cfg.list_depth:
+                counter[0] += 1
+                heapq.heappush(frontier, (list_expand.job_cost(node), counter[0], list_expand.Job(node)))
