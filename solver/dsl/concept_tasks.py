@@ -70,7 +70,7 @@ def blob(rng: Rng, h: int, w: int, size: int | None = None) -> np.ndarray:
                 mask[y, x] = True
         if mask.any(axis=1).all() and mask.any(axis=0).all():
             return mask
-    mask = np.zeros((h, w), bool)  # a plus-free fallback: the box's first row and column
+    mask = np.zeros((h, w), bool)  # the growth kept missing a row or column: an L along the box's edges
     mask[0, :] = mask[:, 0] = True
     return mask
 
@@ -126,7 +126,7 @@ def objects_scene(rng: Rng, h: int, w: int, bg: int, sizes: list[int], palette: 
     """Blobs of the given cell counts, in colours drawn from the palette, apart from each other: the grid and
     each blob's (mask, corner, colour)."""
     masks = []
-    for n in sizes:
+    for n in sizes:  # a box the blob can fill: n cells reach every row and column, at most 5 wide
         bh = side(rng, 1, min(n, 4))
         bw = min(-(-n // bh) + side(rng, 0, 1), 5)
         if bh * bw < n or bh + bw - 1 > n:
@@ -238,7 +238,7 @@ def objects_crop_largest(rng: Rng) -> PairFn:
         if found is None:
             return None
         x, obs = found
-        m, (y, x0), c = max(obs, key=lambda o: o[0].sum())
+        m, _, c = max(obs, key=lambda o: o[0].sum())
         if m.sum() < 2:
             return None
         y_ = np.full(m.shape, bg, np.uint8)
