@@ -3,8 +3,8 @@
     python bench/dsl_concepts.py [--instances 8] [--seconds 10] [--seed 0] [--workers 1] [--only NAME,...]
 
 Every instance is a new task of a generator of solver/dsl/concept_tasks.py (fresh grids and a fresh draw of
-the rule's parameters from seed --seed * 100000 + a per-generator offset + the instance's number; the unit
-tests use seeds below 100), whose outputs that module computes itself, not with the DSL's ops: a concept
+the rule's parameters from a seed made of --seed, the generator's name and the instance's number; the
+unit tests use seeds below 100), whose outputs that module computes itself, not with the DSL's ops: a concept
 counts as solved where its op carries to instances nobody wrote it from. Per generator: instances whose test
 output is among the first two attempts (pass@2), instances with a program reproducing every train pair
 (fitting), and the median CPU-s per task; then one line per instance with its best program.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,9 @@ from solver.dsl.concept_tasks import GENERATORS, make_task  # noqa: E402
 
 
 def seed_of(name: str, i: int, seed: int) -> int:
-    """The instance's seed: apart for every generator, instance and --seed, and above the tests' seeds."""
-    return 100 + seed * 100_000 + list(GENERATORS).index(name) * 1000 + i
+    """The instance's seed: apart for every generator (by its name, so a new generator changes no other's
+    instances), instance and --seed, and above the tests' seeds."""
+    return 100 + seed * 10 ** 13 + zlib.crc32(name.encode()) * 1000 + i
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -271,6 +271,24 @@ def objects_remove_noise(rng: Rng) -> PairFn:
     return pair
 
 
+def objects_crop_odd_colour(rng: Rng) -> PairFn:
+    """Objects all of one colour but one; that one cut out. Both colours change from pair to pair (a role:
+    'the object of the colour no other object has', not a colour the task names)."""
+    bg = background(rng)
+
+    def pair(r: Rng) -> Pair | None:
+        common, odd = colours(r, 2, bg)
+        found = objects_scene(r, side(r, 7, 14), side(r, 7, 14), bg, [side(r, 2, 6) for _ in range(side(r, 3, 5))],
+                              [common])
+        if found is None:
+            return None
+        x, obs = found
+        m, at, _ = obs[int(r.integers(len(obs)))]
+        draw(x, m, at, odd)
+        return x, np.where(m, odd, bg).astype(np.uint8)
+    return pair
+
+
 def lists_keep_holed(rng: Rng) -> PairFn:
     """Of hollow frames and solid blocks, only the frames (the objects with a hole) stay."""
     bg = background(rng)
@@ -403,6 +421,21 @@ def colours_to_majority(rng: Rng) -> PairFn:
         if sorted(n)[-1] == sorted(n)[-2]:
             return None
         return x, np.where(x != bg, pal[int(np.argmax(n))], bg).astype(np.uint8)
+    return pair
+
+
+def colours_keep_majority(rng: Rng) -> PairFn:
+    """Only the cells of the most frequent colour stay; which colour that is changes from pair to pair."""
+    bg = background(rng)
+
+    def pair(r: Rng) -> Pair | None:
+        pal = colours(r, side(r, 2, 4), bg)
+        x = scatter(r, side(r, 4, 12), side(r, 4, 12), bg, pal, r.uniform(0.2, 0.45))
+        n = np.bincount(x.ravel(), minlength=10)[pal]
+        if len(n) < 2 or sorted(n)[-1] == sorted(n)[-2]:
+            return None
+        top = pal[int(np.argmax(n))]
+        return x, np.where(x == top, x, bg).astype(np.uint8)
     return pair
 
 
@@ -602,6 +635,31 @@ def fills_enclosed(rng: Rng) -> PairFn:
     return pair
 
 
+def fills_own_colour(rng: Rng) -> PairFn:
+    """The inside of every closed frame filled with the frame's own colour (frames of several colours)."""
+    bg = background(rng)
+    pal = colours(rng, 4, bg)
+
+    def pair(r: Rng) -> Pair | None:
+        masks = []
+        for _ in range(side(r, 2, 3)):
+            m = np.ones((side(r, 3, 6), side(r, 3, 6)), bool)
+            m[1:-1, 1:-1] = False
+            masks.append(m)
+        h, w = side(r, 6, 15), side(r, 6, 15)
+        corners = place(r, h, w, masks)
+        if corners is None:
+            return None
+        x = np.full((h, w), bg, np.uint8)
+        for m, at in zip(masks, corners):
+            draw(x, m, at, int(r.choice(pal)))
+        y = x.copy()
+        for m, (y0, x0) in zip(masks, corners):
+            y[y0 + 1:y0 + m.shape[0] - 1, x0 + 1:x0 + m.shape[1] - 1] = x[y0, x0]
+        return x, y
+    return pair
+
+
 def fills_outline(rng: Rng) -> PairFn:
     """A ring of one fixed colour drawn around every object (its 8 neighbours)."""
     bg = background(rng)
@@ -700,6 +758,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("tile", "scale", scale_tile),
     Generator("crop_largest", "objects", objects_crop_largest),
     Generator("remove_noise", "objects", objects_remove_noise),
+    Generator("crop_odd_colour", "objects", objects_crop_odd_colour),
     Generator("keep_holed", "lists", lists_keep_holed),
     Generator("stack_by_size", "lists", lists_stack_by_size),
     Generator("colours_by_count", "counting", counting_colours_by_count),
@@ -707,6 +766,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("recolour", "colours", colours_recolour),
     Generator("keep_colour", "colours", colours_keep_one),
     Generator("to_majority", "colours", colours_to_majority),
+    Generator("keep_majority", "colours", colours_keep_majority),
     Generator("symmetry", "completion", completion_symmetry),
     Generator("periodic", "completion", completion_periodic),
     Generator("objects_fall", "movement", movement_objects_fall),
@@ -715,6 +775,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("rays", "lines", lines_rays),
     Generator("connect", "lines", lines_connect),
     Generator("fill_enclosed", "fills", fills_enclosed),
+    Generator("fill_own_colour", "fills", fills_own_colour),
     Generator("outline", "fills", fills_outline),
     Generator("combine_halves", "lattices", lattices_combine),
     Generator("densest_part", "lattices", lattices_pick_densest),
