@@ -86,6 +86,13 @@ def test_pair_makers_compute_the_concepts_answer():
             changed = y != x
             assert changed.any() and len(np.unique(y[changed])) == 1  # one fill colour
             assert (x[changed] == G.background(x)).all()  # painted over background only
+    own = C.fills_own_colour(np.random.default_rng(2))
+    for _ in range(10):
+        p = own(rng)
+        if p is not None:
+            x, y = p
+            for yy, xx in zip(*np.nonzero(y != x)):  # each filled cell has its frame's colour in its row
+                assert y[yy, xx] in x[yy][x[yy] != G.background(x)]
 
 
 def test_crop_content_scenes_are_never_one_object():
