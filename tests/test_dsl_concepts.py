@@ -95,6 +95,13 @@ def test_pair_makers_compute_the_concepts_answer():
                 assert y[yy, xx] in x[yy][x[yy] != G.background(x)]
 
 
+def test_colours_by_count_scenes_keep_the_background_most_common():
+    for seed in range(20):
+        for ex in C.make_task("colours_by_count", seed).train:
+            counts = np.bincount(ex.input.ravel(), minlength=10)
+            assert counts.argmax() not in ex.output.ravel()
+
+
 def test_crop_content_scenes_are_never_one_object():
     from solver.dsl import objects as O
     for seed in range(10):

@@ -356,6 +356,8 @@ def counting_colours_by_count(rng: Rng) -> PairFn:
         pal = colours(r, side(r, 2, 4), bg)
         counts = sorted((int(n) for n in r.choice(np.arange(1, h * w // 3), size=len(pal), replace=False)),
                         reverse=True)
+        if h * w - sum(counts) <= counts[0]:
+            return None  # the background must stay the most common colour (else it is one of the answer's)
         x = np.full(h * w, bg, np.uint8)
         cells = r.permutation(h * w)
         at = 0
