@@ -14,6 +14,8 @@ import numpy as np
 from ..tasks import MAX_SIDE, Grid
 from ..vote import hash_grid
 from . import list_expand
+from .batches import Batched, UsesBg
+from .grids import background
 from .fitting import state_key
 from .node import Node
 from .ops import Op
@@ -23,11 +25,11 @@ CACHE_FRACTION = 0.2  # of the task's memory: op results cached per grid (with f
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
 
 
-def apply_op(fn, g: Grid) -> Grid | None:
-    """grids.defined(fn, g) inlined for the search's hottest line (about half a million calls in ten
-    CPU-seconds): fn(g) as a valid uint8 grid, or None where the op is undefined there."""
+def apply_op(fn, *args) -> Grid | None:
+    """grids.defined(fn, *args) inlined for the search's hottest line (about half a million calls in ten
+    CPU-seconds): fn(*args) as a valid uint8 grid, or None where the op is undefined there."""
     try:
-        r = fn(g)
+        r = fn(*args)
     except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
         return None
     if r is None or r.ndim != 2:
@@ -41,26 +43,67 @@ def apply_op(fn, g: Grid) -> Grid | None:
 class OpCache:
     """Each op's result on each grid, computed once per search (icecuber's per-input graph): (op index, grid
     hash) -> result hash, or None where the op is undefined on the grid; results stored once by hash. Grids
-    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`."""
+    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`.
 
-    def __init__(self, n_ops: int, max_bytes: float):
+    With `batches` (batch key -> [(op index, fn)] of the search's batched ops, batches.py), an op of a batch
+    missing on a grid is computed with every other member of its batch, the shared step once, and all
+    their results are stored; each grid's background is read once (an op of batches.UsesBg is handed it).
+    Without, every op's fn runs alone: the same results, slower."""
+
+    def __init__(self, n_ops: int, max_bytes: float, batches: dict[str, list[tuple[int, Batched]]] | None = None):
         self.n_ops = n_ops
         self.max_bytes = max_bytes
+        self.batches = batches
         self.results: dict[int, int | None] = {}
         self.grids: dict[int, Grid] = {}
+        self.backgrounds: dict[int, int] = {}  # grid hash -> its background (an int a grid: not capped)
         self.bytes = 0
         self.hits = 0
         self.misses = 0
 
-    def apply(self, i: int, fn, g: Grid, h: int) -> tuple[Grid, int] | None:
-        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined."""
+    def background(self, g: Grid, h: int) -> int:
+        b = self.backgrounds.get(h)
+        if b is None:
+            b = self.backgrounds[h] = background(g)
+        return b
+
+    def apply(self, i: int, fn, g: Grid, h: int, batch: str | None = None) -> tuple[Grid, int] | None:
+        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined.
+        `batch`: the op's batch key (Op.batch), where it has one."""
         key = h * self.n_ops + i  # exact: one integer per (grid hash, op index) pair
         rh = self.results.get(key, -1)
         if rh != -1:
             self.hits += 1
             return None if rh is None else (self.grids[rh], rh)
         self.misses += 1
-        r = apply_op(fn, g)
+        if self.batches is None:
+            return self._store(key, apply_op(fn, g))
+        if batch is not None:
+            return self._apply_batch(i, fn, self.batches[batch], g, h)
+        if isinstance(fn, UsesBg):
+            return self._store(key, apply_op(fn.f, g, self.background(g, h)))
+        return self._store(key, apply_op(fn, g))
+
+    def _apply_batch(self, i: int, fn: Batched, members: list[tuple[int, Batched]], g: Grid,
+                     h: int) -> tuple[Grid, int] | None:
+        """Every member of op i's batch on grid g, stored; op i's result. The shared step runs once; where it
+        fails (outside its domain) every member does, as each member's fn alone would."""
+        bg = self.background(g, h)
+        try:
+            shared = fn.share(g, bg)
+            ok = True
+        except (ValueError, IndexError, MemoryError):
+            shared, ok = None, False
+        own = None
+        base = h * self.n_ops
+        for j, member in members:
+            found = self._store(base + j, apply_op(member.member, g, bg, shared) if ok else None)
+            if j == i:
+                own = found
+        return own
+
+    def _store(self, key: int, r: Grid | None) -> tuple[Grid, int] | None:
+        """Remember result r under key (while there is room); (r or an equal grid already held, its hash)."""
         rh = None if r is None else hash_grid(r)
         if rh is not None:
             stored = self.grids.get(rh)
@@ -87,7 +130,13 @@ class Frontier:
         self.state_bytes = 0
         self.nodes = 0
         self.stopped_by = "exhausted"
-        self.cache = OpCache(len(self.ops), self.cfg.memory_mb * 2 ** 20 * CACHE_FRACTION)
+        batches: dict[str, list[tuple[int, Batched]]] | None = None
+        if self.cfg.batch_ops:
+            batches = {}
+            for i, op in enumerate(self.ops):
+                if op.batch is not None:
+                    batches.setdefault(op.batch, []).append((i, op.fn))
+        self.cache = OpCache(len(self.ops), self.cfg.memory_mb * 2 ** 20 * CACHE_FRACTION, batches)
         self.pushed = [0] * (self.cfg.max_depth + 1)    # nodes per depth put on the frontier (or refused for memory)
         self.expanded = [0] * (self.cfg.max_depth + 1)  # nodes per depth every op was applied to
         self.depth_reached = 0
@@ -116,7 +165,7 @@ class Frontier:
         for j, (g, h) in enumerate(zip(node.grids, node.hashes)):
             if j == self.n_train and not self._train_ok(tuple(hashes), node):
                 return None
-            r = self.cache.apply(i, op.fn, g, h)
+            r = self.cache.apply(i, op.fn, g, h, op.batch)
             if r is None:
                 return None
             grids.append(r[0])
