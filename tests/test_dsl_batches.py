@@ -16,6 +16,7 @@ from solver.config import DslConfig
 from solver.dsl import grids as G
 from solver.dsl import lists as L
 from solver.dsl import objects as O
+from solver.dsl import frontier as F
 from solver.dsl import search as S
 from solver.dsl.batches import Batched, UsesBg
 from solver.dsl.catalogue import splitters
@@ -86,8 +87,8 @@ def same(a, b) -> bool:
                                          and np.array_equal(a, b))
 
 
-@pytest.mark.parametrize("same_shape", [True, False])
-def test_every_batch_member_equals_its_fn_and_its_unbatched_primitive(same_shape):
+@pytest.mark.parametrize("same_shape,eager", [(True, False), (False, False), (True, True)])
+def test_every_batch_member_equals_its_fn_and_its_unbatched_primitive(same_shape, eager):
     ops = build_ops(every_fact(same_shape), ("general",))
     batches: dict[str, list] = {}
     for i, op in enumerate(ops):
@@ -100,14 +101,18 @@ def test_every_batch_member_equals_its_fn_and_its_unbatched_primitive(same_shape
     for g in grids:
         h = hash_grid(g)
         cache = OpCache(len(ops), 1e9, batches)
+        cache.eager = eager  # every member on the first miss, or each member when asked (the default)
         for i, op in enumerate(ops):
             got = cache.apply(i, op.fn, g, h, op.batch)
             got = None if got is None else got[0]
-            if op.batch is not None and i != batches[op.batch][0][0]:
+            if eager and op.batch is not None and i != batches[op.batch][0][0]:
                 continue  # (checked below: a hit, filled by its batch's first member)
             alone = apply_op(op.fn, g.copy())
             assert same(got, alone), op.name
-        assert cache.misses == len(ops) - sum(len(v) - 1 for v in batches.values())  # one miss a batch
+        if eager:
+            assert cache.misses == len(ops) - sum(len(v) - 1 for v in batches.values())  # one miss a batch
+        else:
+            assert cache.misses == len(ops) and len(cache.shared) == len(batches)  # one shared step a batch
         for members in batches.values():
             for i, fn in members:
                 got = cache.apply(i, fn, g, h, ops[i].batch)
@@ -129,14 +134,20 @@ def test_ops_reading_the_background_get_the_memo_and_equal_their_fn():
     assert list(cache.backgrounds.values()) == [G.background(g)]
 
 
-def test_a_failing_shared_step_makes_every_member_undefined():
+@pytest.mark.parametrize("eager", [False, True])
+def test_a_failing_shared_step_runs_once_and_makes_every_member_undefined(eager):
+    calls = []
+
     def boom(g, bg):
+        calls.append(g)
         raise ValueError("outside the domain")
     members = [(0, Batched("k", boom, lambda g, bg, s: g)), (1, Batched("k", boom, lambda g, bg, s: g))]
     g = np.zeros((2, 2), np.uint8)
     cache = OpCache(2, 1e9, {"k": members})
+    cache.eager = eager
     assert cache.apply(1, members[1][1], g, hash_grid(g), "k") is None
-    assert cache.apply(0, members[0][1], g, hash_grid(g), "k") is None and cache.misses == 1
+    assert cache.apply(0, members[0][1], g, hash_grid(g), "k") is None and len(calls) == 1
+    assert cache.apply(0, members[0][1], g, hash_grid(g), "k") is None and cache.hits == 1 + eager
 
 
 def task_from(data: dict, task_id: str) -> Task:
@@ -145,8 +156,9 @@ def task_from(data: dict, task_id: str) -> Task:
     return Task(task_id, tuple(ex(e) for e in data["train"]), tuple(Example(ex(e).input, None) for e in data["test"]))
 
 
-@pytest.mark.parametrize("task_id", DEV_TASKS[:3])
-def test_search_is_the_same_with_batching_on_and_off(task_id):
+@pytest.mark.parametrize("task_id,eager", [(DEV_TASKS[0], False), (DEV_TASKS[1], False), (DEV_TASKS[2], True)])
+def test_search_is_the_same_with_batching_on_and_off(task_id, eager, monkeypatch):
+    monkeypatch.setattr(F, "EAGER_BATCHES", eager)
     task = task_from(challenges()[task_id], task_id)
     results = []
     for batch in (True, False):

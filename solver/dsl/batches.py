@@ -6,8 +6,8 @@ for every member of the family.
 An op's fn is then one of:
 - UsesBg(f): fn(g) = f(g, background(g)); the search passes the background from its per-grid memo.
 - Batched(key, share, member): fn(g) = member(g, bg, share(g, bg)) with bg = background(g); ops with
-  equal keys have the same `share`, and the search (frontier.OpCache.apply_batch), on a grid none of them
-  was applied to yet, runs `share` once and every member on its result.
+  equal keys have the same `share`, and the search (frontier.OpCache) runs `share` once a grid and each
+  member on its result (or, with frontier.EAGER_BATCHES, every member as soon as one is asked for).
 Both are plain callables, so a Batched op alone behaves exactly as its family's unbatched function
 (tests/test_dsl_batches.py checks every member against the unbatched primitive).
 """

@@ -22,6 +22,10 @@ from .ops import Op
 
 CLOCK_STRIDE = 4
 CACHE_FRACTION = 0.2  # of the task's memory: op results cached per grid (with fitting.STEP_CACHE_FRACTION, a quarter)
+# A batch's every member computed on a miss of one, else each member when asked (its shared step once a
+# grid either way). Off: on 6 development tasks at 3 CPU-s, states per CPU-s were 4.4k eager, 4.9k lazy,
+# 3.7k unbatched (/tmp script, one run; bench/results/dsl_depth.txt has the benchmark).
+EAGER_BATCHES = False
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
 
 
@@ -40,15 +44,20 @@ def apply_op(fn, *args) -> Grid | None:
     return r if r.dtype == np.uint8 else r.astype(np.uint8)
 
 
+_MISSING = object()
+
+
 class OpCache:
     """Each op's result on each grid, computed once per search (icecuber's per-input graph): (op index, grid
     hash) -> result hash, or None where the op is undefined on the grid; results stored once by hash. Grids
     are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`.
 
-    With `batches` (batch key -> [(op index, fn)] of the search's batched ops, batches.py), an op of a batch
-    missing on a grid is computed with every other member of its batch, the shared step once, and all
-    their results are stored; each grid's background is read once (an op of batches.UsesBg is handed it).
-    Without, every op's fn runs alone: the same results, slower."""
+    With `batches` (batch key -> [(op index, fn)] of the search's batched ops, batches.py), a batch's
+    shared step runs once a grid (memo `shared`) and each member on its result when the member is asked
+    for; with `eager`, a miss of one member computes and stores every member at once (slower, measured:
+    a member undefined on a node's first grid is never asked for on its other grids, so computing it
+    there is waste). Each grid's background is read once (an op of batches.UsesBg is handed it). Without
+    batches, every op's fn runs alone: the same results, slower."""
 
     def __init__(self, n_ops: int, max_bytes: float, batches: dict[str, list[tuple[int, Batched]]] | None = None):
         self.n_ops = n_ops
@@ -57,6 +66,10 @@ class OpCache:
         self.results: dict[int, int | None] = {}
         self.grids: dict[int, Grid] = {}
         self.backgrounds: dict[int, int] = {}  # grid hash -> its background (an int a grid: not capped)
+        # (batch key, grid hash) -> (shared step's result,) or None where it failed; emptied by the frontier
+        # before each node's expansion, so it holds the shared steps of one node's grids at most.
+        self.shared: dict[tuple[str, int], tuple | None] = {}
+        self.eager = EAGER_BATCHES
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -79,10 +92,24 @@ class OpCache:
         if self.batches is None:
             return self._store(key, apply_op(fn, g))
         if batch is not None:
-            return self._apply_batch(i, fn, self.batches[batch], g, h)
+            if self.eager:
+                return self._apply_batch(i, fn, self.batches[batch], g, h)
+            return self._store(key, self._member(fn, batch, g, h))
         if isinstance(fn, UsesBg):
             return self._store(key, apply_op(fn.f, g, self.background(g, h)))
         return self._store(key, apply_op(fn, g))
+
+    def _member(self, fn: Batched, batch: str, g: Grid, h: int) -> Grid | None:
+        """A batch member on grid g, its batch's shared step computed once a grid (while the memo lasts)."""
+        bg = self.background(g, h)
+        shared = self.shared.get((batch, h), _MISSING)
+        if shared is _MISSING:
+            try:
+                shared = (fn.share(g, bg),)
+            except (ValueError, IndexError, MemoryError):  # outside its domain: every member is undefined
+                shared = None
+            self.shared[(batch, h)] = shared
+        return None if shared is None else apply_op(fn.member, g, bg, shared[0])
 
     def _apply_batch(self, i: int, fn: Batched, members: list[tuple[int, Batched]], g: Grid,
                      h: int) -> tuple[Grid, int] | None:
@@ -185,6 +212,7 @@ class Frontier:
 
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
+        self.cache.shared.clear()
         for i, op in enumerate(self.ops_at(node.depth)):
             # The clock is read every few ops (reading it costs about as much as a cheap op).
             if i % CLOCK_STRIDE == 0 and self._out_of_time():
