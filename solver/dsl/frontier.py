@@ -23,8 +23,9 @@ from .ops import Op
 CLOCK_STRIDE = 4
 CACHE_FRACTION = 0.2  # of the task's memory: op results cached per grid (with fitting.STEP_CACHE_FRACTION, a quarter)
 # A batch's every member computed on a miss of one, else each member when asked (its shared step once a
-# grid either way). Off: on 6 development tasks at 3 CPU-s, states per CPU-s were 4.4k eager, 4.9k lazy,
-# 3.7k unbatched (/tmp script, one run; bench/results/dsl_depth.txt has the benchmark).
+# grid either way). Off by measurement: the first 6 development tasks of ARC-AGI-2 training at 3 CPU-s
+# each, the three ways alternating task by task in one process, gave 4.4k states per CPU-s eager, 4.9k
+# per member, 3.7k unbatched (one run, a loaded machine; bench/results/dsl_depth.txt has the benchmark).
 EAGER_BATCHES = False
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
 
