@@ -84,7 +84,8 @@ GENERAL: list[Entry] = [
     ("objects", 1.8, lambda f: [op for m in ("c8", "m8") for s in (
         "largest", "smallest", "unique_colour", "unique_shape", "inner", "topmost", "bottommost", "leftmost",
         "rightmost") for op in (
-        (f"keep_object[{m},{s}]", on_objects(m, lambda g, bg, sc, s=s: O.keep_chosen(g, bg, len(sc.obs), sc.pick(s), True))),
+        (f"keep_object[{m},{s}]",
+         on_objects(m, lambda g, bg, sc, s=s: O.keep_chosen(g, bg, len(sc.obs), sc.pick(s), True))),
         (f"remove_object[{m},{s}]",
          on_objects(m, lambda g, bg, sc, s=s: O.keep_chosen(g, bg, len(sc.obs), sc.pick(s), False))))]
      + [(f"remove_noise[{m}]", on_objects(m, lambda g, bg, sc: O.remove_small_of(g, bg, sc.obs, 1)))
@@ -132,7 +133,8 @@ GENERAL: list[Entry] = [
                                    for c in sorted(f.mask_colours | {0}) for k in ("lr", "ud")]),
 
     # ---- gravity and movement
-    ("movement", 1.5, lambda f: [(f"shift[{d}]", UsesBg(lambda g, bgc, a=STEPS[d][0], b=STEPS[d][1]: G.shift(g, a, b, bgc)))
+    ("movement", 1.5, lambda f: [(f"shift[{d}]",
+                                  UsesBg(lambda g, bgc, a=STEPS[d][0], b=STEPS[d][1]: G.shift(g, a, b, bgc)))
                                  for d in DIRECTIONS]
      + [(f"gravity[{d}]", UsesBg(lambda g, b, d=d: G.gravity(g, d, b))) for d in DIRECTIONS]),
     ("movement", 1.8, lambda f: [(f"object_gravity[{d}]", lambda g, d=d: O.object_gravity(g, "m8", d))
