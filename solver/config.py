@@ -91,6 +91,9 @@ class DslConfig:
     catalogues: list[str] = field(default_factory=lambda: list(CATALOGUES))
     scene_depth: int = 1
     learned_costs: bool = True      # op costs from solver/dsl/costs.json (fit_costs.py); false: the hand-set ones
+    # Op families that share work on a grid (objects found once, a grid split once) evaluated together,
+    # and the background read once a grid (solver/dsl/batches.py); the same results either way, faster on.
+    batch_ops: bool = True
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")

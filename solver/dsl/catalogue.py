@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from . import grids as G
 from . import lists as L
 from . import objects as O
+from .batches import UsesBg, on_objects, on_parts
 from .grids import Grid
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ STEPS = {"down": (1, 0), "up": (-1, 0), "left": (0, -1), "right": (0, 1)}
 PART_COUNTS = ((1, 2), (2, 1), (1, 3), (3, 1), (2, 2))
 
 
-def bg(g: Grid) -> int:
+def bg(g: Grid) -> int:  # (scenes.py's ops read it; the general ones get it through batches.UsesBg)
     return G.background(g)
 
 
@@ -62,7 +63,7 @@ GENERAL: list[Entry] = [
                                  for m in ("c8", "m8") for t in ("flip_lr", "flip_ud", "rot180", "transpose")]),
 
     # ---- crop, tile, scale
-    ("crop", 1.0, lambda f: [("crop_content", lambda g: G.crop_to_content(g, bg(g)))]),
+    ("crop", 1.0, lambda f: [("crop_content", UsesBg(lambda g, b: G.crop_to_content(g, b)))]),
     ("crop", 1.2, lambda f: [("crop_nonzero", lambda g: G.crop_to_content(g, 0))]),
     ("crop", 1.5, lambda f: [("trim_border", G.trim_border), ("compress_repeats", G.compress_repeats)]
      + [(f"pad[{k}]", lambda g, k=k: G.pad(g, k)) for k in ("bg", "edge")]),
@@ -73,40 +74,47 @@ GENERAL: list[Entry] = [
     ("scale", 1.5, lambda f: [("motif", G.motif)]),
 
     # ---- objects and their properties: crop, keep or drop the one a selector picks
-    ("objects", 1.5, lambda f: [(f"crop_object[{m},{s}]", lambda g, m=m, s=s: O.crop_object(g, m, s, False))
+    # (Each a member of its connectivity's objects batch, batches.py: objects found and chosen once a grid.)
+    ("objects", 1.5, lambda f: [(f"crop_object[{m},{s}]",
+                                 on_objects(m, lambda g, bg, sc, s=s: O.crop_chosen(g, sc.pick(s), False)))
                                 for m in ("c8", "m8", "c4") for s in O.SELECTORS]),
-    ("objects", 1.6, lambda f: [(f"object[{m},{s}]", lambda g, m=m, s=s: O.crop_object(g, m, s, True))
+    ("objects", 1.6, lambda f: [(f"object[{m},{s}]",
+                                 on_objects(m, lambda g, bg, sc, s=s: O.crop_chosen(g, sc.pick(s), True)))
                                 for m in ("c8", "m8", "c4") for s in O.SELECTORS]),
     ("objects", 1.8, lambda f: [op for m in ("c8", "m8") for s in (
         "largest", "smallest", "unique_colour", "unique_shape", "inner", "topmost", "bottommost", "leftmost",
         "rightmost") for op in (
-        (f"keep_object[{m},{s}]", lambda g, m=m, s=s: O.keep_object(g, m, s)),
-        (f"remove_object[{m},{s}]", lambda g, m=m, s=s: O.keep_object(g, m, s, keep=False)))]
-     + [(f"remove_noise[{m}]", lambda g, m=m: O.remove_small(g, m, 1)) for m in ("c8", "m8")]
-     + [("keep_solid", lambda g: G.keep_solid(g, bg(g)))]),
+        (f"keep_object[{m},{s}]",
+         on_objects(m, lambda g, bg, sc, s=s: O.keep_chosen(g, bg, len(sc.obs), sc.pick(s), True))),
+        (f"remove_object[{m},{s}]",
+         on_objects(m, lambda g, bg, sc, s=s: O.keep_chosen(g, bg, len(sc.obs), sc.pick(s), False))))]
+     + [(f"remove_noise[{m}]", on_objects(m, lambda g, bg, sc: O.remove_small_of(g, bg, sc.obs, 1)))
+        for m in ("c8", "m8")]
+     + [("keep_solid", UsesBg(lambda g, b: G.keep_solid(g, b)))]),
 
     # ---- sorting, counting, selecting: objects as a list, kept by an extreme property, mapped, stacked
-    ("lists", 1.8, lambda f: [(f"filter[{m},{p},{k}]", lambda g, m=m, p=p, k=k: L.filter_pieces(g, m, p, k))
+    ("lists", 1.8, lambda f: [(f"filter[{m},{p},{k}]", on_objects(m, lambda g, bg, sc, p=p, k=k: L.filter_by(
+                                  g, bg, sc.obs, sc.values(p) if len(sc.obs) >= 2 else None, k)))
                               for m in ("c8", "m8") for p in L.PROPERTIES if not (p == "colours" and m == "c8")
                               for k in (L.KEEPS[:2] if p == "holes" else L.KEEPS)]),
-    ("lists", 1.8, lambda f: [(f"map[{m},{s}]", lambda g, m=m, s=s: L.map_pieces(g, m, s))
+    ("lists", 1.8, lambda f: [(f"map[{m},{s}]", on_objects(m, lambda g, bg, sc, s=s: L.map_over(g, bg, sc.obs, s)))
                               for m in ("c8", "m8") for s in L.PIECE_STEPS]),
     ("lists", 1.8, lambda f: [] if f.same_shape else [
-        (f"stack[{m},{'vh'[a]},{o}]", lambda g, m=m, a=a, o=o: L.stack_pieces(g, m, a, o))
+        (f"stack[{m},{'vh'[a]},{o}]", on_objects(m, lambda g, bg, sc, a=a, o=o: L.stack_of(sc.obs, a, o)))
         for m in ("c8", "m8") for a in (0, 1) for o in L.ORDERS]),
     ("counting", 1.8, lambda f: [] if f.same_shape else [("colour_stripes", G.colour_stripes)] + [
-        (f"colours_by_count[{'vh'[a]}]", lambda g, a=a: G.colours_by_count(g, bg(g), a)) for a in (0, 1)]),
+        (f"colours_by_count[{'vh'[a]}]", UsesBg(lambda g, b, a=a: G.colours_by_count(g, b, a))) for a in (0, 1)]),
 
     # ---- colour roles: a colour kept or dropped, the majority / minority colour, per line
     ("colours", 1.5, lambda f: [op for c in sorted(f.in_colours) for op in (
-        (f"keep_colour[{c}]", lambda g, c=c: G.keep_colour(g, c, bg(g))),
-        (f"remove_colour[{c}]", lambda g, c=c: G.remove_colour(g, c, bg(g))))]
-     + [("binarise", lambda g: G.binarise(g, bg(g)))]),
-    ("colours", 2.0, lambda f: [("majority_colour", lambda g: G.majority_colour_grid(g, bg(g))),
-                                ("minority_colour", lambda g: G.minority_colour_grid(g, bg(g))),
+        (f"keep_colour[{c}]", UsesBg(lambda g, b, c=c: G.keep_colour(g, c, b))),
+        (f"remove_colour[{c}]", UsesBg(lambda g, b, c=c: G.remove_colour(g, c, b))))]
+     + [("binarise", UsesBg(lambda g, b: G.binarise(g, b)))]),
+    ("colours", 2.0, lambda f: [("majority_colour", UsesBg(lambda g, b: G.majority_colour_grid(g, b))),
+                                ("minority_colour", UsesBg(lambda g, b: G.minority_colour_grid(g, b))),
                                 ("most_common_colour", lambda g: G.majority_colour_grid(g, -1))]),
-    ("colours", 1.8, lambda f: [("uniform_colour", lambda g: G.uniform_colour(g, bg(g))),
-                                ("uniform_minority", lambda g: G.uniform_colour(g, bg(g), minority=True)),
+    ("colours", 1.8, lambda f: [("uniform_colour", UsesBg(lambda g, b: G.uniform_colour(g, b))),
+                                ("uniform_minority", UsesBg(lambda g, b: G.uniform_colour(g, b, minority=True))),
                                 ("column_majority", lambda g: G.line_majority(g, 0)),
                                 ("row_majority", lambda g: G.line_majority(g, 1))]),
 
@@ -125,9 +133,10 @@ GENERAL: list[Entry] = [
                                    for c in sorted(f.mask_colours | {0}) for k in ("lr", "ud")]),
 
     # ---- gravity and movement
-    ("movement", 1.5, lambda f: [(f"shift[{d}]", lambda g, a=STEPS[d][0], b=STEPS[d][1]: G.shift(g, a, b, bg(g)))
+    ("movement", 1.5, lambda f: [(f"shift[{d}]",
+                                  UsesBg(lambda g, bgc, a=STEPS[d][0], b=STEPS[d][1]: G.shift(g, a, b, bgc)))
                                  for d in DIRECTIONS]
-     + [(f"gravity[{d}]", lambda g, d=d: G.gravity(g, d, bg(g))) for d in DIRECTIONS]),
+     + [(f"gravity[{d}]", UsesBg(lambda g, b, d=d: G.gravity(g, d, b))) for d in DIRECTIONS]),
     ("movement", 1.8, lambda f: [(f"object_gravity[{d}]", lambda g, d=d: O.object_gravity(g, "m8", d))
                                  for d in DIRECTIONS]
      + [(f"move_to_touch[{m},{s}]", lambda g, m=m, s=s: O.move_until_touch(g, m, s))
@@ -140,17 +149,17 @@ GENERAL: list[Entry] = [
         if f.same_shape else [])),
 
     # ---- lines and rays
-    ("lines", 1.5, lambda f: [(f"rays[{d}]", lambda g, d=d: G.rays(g, d, bg(g))) for d in G.RAY_DIRECTIONS]
-     + [(f"connect[{a}]", lambda g, a=a: G.connect_pairs(g, bg(g), a)) for a in ("hv", "h", "v", "d")]),
-    ("lines", 1.8, lambda f: [(f"connect[hv,{c}]", lambda g, c=c: G.connect_pairs(g, bg(g), "hv", c))
+    ("lines", 1.5, lambda f: [(f"rays[{d}]", UsesBg(lambda g, b, d=d: G.rays(g, d, b))) for d in G.RAY_DIRECTIONS]
+     + [(f"connect[{a}]", UsesBg(lambda g, b, a=a: G.connect_pairs(g, b, a))) for a in ("hv", "h", "v", "d")]),
+    ("lines", 1.8, lambda f: [(f"connect[hv,{c}]", UsesBg(lambda g, b, c=c: G.connect_pairs(g, b, "hv", c)))
                               for c in sorted(f.new_colours)]
      # the rows/columns that cross the grid unobstructed painted
      + [(f"fill_clear_lines[{c}]", lambda g, c=c: G.fill_clear_lines(g, c)) for c in sorted(f.new_colours)]),
 
     # ---- fills and outlines
     ("fills", 1.5, lambda f: [op for c in sorted(f.out_colours) for op in (
-        (f"fill_enclosed[{c}]", lambda g, c=c: G.fill_enclosed(g, c, bg(g))),
-        (f"flood[{c}]", lambda g, c=c: G.flood(g, c, bg(g))))]),
+        (f"fill_enclosed[{c}]", UsesBg(lambda g, b, c=c: G.fill_enclosed(g, c, b))),
+        (f"flood[{c}]", UsesBg(lambda g, b, c=c: G.flood(g, c, b))))]),
     ("fills", 2.0, lambda f: [op for c in paint(f) for op in (
         (f"outline[{c}]", lambda g, c=c: O.outline_objects(g, "c8", c, True)),
         (f"outline4[{c}]", lambda g, c=c: O.outline_objects(g, "c8", c, False)),
@@ -161,10 +170,11 @@ GENERAL: list[Entry] = [
     # ---- lattices: a grid cut into parts, the parts combined, overlaid or one picked
     ("lattices", 1.5, lambda f: [("cells_to_pixels", G.cells_to_pixels)]),
     ("lattices", 1.8, lambda f: [("fill_cells", G.fill_cells), ("cells_to_counts", G.cells_to_counts)]
-     + [(f"combine[{n},{h}]", lambda g, s=s, h=h: G.combine_masks(s(g), h, bg(g)))
+     # (Each a member of its splitter's batch, batches.py: a grid is split once by each splitter.)
+     + [(f"combine[{n},{h}]", on_parts(n, s, lambda g, b, parts, h=h: G.combine_masks(parts, h, b)))
         for n, s in splitters() for h in ("and", "or", "xor", "nor", "one")]
-     + [(f"overlay{'_rev' if r else ''}[{n}]", lambda g, s=s, r=r: G.overlay(s(g), bg(g), r))
+     + [(f"overlay{'_rev' if r else ''}[{n}]", on_parts(n, s, lambda g, b, parts, r=r: G.overlay(parts, b, r)))
         for n, s in splitters() for r in (False, True)]
-     + [(f"part[{n},{p}]", lambda g, s=s, p=p: G.pick_part(s(g), p, bg(g)))
+     + [(f"part[{n},{p}]", on_parts(n, s, lambda g, b, parts, p=p: G.pick_part(parts, p, b)))
         for n, s in splitters() for p in G.PART_PICKS]),
 ]

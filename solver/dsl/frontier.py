@@ -14,20 +14,27 @@ import numpy as np
 from ..tasks import MAX_SIDE, Grid
 from ..vote import hash_grid
 from . import list_expand
+from .batches import Batched, UsesBg
+from .grids import background
 from .fitting import state_key
 from .node import Node
 from .ops import Op
 
 CLOCK_STRIDE = 4
 CACHE_FRACTION = 0.2  # of the task's memory: op results cached per grid (with fitting.STEP_CACHE_FRACTION, a quarter)
+# A batch's every member computed on a miss of one, else each member when asked (its shared step once a
+# grid either way). Off by measurement: the first 6 development tasks of ARC-AGI-2 training at 3 CPU-s
+# each, the three ways alternating task by task in one process, gave 4.4k states per CPU-s eager, 4.9k
+# per member, 3.7k unbatched (one run, a loaded machine; bench/results/dsl_depth.txt has the benchmark).
+EAGER_BATCHES = False
 CACHE_ENTRY_BYTES = 120  # a cache entry's own cost beside its grid (dict slot, key and value ints), roughly
 
 
-def apply_op(fn, g: Grid) -> Grid | None:
-    """grids.defined(fn, g) inlined for the search's hottest line (about half a million calls in ten
-    CPU-seconds): fn(g) as a valid uint8 grid, or None where the op is undefined there."""
+def apply_op(fn, *args) -> Grid | None:
+    """grids.defined(fn, *args) inlined for the search's hottest line (about half a million calls in ten
+    CPU-seconds): fn(*args) as a valid uint8 grid, or None where the op is undefined there."""
     try:
-        r = fn(g)
+        r = fn(*args)
     except (ValueError, IndexError, MemoryError):  # an op outside its domain behaves as undefined
         return None
     if r is None or r.ndim != 2:
@@ -38,29 +45,93 @@ def apply_op(fn, g: Grid) -> Grid | None:
     return r if r.dtype == np.uint8 else r.astype(np.uint8)
 
 
+_MISSING = object()
+
+
 class OpCache:
     """Each op's result on each grid, computed once per search (icecuber's per-input graph): (op index, grid
     hash) -> result hash, or None where the op is undefined on the grid; results stored once by hash. Grids
-    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`."""
+    are told apart by their 64-bit hash, as the search's states are. Stops growing at `max_bytes`.
 
-    def __init__(self, n_ops: int, max_bytes: float):
+    With `batches` (batch key -> [(op index, fn)] of the search's batched ops, batches.py), a batch's
+    shared step runs once a grid (memo `shared`) and each member on its result when the member is asked
+    for; with `eager`, a miss of one member computes and stores every member at once (slower, measured:
+    a member undefined on a node's first grid is never asked for on its other grids, so computing it
+    there is waste). Each grid's background is read once (an op of batches.UsesBg is handed it). Without
+    batches, every op's fn runs alone: the same results, slower."""
+
+    def __init__(self, n_ops: int, max_bytes: float, batches: dict[str, list[tuple[int, Batched]]] | None = None):
         self.n_ops = n_ops
         self.max_bytes = max_bytes
+        self.batches = batches
         self.results: dict[int, int | None] = {}
         self.grids: dict[int, Grid] = {}
+        self.backgrounds: dict[int, int] = {}  # grid hash -> its background (an int a grid: not capped)
+        # (batch key, grid hash) -> (shared step's result,) or None where it failed; emptied by the frontier
+        # before each node's expansion, so it holds the shared steps of one node's grids at most.
+        self.shared: dict[tuple[str, int], tuple | None] = {}
+        self.eager = EAGER_BATCHES
         self.bytes = 0
         self.hits = 0
         self.misses = 0
 
-    def apply(self, i: int, fn, g: Grid, h: int) -> tuple[Grid, int] | None:
-        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined."""
+    def background(self, g: Grid, h: int) -> int:
+        b = self.backgrounds.get(h)
+        if b is None:
+            b = self.backgrounds[h] = background(g)
+        return b
+
+    def apply(self, i: int, fn, g: Grid, h: int, batch: str | None = None) -> tuple[Grid, int] | None:
+        """(op i's result on grid g whose hash is h, the result's hash), or None where it is undefined.
+        `batch`: the op's batch key (Op.batch), where it has one."""
         key = h * self.n_ops + i  # exact: one integer per (grid hash, op index) pair
         rh = self.results.get(key, -1)
         if rh != -1:
             self.hits += 1
             return None if rh is None else (self.grids[rh], rh)
         self.misses += 1
-        r = apply_op(fn, g)
+        if self.batches is None:
+            return self._store(key, apply_op(fn, g))
+        if batch is not None:
+            if self.eager:
+                return self._apply_batch(i, fn, self.batches[batch], g, h)
+            return self._store(key, self._member(fn, batch, g, h))
+        if isinstance(fn, UsesBg):
+            return self._store(key, apply_op(fn.f, g, self.background(g, h)))
+        return self._store(key, apply_op(fn, g))
+
+    def _member(self, fn: Batched, batch: str, g: Grid, h: int) -> Grid | None:
+        """A batch member on grid g, its batch's shared step computed once a grid (while the memo lasts)."""
+        bg = self.background(g, h)
+        shared = self.shared.get((batch, h), _MISSING)
+        if shared is _MISSING:
+            try:
+                shared = (fn.share(g, bg),)
+            except (ValueError, IndexError, MemoryError):  # outside its domain: every member is undefined
+                shared = None
+            self.shared[(batch, h)] = shared
+        return None if shared is None else apply_op(fn.member, g, bg, shared[0])
+
+    def _apply_batch(self, i: int, fn: Batched, members: list[tuple[int, Batched]], g: Grid,
+                     h: int) -> tuple[Grid, int] | None:
+        """Every member of op i's batch on grid g, stored; op i's result. The shared step runs once; where it
+        fails (outside its domain) every member does, as each member's fn alone would."""
+        bg = self.background(g, h)
+        try:
+            shared = fn.share(g, bg)
+            ok = True
+        except (ValueError, IndexError, MemoryError):
+            shared, ok = None, False
+        own = None
+        base = h * self.n_ops
+        for j, member in members:
+            found = self._store(base + j, apply_op(member.member, g, bg, shared) if ok else None)
+            if j == i:
+                own = found
+        return own
+
+    def _store(self, key: int, r: Grid | None) -> tuple[Grid, int] | None:
+        """Remember result r under key (while there is room); (r or an equal grid already held, its hash)."""
         rh = None if r is None else hash_grid(r)
         if rh is not None:
             stored = self.grids.get(rh)
@@ -87,7 +158,13 @@ class Frontier:
         self.state_bytes = 0
         self.nodes = 0
         self.stopped_by = "exhausted"
-        self.cache = OpCache(len(self.ops), self.cfg.memory_mb * 2 ** 20 * CACHE_FRACTION)
+        batches: dict[str, list[tuple[int, Batched]]] | None = None
+        if self.cfg.batch_ops:
+            batches = {}
+            for i, op in enumerate(self.ops):
+                if op.batch is not None:
+                    batches.setdefault(op.batch, []).append((i, op.fn))
+        self.cache = OpCache(len(self.ops), self.cfg.memory_mb * 2 ** 20 * CACHE_FRACTION, batches)
         self.pushed = [0] * (self.cfg.max_depth + 1)    # nodes per depth put on the frontier (or refused for memory)
         self.expanded = [0] * (self.cfg.max_depth + 1)  # nodes per depth every op was applied to
         self.depth_reached = 0
@@ -116,7 +193,7 @@ class Frontier:
         for j, (g, h) in enumerate(zip(node.grids, node.hashes)):
             if j == self.n_train and not self._train_ok(tuple(hashes), node):
                 return None
-            r = self.cache.apply(i, op.fn, g, h)
+            r = self.cache.apply(i, op.fn, g, h, op.batch)
             if r is None:
                 return None
             grids.append(r[0])
@@ -136,6 +213,7 @@ class Frontier:
 
     def _expand(self, node: Node, frontier: list, counter: list[int]) -> bool:
         """Apply every op to the node; False when the budget ran out part way."""
+        self.cache.shared.clear()
         for i, op in enumerate(self.ops_at(node.depth)):
             # The clock is read every few ops (reading it costs about as much as a cheap op).
             if i % CLOCK_STRIDE == 0 and self._out_of_time():

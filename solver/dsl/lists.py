@@ -42,9 +42,13 @@ def filter_pieces(g: Grid, mode: str, prop: str, keep: str) -> Grid | None:
     those ('not_max', 'not_min'); None when the property does not tell the pieces apart."""
     bg = background(g)
     obs = objects(g, mode, bg)
-    if len(obs) < 2:
+    return filter_by(g, bg, obs, None if len(obs) < 2 else PROPERTIES[prop](obs), keep)
+
+
+def filter_by(g: Grid, bg: int, obs: Sequence[Obj], values: list | None, keep: str) -> Grid | None:
+    """filter_pieces once the objects and their property values are known (None: fewer than two)."""
+    if len(obs) < 2 or values is None:
         return None
-    values = PROPERTIES[prop](obs)
     lo, hi = min(values), max(values)
     if lo == hi:
         return None
@@ -69,7 +73,11 @@ def stack_pieces(g: Grid, mode: str, axis: int, order: str) -> Grid | None:
     """The pieces' crops (each alone on the background) side by side (axis 1) or one above the other
     (axis 0), in the given order; they must line up (same height for a row, same width for a column)."""
     bg = background(g)
-    obs = objects(g, mode, bg)
+    return stack_of(objects(g, mode, bg), axis, order)
+
+
+def stack_of(obs: Sequence[Obj], axis: int, order: str) -> Grid | None:
+    """stack_pieces once the objects are found."""
     if len(obs) < 2:
         return None
     crops = [o.cells for o in sorted(obs, key=ORDERS[order])]
@@ -101,7 +109,11 @@ def map_pieces(g: Grid, mode: str, step: str) -> Grid | None:
     """Apply a shape-keeping step to each piece inside its box and paste it back; a piece the step is not
     defined on stays as it was (other pieces may need the step)."""
     bg = background(g)
-    obs = objects(g, mode, bg)
+    return map_over(g, bg, objects(g, mode, bg), step)
+
+
+def map_over(g: Grid, bg: int, obs: Sequence[Obj], step: str) -> Grid | None:
+    """map_pieces once the objects are found."""
     if not obs:
         return None
     fn = PIECE_STEPS[step]

@@ -118,13 +118,17 @@ def _objects_cached(data: bytes, h: int, w: int, mode: str, bg: int) -> tuple[Ob
     if n == 0:
         return ()
     box, counts = _stats(g, lab, n)
+    # Every object's numbers read off in one numpy call each (per object they were most of this function's
+    # time on grids of many small objects, which the search segments on every new grid).
+    sizes = counts.sum(axis=1).tolist()
+    colours = counts.argmax(axis=1).tolist()
+    n_colours = (counts > 0).sum(axis=1).tolist()
+    bg8 = np.uint8(bg)
     out = []
-    for k in range(n):
-        r0, c0, r1, c1 = (int(v) for v in box[k])
+    for k, (r0, c0, r1, c1) in enumerate(box.tolist()):
         mask = lab[r0:r1, c0:c1] == k
-        cells = np.where(mask, g[r0:r1, c0:c1], np.uint8(bg)).astype(np.uint8)
-        cnt = counts[k]
-        out.append(Obj(r0, c0, mask, cells, int(cnt.sum()), int(np.argmax(cnt)), int((cnt > 0).sum()),
+        cells = np.where(mask, g[r0:r1, c0:c1], bg8)
+        out.append(Obj(r0, c0, mask, cells, sizes[k], colours[k], n_colours[k],
                        r0 == 0 or c0 == 0 or r1 == h or c1 == w))
     return tuple(out)
 
@@ -209,8 +213,11 @@ def select(obs: tuple[Obj, ...], selector: str) -> Obj | None:
 def crop_object(g: Grid, mode: str, selector: str, alone: bool) -> Grid | None:
     """The selected object's bounding box: with everything inside the box, or the object alone on the
     background (`alone`)."""
-    bg = background(g)
-    obj = select(objects(g, mode, bg), selector)
+    return crop_chosen(g, select(objects(g, mode, background(g)), selector), alone)
+
+
+def crop_chosen(g: Grid, obj: Obj | None, alone: bool) -> Grid | None:
+    """crop_object once the object is chosen (batches.py shares the choice across ops)."""
     if obj is None:
         return None
     if alone:
@@ -223,8 +230,12 @@ def keep_object(g: Grid, mode: str, selector: str, keep: bool = True) -> Grid | 
     object erased; None unless there are at least two objects to choose from."""
     bg = background(g)
     obs = objects(g, mode, bg)
-    obj = select(obs, selector)
-    if obj is None or len(obs) < 2:
+    return keep_chosen(g, bg, len(obs), select(obs, selector), keep)
+
+
+def keep_chosen(g: Grid, bg: int, n_objects: int, obj: Obj | None, keep: bool) -> Grid | None:
+    """keep_object once the objects are found and one chosen (batches.py shares both across ops)."""
+    if obj is None or n_objects < 2:
         return None
     out = np.full_like(g, bg) if keep else g.copy()
     region = out[obj.top:obj.top + obj.height, obj.left:obj.left + obj.width]
@@ -235,8 +246,13 @@ def keep_object(g: Grid, mode: str, selector: str, keep: bool = True) -> Grid | 
 def remove_small(g: Grid, mode: str, max_size: int) -> Grid | None:
     """Erase objects of at most `max_size` cells (noise)."""
     bg = background(g)
+    return remove_small_of(g, bg, objects(g, mode, bg), max_size)
+
+
+def remove_small_of(g: Grid, bg: int, obs: tuple[Obj, ...], max_size: int) -> Grid | None:
+    """remove_small once the objects are found."""
     out = g.copy()
-    for o in objects(g, mode, bg):
+    for o in obs:
         if o.size <= max_size:
             region = out[o.top:o.top + o.height, o.left:o.left + o.width]
             region[o.mask] = bg

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import grids as G
+from .batches import Batched
 from .catalogue import GENERAL
 from .grids import Grid
 from .learn import shape_ratio
@@ -30,6 +31,7 @@ class Op:
     cost: float
     fn: Callable[[Grid], Grid | None]
     scene: bool = False  # of the scenes catalogue (scenes.py): searched only near the root
+    batch: str | None = None  # ops with one key share work on a grid and are computed together (batches.py)
 
 
 def family(name: str) -> str:
@@ -84,7 +86,7 @@ def build_ops(facts: TaskFacts, catalogues: Sequence[str] = ("general", "scenes"
         for _, cost, make in table:
             for name, fn in make(facts):
                 ops.append(Op(name, costs.get(family(name), default) if learned else cost, fn,
-                              catalogue == "scenes"))
+                              catalogue == "scenes", fn.key if isinstance(fn, Batched) else None))
     return sorted(ops, key=lambda op: (op.scene, op.cost, op.name))
 
 
