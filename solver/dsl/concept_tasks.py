@@ -399,6 +399,14 @@ def colours_recolour(rng: Rng) -> PairFn:
     return pair
 
 
+def most_frequent(x: Grid, pal) -> int | None:
+    """The colour of `pal` with the most cells in x, or None on a tie (the rule would not say which)."""
+    n = np.bincount(x.ravel(), minlength=10)[pal]
+    if len(n) < 2 or sorted(n)[-1] == sorted(n)[-2]:
+        return None
+    return int(pal[int(np.argmax(n))])
+
+
 def colours_keep_one(rng: Rng) -> PairFn:
     """Only the cells of one fixed colour stay."""
     bg = background(rng)
@@ -419,10 +427,10 @@ def colours_to_majority(rng: Rng) -> PairFn:
     def pair(r: Rng) -> Pair | None:
         pal = colours(r, side(r, 2, 3), bg)
         x = scatter(r, side(r, 4, 12), side(r, 4, 12), bg, pal, r.uniform(0.2, 0.4))
-        n = np.bincount(x.ravel(), minlength=10)[pal]
-        if sorted(n)[-1] == sorted(n)[-2]:
+        top = most_frequent(x, pal)
+        if top is None:
             return None
-        return x, np.where(x != bg, pal[int(np.argmax(n))], bg).astype(np.uint8)
+        return x, np.where(x != bg, top, bg).astype(np.uint8)
     return pair
 
 
@@ -433,10 +441,9 @@ def colours_keep_majority(rng: Rng) -> PairFn:
     def pair(r: Rng) -> Pair | None:
         pal = colours(r, side(r, 2, 4), bg)
         x = scatter(r, side(r, 4, 12), side(r, 4, 12), bg, pal, r.uniform(0.2, 0.45))
-        n = np.bincount(x.ravel(), minlength=10)[pal]
-        if len(n) < 2 or sorted(n)[-1] == sorted(n)[-2]:
+        top = most_frequent(x, pal)
+        if top is None:
             return None
-        top = pal[int(np.argmax(n))]
         return x, np.where(x == top, x, bg).astype(np.uint8)
     return pair
 
