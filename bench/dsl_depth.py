@@ -85,14 +85,24 @@ def serve(dataset: str, seconds: float, overrides: list[str]) -> int:
         r = s.run()
         right = sum(any(i < len(p.outputs) and p.outputs[i].shape == y.shape and (p.outputs[i] == y).all()
                         for p in r.programs[:2]) for i, y in enumerate(truths[t]))
+        deep = getattr(r, "deep", None)  # the deep search (solver/dsl/deep.py), in checkouts that have it
         print(json.dumps({"task": t, "reach": s.reach, "full": s.full(), "states": r.nodes, "cpu": r.cpu_seconds,
-                          "stop": r.stopped_by, "right": int(right), "outputs": len(truths[t])}), flush=True)
+                          "stop": r.stopped_by, "right": int(right), "outputs": len(truths[t]),
+                          "deep_states": deep.states if deep else 0, "deep_checked": deep.checked if deep else 0,
+                          "deep_full": deep.depth_full if deep else 0, "deep_cpu": deep.cpu_seconds if deep else 0.0}),
+              flush=True)
     return 0
 
 
 def summary(rows: list[dict]) -> dict[str, float]:
     rate = [r["states"] / max(r["cpu"], 1e-9) for r in rows]
+    # Programs checked per CPU-s, both searches: a main-search state is one program checked (through every
+    # final step), a deep-search program one checked through the colour map (deep.py).
+    checked = [(r["states"] + r.get("deep_checked", 0)) / max(r["cpu"], 1e-9) for r in rows]
     return {"rate_median": statistics.median(rate), "rate_mean": statistics.mean(rate),
+            "checked_median": statistics.median(checked), "checked_mean": statistics.mean(checked),
+            "deep_full_median": statistics.median(r.get("deep_full", 0) for r in rows),
+            "deep_cpu_mean": statistics.mean(r.get("deep_cpu", 0.0) for r in rows),
             "reach_median": statistics.median(r["reach"] for r in rows),
             "reach_mean": statistics.mean(r["reach"] for r in rows),
             "full_median": statistics.median(r["full"] for r in rows),
@@ -150,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             print(t + "  " + "  |  ".join(
                 f"{name} reach {r['reach']} full {r['full']} states {r['states']:>6} cpu {r['cpu']:5.2f} "
                 f"states/cpu-s {r['states'] / max(r['cpu'], 1e-9):6.0f} stop {r['stop']:<9} "
-                f"right {r['right']}/{r['outputs']}"
+                f"right {r['right']}/{r['outputs']} deep full {r.get('deep_full', 0)} "
+                f"checked {r.get('deep_checked', 0):>8} cpu {r.get('deep_cpu', 0.0):4.2f}"
                 for name in procs for r in [rows[name][-1]]), flush=True)
     for proc in procs.values():
         proc.stdin.close()
@@ -158,15 +169,18 @@ def main(argv: list[str] | None = None) -> int:
 
     sums = {name: summary(rows[name]) for name in procs}
     print(f"\n{'':<8} {'states/cpu-s median':>20} {'mean':>8} {'reach median':>13} {'mean':>6} "
-          f"{'full median':>12} {'mean':>6} {'cpu mean':>9} {'pass@2 (first pass)':>20}")
+          f"{'full median':>12} {'mean':>6} {'cpu mean':>9} {'pass@2 (first pass)':>20} "
+          f"{'programs/cpu-s median':>22} {'mean':>9} {'deep full median':>17} {'deep cpu mean':>14}")
     for name, s in sums.items():
         print(f"{name:<8} {s['rate_median']:>20.0f} {s['rate_mean']:>8.0f} {s['reach_median']:>13g} "
               f"{s['reach_mean']:>6.2f} {s['full_median']:>12g} {s['full_mean']:>6.2f} {s['cpu_mean']:>9.2f} "
-              f"{s['right']:>13}/{s['outputs']}")
+              f"{s['right']:>13}/{s['outputs']} {s['checked_median']:>22.0f} {s['checked_mean']:>9.0f} "
+              f"{s['deep_full_median']:>17g} {s['deep_cpu_mean']:>14.2f}")
     if args.baseline:
         b, a = sums["before"], sums["after"]
         print(f"after/before: states per CPU-s median x{a['rate_median'] / b['rate_median']:.2f}, "
-              f"mean x{a['rate_mean'] / b['rate_mean']:.2f}")
+              f"mean x{a['rate_mean'] / b['rate_mean']:.2f}; programs checked per CPU-s median "
+              f"x{a['checked_median'] / b['checked_median']:.2f}, mean x{a['checked_mean'] / b['checked_mean']:.2f}")
         lost = [t for t, rb, ra in zip(ids, rows["before"], rows["after"]) if ra["right"] < rb["right"]]
         won = [t for t, rb, ra in zip(ids, rows["before"], rows["after"]) if ra["right"] > rb["right"]]
         dev = lambda ts: ", ".join(t for t in ts if not held_out(t)) or "none"  # noqa: E731

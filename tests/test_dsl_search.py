@@ -355,7 +355,7 @@ def test_depth_3_search_solves_three_step_tasks_that_depth_2_cannot(program, see
 
     def run(depth: int) -> S.SearchResult:
         cfg = DslConfig(seconds_per_task=100.0, max_depth=depth, catalogues=("general",), list_depth=0,
-                        max_nodes=100_000, cost_slack=0.0)
+                        max_nodes=100_000, cost_slack=0.0, deep_depth=0)  # the main search's own depth
         return SmallSearch(task, cfg, S.Clock(100.0, Deadline.never())).run()
 
     shallow = run(2)

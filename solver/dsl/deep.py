@@ -193,7 +193,7 @@ class Deep:
     """One task's deep search over `ops`: build the root, expand level by level, replay the fits."""
 
     def __init__(self, inputs: Sequence[Grid], n_train: int, targets: Sequence[Grid], ops: Sequence[KernelOp],
-                 memory_bytes: int):
+                 memory_bytes: int, max_depth: int = 3):
         self.inputs, self.n_train, self.targets = tuple(inputs), n_train, list(targets)
         self.ops = sorted(ops, key=lambda op: (op.cost, op.name))
         self.op_cost = np.array([op.cost for op in self.ops], np.float64)
@@ -202,7 +202,8 @@ class Deep:
         self.bb = np.array([op.kernel[2] for op in self.ops], np.int64)
         n_k = len(self.inputs)
         per_state = sum(g.size for g in self.inputs) * 2 + n_k * 24 + 40  # cells (grids grow) and index
-        cap = int(max(1024, min(400_000, memory_bytes // per_state)))
+        stored = sum(len(ops) ** d for d in range(max_depth))  # states of the levels kept, at most
+        cap = int(max(64, min(stored, 1_000_000, memory_bytes // per_state)))
         self.cells = np.zeros(int(max(cap * per_state // 2, 4 * MAX_SIDE * MAX_SIDE * n_k)), np.uint8)
         self.off = np.zeros((cap, n_k), np.int64)
         self.hs = np.zeros((cap, n_k), np.int64)
@@ -223,7 +224,7 @@ class Deep:
         self.sw = np.zeros(n_k, np.int64)
         self.fit_par = np.zeros(MAX_FITS, np.int64)
         self.fit_op = np.zeros(MAX_FITS, np.int64)
-        self.seen: set[tuple[int, ...]] = set()  # states of the fits kept
+        self.seen: set[tuple[bytes, ...]] = set()  # states of the fits kept
         self._add_root()
 
     def _add_root(self) -> None:
@@ -311,7 +312,7 @@ class Deep:
             if r is None:
                 return
             outputs.append(r)
-        key = tuple(hash(g.tobytes()) ^ hash(g.shape) for g in grids)
+        key = tuple(g.tobytes() + bytes(g.shape) for g in grids)
         if key in self.seen:  # the same state by another path (a deeper one: parents go level by level)
             return
         self.seen.add(key)
@@ -332,3 +333,10 @@ def kernel_ops(ops) -> list[KernelOp]:
         if k is not None:
             out.append(KernelOp(op.name, op.cost, k))
     return out
+
+
+def warm_up() -> None:
+    """Compile the deep search's kernels (or load them from numba's cache): one tiny search, every level."""
+    g = np.array([[0, 1], [2, 0]], np.uint8)
+    ops = [KernelOp(name, 1.0, K.kernel_for(name)) for name in ("flip_lr", "gravity[down]", "crop_content")]
+    Deep((g, g), 1, (g[:, ::-1].copy(),), ops, 1 << 20, 3).run(3, 60.0)

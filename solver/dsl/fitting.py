@@ -92,7 +92,10 @@ class Fitting:
         if self.test_shapes is not None and any(o.shape != s for o, s in zip(outputs, self.test_shapes)):
             cost += self.cfg.shape_penalty  # the train pairs say otherwise about the output's shape
         key = state_key(outputs)
-        self.found.setdefault(key, []).append(Program(text, cost, outputs, depth))
+        progs = self.found.setdefault(key, [])
+        if any(p.text == text for p in progs):  # found by the deep search and again by the main one
+            return
+        progs.append(Program(text, cost, outputs, depth))
         self.best_cost = min(self.best_cost, cost)
 
     def _finish(self, node: Node, *steps: Fitted) -> None:

@@ -41,7 +41,7 @@ from ..augment import D8, D8_NAMES
 from ..budget import Deadline
 from ..config import DslConfig
 from ..tasks import Task
-from . import learn, pieces, size
+from . import deep, learn, pieces, size
 from .compose import Composer, common_background
 from .fitting import STEP_CACHE_FRACTION, Fitting, Program, StepCache, state_key
 from .frontier import Frontier, OpCache
@@ -85,6 +85,7 @@ class SearchResult:
     stopped_by: str = "exhausted"            # exhausted | budget | memory | nodes | enough
     depth_reached: int = 0                   # deepest program (ops before the final steps) checked
     depth_full: int = 0                      # every program of up to this many ops was checked (see _depth_full)
+    deep: deep.DeepResult | None = None      # the deep search's counts (deep.py), when it ran
 
 
 class Search(Frontier, Fitting, Composer):
@@ -128,6 +129,7 @@ class Search(Frontier, Fitting, Composer):
         root = Node(self.inputs, "x", 0.0, 0, hashes)
         self.pushed[0] = 1
         self._check(root)
+        self.deep = self._deep() if min(self.cfg.deep_depth, self.cfg.max_depth) > 0 else None
         frontier: list = [(0.0, 0, root)]
         counter = [0]
         for name, grids in self._start_states():
@@ -146,6 +148,18 @@ class Search(Frontier, Fitting, Composer):
         if not self.found and self.stacker is not None:
             self._compose()
         return self._result()
+
+    def _deep(self) -> deep.DeepResult:
+        """The deep search (deep.py) over this task's general ops that have kernels; its programs are kept as
+        the main search keeps its own (same texts and costs, so one found by both counts once)."""
+        budget = self.cfg.deep_share * (self.clock.cpu_end - self.clock.start)
+        memory = int(self.cfg.memory_mb * 2 ** 20 * self.cfg.deep_memory_fraction)
+        depth = min(self.cfg.deep_depth, self.cfg.max_depth)  # max_depth bounds every program searched
+        runner = deep.Deep(self.inputs, self.n_train, self.targets, deep.kernel_ops(self.ops), memory, depth)
+        result = runner.run(depth, budget, self.clock.deadline.expired)
+        for fit in result.fits:
+            self._keep(fit.text, fit.cost, fit.outputs, fit.depth)
+        return result
 
     def _start_states(self) -> list[tuple[str, tuple[Grid, ...]]]:
         """States to search from beside the input (issue 16, after icecuber), where the train pairs tell
@@ -195,7 +209,7 @@ class Search(Frontier, Fitting, Composer):
         partial, acc = (None, 0.0) if self.partial is None else (self.partial[1], self.partial[0])
         return SearchResult([Program(g[2].text, g[0], g[2].outputs, g[2].depth) for g in groups], [g[3] for g in groups],
                             partial, acc, self.nodes, self.state_bytes, self.clock.used(), self.stopped_by,
-                            self.depth_reached, self.depth_full())
+                            self.depth_reached, self.depth_full(), self.deep)
 
 
 
@@ -224,4 +238,5 @@ def _merge(first: SearchResult, second: SearchResult, view: D8, clock: Clock) ->
         partial, acc = back(second.partial), second.partial_accuracy
     return SearchResult([back(p) for p in second.programs], second.agreement, partial, acc,
                         first.nodes + second.nodes, max(first.state_bytes, second.state_bytes), clock.used(),
-                        second.stopped_by, max(first.depth_reached, second.depth_reached), first.depth_full)
+                        second.stopped_by, max(first.depth_reached, second.depth_reached), first.depth_full,
+                        first.deep)

@@ -18,7 +18,7 @@ from ..config import DslConfig
 from ..tasks import Candidate, Task
 from ..vote import hash_grid, hash_grids, pack
 from . import grids as G
-from . import learn
+from . import deep, learn
 from . import objects as O
 from .search import Clock, SearchResult, search
 
@@ -88,6 +88,7 @@ def warm_up() -> None:
     G.gravity(g, "down", 0)
     G.extend_periodic(g, 4, 6)
     G.fill_largest_rect(g, 4)
+    deep.warm_up()
 
 
 def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
