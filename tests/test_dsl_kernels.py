@@ -3,9 +3,12 @@ equals its op's on real grids of development tasks and on random grids (None whe
 facts that make every op of the catalogue, for both shape cases and several scale factors."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from solver.dsl import kernels as K
+from solver.dsl import objects as O
 from solver.dsl.grids import defined
 from solver.dsl.ops import build_ops, every_fact
 
@@ -28,10 +31,61 @@ def test_kernels_cover_the_cheap_families():
     for fam in ("rot90", "flip_lr", "transpose", "mirror", "crop_content", "crop_nonzero", "trim_border",
                 "compress_repeats", "upscale", "tile", "downscale", "keep_colour", "remove_colour", "binarise",
                 "gravity", "shift", "fill_enclosed", "flood", "border", "pad", "motif", "part", "combine",
-                "overlay", "overlay_rev"):
+                "overlay", "overlay_rev", "crop_object", "object", "keep_object", "remove_object", "remove_noise",
+                "keep_solid"):
         assert fam in names, fam
     assert K.kernel_for("part[sep,first]") is None  # the separator splitter has no kernel
-    assert K.kernel_for("crop_object[c8,largest]") is None
+    assert K.kernel_for("crop_object[m4,largest]") is None  # nor 4-connected multicolour objects
+    # every selector of every object family has its kernel, under the selector's own index
+    assert K.SELECTORS == tuple(O.SELECTORS)
+    for name in kernel_ops():
+        if name.split("[")[0] in ("crop_object", "object", "keep_object", "remove_object"):
+            assert K.kernel_for(name)[2] == K.SELECTORS.index(name[:-1].split(",")[1])
+    assert sum(n.startswith(("crop_object[", "object[")) for n in kernel_ops()) == 2 * 3 * len(O.SELECTORS)
+
+
+def object_grids() -> list[np.ndarray]:
+    """Grids of several objects where the selectors' rare cases happen: ties in size, box and position,
+    objects of different colours touching (one m8 object, two c8 ones), diagonal contacts (one c8 object,
+    two c4 ones), holes, mirror-symmetric shapes, repeated shapes in other colours, lone cells."""
+    a = np.zeros((7, 8), np.uint8)
+    a[1:3, 1:3] = 2           # a 2x2 square ...
+    a[4:6, 5:7] = 2           # ... and its copy: tie in size, shape, pattern
+    a[3, 3] = 4               # touches both squares only diagonally
+    a[0, 7] = 1
+    b = np.zeros((8, 8), np.uint8)
+    b[1:4, 1:4] = 3
+    b[2, 2] = 0               # a ring: holed, symmetric both ways
+    b[1:4, 4] = 6             # a bar of another colour touching the ring: one m8 object
+    b[6, 1:4] = 3             # the ring's size in another shape
+    b[5:8, 6] = 3             # the same shape turned: same size, box area
+    b[7, 0] = 5
+    c = np.zeros((6, 6), np.uint8)
+    c[0, 0] = c[1, 1] = c[2, 2] = 7  # a diagonal: one c8 object, three c4 ones
+    c[2, 3] = c[3, 3] = 8
+    c[5, 5] = 7
+    c[4, 0:2] = 9
+    d = np.full((7, 7), 1, np.uint8)  # a non-black background
+    d[0:3, 0:3] = 0
+    d[4:7, 4:7] = 0
+    d[5, 5] = 2
+    d[3, 3] = 4
+    e = np.zeros((9, 9), np.uint8)
+    e[2:7, 2:7] = 5
+    e[3:6, 3:6] = 0
+    e[4, 4] = 6               # an object inside another's hole
+    e[0, 0:3] = 5
+    e[8, 6:9] = 6
+    f = np.zeros((5, 12), np.uint8)
+    f[1:4, 1] = f[2, 0] = 1   # one shape three times, twice in one colour: unique_pattern picks the third
+    f[1:4, 5] = f[2, 4] = 2
+    f[1:4, 11] = f[2, 10] = 1
+    f[0:2, 7:9] = f[3:5, 7:9] = 3  # two solid blocks (for keep_solid): no pattern but colour 2 is unique
+    m = np.zeros((4, 6), np.uint8)
+    m[0, 0], m[0, 1] = 4, 5   # an m8 object of two colours, one cell each: its colour is the smaller, 4
+    m[3, 3] = 5               # so this cell is the only one of its colour
+    m[2, 5] = 4
+    return [a, b, c, d, e, f, m] + [np.ascontiguousarray(g.T) for g in (a, b, c, e, f)]
 
 
 def test_every_kernel_equals_its_op():
@@ -45,6 +99,7 @@ def test_every_kernel_equals_its_op():
     grids += [ring, np.kron(rng.integers(0, 4, (3, 4)), np.ones((2, 3), np.int64)).astype(np.uint8),
               np.tile(rng.integers(0, 3, (2, 3)).astype(np.uint8), (4, 3)), np.full((5, 5), 4, np.uint8),
               np.pad(rng.integers(1, 5, (3, 3)).astype(np.uint8), 1, constant_values=7)]
+    grids += object_grids()
     checked = 0
     for name, (kernel, fn) in sorted(kernel_ops().items()):
         for g in grids:
@@ -55,3 +110,26 @@ def test_every_kernel_equals_its_op():
                 assert want.shape == got.shape and (want == got).all(), (name, g.tolist())
                 checked += 1
     assert checked > 5_000
+
+
+def test_cached_kernels_are_dropped_when_a_linked_source_changes(tmp_path):
+    # numba keys cached code by its own file: apply's and deep's code would keep an old object kernel
+    here = Path(K.__file__).parent
+    for f in K._LINKED:
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_bytes((here / f).read_bytes())
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    names = ("kernels.apply-1.py311.nbi", "kernels_objects._pick-2.py311.1.nbc", "deep._expand-3.py311.nbi",
+             "objects._label-4.py311.nbi")
+    for n in names:
+        (cache / n).write_bytes(b"")
+    assert K._drop_stale_caches(tmp_path)  # no digest yet: dropped
+    assert sorted(p.name for p in cache.glob("*.nb?")) == ["objects._label-4.py311.nbi"]  # its file is its key
+    for n in names:
+        (cache / n).write_bytes(b"")
+    assert not K._drop_stale_caches(tmp_path)  # same sources: kept
+    assert len(list(cache.glob("*.nb?"))) == 4
+    (tmp_path / "kernels_objects.py").write_text("# edited\n", "utf-8")
+    assert K._drop_stale_caches(tmp_path)
+    assert len(list(cache.glob("*.nb?"))) == 1

@@ -9,15 +9,48 @@ An op is (kind, a, b): a kind code and two integer parameters. `apply(kind, a, b
 result into the top-left corner of `dst` (a MAX_SIDE x MAX_SIDE buffer) and returns its (height, width), or
 (-1, -1) where the op is undefined on `src` (the Python op's None). `kernel_for(name)` maps an op's name
 (`gravity[down]`, `upscale[2,3]`, `part[1x2,first]`) to its (kind, a, b), or None when it has no kernel.
-The background is each grid's own (grids.background), as the general ops read it.
+The background is each grid's own (grids.background), as the general ops read it. The object families
+(crop_object, keep_object, remove_noise, ...) are in kernels_objects.py.
 """
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import numba
 import numpy as np
 
 from ..tasks import MAX_SIDE
 from .prims.basics import _background
+from .kernels_objects import (KEEP_OBJECT, KEEP_SOLID, MODES, OBJ_ALONE, OBJ_CROP, REMOVE_NOISE, REMOVE_OBJECT,
+                              SELECTORS, objects_op)
+
+# The files whose njit functions end up in the compiled code of apply and of deep.py's level loop.
+_LINKED = ("kernels.py", "kernels_objects.py", "objects.py", "prims/basics.py", "prims/drawing.py", "deep.py")
+
+
+def _drop_stale_caches(here: Path = Path(__file__).parent) -> bool:
+    """Drop the numba cache of this module, kernels_objects and deep when a file of _LINKED changed since it
+    was written; True when it did. numba (cache=True) keys a function's cached code by its own file only,
+    but the code holds the njit functions it calls from other files compiled in: after an edit or a merge
+    that changes kernels_objects.py and not kernels.py, apply (and deep.py's _expand, which calls apply)
+    would run the old object kernels. A digest of the sources, kept beside the cache, tells."""
+    cache = here / "__pycache__"
+    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _LINKED)).hexdigest()
+    stamp = cache / "kernels.linked"
+    if stamp.is_file() and stamp.read_text() == digest:
+        return False
+    try:
+        for prefix in ("kernels.", "kernels_objects.", "deep."):
+            for f in cache.glob(prefix + "*.nb[ic]"):
+                f.unlink(missing_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # no cache folder to write (numba then caches elsewhere, or not at all)
+        return False
+    return True
+
+
+_drop_stale_caches()
 
 # kind codes
 D8, MIRROR, CROP, TRIM, COMPRESS, UPSCALE, TILE, DOWNSCALE = 1, 2, 3, 4, 5, 6, 7, 8
@@ -63,7 +96,15 @@ def kernel_for(name: str) -> tuple[int, int, int] | None:
             return COMBINE, SPLITS.index(args[0]), HOWS.index(args[1])
         if fam in ("overlay", "overlay_rev"):
             return OVERLAY, SPLITS.index(args[0]), int(fam == "overlay_rev")
-    except (ValueError, IndexError):  # a parameter no kernel takes (the separator splitter, a 'nand')
+        objs = {"crop_object": OBJ_CROP, "object": OBJ_ALONE, "keep_object": KEEP_OBJECT,
+                "remove_object": REMOVE_OBJECT}
+        if fam in objs and len(args) == 2:
+            return objs[fam], MODES.index(args[0]), SELECTORS.index(args[1])
+        if fam == "remove_noise" and len(args) == 1:
+            return REMOVE_NOISE, MODES.index(args[0]), 0
+        if fam == "keep_solid" and not args:
+            return KEEP_SOLID, 0, 0
+    except (ValueError, IndexError):  # a parameter no kernel takes (the separator splitter, a 'nand', m4)
         return None
     return None
 
@@ -517,6 +558,8 @@ def apply(kind, a, b, src, dst):
         return _frame(kind, a, bg, src, dst)
     if kind == PART or kind == COMBINE or kind == OVERLAY:
         return _parts(kind, a, b, bg, src, dst)
+    if OBJ_CROP <= kind <= KEEP_SOLID:
+        return objects_op(kind, a, b, bg, src, dst)
     return -1, -1
 
 
