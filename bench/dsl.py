@@ -22,6 +22,8 @@ Numbers (all from the DSL's own candidates, no baseline fallback):
                   outputs: mean, and the share at depth >= 3
   reach, full     per task, the deepest program the search checked (reach) and the depth up to which it
                   checked every program (full: every state of a lower depth was expanded); the medians
+  deep            the depth up to which the deep search (solver/dsl/deep.py) checked every program of the
+                  general ops that have numba kernels (median)
   memory          peak resident memory of any worker process, and the largest per-task state store
 A line per DEVELOPMENT task follows the table (its status and the best program, which bench/op_usage.py
 and solver/dsl/fit_costs.py read), so nobody has to rerun the benchmark to see what solved what. Held-out
@@ -92,7 +94,7 @@ def covered(predictions, test_index: int, truth) -> tuple[bool, int | None]:
 
 
 HEADER = (f"{'split':<9} {'tasks':>5} {'pass@2':>7} {'solved':>6} {'cover':>6} {'fit':>5} {'precision':>9} "
-          f"{'cpu-mean':>8} {'cpu-p95':>7} {'states':>7} {'depth':>5} {'d>=3':>5} {'reach':>5} {'full':>4}")
+          f"{'cpu-mean':>8} {'cpu-p95':>7} {'states':>7} {'depth':>5} {'d>=3':>5} {'reach':>5} {'full':>4} {'deep':>4}")
 
 
 def summarise(rows: list[dict], label: str) -> list[str]:
@@ -111,9 +113,10 @@ def summarise(rows: list[dict], label: str) -> list[str]:
     depth = f"{depths.mean():5.2f} {(depths >= 3).mean():>5.0%}" if depths.size else f"{'n/a':>5} {'n/a':>5}"
     reach = np.median([r["reach"] for r in rows])
     full = np.median([r["full"] for r in rows])
+    deep = np.median([r.get("deep", 0) for r in rows])
     return [f"{label:<9} {len(rows):>5} {correct / outputs:>7.1%} {solved:>6} {cover / outputs:>6.1%} {len(fit):>5} "
             f"{precision:>9} {cpu.mean():>8.2f} {np.percentile(cpu, 95):>7.2f} {states.mean():>7.0f} {depth} "
-            f"{reach:>5g} {full:>4g}"]
+            f"{reach:>5g} {full:>4g} {deep:>4g}"]
 
 
 def _interrupt(signum, frame) -> None:
@@ -201,7 +204,7 @@ def _run(progress, challenges, truths, rows: list[dict], lines: list[str]) -> No
         rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "n_test": n_test, "n_right": sum(ok),
                      "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds,
                      "nodes": out.nodes, "n_covered": sum(bool(c and c[0]) for c in cov), "depths": depths,
-                     "reach": out.depth_reached, "full": out.depth_full, "rss": out.max_rss_mb,
+                     "reach": out.depth_reached, "full": out.depth_full, "deep": out.deep_full, "rss": out.max_rss_mb,
                      "state": out.state_bytes, "error": out.error is not None})
         if is_held_out(out.task_id):
             continue  # scored in aggregate only: no held-out task's line, program or status is ever written
@@ -211,7 +214,7 @@ def _run(progress, challenges, truths, rows: list[dict], lines: list[str]) -> No
                      f"{'SOLVED' if all(ok) else ('fit-wrong' if fit else '-'):<9} "
                      f"right {sum(ok)}/{n_test} cpu {out.cpu_seconds:5.2f} nodes {out.nodes:>6} "
                      f"depth {out.predictions[0][2] if out.predictions else '-'} "
-                     f"reach {out.depth_reached}/{out.depth_full} "
+                     f"reach {out.depth_reached}/{out.depth_full} deep {out.deep_full} "
                      f"stop {out.stopped_by:<9} {out.error or program}")
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dsl import is_held_out  # noqa: E402
 
 LINE = re.compile(r"^(\w{8}) (held|dev ) (SOLVED|fit-wrong|-)\s+right (\d+)/(\d+) cpu\s+([\d.]+) nodes\s+(\d+)"
-                  r"(?: depth \S+)?(?: reach (\d+)/(\d+))? stop \S+\s+(.*)$")
+                  r"(?: depth \S+)?(?: reach (\d+)/(\d+))?(?: deep \d+)? stop \S+\s+(.*)$")
 
 
 def read(path: Path) -> dict[str, dict]:

@@ -40,9 +40,10 @@ def test_depth_3_over_the_whole_kernel_basis_finds_what_depth_2_cannot(program):
     assert shallow.stopped_by == "exhausted" and shallow.depth_full == 2 and not shallow.fits
     found = D.Deep(inputs, n_train, targets, ops, 256 << 20, 3).run(3, 60.0)
     assert found.depth_full == 3 and found.checked >= len(ops) ** 2  # the last level: every parent, every op
-    best = min(found.fits, key=lambda f: f.cost)
-    assert best.depth == 3 and best.text.count("(") == 3
-    assert all(np.array_equal(o, ex.output) for o, ex in zip(best.outputs, task.test))
+    # the generating program's state is among the fits (kept under the first path found to it; other programs
+    # may fit the three train pairs too)
+    assert any(f.depth == 3 and all(np.array_equal(o, ex.output) for o, ex in zip(f.outputs, task.test))
+               for f in found.fits)
 
 
 def brute_force(inputs, n_train, targets, ops, depth):

@@ -45,6 +45,8 @@ class Outcome:
     error: str | None = None
     depth_reached: int = 0  # deepest program checked (ops before the learned final steps)
     depth_full: int = 0     # every program of up to this many ops was checked
+    deep_full: int = 0      # the deep search (deep.py): every program of up to this many kernel ops was checked
+    deep_checked: int = 0   # programs the deep search checked
     # Every fitting program's prediction, best first: (text, rank cost, depth, one grid per test input).
     # For benchmarks (coverage: is the truth anywhere among them; depth of the programs that solve).
     predictions: list[tuple[str, float, int, tuple[np.ndarray, ...]]] = field(default_factory=list)
@@ -99,7 +101,9 @@ def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
     predictions = [(p.text, p.cost, p.depth, p.outputs) for p in result.programs[:cfg.max_predictions]]
     return Outcome(task.id, candidates, len(result.programs), result.nodes, result.cpu_seconds,
                    result.state_bytes, max_rss, result.stopped_by, depth_reached=result.depth_reached,
-                   depth_full=result.depth_full, predictions=predictions)
+                   depth_full=result.depth_full, predictions=predictions,
+                   deep_full=result.deep.depth_full if result.deep else 0,
+                   deep_checked=result.deep.checked if result.deep else 0)
 
 
 def solve(task: Task, cfg: DslConfig, deadline: Deadline) -> list[Candidate]:
