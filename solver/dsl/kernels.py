@@ -17,12 +17,14 @@ import numba
 import numpy as np
 
 from ..tasks import MAX_SIDE
+from . import kernels_draw as KD
 from .prims.basics import _background
 
 # kind codes
 D8, MIRROR, CROP, TRIM, COMPRESS, UPSCALE, TILE, DOWNSCALE = 1, 2, 3, 4, 5, 6, 7, 8
 KEEP_COLOUR, REMOVE_COLOUR, BINARISE, GRAVITY, SHIFT, FILL_ENCLOSED, BORDER = 9, 10, 11, 12, 13, 14, 15
 PART, COMBINE, OVERLAY, PAD, MOTIF, FLOOD = 16, 17, 18, 19, 20, 21
+# KD.FIRST (40) and up: kernels_draw.py's (lines, colour roles, completion, lattice cells)
 
 D8_ELEMENTS = ("identity", "rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "antitranspose")
 MIRRORS = ("right", "left", "down", "up", "quad")
@@ -63,6 +65,8 @@ def kernel_for(name: str) -> tuple[int, int, int] | None:
             return COMBINE, SPLITS.index(args[0]), HOWS.index(args[1])
         if fam in ("overlay", "overlay_rev"):
             return OVERLAY, SPLITS.index(args[0]), int(fam == "overlay_rev")
+        if fam in KD.FAMILIES:
+            return KD.kernel_for(fam, args)
     except (ValueError, IndexError):  # a parameter no kernel takes (the separator splitter, a 'nand')
         return None
     return None
@@ -492,6 +496,8 @@ def _parts(kind, s, b, bg, src, dst):
 @numba.njit(cache=True)
 def apply(kind, a, b, src, dst):
     """Op (kind, a, b) on src into dst's corner: its (height, width), or (-1, -1) where undefined."""
+    if kind >= KD.FIRST:
+        return KD.apply(kind, a, b, src, dst)
     if kind == D8:
         return _d8(a, src, dst)
     if kind == MIRROR:
