@@ -316,8 +316,8 @@ def _periodic(u, kind, src, dst):
         return -1, -1
     motif = np.empty(h * w, np.int16)
     for area in range(1, h * w + 1):
-        if area * 2 > h * w + max(h, w):
-            break
+        if area * 2 > h * w + max(h, w) or area > h * w - unknown:
+            break  # (a motif larger than the known cells cannot be complete: no later period fits either)
         for py in range(1, min(h, area) + 1):
             px = area // py
             if area % py or px > w or (py == h and px == w):
