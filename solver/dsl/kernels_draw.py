@@ -129,6 +129,14 @@ def _connect_line(src, bg, scenery, y0, x0, dy, dx, paint, first, last, dst):
 
 
 @numba.njit(cache=True)
+def _put(lines, n, y0, x0, dy, dx):
+    """Line n is (y0, x0, dy, dx); the next free index. (Scalar stores: a tuple stored into a row costs
+    numba seconds of compiling.)"""
+    lines[n, 0], lines[n, 1], lines[n, 2], lines[n, 3] = y0, x0, dy, dx
+    return n + 1
+
+
+@numba.njit(cache=True)
 def _connect(axes, paint, bg, src, dst):
     """connect_pairs over AXES[axes], its lines in _lines' order: rows, columns, then the diagonals."""
     h, w = _copy(src, dst)
@@ -139,23 +147,27 @@ def _connect(axes, paint, bg, src, dst):
     scenery = np.zeros(10, np.bool_)
     for c in range(10):
         scenery[c] = c != bg and counts[c] > 2 * max(h, w)
-    first = np.empty(10, np.int64)
-    last = np.empty(10, np.int64)
+    lines = np.empty((2 * (h + w), 4), np.int64)  # (y0, x0, dy, dx), as drawing._lines lists them
+    n = 0
     if axes <= 1:
         for y in range(h):
-            _connect_line(src, bg, scenery, y, 0, 0, 1, paint, first, last, dst)
+            n = _put(lines, n, y, 0, 0, 1)
     if axes == 0 or axes == 2:
         for x in range(w):
-            _connect_line(src, bg, scenery, 0, x, 1, 0, paint, first, last, dst)
+            n = _put(lines, n, 0, x, 1, 0)
     if axes == 3:
         for x in range(w):
-            _connect_line(src, bg, scenery, 0, x, 1, 1, paint, first, last, dst)
+            n = _put(lines, n, 0, x, 1, 1)
         for y in range(1, h):
-            _connect_line(src, bg, scenery, y, 0, 1, 1, paint, first, last, dst)
+            n = _put(lines, n, y, 0, 1, 1)
         for x in range(w):
-            _connect_line(src, bg, scenery, 0, x, 1, -1, paint, first, last, dst)
+            n = _put(lines, n, 0, x, 1, -1)
         for y in range(1, h):
-            _connect_line(src, bg, scenery, y, w - 1, 1, -1, paint, first, last, dst)
+            n = _put(lines, n, y, w - 1, 1, -1)
+    first = np.empty(10, np.int64)
+    last = np.empty(10, np.int64)
+    for k in range(n):  # (one call site: numba compiles the line loop once, not once per kind of line)
+        _connect_line(src, bg, scenery, lines[k, 0], lines[k, 1], lines[k, 2], lines[k, 3], paint, first, last, dst)
     return h, w
 
 
@@ -470,29 +482,28 @@ def _cells(kind, bg, src, dst):
 
 @numba.njit(cache=True)
 def apply(kind, a, b, src, dst):
-    """Op (kind, a, b), kind >= FIRST, on src into dst's corner (kernels.apply's contract)."""
-    if kind == SYMMETRIZE or kind == HIDDEN_SYMMETRY:
-        h, w = _symmetrize(a, b, src, dst)
-        return (h, w) if kind == SYMMETRIZE else _hidden(b, src, h, w, dst)
-    if kind == PERIODIC:
-        return _periodic(a, b, src, dst)
-    if kind == HIDDEN_PERIOD:
-        h, w = _periodic(a, 0, src, dst)
-        return _hidden(a, src, h, w, dst)
+    """Op (kind, a, b), kind >= FIRST, on src into dst's corner (kernels.apply's contract). (Each helper has
+    one call site: numba's compile time grows with them.)"""
+    if kind == SYMMETRIZE or kind == HIDDEN_SYMMETRY or kind == PERIODIC or kind == HIDDEN_PERIOD:
+        if kind == SYMMETRIZE or kind == HIDDEN_SYMMETRY:
+            h, w = _symmetrize(a, b, src, dst)
+            u = b
+        else:
+            h, w = _periodic(a, b if kind == PERIODIC else 0, src, dst)
+            u = a
+        return (h, w) if kind == SYMMETRIZE or kind == PERIODIC else _hidden(u, src, h, w, dst)
     if kind == DENOISE:
         return _denoise(a, src, dst)
     if kind == SYMMETRIZE_OFFSET:
         return _symmetrize_offset(a, b, src, dst)
-    if kind == LINE_MAJORITY:
-        return _colours(kind, a, 0, src, dst)
-    bg = _background(src)
+    bg = 0 if kind == LINE_MAJORITY else _background(src)
     if kind == RAYS:
         return _rays(a, b, bg, src, dst)
     if kind == CONNECT:
         return _connect(a, b, bg, src, dst)
     if kind == CLEAR_LINES:
         return _clear_lines(a, bg, src, dst)
-    if kind == COLOUR_OF or kind == UNIFORM:
+    if kind == COLOUR_OF or kind == UNIFORM or kind == LINE_MAJORITY:
         return _colours(kind, a, bg, src, dst)
     if kind == CELLS_TO_PIXELS or kind == FILL_CELLS:
         return _cells(kind, bg, src, dst)
