@@ -1,11 +1,13 @@
-"""The numba kernels (solver/dsl/kernels.py) stand for general ops of the same name: each kernel's result
-equals its op's on real grids of development tasks and on random grids (None where the op is None), under
-facts that make every op of the catalogue, for both shape cases and several scale factors."""
+"""The numba kernels (solver/dsl/kernels.py, kernels_draw.py) stand for general ops of the same name: each
+kernel's result equals its op's on real grids of development tasks, on random grids and on grids made for
+the rarer cases (None where the op is None), under facts that make every op of the catalogue, for both
+shape cases and several scale factors."""
 from __future__ import annotations
 
 import numpy as np
 
 from solver.dsl import kernels as K
+from solver.dsl import kernels_draw as KD
 from solver.dsl import grids as G
 from solver.dsl.grids import defined
 from solver.dsl.ops import build_ops, every_fact
@@ -36,8 +38,11 @@ def test_kernels_cover_the_cheap_families():
                 "periodic_fill", "denoise", "hidden_by_symmetry", "hidden_by_period", "symmetrize_offset",
                 "cells_to_pixels", "fill_cells"):
         assert fam in names, fam
+    ops = kernel_ops()
     for d in G.RAY_DIRECTIONS:  # every direction has its kernel
-        assert f"rays[{d}]" in kernel_ops(), d
+        assert f"rays[{d}]" in ops, d
+    for name, (kernel, _) in ops.items():  # kernels.py's kind codes stay below kernels_draw.py's
+        assert (kernel[0] >= KD.FIRST) == (name.split("[")[0] in KD.FAMILIES), name
     assert K.kernel_for("part[sep,first]") is None  # the separator splitter has no kernel
     assert K.kernel_for("crop_object[c8,largest]") is None
 
