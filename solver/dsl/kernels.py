@@ -21,16 +21,18 @@ import numba
 import numpy as np
 
 from ..tasks import MAX_SIDE
+from . import kernels_draw as KD
 from .prims.basics import _background
 from .kernels_objects import (KEEP_OBJECT, KEEP_SOLID, MODES, OBJ_ALONE, OBJ_CROP, REMOVE_NOISE, REMOVE_OBJECT,
                               SELECTORS, objects_op)
 
 # The files whose njit functions end up in the compiled code of apply and of deep.py's level loop.
-_LINKED = ("kernels.py", "kernels_objects.py", "objects.py", "prims/basics.py", "prims/drawing.py", "deep.py")
+_LINKED = ("kernels.py", "kernels_objects.py", "kernels_draw.py", "objects.py", "prims/basics.py", "prims/drawing.py",
+           "prims/completion.py", "deep.py")
 
 
 def _drop_stale_caches(here: Path = Path(__file__).parent) -> bool:
-    """Drop the numba cache of this module, kernels_objects and deep when a file of _LINKED changed since it
+    """Drop the numba cache of this module, kernels_objects, kernels_draw and deep when a file of _LINKED changed since it
     was written; True when it did. numba (cache=True) keys a function's cached code by its own file only,
     but the code holds the njit functions it calls from other files compiled in: after an edit or a merge
     that changes kernels_objects.py and not kernels.py, apply (and deep.py's _expand, which calls apply)
@@ -41,7 +43,7 @@ def _drop_stale_caches(here: Path = Path(__file__).parent) -> bool:
     if stamp.is_file() and stamp.read_text() == digest:
         return False
     try:
-        for prefix in ("kernels.", "kernels_objects.", "deep."):
+        for prefix in ("kernels.", "kernels_objects.", "kernels_draw.", "deep."):
             for f in cache.glob(prefix + "*.nb[ic]"):
                 f.unlink(missing_ok=True)
         stamp.write_text(digest)
@@ -56,6 +58,7 @@ _drop_stale_caches()
 D8, MIRROR, CROP, TRIM, COMPRESS, UPSCALE, TILE, DOWNSCALE = 1, 2, 3, 4, 5, 6, 7, 8
 KEEP_COLOUR, REMOVE_COLOUR, BINARISE, GRAVITY, SHIFT, FILL_ENCLOSED, BORDER = 9, 10, 11, 12, 13, 14, 15
 PART, COMBINE, OVERLAY, PAD, MOTIF, FLOOD = 16, 17, 18, 19, 20, 21
+# KD.FIRST (40) and up: kernels_draw.py's (lines, colour roles, completion, lattice cells)
 
 D8_ELEMENTS = ("identity", "rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "antitranspose")
 MIRRORS = ("right", "left", "down", "up", "quad")
@@ -104,6 +107,8 @@ def kernel_for(name: str) -> tuple[int, int, int] | None:
             return REMOVE_NOISE, MODES.index(args[0]), 0
         if fam == "keep_solid" and not args:
             return KEEP_SOLID, 0, 0
+        if fam in KD.FAMILIES:
+            return KD.kernel_for(fam, args)
     except (ValueError, IndexError):  # a parameter no kernel takes (the separator splitter, a 'nand', m4)
         return None
     return None
@@ -533,6 +538,8 @@ def _parts(kind, s, b, bg, src, dst):
 @numba.njit(cache=True)
 def apply(kind, a, b, src, dst):
     """Op (kind, a, b) on src into dst's corner: its (height, width), or (-1, -1) where undefined."""
+    if kind >= KD.FIRST:
+        return KD.apply(kind, a, b, src, dst)
     if kind == D8:
         return _d8(a, src, dst)
     if kind == MIRROR:
