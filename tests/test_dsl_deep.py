@@ -112,3 +112,15 @@ def test_the_search_keeps_the_deep_programs_and_counts_them_once():
     assert on.programs and all(np.array_equal(o, ex.output) for o, ex in zip(on.programs[0].outputs, task.test))
     texts = [p.text for p in on.programs]
     assert len(texts) == len(set(texts))
+
+
+def test_a_deep_search_out_of_memory_leaves_the_main_search_to_go_on(monkeypatch):
+    task = three_step_task(("gravity[down]",), seed=0)
+
+    def no_room(*args, **kwargs):
+        raise MemoryError  # what numpy raises under the worker's address-space cap (pool.limit_memory)
+    monkeypatch.setattr(D.Deep, "__init__", no_room)
+    cfg = DslConfig(catalogues=("general",), second_pass="", max_nodes=3000)
+    res = S.Search(task, cfg, S.Clock(60.0, Deadline.never())).run()
+    assert res.deep is None
+    assert res.programs and all(np.array_equal(o, ex.output) for o, ex in zip(res.programs[0].outputs, task.test))

@@ -129,7 +129,12 @@ class Search(Frontier, Fitting, Composer):
         root = Node(self.inputs, "x", 0.0, 0, hashes)
         self.pushed[0] = 1
         self._check(root)
-        self.deep = self._deep() if min(self.cfg.deep_depth, self.cfg.max_depth) > 0 else None
+        self.deep = None
+        if min(self.cfg.deep_depth, self.cfg.max_depth) > 0:
+            try:
+                self.deep = self._deep()
+            except MemoryError:  # the worker's address-space cap: the main search goes on without it
+                pass
         frontier: list = [(0.0, 0, root)]
         counter = [0]
         for name, grids in self._start_states():
