@@ -15,6 +15,9 @@ every op was applied to; `full` is the largest d such that every state of a dept
 (states refused for memory are not counted as put on the frontier here). `pass@2` counts test outputs
 whose truth is among the first two programs of Search.run() (the first pass only; bench/dsl.py scores
 the whole stage, use it for the benchmark's pass@2). Per-task lines are printed for development tasks only.
+For a checkout with the deep search (solver/dsl/deep.py) it also reports the deep search's depth fully
+checked, programs checked and CPU, and programs checked per CPU-s of both searches together (a main-search
+state is one program checked through every final step; a deep one, through the colour map).
 """
 from __future__ import annotations
 
