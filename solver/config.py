@@ -96,8 +96,9 @@ class DslConfig:
     batch_ops: bool = True
     # The deep search (solver/dsl/deep.py): every program of up to deep_depth general ops that have numba
     # kernels, with a colour map as the final step, before the main search (0: off; max_depth bounds it
-    # too). It stops at deep_share of the CPU budget (depth 3 over ~130 kernels takes about 0.15 CPU-s on
-    # the median task) and keeps its states in deep_memory_fraction of memory_mb.
+    # too). It stops at deep_share of the CPU budget (depth 3 over a task's ~320 kernel ops took 1.5 CPU-s
+    # a task on average, bench/results/dsl_depth.txt) and keeps its states in deep_memory_fraction of
+    # memory_mb.
     deep_depth: int = 3
     deep_share: float = 0.3
     deep_memory_fraction: float = 0.15

@@ -26,6 +26,10 @@ icecuber: start states beside the input (_start_states), holes filled from patch
 pairs but one when the stack stops short (_compose), and a second search on the transposed task when the
 first finds nothing (search()).
 
+Before the main search, the deep search (deep.py) checks every program of up to three general ops that have
+numba kernels, with a colour map as the final step, in compiled code; its programs join `found` with the
+texts and costs this search would give them.
+
 The search is three mixins over one state: frontier.py (expansion, dedup, the memory cap), fitting.py (the
 learned final steps on each new state) and compose.py (pieces stacked when nothing fits); this module joins
 them, starts the search and ranks what it found.
