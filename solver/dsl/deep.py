@@ -115,6 +115,16 @@ def _maps_onto(g, h, w, t, th, tw, cmap):
 
 
 @numba.njit(cache=True)
+def _apply_to(kind, a, b, cells, off, hs, ws, p, k, scratch, sh, sw):
+    """Op (kind, a, b) on grid k of stored state p, into scratch[k] (its shape in sh[k], sw[k]); False where
+    the op is undefined there."""
+    h, w = hs[p, k], ws[p, k]
+    oh, ow = K.apply(kind, a, b, cells[off[p, k]:off[p, k] + h * w].reshape((h, w)), scratch[k])
+    sh[k], sw[k] = oh, ow
+    return oh >= 0
+
+
+@numba.njit(cache=True)
 def _expand(cells, off, hs, ws, thash, order, lo, hi, kinds, aa, bb, n_train,
             tcells, toff, th, tw, store, count, parent, opi, table, fit_par, fit_op, scratch, sh, sw, stats):
     """Every op on parents order[lo:hi]. Stored children go to the end of the buffers (count = [states,
@@ -131,16 +141,12 @@ def _expand(cells, off, hs, ws, thash, order, lo, hi, kinds, aa, bb, n_train,
             fits = True
             cmap[:] = -1
             for k in range(n_train):
-                h, w = hs[p, k], ws[p, k]
-                src = cells[off[p, k]:off[p, k] + h * w].reshape((h, w))
-                oh, ow = K.apply(kinds[o], aa[o], bb[o], src, scratch[k])
-                if oh < 0:
+                if not _apply_to(kinds[o], aa[o], bb[o], cells, off, hs, ws, p, k, scratch, sh, sw):
                     ok = False
                     break
-                sh[k], sw[k] = oh, ow
                 if fits:
                     t = tcells[toff[k]:toff[k] + th[k] * tw[k]].reshape((th[k], tw[k]))
-                    fits = _maps_onto(scratch[k], oh, ow, t, th[k], tw[k], cmap)
+                    fits = _maps_onto(scratch[k], sh[k], sw[k], t, th[k], tw[k], cmap)
                 if not store and not fits:  # the last level: a child that cannot fit is of no use
                     ok = False
                     break
@@ -152,13 +158,9 @@ def _expand(cells, off, hs, ws, thash, order, lo, hi, kinds, aa, bb, n_train,
             if store and key == thash[p]:
                 continue  # no train grid changed: no evidence for this step
             for k in range(n_train, n_k):
-                h, w = hs[p, k], ws[p, k]
-                src = cells[off[p, k]:off[p, k] + h * w].reshape((h, w))
-                oh, ow = K.apply(kinds[o], aa[o], bb[o], src, scratch[k])
-                if oh < 0:
+                if not _apply_to(kinds[o], aa[o], bb[o], cells, off, hs, ws, p, k, scratch, sh, sw):
                     ok = False
                     break
-                sh[k], sw[k] = oh, ow
             if not ok:
                 continue
             if store:
