@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from .prims.basics import _background
-from .prims.completion import _best_mirror_axis, _denoise as _denoise_rounds  # (numba: called as they are)
+from .prims.completion import _best_mirror_axis, _first_period, _denoise as _denoise_rounds  # (numba: called as they are)
 
 # kind codes (kernels.py's run below FIRST)
 FIRST = 40
@@ -326,43 +326,26 @@ def _periodic(u, kind, src, dst):
         return h, w
     if unknown == h * w:
         return -1, -1
-    motif = np.empty(h * w, np.int16)
+    periods = np.empty((h * w, 2), np.int64)  # completion._periods' order: area, then rows; py <= h, px <= w
+    n = 0
     for area in range(1, h * w + 1):
         if area * 2 > h * w + max(h, w) or area > h * w - unknown:
             break  # (a motif larger than the known cells cannot be complete: no later period fits either)
         for py in range(1, min(h, area) + 1):
             px = area // py
-            if area % py or px > w or (py == h and px == w):
-                continue
-            motif[:area] = -1
-            ok = True
-            for i in range(h):
-                for j in range(w):
-                    v = src[i, j]
-                    if v == u:
-                        continue
-                    jj = j if kind == 0 else ((j - i) % px if kind == 1 else (j + i) % px)
-                    k = (i % py) * px + jj % px
-                    if motif[k] < 0:
-                        motif[k] = v
-                    elif motif[k] != v:
-                        ok = False
-                        break
-                if not ok:
-                    break
-            if ok:
-                for k in range(area):
-                    if motif[k] < 0:
-                        ok = False
-                        break
-            if ok:
-                for i in range(h):
-                    for j in range(w):
-                        if src[i, j] == u:
-                            jj = j if kind == 0 else (j - i if kind == 1 else j + i)
-                            dst[i, j] = motif[(i % py) * px + jj % px]
-                return h, w
-    return -1, -1  # (the 1x1 grid, whose only period is itself, returned above)
+            if area % py == 0 and px <= w and not (py == h and px == w):
+                periods[n, 0], periods[n, 1] = py, px
+                n += 1
+    k, motif = _first_period(src, np.uint8(u), periods[:n], kind)
+    if k >= 0:
+        py, px = periods[k, 0], periods[k, 1]
+        for i in range(h):
+            for j in range(w):
+                if src[i, j] == u:
+                    jj = j if kind == 0 else (j - i if kind == 1 else j + i)
+                    dst[i, j] = motif[(i % py) * px + jj % px]
+        return h, w
+    return -1, -1  # no period fits (a 1x1 grid, whose only period is itself, was answered above)
 
 
 @numba.njit(cache=True)
