@@ -378,6 +378,54 @@ def test_stacker_refuses_a_patchwork_of_pieces_that_each_help_on_one_pair_only()
     assert st.stack(6) == [("both", "paint")]
 
 
+def test_stacker_asks_only_the_pairs_left_open_and_never_one_pair_alone():
+    from solver.dsl import pieces
+    base = np.zeros((1, 2), np.uint8)
+    # "top" finishes the first two pairs; "under" fixes what is left of the other two (and paints the first
+    # two wrong, but only where "top" fixed them). It fixes nothing on the finished pairs: it may follow.
+    targets = [grid([[3, 3]]), grid([[3, 3]]), grid([[3, 4]]), grid([[4, 3]])]
+    st = pieces.Stacker(targets, [base] * 4, ("paint",), limit=10)
+    st.add("top", 1.0, [grid([[3, 3]]), grid([[3, 3]]), grid([[3, 0]]), grid([[0, 3]])])
+    st.add("under", 1.0, [grid([[4, 4]]), grid([[4, 4]]), grid([[4, 4]]), grid([[4, 4]])])
+    assert st.stack(6) == [("top", "paint"), ("under", "paint")]
+    # With one pair left open a piece for it alone is a patch: the stack stops.
+    targets = [grid([[3, 3]]), grid([[3, 3]]), grid([[3, 4]])]
+    st = pieces.Stacker(targets, [base] * 3, ("paint",), limit=10)
+    st.add("top", 1.0, [grid([[3, 3]]), grid([[3, 3]]), grid([[3, 0]])])
+    st.add("under", 1.0, [grid([[4, 4]])] * 3)
+    assert st.stack(6) is None
+
+
+def layers_pair(seed: int, order=(1, 3, 2, 0), colours=(5, 6, 9, 4)) -> tuple[list, list]:
+    """Four 3x3 layers, one colour each, in the quadrants of a 6x6 input; the output lays them on top of each
+    other in a fixed order (quadrant 1 on top, then 3, 2, 0) that no single program of the search was
+    seen to give. Every output cell is covered by some layer, so the outputs share no background colour."""
+    rng = np.random.default_rng(seed)
+    while True:
+        masks = rng.random((4, 3, 3)) < 0.45
+        if masks.any(axis=0).all() and all(masks[i].any() for i in range(4)):
+            break
+    x = np.zeros((6, 6), np.uint8)
+    y = np.zeros((3, 3), np.uint8)
+    for i, (r, c) in enumerate([(0, 0), (0, 3), (3, 0), (3, 3)]):
+        x[r:r + 3, c:c + 3] = np.where(masks[i], colours[i], 0)
+    for i in reversed(order):
+        y[masks[i]] = colours[i]
+    return x.tolist(), y.tolist()
+
+
+def test_layers_laid_in_order_compose_on_the_inputs_background():
+    # The outputs have no colour in common to draw on: the blank canvas is then the inputs' background, and
+    # the stack (layer by layer, the top first) reproduces every pair where no single op does.
+    from solver.dsl.compose import common_background
+    task = task_of([layers_pair(s) for s in (0, 1, 3, 9)], [layers_pair(11)])
+    assert common_background([ex.output for ex in task.train]) is None
+    out = solve_with_stats(task, fast_cfg(seconds_per_task=20.0, max_nodes=6000), Deadline.never())
+    best = out.candidates[0]
+    assert is_fitting(best) and best.program.startswith("compose("), best.program
+    assert np.array_equal(best.grid, task.test[0].output)
+
+
 def rays_pair(seed: int) -> tuple[list, list]:
     """Red dots cast rays to the right, blue dots rays down; where they cross the red one is on top. Red
     dots keep out of blue columns, blue dots out of red rows, so each rule alone is right off the

@@ -725,6 +725,36 @@ def lattices_pick_densest(rng: Rng) -> PairFn:
     return pair
 
 
+def lattices_overlay_priority(rng: Rng) -> PairFn:
+    """Equal parts side by side, each a layer of its own colour; the output lays them on top of each other,
+    in an order fixed by the task (not necessarily first or last on top)."""
+    n = side(rng, 2, 4)
+    bg = 0
+    pal = colours(rng, n, bg)
+    order = [int(i) for i in rng.permutation(n)]  # the part on top first
+    vertical = bool(rng.integers(2))
+    sep = int(rng.choice([c for c in range(1, 10) if c not in pal])) if rng.random() < 0.5 else None
+
+    def pair(r: Rng) -> Pair | None:
+        h, w = side(r, 3, 5), side(r, 3, 5)
+        masks = [r.random((h, w)) < r.uniform(0.25, 0.5) for _ in range(n)]
+        y = np.full((h, w), bg, np.uint8)
+        for i in reversed(order):  # the bottom layer first, the top one last
+            y[masks[i]] = pal[i]
+        if any(not (y == pal[i]).any() for i in range(n)):
+            return None  # a layer hidden everywhere says nothing of its place in the order
+        row = []
+        for i in range(n):
+            if row and sep is not None:
+                row.append(np.full((h, 1), sep, np.uint8))
+            row.append(np.where(masks[i], pal[i], bg).astype(np.uint8))
+        x = np.concatenate(row, 1)
+        if np.bincount(x.ravel()).argmax() != bg:
+            return None  # the scenes keep the background the most common colour
+        return (x.T.copy(), y.T.copy()) if vertical else (x, y)
+    return pair
+
+
 # ---- two concepts in a row
 
 def then(first: Rule, second: Callable[[Rng], Callable[[Grid], Grid]]) -> Rule:
@@ -788,6 +818,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("outline", "fills", fills_outline),
     Generator("combine_halves", "lattices", lattices_combine),
     Generator("densest_part", "lattices", lattices_pick_densest),
+    Generator("overlay_priority", "lattices", lattices_overlay_priority),
     Generator("largest_then_flip", "compose", then(objects_crop_largest, flip_step)),
     Generator("crop_then_upscale", "compose", then(crop_content, upscale_step)),
     Generator("denoise_then_mirror", "compose", then(objects_remove_noise, mirror_step)),

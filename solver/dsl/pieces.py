@@ -6,7 +6,7 @@ its cells it paints over a base (the input, or a blank canvas when the outputs a
 'erase' those it paints the background. Pieces are stacked in order and the first one to paint a cell
 fixes it. The stacker is greedy: each next piece is one that paints no unfixed cell wrong, on any train pair
 (it may be wrong only where earlier pieces already fixed the cell), fixes some cell the base has wrong on
-every train pair (a piece that helps on one pair only is a patch for that pair, not a rule: such patchworks
+every train pair the stack has not finished yet, two pairs at least (a piece that helps on one pair only is a patch for that pair, not a rule: such patchworks
 fit the train pairs and miss the test), and of those fixes the most; it stops when every such cell is fixed
 (a program) or no piece helps (nothing).
 
@@ -121,7 +121,13 @@ class Stacker:
             if len(chosen) >= max_pieces:
                 break
             fixes = np.add.reduceat(paint & left, self.starts, axis=1)  # per piece, per train pair
-            ok = ~(wrong & ~fixed).any(axis=1) & (fixes[:, counted] > 0).all(axis=1)
+            # Pairs the stack has already finished cannot ask for more (an overlay by priority finishes
+            # some pairs with its first layer): the piece must fix cells on every pair with cells left, and
+            # those must be two or more (a piece for the one pair left is a patch for it).
+            open_ = counted & (np.add.reduceat(left, self.starts) > 0)
+            if open_.sum() < min(2, counted.sum()):
+                break
+            ok = ~(wrong & ~fixed).any(axis=1) & (fixes[:, open_] > 0).all(axis=1)
             gain = np.where(ok, fixes.sum(axis=1), 0)
             best = int(np.argmax(gain))
             if gain[best] == 0:

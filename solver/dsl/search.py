@@ -111,8 +111,14 @@ class Search(Frontier, Fitting, Composer):
         # Issue 16 hook (size.py): when the inputs do not tell the outputs' shapes, some node's shapes may.
         self.sizes = size.SizePredictor(self.target_shapes, self.n_train) if self.test_shapes is None else None
         # Composition on a blank canvas, for tasks whose outputs are not their inputs' shape: the colour
-        # every train output has most of (None when they differ, or when the shapes are the same).
-        self.canvas = None if self.facts.same_shape else common_background(self.targets)
+        # every train output has most of; when they have none in common (layers laid over each other cover
+        # every cell), the inputs' background, which pieces leave unpainted (icecuber's transparent black).
+        # None when the shapes are the same.
+        self.canvas = None
+        if not self.facts.same_shape:
+            self.canvas = common_background(self.targets)
+            if self.canvas is None:
+                self.canvas = common_background(self.inputs[:self.n_train])
         self.resize_cache: dict[tuple, list[Fitted]] = {}
         self.step_cache = StepCache(cfg.memory_mb * 2 ** 20 * STEP_CACHE_FRACTION)
         self.misfits: set[tuple] = set()  # (node shapes, resize step index): gives the wrong output shapes
