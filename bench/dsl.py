@@ -27,7 +27,9 @@ Numbers (all from the DSL's own candidates, no baseline fallback):
   memory          peak resident memory of any worker process, and the largest per-task state store
 A line per DEVELOPMENT task follows the table (its status and the best program, which bench/op_usage.py
 and solver/dsl/fit_costs.py read), so nobody has to rerun the benchmark to see what solved what. Held-out
-tasks are never printed one by one: they appear only in the held-out row of the table (issue 24).
+tasks are never printed one by one: they appear only in the held-out row of the table and as counts in
+the by-kind table (pass@2 per kind of task, task_kind), which says where the search fails on tasks nobody
+wrote an op from (issue 24).
 """
 from __future__ import annotations
 
@@ -119,6 +121,44 @@ def summarise(rows: list[dict], label: str) -> list[str]:
             f"{reach:>5g} {full:>4g} {deep:>4g}"]
 
 
+def task_kind(task) -> str:
+    """What the train pairs do, read off their grids alone: same shape (only background cells painted,
+    only cells erased to background, or both; with a colour no input has), smaller (the output a window of
+    the input, or not), bigger, or mixed. For the by-kind table: where the search fails, in aggregate."""
+    pairs = [(ex.input, ex.output) for ex in task.train]
+    if all(x.shape == y.shape for x, y in pairs):
+        bgs = [int(np.bincount(x.ravel(), minlength=10).argmax()) for x, _ in pairs]
+        add = all(((x != y) <= (x == b)).all() for (x, y), b in zip(pairs, bgs))
+        erase = all(((x != y) <= (y == b)).all() for (x, y), b in zip(pairs, bgs))
+        new = any(set(np.unique(y[x != y]).tolist()) - set(np.unique(x).tolist()) for x, y in pairs)
+        return "same:" + ("paint" if add else "erase" if erase else "both") + ("+new colour" if new else "")
+    if all(y.shape[0] <= x.shape[0] and y.shape[1] <= x.shape[1] for x, y in pairs):
+        def window(x, y):
+            h, w = y.shape
+            return any((x[i:i + h, j:j + w] == y).all()
+                       for i in range(x.shape[0] - h + 1) for j in range(x.shape[1] - w + 1))
+        return "smaller:" + ("window" if all(window(x, y) for x, y in pairs) else "other")
+    if all(y.shape[0] >= x.shape[0] and y.shape[1] >= x.shape[1] for x, y in pairs):
+        return "bigger"
+    return "mixed"
+
+
+def by_kind(rows: list[dict]) -> list[str]:
+    """pass@2 per task kind (task_kind), development and held-out side by side: counts only."""
+    out = [f"{'kind':<22} {'dev tasks':>9} {'solved':>6} {'pass@2':>7}   {'held-out tasks':>14} {'solved':>6} "
+           f"{'pass@2':>7}"]
+    for kind in sorted({r["kind"] for r in rows}):
+        cells = []
+        for held in (False, True):
+            rs = [r for r in rows if r["kind"] == kind and r["held"] == held]
+            n_out = sum(r["n_test"] for r in rs)
+            rate = f"{sum(r['n_right'] for r in rs) / n_out:>7.1%}" if n_out else f"{'-':>7}"
+            cells.append((len(rs), sum(r["solved"] for r in rs), rate))
+        (a, b, c), (d, e, f) = cells
+        out.append(f"{kind:<22} {a:>9} {b:>6} {c}   {d:>14} {e:>6} {f}")
+    return out
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -179,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(summarise([r for r in rows if r["held"]], "held-out")))
     print(f"peak worker RSS {max_rss:.0f} MiB, largest state store {max_state / 2 ** 20:.1f} MiB, "
           f"errors {errors}, wall {wall:.0f} s")
+    print("\n".join(by_kind(rows)))
     if not args.quiet:
         print("\n".join(sorted(lines)))
     if len(rows) < len(tasks):
@@ -201,7 +242,8 @@ def _run(progress, challenges, truths, rows: list[dict], lines: list[str]) -> No
         depths = [c[1] for c, good in zip(cov, ok) if good and c and c[0]]
         fit_ok = fit and all(i < len(truth) and right(attempts(out.candidates, i, True), truth[i])
                              for i in range(n_test))
-        rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "n_test": n_test, "n_right": sum(ok),
+        rows.append({"id": out.task_id, "held": is_held_out(out.task_id), "kind": task_kind(task),
+                     "n_test": n_test, "n_right": sum(ok),
                      "solved": all(ok), "fit": fit, "fit_solved": fit_ok, "cpu": out.cpu_seconds,
                      "nodes": out.nodes, "n_covered": sum(bool(c and c[0]) for c in cov), "depths": depths,
                      "reach": out.depth_reached, "full": out.depth_full, "deep": out.deep_full, "rss": out.max_rss_mb,
