@@ -40,7 +40,8 @@ def test_kernels_cover_the_cheap_families():
                 "rays", "connect", "fill_clear_lines", "majority_colour", "minority_colour", "most_common_colour",
                 "uniform_colour", "uniform_minority", "column_majority", "row_majority", "symmetrize",
                 "periodic_fill", "denoise", "hidden_by_symmetry", "hidden_by_period", "symmetrize_offset",
-                "cells_to_pixels", "fill_cells"):
+                "cells_to_pixels", "fill_cells", "outline", "outline4", "interior", "fill_boxes", "object_gravity",
+                "each_object", "move_to_touch", "filter"):
         assert fam in names, fam
     ops = kernel_ops()
     for d in G.RAY_DIRECTIONS:  # every direction has its kernel
@@ -49,6 +50,10 @@ def test_kernels_cover_the_cheap_families():
         assert (kernel[0] >= KD.FIRST) == (name.split("[")[0] in KD.FAMILIES), name
     assert K.kernel_for("part[sep,first]") is None  # the separator splitter has no kernel
     assert K.kernel_for("crop_object[m4,largest]") is None  # nor 4-connected multicolour objects
+    assert K.kernel_for("filter[c8,top,max|in_place]") is None  # nor the list pipeline's filters
+    from solver.dsl import kernels_objects as KO
+    from solver.dsl import lists as L
+    assert KO.PROPERTIES == tuple(L.PROPERTIES) and KO.KEEPS == L.KEEPS  # filter's kernel reads them by index
     # every selector of every object family has its kernel, under the selector's own index
     assert K.SELECTORS == tuple(O.SELECTORS)
     for name in kernel_ops():

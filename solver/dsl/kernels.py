@@ -23,8 +23,9 @@ import numpy as np
 from ..tasks import MAX_SIDE
 from . import kernels_draw as KD
 from .prims.basics import _background
-from .kernels_objects import (KEEP_OBJECT, KEEP_SOLID, MODES, OBJ_ALONE, OBJ_CROP, REMOVE_NOISE, REMOVE_OBJECT,
-                              SELECTORS, objects_op)
+from .kernels_objects import (EACH_OBJECT, FALLS, FILL_BOXES, FILTER, KEEP_OBJECT, KEEP_SOLID, KEEPS, MODES,
+                              MOVE_TO_TOUCH, OBJ_ALONE, OBJ_CROP, OBJECT_GRAVITY, PROPERTIES, REMOVE_NOISE,
+                              REMOVE_OBJECT, SELECTORS, TURNS, objects_op)
 
 # The files whose njit functions end up in the compiled code of apply and of deep.py's level loop.
 _LINKED = ("kernels.py", "kernels_objects.py", "kernels_draw.py", "objects.py", "prims/basics.py", "prims/drawing.py",
@@ -107,6 +108,16 @@ def kernel_for(name: str) -> tuple[int, int, int] | None:
             return REMOVE_NOISE, MODES.index(args[0]), 0
         if fam == "keep_solid" and not args:
             return KEEP_SOLID, 0, 0
+        if fam == "fill_boxes" and len(args) == 1:
+            return FILL_BOXES, 0, int(args[0])  # c8 objects, as the catalogue op reads them
+        if fam == "object_gravity" and len(args) == 1:
+            return OBJECT_GRAVITY, 1, FALLS.index(args[0])  # m8 objects, as the catalogue op reads them
+        if fam == "each_object" and len(args) == 2:
+            return EACH_OBJECT, MODES.index(args[0]), TURNS.index(args[1])
+        if fam == "move_to_touch" and len(args) == 2:
+            return MOVE_TO_TOUCH, MODES.index(args[0]), SELECTORS.index(args[1])
+        if fam == "filter" and len(args) == 3 and "|" not in args[2]:  # not the list pipeline's filter[..|join]
+            return FILTER, MODES.index(args[0]), 4 * PROPERTIES.index(args[1]) + KEEPS.index(args[2])
         if fam in KD.FAMILIES:
             return KD.kernel_for(fam, args)
     except (ValueError, IndexError):  # a parameter no kernel takes (the separator splitter, a 'nand', m4)
@@ -565,7 +576,7 @@ def apply(kind, a, b, src, dst):
         return _frame(kind, a, bg, src, dst)
     if kind == PART or kind == COMBINE or kind == OVERLAY:
         return _parts(kind, a, b, bg, src, dst)
-    if OBJ_CROP <= kind <= KEEP_SOLID:
+    if OBJ_CROP <= kind <= FILTER:
         return objects_op(kind, a, b, bg, src, dst)
     return -1, -1
 

@@ -22,6 +22,7 @@ RAYS, CONNECT, CLEAR_LINES = 40, 41, 42
 COLOUR_OF, UNIFORM, LINE_MAJORITY = 43, 44, 45
 SYMMETRIZE, HIDDEN_SYMMETRY, PERIODIC, HIDDEN_PERIOD, DENOISE, SYMMETRIZE_OFFSET = 46, 47, 48, 49, 50, 51
 CELLS_TO_PIXELS, FILL_CELLS = 52, 53
+OUTLINE, INTERIOR = 54, 55
 
 # The 8 steps in drawing.RAY_DIRECTIONS' order: each ray direction is a range of them (a, b).
 _DY = np.array([0, 0, 1, -1, 1, 1, -1, -1], np.int64)
@@ -35,7 +36,7 @@ SYMMETRIES = ("lr", "ud", "rot180", "transpose", "rot90", "lr_ud")  # completion
 FAMILIES = frozenset({"rays", "connect", "fill_clear_lines", "uniform_colour", "uniform_minority",
                       "column_majority", "row_majority", "symmetrize", "hidden_by_symmetry", "periodic_fill",
                       "hidden_by_period", "denoise", "symmetrize_offset", "cells_to_pixels", "fill_cells",
-                      *COLOUR_PICKS})
+                      "outline", "outline4", "interior", *COLOUR_PICKS})
 
 
 def kernel_for(fam: str, args: list[str]) -> tuple[int, int, int] | None:
@@ -54,6 +55,10 @@ def kernel_for(fam: str, args: list[str]) -> tuple[int, int, int] | None:
         return SYMMETRIZE_OFFSET, ("lr", "ud").index(args[0]), int(args[1])
     if fam == "periodic_fill" and len(args) == 2:
         return PERIODIC, int(args[0]), int(args[1])
+    if fam in ("outline", "outline4") and len(args) == 1:
+        return OUTLINE, int(args[0]), int(fam == "outline")
+    if fam == "interior" and len(args) == 1:
+        return INTERIOR, int(args[0]), 0
     if args:
         return None
     if fam in COLOUR_PICKS:
@@ -463,6 +468,44 @@ def _cells(kind, bg, src, dst):
     return h, w
 
 
+# ---- outlines (objects.outline_objects, objects.interior)
+
+@numba.njit(cache=True)
+def _outline(kind, colour, diagonal, bg, src, dst):
+    """OUTLINE: the background cells next to the foreground (4-, or with `diagonal` 8-neighbours) painted
+    `colour`; undefined on a grid of background only. INTERIOR: the foreground cells whose four neighbours
+    are all foreground (the grid's edge counts as background) painted `colour`."""
+    h, w = src.shape
+    any_fg = False
+    for i in range(h):
+        for j in range(w):
+            dst[i, j] = src[i, j]
+            any_fg = any_fg or src[i, j] != bg
+    if kind == OUTLINE and not any_fg:
+        return -1, -1
+    for i in range(h):
+        for j in range(w):
+            fg = src[i, j] != bg
+            if kind == INTERIOR:
+                if fg and 0 < i < h - 1 and 0 < j < w - 1 and src[i - 1, j] != bg and src[i + 1, j] != bg \
+                        and src[i, j - 1] != bg and src[i, j + 1] != bg:
+                    dst[i, j] = colour
+                continue
+            if fg:
+                continue
+            near = False
+            for di in range(-1, 2):
+                for dj in range(-1, 2):
+                    if (di == 0 and dj == 0) or (not diagonal and di != 0 and dj != 0):
+                        continue
+                    y, x = i + di, j + dj
+                    if 0 <= y < h and 0 <= x < w and src[y, x] != bg:
+                        near = True
+            if near:
+                dst[i, j] = colour
+    return h, w
+
+
 @numba.njit(cache=True)
 def apply(kind, a, b, src, dst):
     """Op (kind, a, b), kind >= FIRST, on src into dst's corner (kernels.apply's contract). (Each helper has
@@ -490,4 +533,6 @@ def apply(kind, a, b, src, dst):
         return _colours(kind, a, bg, src, dst)
     if kind == CELLS_TO_PIXELS or kind == FILL_CELLS:
         return _cells(kind, bg, src, dst)
+    if kind == OUTLINE or kind == INTERIOR:
+        return _outline(kind, a, b, bg, src, dst)
     return -1, -1

@@ -1,21 +1,29 @@
 """The object families of the general basis as numba kernels (kernels.py's `apply` calls `objects_op`).
 
-crop_object / object, keep_object / remove_object, remove_noise and keep_solid, each equal to the catalogue
-op of the same name (tests/test_dsl_kernels.py): the grid is labelled once per call with objects.py's own
-labelling (_label, _stats), so the objects, their reading order and their numbers are the Python ops'; the
-selector then reads them as objects.SELECTORS does, with the same refusals (a tie picks nothing, one object
-is picked whatever the selector). The kernel is (kind, mode index in MODES, selector index in SELECTORS).
+crop_object / object, keep_object / remove_object, remove_noise, keep_solid, fill_boxes, object_gravity,
+each_object, move_to_touch and lists.py's filter, each equal to the catalogue op of the same name (tests/test_dsl_kernels.py): the grid is labelled once per
+call with objects.py's own labelling (_label, _stats), so the objects, their reading order and their numbers
+are the Python ops'; the selector then reads them as objects.SELECTORS does, with the same refusals (a tie
+picks nothing, one object is picked whatever the selector). The kernel is (kind, mode index in MODES,
+selector index in SELECTORS); the third number of fill_boxes is its colour, of object_gravity its direction,
+of each_object its transform, of filter its property and keep.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from .objects import _label, _stats
+from .objects import _fall, _label, _stats
 from .prims.drawing import _reach
 
 # kind codes (after kernels.py's)
-OBJ_CROP, OBJ_ALONE, KEEP_OBJECT, REMOVE_OBJECT, REMOVE_NOISE, KEEP_SOLID = 22, 23, 24, 25, 26, 27
+OBJ_CROP, OBJ_ALONE, KEEP_OBJECT, REMOVE_OBJECT, REMOVE_NOISE, KEEP_SOLID, FILL_BOXES = 22, 23, 24, 25, 26, 27, 28
+OBJECT_GRAVITY, EACH_OBJECT, MOVE_TO_TOUCH, FILTER = 29, 30, 31, 32
+FALLS = ("down", "up", "right", "left")  # object_gravity's directions, by their index b
+TURNS = ("flip_lr", "flip_ud", "rot180", "transpose")  # each_object's transforms, by their index b
+# lists.PROPERTIES and lists.KEEPS in their order (tests check it is): filter's b is prop * 4 + keep
+PROPERTIES = ("size", "box", "colours", "holes", "same_colour", "same_shape")
+KEEPS = ("max", "min", "not_max", "not_min")
 
 MODES = ("c8", "m8", "c4")
 # objects.SELECTORS in its order (tests check it is); _pick reads a selector by its index here
@@ -195,6 +203,131 @@ def _keep_solid(bg, src, dst):
 
 
 @numba.njit(cache=True)
+def _filter(prop, keep, bg, src, lab, n, dst):
+    """lists.filter_pieces: only the objects whose PROPERTIES[prop] is the largest (keep 0), the smallest (1),
+    or all but those (2, 3), on the background; undefined for fewer than two objects or when the property
+    does not tell them apart."""
+    h, w = src.shape
+    if n < 2:
+        return -1, -1
+    box, counts = _stats(src, lab, n)
+    vals = np.zeros(n, np.int64)
+    for k in range(n):
+        if prop == 0:
+            vals[k] = counts[k].sum()
+        elif prop == 1:
+            vals[k] = (box[k, 2] - box[k, 0]) * (box[k, 3] - box[k, 1])
+        elif prop == 2:
+            for c in range(10):
+                vals[k] += counts[k, c] > 0
+        elif prop == 3:
+            vals[k] = _has_hole(lab, k, box[k, 0], box[k, 1], box[k, 2], box[k, 3])
+        elif prop == 4:  # how many objects share its colour (the most common one, as Obj.colour)
+            for m in range(n):
+                vals[k] += np.argmax(counts[k]) == np.argmax(counts[m])
+        else:  # how many objects share its shape (its mask)
+            for m in range(n):
+                vals[k] += _same_cells(src, lab, box, bg, k, m, False)
+    lo, hi = vals.min(), vals.max()
+    if lo == hi:
+        return -1, -1
+    target = hi if keep == 0 or keep == 2 else lo
+    for i in range(h):
+        for j in range(w):
+            k = lab[i, j]
+            dst[i, j] = src[i, j] if k >= 0 and (vals[k] == target) != (keep >= 2) else bg
+    return h, w
+
+
+@numba.njit(cache=True)
+def _each_object(t, bg, src, lab, n, dst):
+    """objects.each_object: every object, in reading order, erased and redrawn turned by TURNS[t] inside its own
+    box (a later object's erasing may take cells an earlier one drew, as in the Python op); undefined without
+    objects, or when a transpose would not keep a box's shape."""
+    h, w = src.shape
+    if n == 0:
+        return -1, -1
+    box, counts = _stats(src, lab, n)
+    for i in range(h):
+        for j in range(w):
+            dst[i, j] = src[i, j]
+    for k in range(n):
+        r0, c0 = box[k, 0], box[k, 1]
+        oh, ow = box[k, 2] - r0, box[k, 3] - c0
+        if t == 3 and oh != ow:
+            return -1, -1
+        for i in range(oh):
+            for j in range(ow):
+                if lab[r0 + i, c0 + j] == k:
+                    dst[r0 + i, c0 + j] = bg
+        for i in range(oh):
+            for j in range(ow):
+                if lab[r0 + i, c0 + j] == k:
+                    ti = i if t == 0 else oh - 1 - i if t <= 2 else j
+                    tj = ow - 1 - j if t == 0 or t == 2 else j if t == 1 else i
+                    dst[r0 + ti, c0 + tj] = src[r0 + i, c0 + j]
+    return h, w
+
+
+@numba.njit(cache=True)
+def _move_to_touch(s, bg, src, lab, n, dst):
+    """objects.move_until_touch: the object SELECTORS[s] picks slides towards the others (the one side their
+    box lies on) until it is 4-adjacent to one of them; undefined when no side or two, when it would leave
+    the grid or pass through them first, or when it already touches."""
+    h, w = src.shape
+    if n < 2:
+        return -1, -1
+    box, counts = _stats(src, lab, n)
+    k = _pick(s, src, lab, n, box, counts, bg)
+    if k < 0:
+        return -1, -1
+    r0, c0, r1, c1 = h, w, -1, -1  # the box of every other object's cells
+    for i in range(h):
+        for j in range(w):
+            if lab[i, j] >= 0 and lab[i, j] != k:
+                r0, c0, r1, c1 = min(r0, i), min(c0, j), max(r1, i + 1), max(c1, j + 1)
+    top, left, bottom, right = box[k, 0], box[k, 1], box[k, 2], box[k, 3]
+    sides = 0
+    dy, dx = 0, 0
+    if r0 >= bottom:
+        sides, dy, dx = sides + 1, 1, 0
+    if r1 <= top:
+        sides, dy, dx = sides + 1, -1, 0
+    if c0 >= right:
+        sides, dy, dx = sides + 1, 0, 1
+    if c1 <= left:
+        sides, dy, dx = sides + 1, 0, -1
+    if sides != 1:
+        return -1, -1
+    step = 0
+    while True:
+        near = False
+        for i in range(top, bottom):
+            for j in range(left, right):
+                if lab[i, j] != k:
+                    continue
+                y, x = i + step * dy, j + step * dx
+                if y < 0 or x < 0 or y >= h or x >= w or (lab[y, x] >= 0 and lab[y, x] != k):
+                    return -1, -1  # off the grid, or through the others without touching them
+                for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                    if 0 <= ny < h and 0 <= nx < w and lab[ny, nx] >= 0 and lab[ny, nx] != k:
+                        near = True
+        if near:
+            break
+        step += 1
+    if step == 0:
+        return -1, -1
+    for i in range(h):
+        for j in range(w):
+            dst[i, j] = bg if lab[i, j] == k else src[i, j]
+    for i in range(top, bottom):
+        for j in range(left, right):
+            if lab[i, j] == k:
+                dst[i + step * dy, j + step * dx] = src[i, j]
+    return h, w
+
+
+@numba.njit(cache=True)
 def objects_op(kind, a, b, bg, src, dst):
     """Object op (kind, mode a, selector b) on src into dst's corner: its (height, width), or (-1, -1)."""
     h, w = src.shape
@@ -210,6 +343,38 @@ def objects_op(kind, a, b, bg, src, dst):
         for i in range(h):
             for j in range(w):
                 dst[i, j] = bg if lab[i, j] >= 0 and size[lab[i, j]] <= 1 else src[i, j]
+        return h, w
+    if kind == FILTER:
+        return _filter(b // 4, b % 4, bg, src, lab, n, dst)
+    if kind == EACH_OBJECT:
+        return _each_object(b, bg, src, lab, n, dst)
+    if kind == MOVE_TO_TOUCH:
+        return _move_to_touch(b, bg, src, lab, n, dst)
+    if kind == OBJECT_GRAVITY:  # objects.object_gravity: rigid falls, the object nearest the wall first
+        if n == 0:
+            return -1, -1
+        box, counts = _stats(src, lab, n)
+        key = np.empty(n, np.int64)
+        for k in range(n):  # objects.object_gravity's sort keys, by direction
+            key[k] = -box[k, 2] if b == 0 else box[k, 0] if b == 1 else -box[k, 3] if b == 2 else box[k, 1]
+        order = np.argsort(key, kind="mergesort")  # stable, as Python's sorted
+        dy = 1 if b == 0 else -1 if b == 1 else 0
+        dx = 1 if b == 2 else -1 if b == 3 else 0
+        out = _fall(src, lab, order, dy, dx, np.uint8(bg))
+        for i in range(h):
+            for j in range(w):
+                dst[i, j] = out[i, j]
+        return h, w
+    if kind == FILL_BOXES:  # objects.fill_object_boxes: the background in any object's box painted colour b
+        box, counts = _stats(src, lab, n)
+        for i in range(h):
+            for j in range(w):
+                dst[i, j] = src[i, j]
+        for k in range(n):
+            for i in range(box[k, 0], box[k, 2]):
+                for j in range(box[k, 1], box[k, 3]):
+                    if src[i, j] == bg:
+                        dst[i, j] = b
         return h, w
     if n == 0 or (kind == KEEP_OBJECT or kind == REMOVE_OBJECT) and n < 2:
         return -1, -1
