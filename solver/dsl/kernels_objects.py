@@ -1,10 +1,11 @@
 """The object families of the general basis as numba kernels (kernels.py's `apply` calls `objects_op`).
 
 crop_object / object, keep_object / remove_object, remove_noise, keep_solid, fill_boxes, object_gravity,
-each_object, move_to_touch and lists.py's filter, each equal to the catalogue op of the same name (tests/test_dsl_kernels.py): the grid is labelled once per
-call with objects.py's own labelling (_label, _stats), so the objects, their reading order and their numbers
-are the Python ops'; the selector then reads them as objects.SELECTORS does, with the same refusals (a tie
-picks nothing, one object is picked whatever the selector). The kernel is (kind, mode index in MODES,
+each_object, move_to_touch and lists.py's filter, each equal to the catalogue op of the same name
+(tests/test_dsl_kernels.py): the grid is labelled once per call with objects.py's own labelling (_label,
+_stats), so the objects, their reading order and their numbers are the Python ops'; the selector then reads
+them as objects.SELECTORS does, with the same refusals (a tie picks nothing, one object is picked whatever
+the selector). The kernel is (kind, mode index in MODES,
 selector index in SELECTORS); the third number of fill_boxes is its colour, of object_gravity its direction,
 of each_object its transform, of filter its property and keep.
 """

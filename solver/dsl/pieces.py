@@ -6,9 +6,9 @@ its cells it paints over a base (the input, or a blank canvas when the outputs a
 'erase' those it paints the background. Pieces are stacked in order and the first one to paint a cell
 fixes it. The stacker is greedy: each next piece is one that paints no unfixed cell wrong, on any train pair
 (it may be wrong only where earlier pieces already fixed the cell), fixes some cell the base has wrong on
-every train pair the stack has not finished yet, two pairs at least (a piece that helps on one pair only is a patch for that pair, not a rule: such patchworks
-fit the train pairs and miss the test), and of those fixes the most; it stops when every such cell is fixed
-(a program) or no piece helps (nothing).
+every train pair the stack has not finished yet, two pairs at least (a piece that helps on one pair only is
+a patch for that pair, not a rule: such patchworks fit the train pairs and miss the test), and of those
+fixes the most; it stops when every such cell is fixed (a program) or no piece helps (nothing).
 
 Two ways past a stack that stops short (after icecuber's compose):
 - holes filled from 3x3 patches: the cells no piece painted that still show one colour (a mask, a blank)
