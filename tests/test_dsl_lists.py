@@ -418,11 +418,14 @@ def test_layers_laid_in_order_compose_on_the_inputs_background():
     # The outputs have no colour in common to draw on: the blank canvas is then the inputs' background, and
     # the stack (layer by layer, the top first) reproduces every pair where no single op does.
     from solver.dsl.compose import common_background
+    from solver.dsl.stage import warm_up
     task = task_of([layers_pair(s) for s in (0, 1, 3, 9)], [layers_pair(11)])
     assert common_background([ex.output for ex in task.train]) is None
+    warm_up()  # the kernels compiled (or loaded) outside the task's CPU budget, as the stage does
     out = solve_with_stats(task, fast_cfg(seconds_per_task=20.0, max_nodes=6000), Deadline.never())
     best = out.candidates[0]
-    assert is_fitting(best) and best.program.startswith("compose("), best.program
+    # The stack is found on the task or, under a tighter clock, on its transpose (the second pass).
+    assert is_fitting(best) and "compose(" in best.program, best.program
     assert np.array_equal(best.grid, task.test[0].output)
 
 
