@@ -1,4 +1,4 @@
-"""General ops as numba kernels: the cheap half of the general basis compiled, for the deep search (deep.py).
+"""General ops as numba kernels: most of the general basis compiled, for the deep search (deep.py).
 
 Each kernel is one op of the general basis (catalogue.py) with the same name and the same result, written
 as a loop over cells in numba, so that deep.py can apply a whole level of the search in one compiled call
