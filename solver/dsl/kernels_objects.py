@@ -204,14 +204,13 @@ def _keep_solid(bg, src, dst):
 
 
 @numba.njit(cache=True)
-def _filter(prop, keep, bg, src, lab, n, dst):
+def _filter(prop, keep, bg, src, lab, n, box, counts, dst):
     """lists.filter_pieces: only the objects whose PROPERTIES[prop] is the largest (keep 0), the smallest (1),
     or all but those (2, 3), on the background; undefined for fewer than two objects or when the property
     does not tell them apart."""
     h, w = src.shape
     if n < 2:
         return -1, -1
-    box, counts = _stats(src, lab, n)
     vals = np.zeros(n, np.int64)
     for k in range(n):
         if prop == 0:
@@ -241,14 +240,13 @@ def _filter(prop, keep, bg, src, lab, n, dst):
 
 
 @numba.njit(cache=True)
-def _each_object(t, bg, src, lab, n, dst):
+def _each_object(t, bg, src, lab, n, box, dst):
     """objects.each_object: every object, in reading order, erased and redrawn turned by TURNS[t] inside its own
     box (a later object's erasing may take cells an earlier one drew, as in the Python op); undefined without
     objects, or when a transpose would not keep a box's shape."""
     h, w = src.shape
     if n == 0:
         return -1, -1
-    box, counts = _stats(src, lab, n)
     for i in range(h):
         for j in range(w):
             dst[i, j] = src[i, j]
@@ -271,14 +269,13 @@ def _each_object(t, bg, src, lab, n, dst):
 
 
 @numba.njit(cache=True)
-def _move_to_touch(s, bg, src, lab, n, dst):
+def _move_to_touch(s, bg, src, lab, n, box, counts, dst):
     """objects.move_until_touch: the object SELECTORS[s] picks slides towards the others (the one side their
     box lies on) until it is 4-adjacent to one of them; undefined when no side or two, when it would leave
     the grid or pass through them first, or when it already touches."""
     h, w = src.shape
     if n < 2:
         return -1, -1
-    box, counts = _stats(src, lab, n)
     k = _pick(s, src, lab, n, box, counts, bg)
     if k < 0:
         return -1, -1
@@ -345,16 +342,16 @@ def objects_op(kind, a, b, bg, src, dst):
             for j in range(w):
                 dst[i, j] = bg if lab[i, j] >= 0 and size[lab[i, j]] <= 1 else src[i, j]
         return h, w
+    box, counts = _stats(src, lab, n)
     if kind == FILTER:
-        return _filter(b // 4, b % 4, bg, src, lab, n, dst)
+        return _filter(b // 4, b % 4, bg, src, lab, n, box, counts, dst)
     if kind == EACH_OBJECT:
-        return _each_object(b, bg, src, lab, n, dst)
+        return _each_object(b, bg, src, lab, n, box, dst)
     if kind == MOVE_TO_TOUCH:
-        return _move_to_touch(b, bg, src, lab, n, dst)
+        return _move_to_touch(b, bg, src, lab, n, box, counts, dst)
     if kind == OBJECT_GRAVITY:  # objects.object_gravity: rigid falls, the object nearest the wall first
         if n == 0:
             return -1, -1
-        box, counts = _stats(src, lab, n)
         key = np.empty(n, np.int64)
         for k in range(n):  # objects.object_gravity's sort keys, by direction
             key[k] = -box[k, 2] if b == 0 else box[k, 0] if b == 1 else -box[k, 3] if b == 2 else box[k, 1]
@@ -367,7 +364,6 @@ def objects_op(kind, a, b, bg, src, dst):
                 dst[i, j] = out[i, j]
         return h, w
     if kind == FILL_BOXES:  # objects.fill_object_boxes: the background in any object's box painted colour b
-        box, counts = _stats(src, lab, n)
         for i in range(h):
             for j in range(w):
                 dst[i, j] = src[i, j]
@@ -379,7 +375,6 @@ def objects_op(kind, a, b, bg, src, dst):
         return h, w
     if n == 0 or (kind == KEEP_OBJECT or kind == REMOVE_OBJECT) and n < 2:
         return -1, -1
-    box, counts = _stats(src, lab, n)
     k = _pick(b, src, lab, n, box, counts, bg)
     if k < 0:
         return -1, -1
