@@ -1,6 +1,7 @@
 """The deep search (solver/dsl/deep.py): depth 3 over the whole kernel basis finds three-step programs that
 depth 2 cannot; its states and fits are exactly those of a plain Python enumeration of the same programs;
-it stops cleanly on its budget and its memory; the main search keeps its programs."""
+it stops cleanly on its budget, its memory and a count of programs checked; the main search keeps its
+programs."""
 from __future__ import annotations
 
 import itertools
@@ -100,6 +101,28 @@ def test_a_budget_cut_and_a_memory_cut_stop_cleanly():
     small = D.Deep(inputs, n_train, targets, ops, 1 << 16, 3)  # room for a few dozen states
     res = small.run(3, 60.0)
     assert res.stopped_by == "memory" and res.depth_full < 3 and 0 < res.states <= small.parent.shape[0]
+
+
+def test_a_count_cut_stops_at_the_same_programs_under_any_clock():
+    """deep_max_checked, not the CPU clock, decides where the search stops when it binds first: the same
+    states and fits with a generous budget and a slow out_of_time, and fewer than the uncut search."""
+    task = three_step_task(("gravity[left]", "crop_content", "mirror[down]"), seed=2)
+    inputs, n_train, targets = task_arrays(task)
+    ops = kernel_basis(task)
+    full = D.Deep(inputs, n_train, targets, ops, 64 << 20, 3).run(3, 60.0)
+    cap = full.checked // 3
+    calls = []
+
+    def slow_clock():  # a caller's deadline that costs time on every check, as a loaded machine would
+        calls.append(1)
+        sum(range(20_000))
+        return False
+
+    a = D.Deep(inputs, n_train, targets, ops, 64 << 20, 3).run(3, 60.0, max_checked=cap)
+    b = D.Deep(inputs, n_train, targets, ops, 64 << 20, 3).run(3, 600.0, slow_clock, max_checked=cap)
+    assert a.stopped_by == b.stopped_by == "checks" and calls
+    assert cap <= a.checked == b.checked < full.checked and a.states == b.states
+    assert [(f.text, f.cost) for f in a.fits] == [(f.text, f.cost) for f in b.fits]
 
 
 def test_the_search_keeps_the_deep_programs_and_counts_them_once():

@@ -2,8 +2,10 @@
 driver is killed, a worker killed mid-pair, a model point, and a cluster address (a second local Ray head).
 
 The DSL tasks: ten ARC-AGI-2 training tasks outside the held-out quarter whose search stops at the node
-cap (dsl.max_nodes) in well under a CPU-second at either cap, so that the CPU-second limit (5 here) never
-binds and the candidates do not depend on the machine's load: the same on every run, under Ray or not.
+cap (dsl.max_nodes) in well under a CPU-second at either cap, and whose deep search stops at its count of
+programs checked (dsl.deep_max_checked, a fifth of a CPU-second), so that no clock binds (neither the 5
+CPU-s limit nor a run's wall-clock deadlines, which tighten under load: CI once cut one task's deep search
+there) and the candidates do not depend on the machine's load: the same on every run, under Ray or not.
 Every Ray instance here is the test's own (RAY_TMPDIR in a fresh folder; the head on a free port) and is
 stopped by the test.
 """
@@ -35,6 +37,7 @@ TASKS = ["017c7c7b", "10fcaaa3", "1b2d62fb", "1cf80156", "1fad071e", "2013d3e2",
 GRID = """base = "cpu"
 [set]
 "dsl.seconds_per_task" = 5
+"dsl.deep_max_checked" = 200000
 [grid]
 "dsl.max_nodes" = [150, 300]
 "dsl.second_pass" = ["transpose", ""]
@@ -206,6 +209,7 @@ def test_a_2x2_dsl_grid_journals_each_point_as_run_does(tmp_path, dsl_data, ray_
         runs[p.name] = subprocess.Popen(
             [sys.executable, "-m", "solver", "run", "--challenges", str(challenges), "--out", str(out / "s.json"),
              "--workdir", str(out), "--no-progress", "--set=dsl.seconds_per_task=5", "--set=run.cpu_workers=1",
+             "--set=dsl.deep_max_checked=200000",
              *sets], cwd=ROOT, env=ray_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for name, proc in runs.items():
         _, err = proc.communicate(timeout=300)

@@ -57,7 +57,7 @@ class DeepResult:
     checked: int = 0          # programs computed on every train grid, or dropped at a train grid's fit check
     depth_full: int = 0       # every program of up to this many kernel ops was checked
     cpu_seconds: float = 0.0
-    stopped_by: str = "exhausted"  # exhausted | budget | memory
+    stopped_by: str = "exhausted"  # exhausted | budget | checks | memory
 
 
 @numba.njit(cache=True)
@@ -256,7 +256,10 @@ class Deep:
             out = f"{name}({out})"
         return out
 
-    def run(self, max_depth: int, cpu_seconds: float, out_of_time=lambda: False) -> DeepResult:
+    def run(self, max_depth: int, cpu_seconds: float, out_of_time=lambda: False, max_checked: int = 0) -> DeepResult:
+        """Expand level by level, cheapest parents first, until max_depth, the CPU budget, the caller's
+        out_of_time, or (when max_checked > 0) that many programs checked: a count that binds before the
+        clocks gives the same programs on any machine, under any load."""
         start = time.process_time()
         res = DeepResult()
         stats = np.zeros(4, np.int64)
@@ -269,6 +272,9 @@ class Deep:
             step = max(1, CHUNK_CHILDREN // max(1, n_ops))
             done_level = True
             for lo in range(0, len(level), step):
+                if max_checked and stats[0] >= max_checked:
+                    res.stopped_by, done_level = "checks", False
+                    break
                 if time.process_time() - start >= cpu_seconds or out_of_time():
                     res.stopped_by, done_level = "budget", False
                     break

@@ -171,7 +171,7 @@ class Search(Frontier, Fitting, Composer):
         memory = int(self.cfg.memory_mb * 2 ** 20 * self.cfg.deep_memory_fraction)
         depth = min(self.cfg.deep_depth, self.cfg.max_depth)  # max_depth bounds every program searched
         runner = deep.Deep(self.inputs, self.n_train, self.targets, deep.kernel_ops(self.ops), memory, depth)
-        result = runner.run(depth, budget, self.clock.deadline.expired)
+        result = runner.run(depth, budget, self.clock.deadline.expired, self.cfg.deep_max_checked)
         for fit in result.fits:
             self._keep(fit.text, fit.cost, fit.outputs, fit.depth)
         return result
