@@ -11,6 +11,7 @@ from .test_dsl import fast_cfg
 from bench.dsl import attempts, right
 from solver.budget import Deadline
 from solver.dsl import grids as G
+from solver.dsl import objects as O
 from solver.dsl import solve_with_stats
 from solver.dsl import concept_tasks as C
 from solver.dsl.catalogue import GENERAL
@@ -93,6 +94,20 @@ def test_pair_makers_compute_the_concepts_answer():
             x, y = p
             for yy, xx in zip(*np.nonzero(y != x)):  # each filled cell has its frame's colour in its row
                 assert y[yy, xx] in x[yy][x[yy] != G.background(x)]
+    for seed in range(4):  # each object of the answer mirror-symmetric in its own box, the input's box
+        axis_of_task = {"lr", "ud"}
+        whole = C.completion_objects(np.random.default_rng(seed))
+        pairs = [p for p in (whole(rng) for _ in range(60)) if p is not None][:4]
+        assert len(pairs) == 4
+        for p in pairs:
+            x, y = p
+            bg = G.background(x)
+            assert ((x != y) <= (x == bg)).all() and (x != y).any()  # only lost cells painted back
+            ins, outs = O.objects(x, "c8", bg), O.objects(y, "c8", bg)
+            assert [(o.top, o.left, o.mask.shape) for o in ins] == [(o.top, o.left, o.mask.shape) for o in outs]
+            axis_of_task &= {a for a, flip in (("lr", np.fliplr), ("ud", np.flipud))
+                             if all((o.mask == flip(o.mask)).all() for o in outs)}
+        assert axis_of_task  # one axis every object of every pair of the task is symmetric about
 
 
 def test_colours_by_count_scenes_keep_the_background_most_common():

@@ -41,7 +41,7 @@ def test_kernels_cover_the_cheap_families():
                 "uniform_colour", "uniform_minority", "column_majority", "row_majority", "symmetrize",
                 "periodic_fill", "denoise", "hidden_by_symmetry", "hidden_by_period", "symmetrize_offset",
                 "cells_to_pixels", "fill_cells", "outline", "outline4", "interior", "fill_boxes", "object_gravity",
-                "each_object", "move_to_touch", "filter"):
+                "each_object", "move_to_touch", "filter", "map"):
         assert fam in names, fam
     ops = kernel_ops()
     for d in G.RAY_DIRECTIONS:  # every direction has its kernel
@@ -54,6 +54,9 @@ def test_kernels_cover_the_cheap_families():
     from solver.dsl import kernels_objects as KO
     from solver.dsl import lists as L
     assert KO.PROPERTIES == tuple(L.PROPERTIES) and KO.KEEPS == L.KEEPS  # filter's kernel reads them by index
+    assert KO.MAP_STEPS == tuple(L.PIECE_STEPS)  # and map's its steps
+    assert KO.MAP_STEPS[:5] == tuple(f"symmetrize[{s}]" for s in KD.SYMMETRIES[:5])  # by kernels_draw's index
+    assert K.kernel_for("map[c8,fill_holes|in_place]") is None  # nor the list pipeline's maps
     # every selector of every object family has its kernel, under the selector's own index
     assert K.SELECTORS == tuple(O.SELECTORS)
     for name in kernel_ops():
@@ -103,7 +106,13 @@ def object_grids() -> list[np.ndarray]:
     m[0, 0], m[0, 1] = 4, 5   # an m8 object of two colours, one cell each: its colour is the smaller, 4
     m[3, 3] = 5               # so this cell is the only one of its colour
     m[2, 5] = 4
-    return [a, b, c, d, e, f, m] + [np.ascontiguousarray(g.T) for g in (a, b, c, e, f)]
+    p = np.zeros((8, 9), np.uint8)
+    p[1:5, 1:6] = 3
+    p[2:4, 2:5] = 0
+    p[2, 2] = 2               # a ring with a marker inside, touching it: fill_holes paints the hole 2
+    p[6, 6:9] = p[7, 6] = 4   # a shape one cell short of mirror symmetry in its box
+    p[5, 0] = p[6, 1] = p[7, 1] = 6  # and one that no symmetry completes
+    return [a, b, c, d, e, f, m, p] + [np.ascontiguousarray(g.T) for g in (a, b, c, e, f, p)]
 
 
 def test_every_kernel_equals_its_op():

@@ -475,6 +475,60 @@ def completion_symmetry(rng: Rng) -> PairFn:
     return pair
 
 
+def connected8(mask: np.ndarray) -> bool:
+    """Whether the True cells of mask form one 8-connected shape."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return False
+    seen, stack = {(int(ys[0]), int(xs[0]))}, [(int(ys[0]), int(xs[0]))]
+    while stack:
+        y, x = stack.pop()
+        for dy, dx in EIGHT:
+            n = (y + dy, x + dx)
+            if 0 <= n[0] < mask.shape[0] and 0 <= n[1] < mask.shape[1] and mask[n] and n not in seen:
+                seen.add(n)
+                stack.append(n)
+    return len(seen) == len(ys)
+
+
+def completion_objects(rng: Rng) -> PairFn:
+    """Objects each mirror-symmetric in its own box (left-right, or up-down: one per task) with some cells of
+    one half lost; every object restored. The objects stay whole (8-connected, the same box), so each
+    object's own symmetry says what was lost, while the picture as a whole has none."""
+    axis = int(rng.integers(2))
+    bg = background(rng)
+    pal = colours(rng, 4, bg)
+
+    def pair(r: Rng) -> Pair | None:
+        masks, losts = [], []
+        for _ in range(side(r, 2, 3)):
+            half = blob(r, side(r, 3, 5), side(r, 2, 3))
+            m = np.concatenate([half, half[:, ::-1]], 1)
+            lost = m.copy()
+            hw = half.shape[1]
+            cut = (r.random(half.shape) < 0.4) & half
+            if r.random() < 0.5:
+                lost[:, :hw] &= ~cut
+            else:
+                lost[:, hw:] &= ~cut[:, ::-1]
+            if not (lost.any(axis=0).all() and lost.any(axis=1).all() and connected8(lost)):
+                return None
+            masks.append(m if axis == 0 else m.T.copy())
+            losts.append(lost if axis == 0 else lost.T.copy())
+        h, w = side(r, 8, 15), side(r, 8, 15)
+        corners = place(r, h, w, masks)
+        if corners is None:
+            return None
+        x = np.full((h, w), bg, np.uint8)
+        y = x.copy()
+        for m, lost, at in zip(masks, losts, corners):
+            c = int(r.choice(pal))
+            draw(x, lost, at, c)
+            draw(y, m, at, c)
+        return x, y
+    return pair
+
+
 def completion_periodic(rng: Rng) -> PairFn:
     """A tiling of a small motif with a block hidden under a mask colour, restored."""
     mask = int(rng.integers(1, 10))
@@ -808,6 +862,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("keep_majority", "colours", colours_keep_majority),
     Generator("symmetry", "completion", completion_symmetry),
     Generator("periodic", "completion", completion_periodic),
+    Generator("complete_objects", "completion", completion_objects),
     Generator("objects_fall", "movement", movement_objects_fall),
     Generator("cells_fall", "movement", movement_cells_fall),
     Generator("shift", "movement", movement_shift),
@@ -822,6 +877,8 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("largest_then_flip", "compose", then(objects_crop_largest, flip_step)),
     Generator("crop_then_upscale", "compose", then(crop_content, upscale_step)),
     Generator("denoise_then_mirror", "compose", then(objects_remove_noise, mirror_step)),
+    Generator("complete_then_flip", "compose", then(completion_objects, flip_step)),
+    Generator("complete_flip_upscale", "compose", then(then(completion_objects, flip_step), upscale_step)),
 ]}
 
 

@@ -25,7 +25,7 @@ from . import kernels_draw as KD
 from .prims.basics import _background
 from .kernels_objects import (EACH_OBJECT, FALLS, FILL_BOXES, FILTER, KEEP_OBJECT, KEEP_SOLID, KEEPS, MODES,
                               MOVE_TO_TOUCH, OBJ_ALONE, OBJ_CROP, OBJECT_GRAVITY, PROPERTIES, REMOVE_NOISE,
-                              REMOVE_OBJECT, SELECTORS, TURNS, objects_op)
+                              MAP, MAP_STEPS, REMOVE_OBJECT, SELECTORS, TURNS, objects_op)
 
 # The files whose njit functions end up in the compiled code of apply and of deep.py's level loop.
 _LINKED = ("kernels.py", "kernels_objects.py", "kernels_draw.py", "objects.py", "prims/basics.py", "prims/drawing.py",
@@ -116,6 +116,9 @@ def kernel_for(name: str) -> tuple[int, int, int] | None:
             return EACH_OBJECT, MODES.index(args[0]), TURNS.index(args[1])
         if fam == "move_to_touch" and len(args) == 2:
             return MOVE_TO_TOUCH, MODES.index(args[0]), SELECTORS.index(args[1])
+        if fam == "map" and name.count("[") <= 2 and "|" not in name:  # not the list pipeline's map[..|join]
+            mode, _, step = rest[:-1].partition(",")
+            return MAP, MODES.index(mode), MAP_STEPS.index(step)
         if fam == "filter" and len(args) == 3 and "|" not in args[2]:  # not the list pipeline's filter[..|join]
             return FILTER, MODES.index(args[0]), 4 * PROPERTIES.index(args[1]) + KEEPS.index(args[2])
         if fam in KD.FAMILIES:
@@ -576,7 +579,7 @@ def apply(kind, a, b, src, dst):
         return _frame(kind, a, bg, src, dst)
     if kind == PART or kind == COMBINE or kind == OVERLAY:
         return _parts(kind, a, b, bg, src, dst)
-    if OBJ_CROP <= kind <= FILTER:
+    if OBJ_CROP <= kind <= MAP:
         return objects_op(kind, a, b, bg, src, dst)
     return -1, -1
 

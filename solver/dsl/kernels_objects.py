@@ -1,30 +1,35 @@
 """The object families of the general basis as numba kernels (kernels.py's `apply` calls `objects_op`).
 
 crop_object / object, keep_object / remove_object, remove_noise, keep_solid, fill_boxes, object_gravity,
-each_object, move_to_touch and lists.py's filter, each equal to the catalogue op of the same name
+each_object, move_to_touch and lists.py's filter and map (each object completed by a symmetry, or its holes
+filled, in its own box), each equal to the catalogue op of the same name
 (tests/test_dsl_kernels.py): the grid is labelled once per call with objects.py's own labelling (_label,
 _stats), so the objects, their reading order and their numbers are the Python ops'; the selector then reads
 them as objects.SELECTORS does, with the same refusals (a tie picks nothing, one object is picked whatever
 the selector). The kernel is (kind, mode index in MODES,
 selector index in SELECTORS); the third number of fill_boxes is its colour, of object_gravity its direction,
-of each_object its transform, of filter its property and keep.
+of each_object its transform, of filter its property and keep, of map its step.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
+from .kernels_draw import _symmetrize
 from .objects import _fall, _label, _stats
 from .prims.drawing import _reach
 
 # kind codes (after kernels.py's)
 OBJ_CROP, OBJ_ALONE, KEEP_OBJECT, REMOVE_OBJECT, REMOVE_NOISE, KEEP_SOLID, FILL_BOXES = 22, 23, 24, 25, 26, 27, 28
-OBJECT_GRAVITY, EACH_OBJECT, MOVE_TO_TOUCH, FILTER = 29, 30, 31, 32
+OBJECT_GRAVITY, EACH_OBJECT, MOVE_TO_TOUCH, FILTER, MAP = 29, 30, 31, 32, 33
 FALLS = ("down", "up", "right", "left")  # object_gravity's directions, by their index b
 TURNS = ("flip_lr", "flip_ud", "rot180", "transpose")  # each_object's transforms, by their index b
 # lists.PROPERTIES and lists.KEEPS in their order (tests check it is): filter's b is prop * 4 + keep
 PROPERTIES = ("size", "box", "colours", "holes", "same_colour", "same_shape")
 KEEPS = ("max", "min", "not_max", "not_min")
+# lists.PIECE_STEPS in its order (tests check it is): map's b; the symmetries are kernels_draw.SYMMETRIES'
+MAP_STEPS = ("symmetrize[lr]", "symmetrize[ud]", "symmetrize[rot180]", "symmetrize[transpose]",
+             "symmetrize[rot90]", "fill_holes")
 
 MODES = ("c8", "m8", "c4")
 # objects.SELECTORS in its order (tests check it is); _pick reads a selector by its index here
@@ -240,16 +245,25 @@ def _filter(prop, keep, bg, src, lab, n, box, counts, dst):
 
 
 @numba.njit(cache=True)
+def _copied(src, n, dst):
+    """dst = src, where an op over each object starts; False (the op undefined) without objects."""
+    if n == 0:
+        return False
+    h, w = src.shape
+    for i in range(h):
+        for j in range(w):
+            dst[i, j] = src[i, j]
+    return True
+
+
+@numba.njit(cache=True)
 def _each_object(t, bg, src, lab, n, box, dst):
     """objects.each_object: every object, in reading order, erased and redrawn turned by TURNS[t] inside its own
     box (a later object's erasing may take cells an earlier one drew, as in the Python op); undefined without
     objects, or when a transpose would not keep a box's shape."""
     h, w = src.shape
-    if n == 0:
+    if not _copied(src, n, dst):
         return -1, -1
-    for i in range(h):
-        for j in range(w):
-            dst[i, j] = src[i, j]
     for k in range(n):
         r0, c0 = box[k, 0], box[k, 1]
         oh, ow = box[k, 2] - r0, box[k, 3] - c0
@@ -265,6 +279,62 @@ def _each_object(t, bg, src, lab, n, box, dst):
                     ti = i if t == 0 else oh - 1 - i if t <= 2 else j
                     tj = ow - 1 - j if t == 0 or t == 2 else j if t == 1 else i
                     dst[r0 + ti, c0 + tj] = src[r0 + i, c0 + j]
+    return h, w
+
+
+@numba.njit(cache=True)
+def _fill_holes(bg, cells, out):
+    """lists._fill_holes: the background cells of a piece's box enclosed by it (4-connected, as
+    drawing.fill_enclosed), painted in its least common colour (the first of a tie); False without colours."""
+    h, w = cells.shape
+    counts = np.zeros(10, np.int64)
+    for i in range(h):
+        for j in range(w):
+            counts[cells[i, j]] += 1
+    counts[bg] = 0
+    colour = -1
+    for c in range(10):
+        if counts[c] > 0 and (colour < 0 or counts[c] < counts[colour]):
+            colour = c
+    if colour < 0:
+        return False
+    passable = cells == bg
+    edge = np.zeros((h, w), np.bool_)
+    for i in range(h):
+        for j in range(w):
+            edge[i, j] = passable[i, j] and (i == 0 or j == 0 or i == h - 1 or j == w - 1)
+    outside = _reach(edge, passable, False)
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = colour if passable[i, j] and not outside[i, j] else cells[i, j]
+    return True
+
+
+@numba.njit(cache=True)
+def _map(step, bg, src, lab, n, box, dst):
+    """lists.map_over: each object's cells (the rest of its box background) put through MAP_STEPS[step], its
+    cells other than background painted back over the grid, in reading order; an object the step is not
+    defined on stays as it was. Undefined without objects."""
+    h, w = src.shape
+    if not _copied(src, n, dst):
+        return -1, -1
+    for k in range(n):
+        r0, c0 = box[k, 0], box[k, 1]
+        oh, ow = box[k, 2] - r0, box[k, 3] - c0
+        cells = np.empty((oh, ow), np.uint8)
+        for i in range(oh):
+            for j in range(ow):
+                cells[i, j] = src[r0 + i, c0 + j] if lab[r0 + i, c0 + j] == k else bg
+        out = np.empty((oh, ow), np.uint8)
+        if step == 5:
+            if not _fill_holes(bg, cells, out):
+                continue
+        elif _symmetrize(step, bg, cells, out)[0] < 0:
+            continue
+        for i in range(oh):
+            for j in range(ow):
+                if out[i, j] != bg:
+                    dst[r0 + i, c0 + j] = out[i, j]
     return h, w
 
 
@@ -347,6 +417,8 @@ def objects_op(kind, a, b, bg, src, dst):
         return _filter(b // 4, b % 4, bg, src, lab, n, box, counts, dst)
     if kind == EACH_OBJECT:
         return _each_object(b, bg, src, lab, n, box, dst)
+    if kind == MAP:
+        return _map(b, bg, src, lab, n, box, dst)
     if kind == MOVE_TO_TOUCH:
         return _move_to_touch(b, bg, src, lab, n, box, counts, dst)
     if kind == OBJECT_GRAVITY:  # objects.object_gravity: rigid falls, the object nearest the wall first
