@@ -48,7 +48,7 @@ def test_kernels_cover_the_cheap_families():
         assert f"rays[{d}]" in ops, d
     for name, (kernel, _) in ops.items():  # kernels.py's kind codes stay below kernels_draw.py's
         assert (kernel[0] >= KD.FIRST) == (name.split("[")[0] in KD.FAMILIES), name
-    assert K.kernel_for("part[sep,first]") is None  # the separator splitter has no kernel
+    assert K.kernel_for("part[sep,first]") == (K.PART, K.SPLITS.index("sep"), 0)  # separator lines too
     assert K.kernel_for("crop_object[m4,largest]") is None  # nor 4-connected multicolour objects
     assert K.kernel_for("filter[c8,top,max|in_place]") is None  # nor the list pipeline's filters
     from solver.dsl import kernels_objects as KO
@@ -212,4 +212,14 @@ def completion_and_line_grids(rng):
             for b in range(2):
                 lattice[4 * a:4 * a + 3, 4 * b:4 * b + 3] = cell[a, b]
         out += [lattice, lattice[:, :7].copy(), lattice[:3].copy()]
+        uneven = rng.integers(0, 3, (9, 10)).astype(np.uint8)  # parts of different shapes between lines
+        uneven[[2, 6], :] = uneven[:, 4] = 8
+        twice = uneven.copy()
+        twice[:, 7] = 1                  # full columns of two colours: the lower colour's lines split it
+        blank = uneven.copy()
+        blank[4, :] = 0                  # a full row of the background, which may split first
+        same = np.tile(rng.integers(0, 3, (3, 3)).astype(np.uint8), (3, 3))
+        same = np.insert(np.insert(same, [3, 6], 4, axis=0), [3, 6], 4, axis=1)  # nine equal parts
+        same[4:7, 4:7] = (same[4:7, 4:7] + 1) % 3  # one of them unlike the others
+        out += [uneven, twice, blank, same]
     return out

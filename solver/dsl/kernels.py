@@ -64,7 +64,8 @@ PART, COMBINE, OVERLAY, PAD, MOTIF, FLOOD = 16, 17, 18, 19, 20, 21
 D8_ELEMENTS = ("identity", "rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "antitranspose")
 MIRRORS = ("right", "left", "down", "up", "quad")
 DIRECTIONS = ("down", "up", "left", "right")
-SPLITS = ("1x2", "2x1", "1x3", "3x1", "2x2")  # catalogue.PART_COUNTS by name; the separator splitter has none
+SPLITS = ("1x2", "2x1", "1x3", "3x1", "2x2", "sep")  # catalogue.PART_COUNTS by name, then the separator lines
+SEP = 5
 PICKS = ("first", "last", "most_fg", "least_fg", "most_colours", "least_colours", "unique")
 HOWS = ("and", "or", "xor", "nor", "one")
 PADS = ("bg", "edge")
@@ -123,7 +124,7 @@ def kernel_for(name: str) -> tuple[int, int, int] | None:
             return FILTER, MODES.index(args[0]), 4 * PROPERTIES.index(args[1]) + KEEPS.index(args[2])
         if fam in KD.FAMILIES:
             return KD.kernel_for(fam, args)
-    except (ValueError, IndexError):  # a parameter no kernel takes (the separator splitter, a 'nand', m4)
+    except (ValueError, IndexError):  # a parameter no kernel takes (a 'nand', m4)
         return None
     return None
 
@@ -453,18 +454,84 @@ def _split(s, h, w):
 
 
 @numba.njit(cache=True)
-def _parts(kind, s, b, bg, src, dst):
+def _spans(cut):
+    """lattices._parts_between: the (start, end) of each run of lines between the cut ones."""
+    n = cut.shape[0]
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    m, start = 0, 0
+    for c in range(n + 1):
+        if c == n or cut[c]:
+            if c > start:
+                starts[m], ends[m] = start, c
+                m += 1
+            start = c + 1
+    return starts[:m], ends[:m]
+
+
+@numba.njit(cache=True)
+def _separated(src):
+    """lattices.separator_lines and split_by_separators: the rows and columns one colour across the grid,
+    the lowest colour whose lines split it into two parts or more (and do not fill it); the parts' boxes,
+    row by row, as (tops, lefts, heights, widths), empty without such lines."""
+    h, w = src.shape
+    full_row = np.ones(h, np.bool_)
+    full_col = np.ones(w, np.bool_)
+    for i in range(h):
+        for j in range(w):
+            if src[i, j] != src[i, 0]:
+                full_row[i] = False
+            if src[i, j] != src[0, j]:
+                full_col[j] = False
+    for colour in range(10):
+        rows = full_row & (src[:, 0] == colour)
+        cols = full_col & (src[0, :] == colour)
+        nr, nc = rows.sum(), cols.sum()
+        if nr + nc == 0 or nr == h or nc == w:
+            continue
+        rs, re = _spans(rows)
+        cs, ce = _spans(cols)
+        n = rs.shape[0] * cs.shape[0]
+        if n >= 2:
+            tops, lefts = np.empty(n, np.int64), np.empty(n, np.int64)
+            hs, ws = np.empty(n, np.int64), np.empty(n, np.int64)
+            for a in range(rs.shape[0]):
+                for b in range(cs.shape[0]):
+                    k = a * cs.shape[0] + b
+                    tops[k], lefts[k], hs[k], ws[k] = rs[a], cs[b], re[a] - rs[a], ce[b] - cs[b]
+            return tops, lefts, hs, ws
+    empty = np.empty(0, np.int64)
+    return empty, empty.copy(), empty.copy(), empty.copy()
+
+
+@numba.njit(cache=True)
+def _layout(s, src):
+    """The parts of SPLITS[s] as (tops, lefts, heights, widths), row by row; empty where it does not split."""
+    if s == SEP:
+        return _separated(src)
     h, w = src.shape
     ny, nx, ph, pw, gap = _split(s, h, w)
     n = ny * nx
+    tops, lefts = np.empty(n, np.int64), np.empty(n, np.int64)
+    for k in range(n):
+        tops[k] = (k // nx) * (ph + gap)
+        lefts[k] = (k % nx) * (pw + gap)
+    return tops, lefts, np.full(n, ph, np.int64), np.full(n, pw, np.int64)
+
+
+@numba.njit(cache=True)
+def _parts(kind, s, b, bg, src, dst):
+    r0, c0, hs, ws = _layout(s, src)
+    n = r0.shape[0]
     if n < 2:
         return -1, -1
-    r0 = np.empty(n, np.int64)
-    c0 = np.empty(n, np.int64)
+    ph, pw = hs[0], ws[0]
+    same_shape = True
     for k in range(n):
-        r0[k] = (k // nx) * (ph + gap)
-        c0[k] = (k % nx) * (pw + gap)
-    if kind == COMBINE:
+        same_shape = same_shape and hs[k] == ph and ws[k] == pw
+    if kind == COMBINE:  # lattices.combine_masks: parts of one shape
+        if not same_shape:
+            return -1, -1
         for i in range(ph):
             for j in range(pw):
                 cnt = 0
@@ -482,7 +549,9 @@ def _parts(kind, s, b, bg, src, dst):
                     v = cnt == 1
                 dst[i, j] = 1 if v else 0
         return ph, pw
-    if kind == OVERLAY:  # the first part's foreground wins (the last's when b)
+    if kind == OVERLAY:  # lattices.overlay: the first part's foreground wins (the last's when b)
+        if not same_shape:
+            return -1, -1
         for i in range(ph):
             for j in range(pw):
                 v = bg
@@ -494,7 +563,7 @@ def _parts(kind, s, b, bg, src, dst):
                         break
                 dst[i, j] = v
         return ph, pw
-    # PART: pick one part
+    # PART: lattices.pick_part
     pick = -1
     if b == 0:
         pick = 0
@@ -507,11 +576,11 @@ def _parts(kind, s, b, bg, src, dst):
         for k in range(n):
             alone = True
             for m in range(n):
-                if m == k:
+                if m == k or hs[m] != hs[k] or ws[m] != ws[k]:
                     continue
                 same = True
-                for i in range(ph):
-                    for j in range(pw):
+                for i in range(hs[k]):
+                    for j in range(ws[k]):
                         if src[r0[k] + i, c0[k] + j] != src[r0[m] + i, c0[m] + j]:
                             same = False
                             break
@@ -529,8 +598,8 @@ def _parts(kind, s, b, bg, src, dst):
         vals = np.zeros(n, np.int64)
         for k in range(n):
             seen = np.zeros(10, np.bool_)
-            for i in range(ph):
-                for j in range(pw):
+            for i in range(hs[k]):
+                for j in range(ws[k]):
                     c = src[r0[k] + i, c0[k] + j]
                     if c != bg:
                         vals[k] += 1 if b <= 3 else 0
@@ -546,7 +615,7 @@ def _parts(kind, s, b, bg, src, dst):
                     pick = k
         if hits != 1:
             return -1, -1
-    return _copy_box(src, r0[pick], c0[pick], r0[pick] + ph, c0[pick] + pw, dst)
+    return _copy_box(src, r0[pick], c0[pick], r0[pick] + hs[pick], c0[pick] + ws[pick], dst)
 
 
 @numba.njit(cache=True)
