@@ -96,8 +96,8 @@ class DslConfig:
     batch_ops: bool = True
     # The deep search (solver/dsl/deep.py): every program of up to deep_depth general ops that have numba
     # kernels, with a colour map as the final step, before the main search (0: off; max_depth bounds it
-    # too). It stops at deep_share of the CPU budget (depth 3 over a task's ~320 kernel ops took 1.5 CPU-s
-    # a task on average, bench/results/dsl_depth.txt) and keeps its states in deep_memory_fraction of
+    # too). It stops at deep_share of the CPU budget (depth 3 over the ~320 kernel ops a task had then took
+    # 1.5 CPU-s a task on average, bench/results/dsl_depth.txt) and keeps its states in deep_memory_fraction of
     # memory_mb. deep_max_checked > 0 also stops it after that many programs checked (about a million a
     # CPU-second): like max_nodes, a count that binds before the clock gives the same programs on any machine.
     deep_depth: int = 3
