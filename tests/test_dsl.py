@@ -2,6 +2,7 @@
 the process pool and the pipeline stage."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -646,6 +647,47 @@ def test_limit_memory_turns_a_runaway_allocation_into_memory_error():
             "try:\n    bytearray(3 * 2**30)\nexcept MemoryError:\n    print('capped')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "capped", out.stderr
+
+
+WARM_CHECK = """
+import hashlib, importlib, json, pkgutil, sys
+from numba.core.registry import CPUDispatcher
+import solver.dsl
+from solver.budget import Deadline
+from solver.config import load_config
+from solver.dsl.stage import solve_with_stats, warm_up
+from solver.tasks import load_challenges
+modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(solver.dsl.__path__, "solver.dsl.")]
+def signatures():
+    return {f"{m.__name__}.{k}": {str(s) for s in v.signatures} for m in modules for k, v in vars(m).items()
+            if isinstance(v, CPUDispatcher) and v.__module__ == m.__name__}
+warm_up()
+before = signatures()
+tasks = load_challenges(sys.argv[1]).tasks
+development = [t for t in sorted(tasks) if int(hashlib.sha256(t.encode()).hexdigest(), 16) % 4 != 0]
+cfg = load_config("cpu", ["dsl.seconds_per_task=1"]).dsl
+for t in development[:40]:
+    for ex in tasks[t].train + tasks[t].test:  # read-only, as a task comes out of Ray's object store
+        for g in (ex.input, ex.output):
+            if g is not None:
+                g.setflags(write=False)
+    solve_with_stats(tasks[t], cfg, Deadline.never())
+after = signatures()
+print(json.dumps({k: sorted(v - before[k]) for k, v in after.items() if v - before[k]}))
+"""
+
+
+@pytest.mark.slow
+def test_warm_up_compiles_every_kernel_the_search_calls(shared_arc):
+    # A kernel first compiled inside a task spends that task's CPU budget on the compiler (seconds with a
+    # cold cache), so the first task of each worker searched less than the same task later: a sweep and a
+    # run of the same settings disagreed on CI. In a fresh process (kernels compiled by other tests would
+    # hide a gap), 40 development tasks of ARC-AGI-2 training, their grids read-only as a sweep's worker gets
+    # them from Ray, compile nothing warm_up did not.
+    out = subprocess.run([sys.executable, "-c", WARM_CHECK, str(shared_arc / "arc-agi-2_training_challenges.json")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {}
 
 
 @pytest.mark.slow

@@ -186,10 +186,12 @@ def task_lines(point_dir: Path) -> list[dict]:
     return [e for e in read_entries(point_dir) if e.get("type") == "task"]
 
 
+WORK_KEYS = ("task_id", "status", "attempts", "candidates", "errors", "cells", "plan", "degraded")
+
+
 def same_work(a: dict, b: dict) -> bool:
     """Two journal records of a task made the same candidates and attempts (times and workers aside)."""
-    keys = ("task_id", "status", "attempts", "candidates", "errors", "cells", "plan", "degraded")
-    return all(a[k] == b[k] for k in keys)
+    return all(a[k] == b[k] for k in WORK_KEYS)
 
 
 @pytest.mark.slow
@@ -220,7 +222,9 @@ def test_a_2x2_dsl_grid_journals_each_point_as_run_does(tmp_path, dsl_data, ray_
         ran = {e["task_id"]: e for e in task_lines(tmp_path / "runs" / p.name)}
         assert sorted(swept) == sorted(ran) == sorted(TASKS)
         different = [t for t in TASKS if not same_work(swept[t], ran[t])]
-        assert not different, f"{p.name}: the sweep's records differ from run's on {different}"
+        assert not different, f"{p.name}: the sweep's records differ from run's on {different}: " + "; ".join(
+            f"{t}.{k}: sweep {swept[t][k]!r:.400} run {ran[t][k]!r:.400}" for t in different
+            for k in WORK_KEYS if swept[t][k] != ran[t][k])
         header = next(read_entries(workdir / p.name))
         assert header["identity"] == next(read_entries(tmp_path / "runs" / p.name))["identity"]
         assert json.loads((workdir / p.name / "submission.json").read_text()).keys() == set(TASKS)

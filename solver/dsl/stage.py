@@ -15,11 +15,14 @@ import numpy as np
 
 from ..budget import Deadline
 from ..config import DslConfig
-from ..tasks import Candidate, Task
+from ..tasks import Candidate, Example, Grid, Task
 from ..vote import hash_grid, hash_grids, pack
 from . import grids as G
 from . import deep, learn
 from . import objects as O
+from .prims.completion import _shifted_row_period
+from .prims.scene_completion import _rot_complete
+from .prims.scene_fills import _clusters
 from .search import Clock, SearchResult, search
 
 STAGE = "dsl"
@@ -90,10 +93,31 @@ def warm_up() -> None:
     G.gravity(g, "down", 0)
     G.extend_periodic(g, 4, 6)
     G.fill_largest_rect(g, 4)
+    # Kernels that only some ops reach, with the argument types those ops pass (numba compiles one version
+    # per type signature: a reversed view is a different array type from a fresh grid).
+    learn._cell_map(g[::-1], g)
+    _shifted_row_period(g, np.uint8(0))
+    ys = np.array([0, 1], np.int64)
+    _rot_complete(ys, ys, ys, 3, 4, 0, 0, 2, 2)
+    _clusters(g == 2, 1)
     deep.warm_up()
 
 
+def writable(task: Task) -> Task:
+    """The task with every grid a writable C-ordered array. numba compiles a kernel once per argument type,
+    and a read-only array is another type: a task that came through Ray's object store (a sweep's worker)
+    has read-only grids, so without this each worker's first task compiled a dozen kernels again, out of its
+    own CPU budget (seconds), and searched less than the same task did in a run."""
+    def own(g: Grid | None) -> Grid | None:
+        return g if g is None or (g.flags.writeable and g.flags.c_contiguous) else np.array(g, np.uint8, order="C")
+
+    def examples(exs):
+        return [Example(own(ex.input), own(ex.output)) for ex in exs]
+    return task.with_examples(examples(task.train), examples(task.test))
+
+
 def solve_with_stats(task: Task, cfg: DslConfig, deadline: Deadline) -> Outcome:
+    task = writable(task)
     clock = Clock(cfg.seconds_per_task, deadline)
     result = search(task, cfg, clock)
     candidates = candidates_from(result, len(task.test), cfg.partial)
