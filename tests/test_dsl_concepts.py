@@ -3,6 +3,8 @@ valid, deterministic, non-degenerate tasks; its own answers are right on hand-ma
 concept the search solves a fresh instance (bench/dsl_concepts.py measures more of them)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -108,6 +110,29 @@ def test_pair_makers_compute_the_concepts_answer():
             axis_of_task &= {a for a, flip in (("lr", np.fliplr), ("ud", np.flipud))
                              if all((o.mask == flip(o.mask)).all() for o in outs)}
         assert axis_of_task  # one axis every object of every pair of the task is symmetric about
+    def cast(x, bg, colour, step):  # lines from every cell of the colour to the edge, one step direction
+        out = x.copy()
+        for yy, xx in zip(*np.nonzero(x == colour)):
+            yy, xx = yy + step[0], xx + step[1]
+            while 0 <= yy < x.shape[0] and 0 <= xx < x.shape[1]:
+                out[yy, xx] = colour
+                yy, xx = yy + step[0], xx + step[1]
+        return out
+    for seed in range(4):  # one direction per colour, the same in every pair, explains every output
+        rays = C.rays_per_colour(np.random.default_rng(seed))
+        pairs = [p for p in (rays(rng) for _ in range(60)) if p is not None][:4]
+        assert len(pairs) == 4
+        bg = G.background(pairs[0][0])
+        pal = sorted(set(np.unique(np.concatenate([x.ravel() for x, _ in pairs])).tolist()) - {bg})
+        assert 2 <= len(pal) <= 3
+
+        def drawn(x, steps):
+            for c, step in zip(pal, steps):
+                x = cast(x, bg, c, step)
+            return x
+        fits = [st for st in itertools.product(C.FOUR, repeat=len(pal))
+                if all((drawn(x, st) == y).all() for x, y in pairs)]
+        assert len(fits) == 1 and len(set(fits[0])) == len(pal)
 
 
 def test_colours_by_count_scenes_keep_the_background_most_common():

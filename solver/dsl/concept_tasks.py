@@ -647,6 +647,37 @@ def lines_rays(rng: Rng) -> PairFn:
     return pair
 
 
+def rays_per_colour(rng: Rng) -> PairFn:
+    """Two or three colours of lone cells, each casting lines to the edge in its own direction (fixed by the
+    task) on grids of 10 to 22 a side: one step per colour, which no single op draws. A draw whose lines
+    would meet a cell or each other is refused, so the order the steps are laid in does not matter."""
+    bg = background(rng)
+    k = side(rng, 2, 3)
+    pal = colours(rng, k, bg)
+    steps = [FOUR[i] for i in rng.choice(4, size=k, replace=False)]
+
+    def pair(r: Rng) -> Pair | None:
+        h, w = side(r, 10, 22), side(r, 10, 22)
+        x = np.full((h, w), bg, np.uint8)
+        n = [side(r, 1, 2) for _ in range(k)]
+        cells = r.choice(h * w, size=sum(n), replace=False)
+        colour_of = [c for c, m in zip(pal, n) for _ in range(m)]
+        for c, colour in zip(cells, colour_of):
+            x[c // w, c % w] = colour
+        y = x.copy()
+        drawn = x != bg
+        for c, colour in zip(cells, colour_of):
+            dy, dx = steps[pal.index(colour)]
+            i, j = c // w + dy, c % w + dx
+            while 0 <= i < h and 0 <= j < w:
+                if drawn[i, j]:
+                    return None
+                y[i, j], drawn[i, j] = colour, True
+                i, j = i + dy, j + dx
+        return x, y
+    return pair
+
+
 def lines_connect(rng: Rng) -> PairFn:
     """Two cells of one colour in the same row (or column) joined by a line of that colour."""
     vertical = bool(rng.integers(2))
@@ -879,6 +910,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in [
     Generator("denoise_then_mirror", "compose", then(objects_remove_noise, mirror_step)),
     Generator("complete_then_flip", "compose", then(completion_objects, flip_step)),
     Generator("complete_flip_upscale", "compose", then(then(completion_objects, flip_step), upscale_step)),
+    Generator("rays_per_colour", "compose", rays_per_colour),
 ]}
 
 
