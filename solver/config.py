@@ -104,10 +104,6 @@ class DslConfig:
     deep_share: float = 0.3
     deep_memory_fraction: float = 0.15
     deep_max_checked: int = 0
-    # Its stored states (depth 1 and 2) offered to composition as pieces (solver/dsl/pieces.py), the
-    # deep_pieces cheapest of those that fix cells on two train pairs, beside the main search's max_edits:
-    # icecuber composes from every state of its enumeration, not only those a slower search reached.
-    deep_pieces: int = 2000
 
 
 AUGMENT_KINDS = ("geometry", "colors", "demo_order")

@@ -16,7 +16,6 @@ from solver.dsl import kernels as K
 from solver.dsl import learn
 from solver.dsl import search as S
 from solver.dsl.ops import build_ops, task_facts
-from solver.tasks import Example, Task
 
 from .test_dsl_search import three_step_task
 
@@ -148,46 +147,3 @@ def test_a_deep_search_out_of_memory_leaves_the_main_search_to_go_on(monkeypatch
     res = S.Search(task, cfg, S.Clock(60.0, Deadline.never())).run()
     assert res.deep is None
     assert res.programs and all(np.array_equal(o, ex.output) for o, ex in zip(res.programs[0].outputs, task.test))
-
-
-def two_ray_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dots of colour 1 cast rays down, dots of colour 2 rays right: two pieces of two steps each (rays
-    from one colour only), which no single op draws. The 1s stand left of every 2, so no rays cross."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((10, 10), np.uint8)
-    cols = np.sort(rng.choice(10, size=4, replace=False))
-    rows1, rows2 = rng.choice(9, size=2, replace=False), rng.choice(10, size=2, replace=False)
-    x[rows1, cols[:2]] = 1
-    x[rows2, cols[2:]] = 2
-    y = x.copy()
-    for r, c in zip(rows1, cols[:2]):
-        y[r:, c] = 1
-    for r, c in zip(rows2, cols[2:]):
-        y[r, c:] = 2
-    return x, y
-
-
-def test_the_deep_states_are_pieces_for_composition():
-    """With the main search held to a handful of nodes, only the deep search's depth-2 states hold the two
-    pieces: offered to composition (dsl.deep_pieces) they stack into the program; without them nothing
-    fits. The pieces offered each fix cells on two train pairs or more, cheapest first."""
-    pairs = [two_ray_pair(s) for s in range(5)]
-    task = Task("rays", tuple(Example(x, y) for x, y in pairs[:4]), (Example(*pairs[4]),))
-    cfg = DslConfig(seconds_per_task=60.0, max_nodes=1, second_pass="", deep_max_checked=2_000_000)
-    without = S.Search(task, DslConfig(**{**cfg.__dict__, "deep_pieces": 0}), S.Clock(60.0, Deadline.never())).run()
-    assert not without.programs
-    found = S.Search(task, cfg, S.Clock(60.0, Deadline.never())).run()
-    assert found.programs and found.programs[0].text.startswith("compose(")
-    assert np.array_equal(found.programs[0].outputs[0], pairs[4][1])
-
-    inputs, n_train, targets = task_arrays(task)
-    runner = D.Deep(inputs, n_train, targets, kernel_basis(task), 64 << 20, 3)
-    runner.run(3, 60.0, max_checked=2_000_000)
-    offered = runner.pieces(list(inputs[:n_train]), 50)
-    assert len(offered) == 50 and [c for _, c, _, _ in offered] == sorted(c for _, c, _, _ in offered)
-    for _, _, depth, grids in offered:
-        helped = [((g != x) & (g == y)).any() for g, x, y in zip(grids, inputs, targets)]
-        assert depth >= 1 and sum(helped) >= 2
-    every = runner.pieces(list(inputs[:n_train]), 10 ** 6)
-    texts = {t for t, _, _, _ in every}
-    assert "remove_colour[2](rays[down](x))" in texts and "flip_lr(x)" not in texts

@@ -191,26 +191,6 @@ def _expand(cells, off, hs, ws, thash, order, lo, hi, kinds, aa, bb, n_train,
                 stats[2] += 1
 
 
-@numba.njit(cache=True)
-def _pairs_helped(cells, off, hs, ws, count, n_train, bcells, boff, bh, bw, tcells, toff, out):
-    """out[s]: on how many train pairs state s changes some cell of the base to the train output's colour
-    where the base has it wrong (-1: a train grid not of the base's shape): what a piece must do on each
-    pair the stack has not finished (pieces.Stacker.greedy)."""
-    for s in range(1, count):
-        n = 0
-        for k in range(n_train):
-            if hs[s, k] != bh[k] or ws[s, k] != bw[k]:
-                n = -1
-                break
-            a, b, t = off[s, k], boff[k], toff[k]
-            for i in range(bh[k] * bw[k]):
-                x, z = cells[a + i], bcells[b + i]
-                if x != z and x == tcells[t + i]:
-                    n += 1
-                    break
-        out[s] = n
-
-
 class Deep:
     """One task's deep search over `ops`: build the root, expand level by level, replay the fits."""
 
@@ -324,24 +304,6 @@ class Deep:
         res.checked = int(stats[0])
         res.cpu_seconds = time.process_time() - start
         return res
-
-    def pieces(self, bases: Sequence[Grid], limit: int) -> list[tuple[str, float, int, tuple[Grid, ...]]]:
-        """The stored states (depth 1 and up) that could be a piece of a composition over the train bases
-        (pieces.py): each changes some cell of the base to its output's colour on two train pairs or more
-        (on the one pair of a one-pair task), none undefined. The `limit` cheapest, each as (program text,
-        cost, depth, its grids copied out of the buffer)."""
-        n = int(self.count[0])
-        helped = np.full(n, -1, np.int64)
-        bcells = np.concatenate([b.ravel() for b in bases]).astype(np.uint8)
-        boff = np.cumsum([0] + [b.size for b in bases])[:-1].astype(np.int64)
-        bh = np.array([b.shape[0] for b in bases], np.int64)
-        bw = np.array([b.shape[1] for b in bases], np.int64)
-        _pairs_helped(self.cells, self.off, self.hs, self.ws, n, self.n_train, bcells, boff, bh, bw,
-                      self.tcells, self.toff, helped)
-        ok = np.flatnonzero(helped >= min(2, self.n_train))
-        ok = ok[np.argsort(self.cost[ok], kind="stable")[:limit]]
-        return [(self.text(s), float(self.cost[s]), int(self.depth[s]), tuple(g.copy() for g in self.grids(s)))
-                for s in ok.tolist()]
 
     def _replay(self, p: int, o: int, res: DeepResult) -> None:
         """A candidate fit (op o on state p) as a program: its grids, the colour map fitted on them."""

@@ -73,13 +73,10 @@ class Stacker:
         self.wrong: list[np.ndarray] = []
         self.items: list[tuple[object, str, float]] = []  # (the caller's node, mode, cost)
         self.keys: set[bytes] = set()  # pieces that paint the same cells the same way on every train pair
-        self.kept = 0  # pieces kept from counted offers
 
-    def add(self, item: object, cost: float, xs: Sequence[Grid], counted: bool = True) -> None:
-        """Offer a node's train grids (the targets' shapes) as a piece, in every mode that could help. Only the
-        pieces of `counted` offers (the main search's nodes, as it checks them) count towards the limit: the deep
-        search's states come with their own (search.py)."""
-        if (counted and self.kept >= self.limit) or not self.needed.any():
+    def add(self, item: object, cost: float, xs: Sequence[Grid]) -> None:
+        """Offer a node's train grids (the targets' shapes) as a piece, in every mode that could help."""
+        if len(self.items) >= self.limit or not self.needed.any():
             return
         right = np.concatenate([(x == y).ravel() for x, y in zip(xs, self.targets)])
         for mode in self.modes:
@@ -94,7 +91,6 @@ class Stacker:
             self.paint.append(paint)
             self.wrong.append(wrong)
             self.items.append((item, mode, cost))
-            self.kept += counted
             if not wrong.any():
                 return  # the narrower modes paint subsets of these cells: nothing more to gain from them
 

@@ -174,18 +174,7 @@ class Search(Frontier, Fitting, Composer):
         result = runner.run(depth, budget, self.clock.deadline.expired, self.cfg.deep_max_checked)
         for fit in result.fits:
             self._keep(fit.text, fit.cost, fit.outputs, fit.depth)
-        if self.stacker is not None and not result.fits and self.cfg.deep_pieces > 0:
-            self._offer_deep_pieces(runner)
         return result
-
-    def _offer_deep_pieces(self, runner: deep.Deep) -> None:
-        """The deep search's stored states as pieces for composition (compose.py), beside the main search's
-        nodes; on the input, only states whose every grid keeps its input's shape, as _check asks of a node."""
-        bases = [self._base(i, y.shape) for i, y in enumerate(self.targets)]
-        for text, cost, depth, grids in runner.pieces(bases, self.cfg.deep_pieces):
-            if self.canvas is None and any(g.shape != i.shape for g, i in zip(grids, self.inputs)):
-                continue
-            self.stacker.add(Node(grids, text, cost, depth, ()), cost, grids[:self.n_train], counted=False)
 
     def _start_states(self) -> list[tuple[str, tuple[Grid, ...]]]:
         """States to search from beside the input (issue 16, after icecuber), where the train pairs tell
