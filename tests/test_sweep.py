@@ -4,9 +4,10 @@ driver is killed, a worker killed mid-pair, a model point, and a cluster address
 The DSL tasks: ten ARC-AGI-2 training tasks outside the held-out quarter whose search stops at the node
 cap (dsl.max_nodes) in well under a CPU-second at either cap, and whose deep search stops at its count of
 programs checked (dsl.deep_max_checked, a fifth of a CPU-second), so that no clock binds (neither the 5
-CPU-s limit nor a run's wall-clock deadlines, which tighten under load: before the count, CI once saw one
-task's records differ) and the candidates do not depend on the machine's load: the same on every run,
-under Ray or not.
+CPU-s limit nor a run's wall-clock deadlines, which tighten under load) and the candidates do not depend on
+the machine's load: the same on every run, under Ray or not. (CI twice saw the first task's records differ:
+Ray hands its workers read-only grids, and numba compiled a dozen kernels again for them inside that task's
+CPU budget, until the DSL stage copied them to writable ones: dsl/stage.py, writable.)
 Every Ray instance here is the test's own (RAY_TMPDIR in a fresh folder; the head on a free port) and is
 stopped by the test.
 """
